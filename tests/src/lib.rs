@@ -1,0 +1,2 @@
+//! cxu-tests: cross-crate tests live in tests/tests/.
+#![forbid(unsafe_code)]
