@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Boots a Linux guest under QEMU (TCG, q35, intel-iommu with caching mode, memfd RAM with
+# share=on) with an optional vfio-user device, runs test binaries inside, and decides the
+# result from the guest's own marker line.
+#
+#   run.sh [--socket PATH] [--timeout SECS] [--append ARGS] BIN...
+#
+# BIN... are static binaries copied into the initramfs and run in order by /init, after the
+# five vfio modules are loaded and every 15b3:* function is bound to vfio-pci. The server
+# behind --socket must already be listening. Exit status: 0 when the guest printed
+# CXU-EXIT=0; otherwise non-zero, with the guest console printed.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SOCKET="" TIMEOUT=300 APPEND=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --socket) SOCKET=$2; shift 2 ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --append) APPEND=$2; shift 2 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+ROOT=$("$HERE/fetch.sh")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cxu-guest.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+KVER=$(ls "$ROOT/usr/lib/modules" | head -1)
+KERNEL="$ROOT/boot/vmlinuz-$KVER"
+[ -f "$KERNEL" ] || KERNEL="$ROOT/usr/lib/modules/$KVER/vmlinuz"
+MODDIR="$ROOT/usr/lib/modules/$KVER/kernel"
+
+# initramfs: busybox, the vfio modules decompressed (busybox insmod wants plain ELF), tests.
+I="$WORK/initramfs"
+mkdir -p "$I"/{bin,sbin,proc,sys,dev,tmp,modules,tests}
+cp "$ROOT/usr/bin/busybox" "$I/bin/busybox"
+for m in virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 \
+         drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci; do
+  xz -dc "$MODDIR/$m.ko.xz" > "$I/modules/$(basename "$m").ko"
+done
+n=0
+for b in "$@"; do
+  cp "$b" "$I/tests/$(printf '%02d' $n)-$(basename "$b")"; n=$((n + 1))
+done
+cat > "$I/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in irqbypass vfio vfio_iommu_type1 vfio-pci-core vfio-pci; do
+  insmod /modules/$m.ko || echo "guest: insmod $m failed"
+done
+for d in /sys/bus/pci/devices/*; do
+  if [ "$(cat $d/vendor)" = "0x15b3" ]; then
+    bdf=$(basename $d)
+    echo vfio-pci > $d/driver_override
+    echo $bdf > /sys/bus/pci/drivers_probe
+    echo "guest: $bdf ($(cat $d/vendor):$(cat $d/device)) -> $(basename $(readlink $d/driver)), iommu group $(basename $(readlink $d/iommu_group))"
+  fi
+done
+rc=0
+for t in /tests/*; do
+  [ -x "$t" ] || continue
+  echo "guest: running $(basename $t)"
+  "$t" || rc=$?
+done
+echo "CXU-EXIT=$rc"
+poweroff -f
+INIT
+chmod +x "$I/init"
+(cd "$I" && find . | "$I/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1) > "$WORK/initrd.gz"
+
+QEMU=("$ROOT/usr/lib64/ld-linux-x86-64.so.2" --library-path "$ROOT/usr/lib/x86_64-linux-gnu"
+      "$ROOT/usr/bin/qemu-system-x86_64" -L "$ROOT/usr/share/qemu" -L "$ROOT/usr/share/seabios")
+DEV=()
+if [ -n "$SOCKET" ]; then
+  DEV=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$SOCKET\"}}")
+fi
+LOG=${CXU_GUEST_LOG:-$WORK/guest.log}
+start=$(date +%s)
+set +e
+timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" \
+  -machine q35,accel=tcg -cpu max -smp 1 -m 512 \
+  -object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem \
+  -device intel-iommu,intremap=on,caching-mode=on "${DEV[@]}" \
+  -kernel "$KERNEL" -initrd "$WORK/initrd.gz" \
+  -append "console=ttyS0 intel_iommu=on panic=-1 quiet $APPEND" \
+  -display none -nodefaults -serial stdio -no-reboot < /dev/null > "$LOG" 2>&1
+qrc=$?
+set -e
+secs=$(( $(date +%s) - start ))
+grep -E '^(guest:|cxu|CXU-|[0-9]+ passed|.*: [0-9]+ passed)' "$LOG" | tr -d '\r' || true
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+  echo "run.sh: the guest did not finish within ${TIMEOUT}s and was killed; its console:"
+  tr -d '\r' < "$LOG"
+  exit 1
+fi
+if ! grep -q '^CXU-EXIT=0' <(tr -d '\r' < "$LOG"); then
+  echo "run.sh: the guest tests failed (QEMU exit $qrc after ${secs}s); its console:"
+  tr -d '\r' < "$LOG"
+  exit 1
+fi
+echo "run.sh: guest finished in ${secs}s"
