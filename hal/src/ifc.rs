@@ -1,1 +1,0 @@
-//! The hardware interface: filled in by the ifc work (issue 2 item 4).
