@@ -332,3 +332,282 @@ fn statuses_match_reference_sections_4_3_and_4_4() {
     assert_eq!(CmdStatus::DRIVER_ABORTED.0, 0xFE);
     assert_eq!(DRIVER_SYND, 0xBADD00DE);
 }
+
+#[test]
+fn eqe_matches_reference_section_7() {
+    use cxu_hal::ifc::eqe;
+    assert_eq!(
+        (eqe::EQE_SIZE, eqe::DATA_OFFSET, eqe::DATA_SIZE),
+        (64, 0x20, 28)
+    );
+    check(
+        "EQE §7",
+        &[
+            (eqe::TYPE, 0x00, 16, 8),                 // byte 0x01
+            (eqe::SUB_TYPE, 0x00, 0, 8),              // byte 0x03
+            (eqe::SIGNATURE, 0x3C, 8, 8),             // byte 0x3E
+            (eqe::OWNER, 0x3C, 0, 8),                 // byte 0x3F
+            (eqe::CMD_VECTOR, 0x20, 0, 32),           // BE32 at 0x20
+            (eqe::PAGE_REQ_EC_FUNCTION, 0x20, 31, 1), // ec_function BE16 at 0x20, bit 15
+            (eqe::PAGE_REQ_RELEASE_ALL, 0x20, 30, 1), // bit 14
+            (eqe::PAGE_REQ_FUNC_ID, 0x20, 0, 16),     // BE16 at 0x22
+            (eqe::PAGE_REQ_NUM_PAGES, 0x24, 0, 32),
+            (eqe::PORT_CHANGE_PORT, 0x28, 28, 4), // (byte 0x28 >> 4) & 0xF
+            (eqe::COMP_CQN, 0x38, 0, 24),
+            (eqe::CQ_ERR_CQN, 0x20, 0, 24),
+            (eqe::CQ_ERR_SYNDROME, 0x28, 0, 8), // byte 0x2B
+            (eqe::QP_SRQ_TYPE, 0x34, 24, 8),
+            (eqe::QP_SRQ_NUMBER, 0x38, 0, 24),
+            (eqe::VPORT_CHANGE_NUM, 0x20, 0, 16), // BE16 at 0x22
+            (eqe::SYNC_RST_STATE, 0x20, 0, 4),    // data byte 3 & 0xF
+        ],
+    );
+    use eqe::EventType as E;
+    let types: &[(u8, E)] = &[
+        (0x00, E::COMP),
+        (0x01, E::PATH_MIG),
+        (0x02, E::COMM_EST),
+        (0x03, E::SQ_DRAINED),
+        (0x04, E::CQ_ERROR),
+        (0x05, E::WQ_CATAS_ERROR),
+        (0x07, E::PATH_MIG_FAILED),
+        (0x08, E::INTERNAL_ERROR),
+        (0x09, E::PORT_CHANGE),
+        (0x0A, E::CMD),
+        (0x0B, E::PAGE_REQUEST),
+        (0x0C, E::PAGE_FAULT),
+        (0x0D, E::NIC_VPORT_CHANGE),
+        (0x0E, E::ESW_FUNCTIONS_CHANGED),
+        (0x0F, E::VHCA_STATE_CHANGE),
+        (0x10, E::WQ_INVAL_REQ_ERROR),
+        (0x11, E::WQ_ACCESS_ERROR),
+        (0x12, E::SRQ_CATAS_ERROR),
+        (0x13, E::SRQ_LAST_WQE),
+        (0x14, E::SRQ_RQ_LIMIT),
+        (0x15, E::GPIO_EVENT),
+        (0x16, E::PORT_MODULE_EVENT),
+        (0x17, E::TEMP_WARN_EVENT),
+        (0x18, E::XRQ_ERROR),
+        (0x19, E::REMOTE_CONFIG),
+        (0x1A, E::DB_BF_CONGESTION),
+        (0x1B, E::STALL_EVENT),
+        (0x1C, E::DCT_DRAINED),
+        (0x1D, E::DCT_KEY_VIOLATION),
+        (0x22, E::GENERAL_EVENT),
+        (0x24, E::MONITOR_COUNTER),
+        (0x25, E::PPS_EVENT),
+        (0x26, E::DEVICE_TRACER),
+        (0x27, E::OBJECT_CHANGE),
+    ];
+    for (v, t) in types {
+        assert_eq!(t.0, *v, "{t}");
+    }
+    assert_eq!(E::ALL.len(), types.len());
+    use eqe::port_change as pc;
+    assert_eq!(
+        [
+            pc::DOWN,
+            pc::ACTIVE,
+            pc::INITIALIZED,
+            pc::LID,
+            pc::PKEY,
+            pc::GUID,
+            pc::CLIENT_REREG
+        ],
+        [1, 4, 5, 6, 7, 8, 9]
+    );
+    use eqe::general_event as ge;
+    assert_eq!(
+        [
+            ge::DELAY_DROP_TIMEOUT,
+            ge::PCI_POWER_CHANGE_EVENT,
+            ge::FW_LIVE_PATCH_EVENT,
+            ge::PCI_SYNC_FOR_FW_UPDATE_EVENT
+        ],
+        [0x1, 0x5, 0x7, 0x8]
+    );
+    assert_eq!((eqe::NUM_SPARE_EQE, eqe::EQ_POLLING_BUDGET), (0x80, 128));
+}
+
+#[test]
+fn eq_context_matches_reference_section_7() {
+    use cxu_hal::ifc::eq;
+    assert_eq!(eq::EQC_SIZE, 64);
+    check(
+        "EQ context §7",
+        &[
+            (eq::STATUS, 0x00, 28, 4),
+            (eq::EC, 0x00, 18, 1),
+            (eq::OI, 0x00, 17, 1),
+            (eq::ST, 0x00, 8, 4),
+            (eq::PAGE_OFFSET, 0x08, 6, 6),
+            (eq::LOG_EQ_SIZE, 0x0C, 24, 5),
+            (eq::UAR_PAGE, 0x0C, 0, 24),
+            (eq::INTR, 0x14, 0, 12),
+            (eq::LOG_PAGE_SIZE, 0x18, 24, 5),
+            (eq::CONSUMER_COUNTER, 0x28, 0, 24),
+            (eq::PRODUCER_COUNTER, 0x2C, 0, 24),
+        ],
+    );
+    assert_eq!(
+        [
+            eq::EqState::Armed as u8,
+            eq::EqState::Fired as u8,
+            eq::EqState::AlwaysArmed as u8
+        ],
+        [0x9, 0xA, 0xB]
+    );
+    assert_eq!((eq::EQ_DOORBELL_ARM, eq::EQ_DOORBELL_NO_ARM), (0x40, 0x48));
+}
+
+/// (field, cap bit offset, width, dword byte, lsb bit, QUERY_HCA_CAP out byte):
+/// the columns of the reference's §6 table ("bits hi:lo" written as lsb).
+type CapRow = (Field, u32, u32, usize, u32, usize);
+
+#[test]
+fn general_caps_match_reference_section_6() {
+    use cxu_hal::ifc::caps::{self, general as g};
+    let rows: &[CapRow] = &[
+        (g::ABS_NATIVE_PORT_NUM, 0x007, 1, 0x00, 24, 0x10),
+        (g::PAGE_REQUEST_DISABLE, 0x006, 1, 0x00, 25, 0x10),
+        (g::VHCA_RESOURCE_MANAGER, 0x01F, 1, 0x00, 0, 0x10),
+        (g::HCA_CAP_2, 0x020, 1, 0x04, 31, 0x14),
+        (g::DTOR, 0x022, 1, 0x04, 29, 0x14),
+        (g::VHCA_ID, 0x030, 16, 0x04, 0, 0x14),
+        (g::LOG_MAX_SRQ_SZ, 0x080, 8, 0x10, 24, 0x20),
+        (g::LOG_MAX_QP_SZ, 0x088, 8, 0x10, 16, 0x20),
+        (g::EVENT_CAP, 0x090, 1, 0x10, 15, 0x20),
+        (g::LOG_MAX_QP, 0x09B, 5, 0x10, 0, 0x20),
+        (g::LOG_MAX_CQ_SZ, 0x0C8, 8, 0x18, 16, 0x28),
+        (g::LOG_MAX_CQ, 0x0DB, 5, 0x18, 0, 0x28),
+        (g::LOG_MAX_EQ_SZ, 0x0E0, 8, 0x1C, 24, 0x2C),
+        (g::LOG_MAX_MKEY, 0x0EA, 6, 0x1C, 16, 0x2C),
+        (g::FAST_TEARDOWN, 0x0FB, 1, 0x1C, 4, 0x2C),
+        (g::LOG_MAX_EQ, 0x0FC, 4, 0x1C, 0, 0x2C),
+        (g::FORCE_TEARDOWN, 0x110, 1, 0x20, 15, 0x30),
+        (g::RELEASE_ALL_PAGES, 0x145, 1, 0x28, 26, 0x38),
+        (g::CACHE_LINE_128BYTE, 0x164, 1, 0x2C, 27, 0x3C),
+        (g::QCAM_REG, 0x16F, 1, 0x2C, 16, 0x3C),
+        (g::DEBUG, 0x183, 1, 0x30, 28, 0x40),
+        (g::PKEY_TABLE_SIZE, 0x190, 16, 0x30, 0, 0x40),
+        (g::VPORT_GROUP_MANAGER, 0x1A0, 1, 0x34, 31, 0x44),
+        (g::IB_VIRT, 0x1A2, 1, 0x34, 29, 0x44),
+        (g::ETH_VIRT, 0x1A3, 1, 0x34, 28, 0x44),
+        (g::NIC_FLOW_TABLE, 0x1A6, 1, 0x34, 25, 0x44),
+        (g::ESWITCH_MANAGER, 0x1A7, 1, 0x34, 24, 0x44),
+        (g::DEVICE_MEMORY, 0x1A8, 1, 0x34, 23, 0x44),
+        (g::MCAM_REG, 0x1A9, 1, 0x34, 22, 0x44),
+        (g::PCAM_REG, 0x1AA, 1, 0x34, 21, 0x44),
+        (g::PORT_MODULE_EVENT, 0x1B0, 1, 0x34, 15, 0x44),
+        (g::PORT_TYPE, 0x1B6, 2, 0x34, 8, 0x44),
+        (g::NUM_PORTS, 0x1B8, 8, 0x34, 0, 0x44),
+        (g::LOG_MAX_MSG, 0x1C3, 5, 0x38, 24, 0x48),
+        (g::TEMP_WARN_EVENT, 0x1D0, 1, 0x38, 15, 0x48),
+        (g::GENERAL_NOTIFICATION_EVENT, 0x1D2, 1, 0x38, 13, 0x48),
+        (g::PCI_SYNC_FOR_FW_UPDATE_EVENT, 0x1F1, 1, 0x3C, 14, 0x4C),
+        (g::CQE_VERSION, 0x1FC, 4, 0x3C, 0, 0x4C),
+        (g::DRAIN_SIGERR, 0x20F, 1, 0x40, 16, 0x50),
+        (g::CMDIF_CHECKSUM, 0x210, 2, 0x40, 14, 0x50),
+        (g::DCT, 0x21A, 1, 0x40, 5, 0x50),
+        (g::QOS, 0x21B, 1, 0x40, 4, 0x50),
+        (g::ETH_NET_OFFLOADS, 0x21C, 1, 0x40, 3, 0x50),
+        (g::ROCE, 0x21D, 1, 0x40, 2, 0x50),
+        (g::ATOMIC, 0x21E, 1, 0x40, 1, 0x50),
+        (g::PG, 0x227, 1, 0x44, 24, 0x54),
+        (g::UAR_4K, 0x240, 1, 0x48, 31, 0x58),
+        (g::UAR_SZ, 0x24A, 6, 0x48, 16, 0x58),
+        (g::LOG_PG_SZ, 0x258, 8, 0x48, 0, 0x58),
+        (g::BF, 0x260, 1, 0x4C, 31, 0x5C),
+        (g::DRIVER_VERSION, 0x261, 1, 0x4C, 30, 0x5C),
+        (g::LOG_BF_REG_SIZE, 0x26B, 5, 0x4C, 16, 0x5C),
+        (g::MAX_WQE_SZ_SQ, 0x290, 16, 0x50, 0, 0x60),
+        (g::LOG_MAX_TRANSPORT_DOMAIN, 0x323, 5, 0x64, 24, 0x74),
+        (g::LOG_MAX_PD, 0x32B, 5, 0x64, 16, 0x74),
+        (
+            g::PCIE_RESET_USING_HOTRESET_METHOD,
+            0x335,
+            1,
+            0x64,
+            10,
+            0x74,
+        ),
+        (g::LOG_MAX_RQ, 0x363, 5, 0x6C, 24, 0x7C),
+        (g::LOG_MAX_SQ, 0x36B, 5, 0x6C, 16, 0x7C),
+        (g::LOG_MAX_TIR, 0x373, 5, 0x6C, 8, 0x7C),
+        (g::LOG_MAX_TIS, 0x37B, 5, 0x6C, 0, 0x7C),
+        (g::LOG_MAX_RQT, 0x38B, 5, 0x70, 16, 0x80),
+        (g::VHCA_STATE, 0x3EA, 1, 0x7C, 21, 0x8C),
+        (g::LOG_MAX_UCTX, 0x463, 5, 0x8C, 24, 0x9C),
+        (g::MAX_NUM_EQS, 0x470, 16, 0x8C, 0, 0x9C),
+        (g::LOG_UAR_PAGE_SZ, 0x490, 16, 0x90, 0, 0xA0),
+        (g::NUM_OF_UARS_PER_PAGE, 0x520, 32, 0xA4, 0, 0xB4),
+        (g::NUM_VHCA_PORTS, 0x610, 8, 0xC0, 8, 0xD0),
+        (g::SW_OWNER_ID, 0x61E, 1, 0xC0, 1, 0xD0),
+        (g::SF, 0x680, 1, 0xD0, 31, 0xE0),
+        (g::NUM_TOTAL_DYNAMIC_VF_MSIX, 0x708, 24, 0xE0, 0, 0xF0),
+    ];
+    assert_eq!(
+        rows.len(),
+        caps::GENERAL_FIELDS.len(),
+        "every row of the table, and only those"
+    );
+    for (f, bit_off, width, dw, lsb, out) in rows {
+        assert_eq!((f.byte, f.bit, f.width), (*dw, *lsb, *width), "{}", f.name);
+        // The table's three columns agree with each other: the kernel's bit offset
+        // counts from the MSB of byte 0; the out byte is the dword + the 16-byte header.
+        assert_eq!(
+            f.byte as u32 * 8 + (32 - f.bit - f.width),
+            *bit_off,
+            "{} bit offset",
+            f.name
+        );
+        assert_eq!(f.byte + 0x10, *out, "{} out byte", f.name);
+        // And through bytes: a field set to all ones lands exactly in those bits.
+        let mut c = caps::HcaCap::zeroed();
+        let max = f.max();
+        f.set(&mut c.as_bytes_mut()[..], max).unwrap();
+        let dword = u32::from_be_bytes(c.as_bytes()[*dw..*dw + 4].try_into().unwrap());
+        assert_eq!(u64::from(dword), max << lsb, "{}", f.name);
+    }
+    use caps::CapType as C;
+    let types: &[(u16, C)] = &[
+        (0, C::GENERAL),
+        (1, C::ETHERNET_OFFLOADS),
+        (2, C::ODP),
+        (3, C::ATOMIC),
+        (4, C::ROCE),
+        (5, C::IPOIB_OFFLOADS),
+        (6, C::IPOIB_ENHANCED_OFFLOADS),
+        (7, C::FLOW_TABLE),
+        (8, C::ESWITCH_FLOW_TABLE),
+        (9, C::ESWITCH),
+        (0xC, C::QOS),
+        (0xD, C::DEBUG),
+        (0xE, C::NVMF),
+        (0xF, C::DEV_MEM),
+        (0x11, C::TLS),
+        (0x13, C::VDPA_EMULATION),
+        (0x14, C::DEV_EVENT),
+        (0x15, C::IPSEC),
+        (0x1A, C::CRYPTO),
+        (0x1D, C::SHAMPO),
+        (0x1F, C::MACSEC),
+        (0x20, C::GENERAL_2),
+        (0x25, C::PORT_SELECTION),
+        (0x26, C::ADV_VIRTUALIZATION),
+        (0x28, C::ADV_RDMA),
+    ];
+    for (v, t) in types {
+        assert_eq!(t.0, *v);
+    }
+    assert_eq!(C::ALL.len(), types.len());
+    assert_eq!(
+        caps::query_op_mod(C::GENERAL, caps::CapMode::Current),
+        0x0001
+    );
+    assert_eq!(caps::query_op_mod(C::GENERAL, caps::CapMode::Max), 0x0000);
+    assert_eq!(
+        caps::query_op_mod(C::ETHERNET_OFFLOADS, caps::CapMode::Current),
+        0x0003
+    );
+}

@@ -12,7 +12,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod caps;
 pub mod cmd_entry;
+pub mod eq;
+pub mod eqe;
 pub mod error;
 pub mod field;
 pub mod header;
