@@ -86,6 +86,20 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("refusing to take {addr} away from {driver}: {reason}. Nothing was changed")]
+    BindRefused {
+        addr: String,
+        driver: String,
+        reason: String,
+    },
+
+    #[error("moving {addr} to {target} failed: {reason}")]
+    BindFailed {
+        addr: String,
+        target: String,
+        reason: String,
+    },
+
     #[error("function reset failed: {0}")]
     Reset(String),
 
