@@ -25,6 +25,8 @@ pub struct RecordingFunction {
     /// The next this-many unmaps fail.
     pub fail_unmaps: AtomicUsize,
     pub fail_maps: AtomicBool,
+    /// Maps succeed this many more times, then fail (`usize::MAX`: never).
+    pub maps_before_failure: AtomicUsize,
 }
 
 impl RecordingFunction {
@@ -35,6 +37,7 @@ impl RecordingFunction {
             mapped: Mutex::new(BTreeMap::new()),
             fail_unmaps: AtomicUsize::new(0),
             fail_maps: AtomicBool::new(false),
+            maps_before_failure: AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -114,7 +117,15 @@ impl PciFunction for RecordingFunction {
             size,
             vaddr: vaddr as usize,
         });
-        if self.fail_maps.load(Ordering::SeqCst) {
+        let budget_spent = self
+            .maps_before_failure
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| match n {
+                usize::MAX => Some(n),
+                0 => None,
+                n => Some(n - 1),
+            })
+            .is_err();
+        if budget_spent || self.fail_maps.load(Ordering::SeqCst) {
             return Err(dma_map_err(iova, size, "told to fail"));
         }
         if iova % 4096 != 0 || size % 4096 != 0 || vaddr as usize % 4096 != 0 || size == 0 {
