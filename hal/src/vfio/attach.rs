@@ -7,9 +7,10 @@
 //! `irq` and `function`, which are tested here.
 
 use std::fs::File;
+use std::mem::ManuallyDrop;
 use std::os::fd::BorrowedFd;
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioError};
@@ -120,9 +121,10 @@ fn attach(pre: &Preflight) -> Result<VfioFunction> {
     VfioFunction::from_parts(
         parts,
         Box::new(VfioKernel {
-            device,
+            device: ManuallyDrop::new(device),
             container,
             file,
+            device_dir: pre.device_dir.clone(),
         }),
     )
 }
@@ -164,10 +166,29 @@ pub(crate) fn map_vfio_error(e: VfioError, pre: &Preflight) -> Error {
 /// checks that an unmap removed the whole size). Raw ioctl: reset, whose result
 /// vfio-ioctls discards.
 struct VfioKernel {
-    /// Field order is drop order: the device must go before the container.
-    device: VfioDevice,
+    /// Dropped by hand, before the container (see `Drop`).
+    device: ManuallyDrop<VfioDevice>,
     container: Arc<VfioContainer>,
     file: Arc<File>,
+    /// The function's sysfs directory, which vfio-ioctls reads again on drop.
+    device_dir: PathBuf,
+}
+
+impl Drop for VfioKernel {
+    fn drop(&mut self) {
+        // vfio-ioctls' `VfioDevice::drop` re-reads `iommu_group` from sysfs and
+        // unwraps the result: after a surprise removal that would panic in drop.
+        // Then leak the device (its fd closes at exit) rather than abort.
+        if std::fs::read_link(self.device_dir.join("iommu_group")).is_ok() {
+            // SAFETY: dropped exactly once, here; not used afterwards.
+            unsafe { ManuallyDrop::drop(&mut self.device) };
+        } else {
+            tracing::warn!(
+                dir = %self.device_dir.display(),
+                "function gone from sysfs; leaking its VFIO device handle instead of panicking"
+            );
+        }
+    }
 }
 
 impl Kernel for VfioKernel {
@@ -227,7 +248,6 @@ impl Kernel for VfioKernel {
 mod tests {
     use super::*;
     use std::io;
-    use std::path::PathBuf;
 
     fn pre() -> Preflight {
         Preflight {

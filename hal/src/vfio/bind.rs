@@ -230,21 +230,30 @@ pub fn bind(sysfs: &Sysfs, addr: PciAddress, w: &dyn SysfsWriter) -> Result<Outc
         }
         write(w, &sysfs.drivers_probe(), &a, addr, VFIO_PCI)
     })();
-    if let Err(e) = moved {
-        // Put back what we can so the function is not left without a driver.
+    // Puts back what it can so the function is not left without a driver.
+    let restore = || {
         let _ = w.write(&dir.join("driver_override"), "\n");
         let _ = w.write(&sysfs.drivers_probe(), &a);
+        let now = sysfs.driver_of(&dir).ok().flatten();
+        tracing::warn!(function = %addr, now = ?now, "bind to vfio-pci failed; override cleared and reprobed");
+        now
+    };
+    if let Err(e) = moved {
+        restore();
         return Err(e);
     }
     let after = sysfs.driver_of(&dir)?;
     if after.as_deref() != Some(VFIO_PCI) {
+        let now = restore();
         return Err(Error::BindFailed {
             addr: a,
             target: VFIO_PCI.into(),
             reason: format!(
-                "after drivers_probe it is bound to {}; see `dmesg` (vfio-pci refuses a \
-                 function without an IOMMU group)",
-                after.as_deref().unwrap_or("no driver")
+                "after drivers_probe it was bound to {} (see `dmesg`; vfio-pci refuses a \
+                 function without an IOMMU group); driver_override was cleared and the \
+                 function reprobed, it is now on {}",
+                after.as_deref().unwrap_or("no driver"),
+                now.as_deref().unwrap_or("no driver")
             ),
         });
     }
