@@ -115,7 +115,9 @@ impl VfioFunction {
         Ok(reg & 1 != 0)
     }
 
-    fn check_dma(&self, iova: u64, size: u64, op: &str) -> Result<()> {
+    /// Checks a map (`map`) or unmap request before the kernel sees it, so a bad one
+    /// fails with a reason instead of a bare EINVAL.
+    fn check_dma(&self, iova: u64, size: u64, map: bool) -> Result<()> {
         let reason = if size == 0 {
             Some("size is zero".to_string())
         } else if iova % DMA_ALIGN != 0 || size % DMA_ALIGN != 0 {
@@ -139,7 +141,7 @@ impl VfioFunction {
         };
         match reason {
             None => Ok(()),
-            Some(reason) if op == "map" => Err(Error::DmaMap { iova, size, reason }),
+            Some(reason) if map => Err(Error::DmaMap { iova, size, reason }),
             Some(reason) => Err(Error::DmaUnmap { iova, size, reason }),
         }
     }
@@ -216,7 +218,7 @@ impl PciFunction for VfioFunction {
     }
 
     unsafe fn dma_map(&self, iova: u64, size: u64, vaddr: *mut u8) -> Result<()> {
-        self.check_dma(iova, size, "map")?;
+        self.check_dma(iova, size, true)?;
         if vaddr.is_null() || (vaddr as usize as u64) % DMA_ALIGN != 0 {
             return Err(Error::DmaMap {
                 iova,
@@ -230,7 +232,7 @@ impl PciFunction for VfioFunction {
     }
 
     fn dma_unmap(&self, iova: u64, size: u64) -> Result<()> {
-        self.check_dma(iova, size, "unmap")?;
+        self.check_dma(iova, size, false)?;
         self.kernel.dma_unmap(iova, size)
     }
 
