@@ -46,6 +46,7 @@ impl SysfsWriter for SystemWriter {
 /// What [`bind`] or [`unbind`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// The function.
     pub addr: PciAddress,
     /// The driver before (`None`: no driver).
     pub before: Option<String>,
@@ -63,6 +64,7 @@ impl Outcome {
 /// A network interface of the function.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetInterface {
+    /// Interface name (`enp3s0f0np0`).
     pub name: String,
     /// `operstate` (`up`, `down`, `unknown`, ...).
     pub operstate: String,

@@ -28,7 +28,9 @@ const ENTRY_LEN: usize = 16;
 /// One capability found in a chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cap {
+    /// Capability id (`VFIO_*_CAP_*`).
     pub id: u16,
+    /// Capability version.
     pub version: u16,
     /// Byte offset of its header in the buffer.
     pub offset: usize,

@@ -263,11 +263,16 @@ mod tests {
     #[derive(Default)]
     struct FakeKernel {
         calls: Arc<Mutex<Vec<String>>>,
+        /// VFIO_DEVICE_SET_IRQS fails (e.g. the kernel cannot allocate vectors).
+        fail_enable: bool,
     }
 
     impl Kernel for FakeKernel {
         fn enable_msix(&self, fds: &[&EventFd]) -> Result<()> {
             lock(&self.calls).push(format!("enable_msix {}", fds.len()));
+            if self.fail_enable {
+                return Err(Error::Vfio("VFIO_DEVICE_SET_IRQS: ENOSPC".into()));
+            }
             Ok(())
         }
         fn disable_msix(&self) -> Result<()> {
@@ -295,6 +300,14 @@ mod tests {
     /// (64-bit memory, 0x4000 bytes, mmappable) at 0, BAR2 (I/O) at 0x2_0000,
     /// config space (256 bytes) at 0x7_0000.
     fn function(msix: u32, has_reset: bool) -> (VfioFunction, Arc<File>, Arc<Mutex<Vec<String>>>) {
+        function_with(msix, has_reset, FakeKernel::default())
+    }
+
+    fn function_with(
+        msix: u32,
+        has_reset: bool,
+        kernel: FakeKernel,
+    ) -> (VfioFunction, Arc<File>, Arc<Mutex<Vec<String>>>) {
         let f = tempfile::tempfile().unwrap();
         f.set_len(CONFIG_AT + 0x100).unwrap();
         let mut cfg = [0u8; 0x40];
@@ -313,7 +326,6 @@ mod tests {
             sparse: None,
             msix_mappable: false,
         };
-        let kernel = FakeKernel::default();
         let calls = kernel.calls.clone();
         let parts = Parts {
             name: "0000:03:00.0".into(),
@@ -452,6 +464,20 @@ mod tests {
             crate::pci::wait_eventfd(&fds[0], Some(std::time::Duration::ZERO)).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_failed_enable_leaves_msix_off() {
+        let kernel = FakeKernel {
+            fail_enable: true,
+            ..Default::default()
+        };
+        let (f, _, calls) = function_with(4, true, kernel);
+        let e = f.enable_msix(2).unwrap_err();
+        assert!(e.to_string().contains("ENOSPC"), "{e}");
+        // Nothing to disable: the kernel is not asked.
+        f.disable_msix().unwrap();
+        assert_eq!(*lock(&calls), vec!["enable_msix 2"]);
     }
 
     #[test]

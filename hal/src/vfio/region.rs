@@ -72,10 +72,12 @@ impl RegionInfo {
         Ok(info)
     }
 
+    /// `FLAG_READ`: the region may be read.
     pub fn readable(&self) -> bool {
         self.flags & FLAG_READ != 0
     }
 
+    /// `FLAG_WRITE`: the region may be written.
     pub fn writable(&self) -> bool {
         self.flags & FLAG_WRITE != 0
     }
