@@ -1,0 +1,142 @@
+//! QUERY_HCA_CAP and SET_HCA_CAP for the general capabilities (cap type 0), in
+//! their maximum and current versions, built from the profile.
+//!
+//! SET_HCA_CAP takes the fields a driver may change (the ones the kernel's
+//! `handle_hca_cap` sets) and ignores the read-only rest, as firmware does; a
+//! value above the maximum capability is BAD_PARAM.
+#![forbid(unsafe_code)]
+
+use cxu_hal::ifc::Field;
+
+use super::layouts::{cap, HCA_CAP_OFFSET, HCA_CAP_SIZE};
+use super::{syndrome, Cmd, CmdError, CmdResult};
+use crate::model::profile::Profile;
+
+/// Capability type GENERAL.
+const CAP_GENERAL: u16 = 0;
+/// op_mod bit 0: 1 = current, 0 = maximum.
+const CAP_MODE_CURRENT: u16 = 1;
+
+/// Fields SET_HCA_CAP may change (with no upper bound other than their width).
+const SETTABLE: &[Field] = &[
+    cap::ABS_NATIVE_PORT_NUM,
+    cap::RELEASE_ALL_PAGES,
+    cap::CACHE_LINE_128BYTE,
+    cap::PKEY_TABLE_SIZE,
+    cap::DRAIN_SIGERR,
+    cap::CMDIF_CHECKSUM,
+    cap::ROCE,
+    cap::UAR_4K,
+    cap::LOG_UAR_PAGE_SZ,
+    cap::NUM_VHCA_PORTS,
+];
+
+/// The general capabilities.
+#[derive(Clone)]
+pub struct Caps {
+    max: Vec<u8>,
+    cur: Vec<u8>,
+    initial_cur: Vec<u8>,
+}
+
+impl Caps {
+    /// Capabilities of a device with `p`.
+    pub fn new(p: &Profile) -> Self {
+        let mut c = vec![0u8; HCA_CAP_SIZE];
+        let mut set = |f: Field, v: u64| {
+            // Profile values are clamped to the field width.
+            let _ = f.set(&mut c, v & f.max());
+        };
+        set(cap::LOG_MAX_QP, u64::from(p.log_max_qp));
+        set(cap::EVENT_CAP, 1);
+        set(cap::LOG_MAX_EQ_SZ, u64::from(p.log_max_eq_sz));
+        set(cap::LOG_MAX_EQ, u64::from(p.log_max_eq));
+        set(cap::MAX_NUM_EQS, 1 << p.log_max_eq);
+        set(cap::FAST_TEARDOWN, 1);
+        set(cap::FORCE_TEARDOWN, 1);
+        set(cap::RELEASE_ALL_PAGES, 1);
+        set(cap::PKEY_TABLE_SIZE, 128);
+        set(cap::PCAM_REG, 1);
+        set(cap::MCAM_REG, 1);
+        set(cap::PORT_MODULE_EVENT, 1);
+        set(cap::PORT_TYPE, u64::from(p.port_type));
+        set(cap::NUM_PORTS, u64::from(p.num_ports));
+        set(cap::LOG_MAX_MSG, 20);
+        set(cap::GENERAL_NOTIFICATION_EVENT, 1);
+        set(cap::CMDIF_CHECKSUM, if p.cmdif_checksum { 3 } else { 0 });
+        set(cap::ETH_NET_OFFLOADS, u64::from(p.port_type == 1));
+        set(cap::DRIVER_VERSION, 1);
+        set(cap::LOG_UAR_PAGE_SZ, 0);
+        set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
+        set(cap::CXU_TRAPS, u64::from(p.trap_support));
+        set(cap::CXU_TRAP_POLICERS, u64::from(p.policer_support));
+        set(
+            cap::CXU_MAX_TRAP_POLICERS,
+            u64::from(if p.policer_support { p.max_policers } else { 0 }),
+        );
+        Caps {
+            max: c.clone(),
+            cur: c.clone(),
+            initial_cur: c,
+        }
+    }
+
+    /// The power-on capabilities again.
+    pub fn reset_clone(&self) -> Self {
+        Caps {
+            max: self.max.clone(),
+            cur: self.initial_cur.clone(),
+            initial_cur: self.initial_cur.clone(),
+        }
+    }
+
+    /// A field of the current capabilities.
+    pub fn cur(&self, f: Field) -> u64 {
+        f.get(&self.cur).unwrap_or(0)
+    }
+
+    /// Whether `cmdif_checksum` is on.
+    pub fn checksum_enabled(&self) -> bool {
+        self.cur(cap::CMDIF_CHECKSUM) != 0
+    }
+
+    fn cap_type(op_mod: u16) -> Result<(), CmdError> {
+        if op_mod >> 1 != CAP_GENERAL {
+            return Err(CmdError::bad_param(syndrome::CAP_TYPE_UNSUPPORTED));
+        }
+        Ok(())
+    }
+
+    /// QUERY_HCA_CAP.
+    pub fn query(&self, cmd: &mut Cmd<'_>) -> CmdResult {
+        Self::cap_type(cmd.op_mod)?;
+        let src = if cmd.op_mod & CAP_MODE_CURRENT != 0 {
+            &self.cur
+        } else {
+            &self.max
+        };
+        let out = cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE);
+        out[HCA_CAP_OFFSET..].copy_from_slice(src);
+        Ok(())
+    }
+
+    /// SET_HCA_CAP.
+    pub fn set(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
+        Self::cap_type(cmd.op_mod)?;
+        if cmd.op_mod & CAP_MODE_CURRENT != 0 {
+            return Err(CmdError::bad_param(syndrome::BAD_OP_MOD));
+        }
+        let new = &cmd.input[HCA_CAP_OFFSET..HCA_CAP_OFFSET + HCA_CAP_SIZE];
+        let qp = cap::LOG_MAX_QP.get(new).unwrap_or(0);
+        if qp > cap::LOG_MAX_QP.get(&self.max).unwrap_or(0) {
+            return Err(CmdError::bad_param(syndrome::CAP_ABOVE_MAX));
+        }
+        let mut cur = self.cur.clone();
+        for f in SETTABLE.iter().chain(std::iter::once(&cap::LOG_MAX_QP)) {
+            let _ = f.set(&mut cur, f.get(new).unwrap_or(0));
+        }
+        self.cur = cur;
+        cmd.out_len(16);
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! The firmware: the HCA state machine and the commands, executed one at a time
+//! under the firmware lock (commands are short; their latency is applied before
+//! they get here, outside any lock).
+//!
+//! States follow the bring-up order (reference §5): `Disabled` until
+//! ENABLE_HCA, `Enabled` (ISSI, pages, capabilities) until INIT_HCA,
+//! `Initialized` until TEARDOWN_HCA. A command issued in the wrong state fails
+//! with BAD_SYS_STATE (0x04) and a syndrome from [`syndrome`] that says why;
+//! a bad field gives BAD_PARAM (0x03); a short input or output buffer gives
+//! BAD_INP_LEN (0x50) / BAD_OUTP_LEN (0x51); an unknown opcode BAD_OP (0x02).
+#![forbid(unsafe_code)]
+
+mod caps;
+mod eq;
+mod hca;
+pub mod layouts;
+mod pages;
+pub mod syndrome;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use cxu_hal::ifc::header::{self, HEADER_SIZE};
+use cxu_hal::ifc::{CmdStatus, Opcode};
+
+use super::control::ControlState;
+use super::iommu::Iommu;
+use super::msix::Msix;
+use super::profile::Profile;
+
+pub use eq::EqInfo;
+
+/// Where the HCA is in its life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HcaState {
+    /// Power-on: only ENABLE_HCA is accepted.
+    Disabled,
+    /// After ENABLE_HCA: ISSI, pages, capabilities, INIT_HCA.
+    Enabled,
+    /// After INIT_HCA: resources (UARs, EQs) and everything else.
+    Initialized,
+}
+
+/// A failed command: the status and syndrome written in the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CmdError {
+    /// Command status.
+    pub status: CmdStatus,
+    /// Syndrome.
+    pub syndrome: u32,
+}
+
+impl CmdError {
+    fn new(status: CmdStatus, syndrome: u32) -> Self {
+        CmdError { status, syndrome }
+    }
+    pub(crate) fn bad_param(syndrome: u32) -> Self {
+        Self::new(CmdStatus::BAD_PARAM_ERR, syndrome)
+    }
+    pub(crate) fn bad_state(syndrome: u32) -> Self {
+        Self::new(CmdStatus::BAD_SYS_STATE_ERR, syndrome)
+    }
+}
+
+/// Result of a command handler.
+pub type CmdResult = Result<(), CmdError>;
+
+/// What the firmware may touch besides its own state.
+pub struct Env<'a> {
+    /// Host memory through the IOMMU.
+    pub iommu: &'a Iommu,
+    /// Interrupt delivery.
+    pub msix: &'a Msix,
+    /// Counters.
+    pub ctl: &'a ControlState,
+    /// The device profile.
+    pub profile: &'a Profile,
+    /// Whether command checksums are on (`cmdif_checksum` capability).
+    pub checksum: &'a AtomicBool,
+}
+
+/// A command being executed: its input and the output being built.
+pub struct Cmd<'a> {
+    /// Opcode modifier.
+    pub op_mod: u16,
+    /// The whole input message.
+    pub input: &'a [u8],
+    /// Output length the driver allows.
+    pub outlen: usize,
+    /// The output message; handlers size it and fill bytes past the header.
+    pub out: &'a mut Vec<u8>,
+}
+
+impl Cmd<'_> {
+    /// Sizes the output to `len` zero bytes (the header is written later).
+    fn out_len(&mut self, len: usize) -> &mut [u8] {
+        self.out.clear();
+        self.out.resize(len, 0);
+        self.out
+    }
+
+    /// Reads an input field; the dispatcher checked the minimum input length,
+    /// so a short read means the field lies past it and reads as 0.
+    fn get(&self, f: cxu_hal::ifc::Field) -> u64 {
+        f.get(self.input).unwrap_or(0)
+    }
+}
+
+/// The firmware state of one function.
+pub struct Firmware {
+    state: HcaState,
+    issi: u16,
+    caps: caps::Caps,
+    pages: pages::Pages,
+    eqs: eq::Eqs,
+    uars: std::collections::BTreeSet<u32>,
+    driver_version: Option<String>,
+}
+
+/// How a command is gated: minimum input length, minimum output length, and
+/// the states it runs in.
+struct Spec {
+    min_in: usize,
+    min_out: usize,
+    states: &'static [HcaState],
+}
+
+const ANY_ENABLED: &[HcaState] = &[HcaState::Enabled, HcaState::Initialized];
+const PRE_INIT: &[HcaState] = &[HcaState::Enabled];
+const INITIALIZED: &[HcaState] = &[HcaState::Initialized];
+const DISABLED: &[HcaState] = &[HcaState::Disabled];
+
+fn spec(op: Opcode) -> Option<Spec> {
+    use layouts as l;
+    let s = |min_in, min_out, states| {
+        Some(Spec {
+            min_in,
+            min_out,
+            states,
+        })
+    };
+    match op {
+        Opcode::ENABLE_HCA => s(16, 16, DISABLED),
+        Opcode::DISABLE_HCA => s(16, 16, PRE_INIT),
+        Opcode::QUERY_ISSI => s(16, l::QUERY_ISSI_OUT_LEN, ANY_ENABLED),
+        Opcode::SET_ISSI => s(16, 16, PRE_INIT),
+        Opcode::QUERY_PAGES => s(16, 16, ANY_ENABLED),
+        Opcode::MANAGE_PAGES => s(16, 16, ANY_ENABLED),
+        Opcode::QUERY_HCA_CAP => s(16, l::HCA_CAP_OFFSET + l::HCA_CAP_SIZE, ANY_ENABLED),
+        Opcode::SET_HCA_CAP => s(l::HCA_CAP_OFFSET + l::HCA_CAP_SIZE, 16, PRE_INIT),
+        Opcode::INIT_HCA => s(16, 16, PRE_INIT),
+        Opcode::TEARDOWN_HCA => s(16, 16, INITIALIZED),
+        Opcode::SET_DRIVER_VERSION => s(l::SET_DRIVER_VERSION_IN_LEN, 16, ANY_ENABLED),
+        Opcode::QUERY_ADAPTER => s(16, l::QUERY_ADAPTER_OUT_LEN, ANY_ENABLED),
+        Opcode::NOP => s(16, 16, ANY_ENABLED),
+        Opcode::ALLOC_UAR => s(16, 16, INITIALIZED),
+        Opcode::DEALLOC_UAR => s(16, 16, INITIALIZED),
+        Opcode::CREATE_EQ => s(l::CREATE_EQ_PAS, 16, INITIALIZED),
+        Opcode::DESTROY_EQ => s(16, 16, INITIALIZED),
+        _ => None,
+    }
+}
+
+impl Firmware {
+    /// Power-on firmware of a function with `profile`.
+    pub fn new(profile: &Profile) -> Self {
+        Firmware {
+            state: HcaState::Disabled,
+            issi: 0,
+            caps: caps::Caps::new(profile),
+            pages: pages::Pages::new(profile),
+            eqs: eq::Eqs::default(),
+            uars: Default::default(),
+            driver_version: None,
+        }
+    }
+
+    /// The HCA state.
+    pub fn state(&self) -> HcaState {
+        self.state
+    }
+
+    /// Whether checksums are on in the current capabilities.
+    pub fn checksum_enabled(&self) -> bool {
+        self.caps.checksum_enabled()
+    }
+
+    /// Executes one command. On success `out` holds the whole output message
+    /// with an OK header; on failure `out` holds a 16-byte output with the
+    /// status and syndrome.
+    pub fn execute(
+        &mut self,
+        env: &Env<'_>,
+        opcode: Opcode,
+        op_mod: u16,
+        input: &[u8],
+        outlen: usize,
+        out: &mut Vec<u8>,
+    ) {
+        let mut cmd = Cmd {
+            op_mod,
+            input,
+            outlen,
+            out,
+        };
+        let res = self.run(env, opcode, &mut cmd);
+        let (status, syndrome) = match res {
+            Ok(()) => (CmdStatus::OK, 0),
+            Err(e) => {
+                tracing::debug!(%opcode, status = %e.status, syndrome = format_args!("{:#x}", e.syndrome), "command failed");
+                cmd.out_len(16);
+                (e.status, e.syndrome)
+            }
+        };
+        if cmd.out.len() < HEADER_SIZE {
+            cmd.out.resize(HEADER_SIZE, 0);
+        }
+        // The output is at least HEADER_SIZE bytes, so these cannot fail.
+        let _ = header::STATUS.set(cmd.out, u64::from(status.0));
+        let _ = header::SYNDROME.set(cmd.out, u64::from(syndrome));
+    }
+
+    fn run(&mut self, env: &Env<'_>, op: Opcode, cmd: &mut Cmd<'_>) -> CmdResult {
+        let Some(spec) = spec(op) else {
+            return Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE));
+        };
+        if cmd.input.len() < spec.min_in {
+            return Err(CmdError::new(
+                CmdStatus::BAD_INP_LEN_ERR,
+                syndrome::BAD_INPUT_LEN,
+            ));
+        }
+        if cmd.outlen < spec.min_out {
+            return Err(CmdError::new(
+                CmdStatus::BAD_OUTP_LEN_ERR,
+                syndrome::BAD_OUTPUT_LEN,
+            ));
+        }
+        if !spec.states.contains(&self.state) {
+            return Err(CmdError::bad_state(match self.state {
+                HcaState::Disabled => syndrome::HCA_NOT_ENABLED,
+                HcaState::Enabled => syndrome::HCA_NOT_INITIALIZED,
+                HcaState::Initialized => syndrome::HCA_ALREADY_INITIALIZED,
+            }));
+        }
+        match op {
+            Opcode::ENABLE_HCA => self.enable_hca(cmd),
+            Opcode::DISABLE_HCA => self.disable_hca(cmd),
+            Opcode::QUERY_ISSI => self.query_issi(env, cmd),
+            Opcode::SET_ISSI => self.set_issi(env, cmd),
+            Opcode::QUERY_PAGES => self.query_pages(cmd),
+            Opcode::MANAGE_PAGES => self.manage_pages(env, cmd),
+            Opcode::QUERY_HCA_CAP => self.caps.query(cmd),
+            Opcode::SET_HCA_CAP => {
+                let r = self.caps.set(cmd);
+                env.checksum
+                    .store(self.caps.checksum_enabled(), Ordering::Release);
+                r
+            }
+            Opcode::INIT_HCA => self.init_hca(cmd),
+            Opcode::TEARDOWN_HCA => self.teardown_hca(cmd),
+            Opcode::SET_DRIVER_VERSION => self.set_driver_version(cmd),
+            Opcode::QUERY_ADAPTER => self.query_adapter(env, cmd),
+            Opcode::NOP => {
+                cmd.out_len(16);
+                Ok(())
+            }
+            Opcode::ALLOC_UAR => self.alloc_uar(env, cmd),
+            Opcode::DEALLOC_UAR => self.dealloc_uar(cmd),
+            Opcode::CREATE_EQ => self.create_eq(env, cmd),
+            Opcode::DESTROY_EQ => self.destroy_eq(cmd),
+            _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
+        }
+    }
+
+    /// Pages firmware holds.
+    pub fn pages_held(&self) -> u64 {
+        self.pages.held()
+    }
+
+    /// The IOVAs of the pages firmware holds.
+    pub fn page_list(&self) -> Vec<u64> {
+        self.pages.list()
+    }
+
+    /// The driver version string last set.
+    pub fn driver_version(&self) -> Option<&str> {
+        self.driver_version.as_deref()
+    }
+
+    /// The current ISSI.
+    pub fn issi(&self) -> u16 {
+        self.issi
+    }
+
+    /// The event queues that exist.
+    pub fn eqs(&self) -> Vec<EqInfo> {
+        self.eqs.info()
+    }
+
+    /// UAR indexes allocated.
+    pub fn uars(&self) -> Vec<u32> {
+        self.uars.iter().copied().collect()
+    }
+}

@@ -1,0 +1,173 @@
+//! The initialization segment as the device keeps it: firmware version, command
+//! queue address and geometry, `nic_interface`, the `initializing` bit held for
+//! the boot time, the health buffer and counter, and the free-running timer.
+//!
+//! Time-driven registers are computed when read (no timer thread): the
+//! `initializing` bit clears once `boot_time` has passed since power-on or
+//! reset, the health counter advances every `health_tick` while firmware is
+//! alive and freezes on a fatal error, the internal timer counts nanoseconds.
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use cxu_hal::ifc::iseg;
+
+use super::profile::Profile;
+
+/// The init segment registers.
+pub struct InitSeg {
+    fw_rev: u32,
+    cmdif_rev_fw_sub: u32,
+    log_cmdq_size: u8,
+    log_cmdq_stride: u8,
+    cmdq_addr_h: u32,
+    /// Bits 31:12 of the queue address as last written.
+    cmdq_addr_l: u32,
+    nic_interface: u8,
+    boot_start: Instant,
+    boot_time: Duration,
+    health_tick: Duration,
+    epoch: Instant,
+    health_buffer: [u8; iseg::HEALTH_BUFFER_SIZE],
+    /// The health counter value and syndrome frozen at a fatal error.
+    fatal: Option<(u32, u8)>,
+}
+
+impl InitSeg {
+    /// Power-on state: initializing, no command queue address.
+    pub fn new(profile: &Profile) -> Self {
+        let (maj, min, sub) = profile.fw_version;
+        let now = Instant::now();
+        let mut health_buffer = [0u8; iseg::HEALTH_BUFFER_SIZE];
+        let fw_ver_off = iseg::HEALTH_FW_VER.byte - iseg::HEALTH_BUFFER;
+        let fw_ver = (u32::from(maj) << 24) | (u32::from(min) << 16) | u32::from(sub);
+        health_buffer[fw_ver_off..fw_ver_off + 4].copy_from_slice(&fw_ver.to_be_bytes());
+        InitSeg {
+            fw_rev: (u32::from(min) << 16) | u32::from(maj),
+            cmdif_rev_fw_sub: (u32::from(profile.cmdif_rev) << 16) | u32::from(sub),
+            log_cmdq_size: profile.log_cmdq_size,
+            log_cmdq_stride: profile.log_cmdq_stride,
+            cmdq_addr_h: 0,
+            cmdq_addr_l: 0,
+            nic_interface: 0,
+            boot_start: now,
+            boot_time: profile.boot_time,
+            health_tick: profile.health_tick,
+            epoch: now,
+            health_buffer,
+            fatal: None,
+        }
+    }
+
+    /// Function-level reset: firmware boots again and forgets the queue address.
+    pub fn reset(&mut self, boot_time: Duration) {
+        self.cmdq_addr_h = 0;
+        self.cmdq_addr_l = 0;
+        self.nic_interface = 0;
+        self.boot_start = Instant::now();
+        self.boot_time = boot_time;
+        self.fatal = None;
+        let synd = iseg::HEALTH_SYND.byte - iseg::HEALTH_BUFFER;
+        self.health_buffer[synd..synd + 4].fill(0);
+    }
+
+    /// Changes how long the current boot lasts (counted from its start).
+    pub fn set_boot_time(&mut self, t: Duration) {
+        self.boot_time = t;
+    }
+
+    /// True while the `initializing` bit reads 1.
+    pub fn initializing(&self) -> bool {
+        self.boot_start.elapsed() < self.boot_time
+    }
+
+    /// The command queue base address the driver programmed.
+    pub fn cmdq_addr(&self) -> u64 {
+        iseg::cmdq_addr_from_words(self.cmdq_addr_h, self.cmdq_addr_l)
+    }
+
+    /// (log2 entries, log2 stride).
+    pub fn cmdq_geometry(&self) -> (u8, u8) {
+        (self.log_cmdq_size, self.log_cmdq_stride)
+    }
+
+    /// The `nic_interface` mode last requested.
+    pub fn nic_interface(&self) -> u8 {
+        self.nic_interface
+    }
+
+    /// Firmware hit a fatal error: the syndrome shows in the health buffer and in
+    /// the health counter, which stops.
+    pub fn set_fatal(&mut self, syndrome: u8) {
+        let counter = self.counter();
+        self.fatal = Some((counter, syndrome));
+        let off = iseg::HEALTH_SYND.byte - iseg::HEALTH_BUFFER + 1;
+        self.health_buffer[off] = syndrome;
+    }
+
+    /// Whether firmware is in a fatal state.
+    pub fn is_fatal(&self) -> bool {
+        self.fatal.is_some()
+    }
+
+    fn counter(&self) -> u32 {
+        let ticks = self.epoch.elapsed().as_nanos() / self.health_tick.as_nanos().max(1);
+        (ticks as u32) & 0x00FF_FFFF
+    }
+
+    /// The value of the big-endian dword at `offset` (4-aligned, inside the segment).
+    pub fn read_dword(&self, offset: u64) -> u32 {
+        let off = offset as usize;
+        let hb = iseg::HEALTH_BUFFER;
+        match off {
+            0x000 => self.fw_rev,
+            0x004 => self.cmdif_rev_fw_sub,
+            0x010 => self.cmdq_addr_h,
+            0x014 => {
+                self.cmdq_addr_l
+                    | (u32::from(self.nic_interface) << 8)
+                    | (u32::from(self.log_cmdq_size) << 4)
+                    | u32::from(self.log_cmdq_stride)
+            }
+            0x1FC => u32::from(self.initializing()) << 31,
+            o if (hb..hb + iseg::HEALTH_BUFFER_SIZE).contains(&o) => {
+                let i = o - hb;
+                u32::from_be_bytes([
+                    self.health_buffer[i],
+                    self.health_buffer[i + 1],
+                    self.health_buffer[i + 2],
+                    self.health_buffer[i + 3],
+                ])
+            }
+            0x1000 => (self.timer() >> 32) as u32,
+            0x1004 => self.timer() as u32,
+            0x1010 => match self.fatal {
+                Some((counter, synd)) => (u32::from(synd) << 24) | counter,
+                None => self.counter(),
+            },
+            _ => 0,
+        }
+    }
+
+    fn timer(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// A driver write of the big-endian dword at `offset`. Returns the doorbell
+    /// bit vector when the write rang the command doorbell.
+    pub fn write_dword(&mut self, offset: u64, value: u32) -> Option<u32> {
+        match offset {
+            0x010 => self.cmdq_addr_h = value,
+            0x014 => {
+                // Bits 7:0 (size and stride) are read-only; bits 10:8 request a
+                // nic_interface mode.
+                self.cmdq_addr_l = value & 0xFFFF_F000;
+                let mode = iseg::NIC_INTERFACE.extract(value) as u8;
+                self.nic_interface = mode;
+            }
+            0x018 => return Some(value),
+            _ => tracing::debug!(offset, value, "write to a read-only init segment register"),
+        }
+        None
+    }
+}

@@ -1,0 +1,643 @@
+//! The device model: one ConnectX-5-style PCI function with its firmware.
+//!
+//! [`Device`] is what a backend drives: config space, BAR0 accesses, DMA
+//! mappings (through [`Iommu`]), interrupt lines (through [`Msix`]) and reset.
+//! [`Control`] is what a test drives: timing, faults, firmware events and
+//! inspection. Nothing here knows which backend is in use.
+#![forbid(unsafe_code)]
+
+mod cmdif;
+mod config_space;
+mod control;
+mod engine;
+pub mod firmware;
+mod init_seg;
+pub mod iommu;
+pub mod layout;
+pub mod msix;
+mod profile;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cxu_hal::ifc::eqe::{self, EventType};
+use cxu_hal::ifc::header::InHeader;
+use cxu_hal::ifc::{DeliveryStatus, Opcode};
+use parking_lot::{Mutex, RwLock};
+
+use cmdif::{Fetch, Request, Written};
+use config_space::{ConfigEffects, ConfigSpace};
+use engine::{Engine, Job};
+use firmware::{Env, Firmware};
+use init_seg::InitSeg;
+use layout::*;
+
+pub use control::{Counters, Fault};
+pub use firmware::{syndrome, EqInfo, HcaState};
+pub use iommu::{DmaError, Iommu, IommuFault, MapError};
+pub use msix::{InterruptLine, Msix, MsixCounters, TableMode};
+pub use profile::Profile;
+
+/// State shared by the backend's accesses, the firmware workers and the test
+/// control handle.
+pub(crate) struct Inner {
+    profile: Profile,
+    config: Mutex<ConfigSpace>,
+    iseg: Mutex<InitSeg>,
+    msix: Msix,
+    iommu: Iommu,
+    engine: Engine,
+    fw: Mutex<Firmware>,
+    ctl: control::ControlState,
+    checksum: AtomicBool,
+    removed: AtomicBool,
+    /// Reset generation. Completions hold it shared while they write, reset
+    /// takes it exclusively, so nothing of an old generation lands after a reset.
+    generation: RwLock<u64>,
+    generation_hint: AtomicU64,
+}
+
+/// The device. Dropping it stops its firmware threads.
+pub struct Device {
+    inner: Arc<Inner>,
+    threads: Vec<JoinHandle<()>>,
+    workers: usize,
+}
+
+impl Device {
+    /// A powered-on device with `profile`; `mode` says who owns the MSI-X table.
+    pub fn new(profile: Profile, mode: TableMode) -> Self {
+        let inner = Arc::new(Inner {
+            config: Mutex::new(ConfigSpace::new(&profile)),
+            iseg: Mutex::new(InitSeg::new(&profile)),
+            msix: Msix::new(profile.msix_vectors, mode),
+            iommu: Iommu::new(),
+            engine: Engine::default(),
+            fw: Mutex::new(Firmware::new(&profile)),
+            ctl: Default::default(),
+            checksum: AtomicBool::new(profile.cmdif_checksum),
+            removed: AtomicBool::new(false),
+            generation: RwLock::new(0),
+            generation_hint: AtomicU64::new(0),
+            profile,
+        });
+        let workers = inner.profile.workers.max(1);
+        let mut threads = Vec::with_capacity(workers + 1);
+        for i in 0..workers {
+            let inner = inner.clone();
+            let rx = inner.engine.receiver();
+            let t = std::thread::Builder::new()
+                .name(format!("cxu-fw-{i}"))
+                .spawn(move || inner.worker(rx));
+            match t {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::error!(error = %e, "cannot start a firmware worker"),
+            }
+        }
+        let timer_inner = inner.clone();
+        match std::thread::Builder::new()
+            .name("cxu-fw-timer".into())
+            .spawn(move || timer_inner.timer())
+        {
+            Ok(t) => threads.push(t),
+            Err(e) => tracing::error!(error = %e, "cannot start the firmware timer"),
+        }
+        Device {
+            inner,
+            threads,
+            workers,
+        }
+    }
+
+    /// The device profile.
+    pub fn profile(&self) -> &Profile {
+        &self.inner.profile
+    }
+
+    /// The test-control handle.
+    pub fn control(&self) -> Control {
+        Control {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// The IOMMU: backends add and remove mappings here.
+    pub fn iommu(&self) -> &Iommu {
+        &self.inner.iommu
+    }
+
+    /// MSI-X: backends install interrupt lines here.
+    pub fn msix(&self) -> &Msix {
+        &self.inner.msix
+    }
+
+    /// Size of config space.
+    pub fn config_size(&self) -> usize {
+        CONFIG_SIZE
+    }
+
+    /// Reads config space. Returns false (and all ones) out of range; a removed
+    /// device reads all ones.
+    pub fn config_read(&self, offset: usize, data: &mut [u8]) -> bool {
+        if self.inner.removed.load(Ordering::Acquire) {
+            data.fill(0xFF);
+            return true;
+        }
+        let ok = self.inner.config.lock().read(offset, data);
+        if !ok {
+            data.fill(0xFF);
+        }
+        ok
+    }
+
+    /// Writes config space (read-only bits keep their value). Returns false out of range.
+    pub fn config_write(&self, offset: usize, data: &[u8]) -> bool {
+        if self.inner.removed.load(Ordering::Acquire) {
+            return true;
+        }
+        let fx = self.inner.config.lock().write(offset, data);
+        match fx {
+            Some(fx) => {
+                self.apply(fx);
+                if fx.flr {
+                    self.reset();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn apply(&self, fx: ConfigEffects) {
+        self.inner.iommu.set_bus_master(fx.bus_master);
+        self.inner
+            .msix
+            .set_control(fx.msix_enable, fx.msix_mask_all);
+    }
+
+    /// Sets MSI-X enable in the capability, as VFIO's MSI-X ioctl does.
+    pub fn set_msix_enable(&self, on: bool) {
+        let fx = self.inner.config.lock().set_msix_enable(on);
+        self.apply(fx);
+    }
+
+    /// BAR0 size.
+    pub fn bar0_size(&self) -> u64 {
+        BAR0_SIZE
+    }
+
+    /// Reads BAR0 bytes (1, 2, 4 or 8, naturally aligned; anything else reads
+    /// all ones). A removed device reads all ones.
+    pub fn bar0_read(&self, offset: u64, data: &mut [u8]) {
+        self.inner.bar0_read(offset, data)
+    }
+
+    /// Writes BAR0 bytes (1, 2, 4 or 8, naturally aligned).
+    pub fn bar0_write(&self, offset: u64, data: &[u8]) {
+        self.inner.bar0_write(offset, data)
+    }
+
+    /// Function-level reset: firmware reboots (the `initializing` bit is set
+    /// again for the boot time), commands in flight are dropped without a
+    /// completion, EQs, UARs and pages are forgotten, MSI-X is disabled. Config
+    /// space (bus master) and DMA mappings survive, as with VFIO's reset.
+    pub fn reset(&self) {
+        self.inner.reset();
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.inner.engine.stop(self.workers);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Inner {
+    fn env(&self) -> Env<'_> {
+        Env {
+            iommu: &self.iommu,
+            msix: &self.msix,
+            ctl: &self.ctl,
+            profile: &self.profile,
+            checksum: &self.checksum,
+        }
+    }
+
+    fn reset(&self) {
+        let mut generation = self.generation.write();
+        *generation += 1;
+        self.generation_hint.store(*generation, Ordering::Release);
+        self.engine.reset();
+        self.iseg.lock().reset(self.profile.boot_time);
+        *self.fw.lock() = Firmware::new(&self.profile);
+        self.checksum
+            .store(self.profile.cmdif_checksum, Ordering::Release);
+        self.msix.reset();
+        let fx = self.config.lock().set_msix_enable(false);
+        self.iommu.set_bus_master(fx.bus_master);
+        tracing::info!(generation = *generation, "function reset");
+    }
+
+    fn bar0_read(&self, offset: u64, data: &mut [u8]) {
+        let len = data.len() as u64;
+        if self.removed.load(Ordering::Acquire)
+            || !cxu_hal::mmio::check_access(offset, len, BAR0_SIZE)
+            || len > 8
+        {
+            data.fill(0xFF);
+            return;
+        }
+        // Assemble the big-endian register bytes dword by dword.
+        let first = offset & !3;
+        let mut bytes = [0u8; 12];
+        let dwords = (offset + len - first).div_ceil(4);
+        for i in 0..dwords {
+            let v = self.read_dword(first + 4 * i);
+            bytes[4 * i as usize..4 * i as usize + 4].copy_from_slice(&v);
+        }
+        let skip = (offset - first) as usize;
+        data.copy_from_slice(&bytes[skip..skip + data.len()]);
+    }
+
+    /// The 4 bytes at `offset` as they appear on the bus.
+    fn read_dword(&self, offset: u64) -> [u8; 4] {
+        match offset {
+            o if o < ISEG_END => self.iseg.lock().read_dword(o).to_be_bytes(),
+            o if (MSIX_TABLE_OFFSET..MSIX_PBA_OFFSET).contains(&o)
+                && self.msix.mode() == TableMode::Emulated =>
+            {
+                self.msix.table_read(o - MSIX_TABLE_OFFSET).to_le_bytes()
+            }
+            o if (MSIX_PBA_OFFSET..u64::from(FIRST_UAR_INDEX) * UAR_PAGE_SIZE).contains(&o)
+                && self.msix.mode() == TableMode::Emulated =>
+            {
+                self.msix.pba_read(o - MSIX_PBA_OFFSET).to_le_bytes()
+            }
+            _ => [0; 4],
+        }
+    }
+
+    fn bar0_write(&self, offset: u64, data: &[u8]) {
+        let len = data.len() as u64;
+        if self.removed.load(Ordering::Acquire) {
+            return;
+        }
+        if !cxu_hal::mmio::check_access(offset, len, BAR0_SIZE) || len > 8 {
+            tracing::warn!(offset, len, "bad BAR0 write dropped");
+            return;
+        }
+        if len == 8 {
+            // A 64-bit write is two dword writes, low address first.
+            self.bar0_write(offset, &data[..4]);
+            self.bar0_write(offset + 4, &data[4..]);
+            return;
+        }
+        let dword = offset & !3;
+        let mut bytes = self.read_dword(dword);
+        let skip = (offset - dword) as usize;
+        bytes[skip..skip + data.len()].copy_from_slice(data);
+        match dword {
+            o if o < ISEG_END => {
+                let value = u32::from_be_bytes(bytes);
+                let rang = self.iseg.lock().write_dword(o, value);
+                if let Some(bits) = rang {
+                    self.doorbell(bits);
+                }
+            }
+            o if (MSIX_TABLE_OFFSET..MSIX_PBA_OFFSET).contains(&o)
+                && self.msix.mode() == TableMode::Emulated =>
+            {
+                self.msix
+                    .table_write(o - MSIX_TABLE_OFFSET, u32::from_le_bytes(bytes));
+            }
+            o if o >= u64::from(FIRST_UAR_INDEX) * UAR_PAGE_SIZE => {
+                let uar = (o / UAR_PAGE_SIZE) as u32;
+                let value = u32::from_be_bytes(bytes);
+                self.fw
+                    .lock()
+                    .uar_write(&self.env(), uar, o % UAR_PAGE_SIZE, value);
+            }
+            _ => {}
+        }
+    }
+
+    /// The command doorbell: each set bit is a slot to fetch.
+    fn doorbell(&self, bits: u32) {
+        if bits == 0 {
+            return;
+        }
+        self.ctl.doorbells.fetch_add(1, Ordering::Relaxed);
+        let (ready, entries) = {
+            let s = self.iseg.lock();
+            let ready = !s.initializing() && !s.is_fatal() && s.cmdq_addr() != 0;
+            (ready, 1u32 << s.cmdq_geometry().0)
+        };
+        let generation = self.generation_hint.load(Ordering::Acquire);
+        for slot in 0..32 {
+            if bits & (1 << slot) == 0 {
+                continue;
+            }
+            if !ready || slot >= entries {
+                self.ctl
+                    .doorbell_bits_ignored
+                    .fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            self.engine.ring(slot, generation);
+        }
+    }
+
+    fn worker(self: Arc<Self>, rx: crossbeam::channel::Receiver<Job>) {
+        let mut req = Request::default();
+        let mut out = Vec::with_capacity(4096 + 16);
+        while let Ok(job) = rx.recv() {
+            match job {
+                Job::Stop => break,
+                Job::Fetch { slot, generation } => self.fetch(slot, generation, &mut req, &mut out),
+                Job::Run(r) => self.run(&r, &mut out, r.fault),
+            }
+        }
+    }
+
+    fn timer(self: Arc<Self>) {
+        // Runs until Device::drop stops the engine; the Arc keeps Inner alive.
+        self.engine.timer_loop();
+    }
+
+    fn fetch(&self, slot: u32, generation: u64, req: &mut Request, out: &mut Vec<u8>) {
+        let (base, stride) = {
+            let s = self.iseg.lock();
+            (s.cmdq_addr(), s.cmdq_geometry().1)
+        };
+        req.slot = slot;
+        req.generation = generation;
+        let checksum = self.checksum.load(Ordering::Acquire);
+        match cmdif::fetch(
+            &self.iommu,
+            checksum,
+            base + (u64::from(slot) << stride),
+            req,
+        ) {
+            Fetch::NotOwned => {
+                self.ctl
+                    .doorbell_bits_ignored
+                    .fetch_add(1, Ordering::Relaxed);
+                self.release(slot, generation);
+            }
+            Fetch::Lost(e) => {
+                tracing::warn!(slot, error = %e, "command entry unreadable: command lost");
+                self.ctl.commands_lost.fetch_add(1, Ordering::Relaxed);
+                self.release(slot, generation);
+            }
+            Fetch::Reject(ds) => {
+                tracing::debug!(slot, status = %ds, "command rejected at delivery");
+                out.clear();
+                self.finish(req, ds, out, None);
+            }
+            Fetch::Run => {
+                let opcode = InHeader::decode(&req.input)
+                    .map(|h| h.opcode)
+                    .unwrap_or_default();
+                let fault = self.ctl.take_fault(opcode);
+                let latency = match fault {
+                    Some(Fault::NeverComplete) => {
+                        tracing::info!(slot, %opcode, "fault: command will never complete");
+                        return;
+                    }
+                    Some(Fault::Delay(d)) => d,
+                    _ => self.ctl.latency(opcode),
+                };
+                if latency.is_zero() {
+                    self.run(req, out, fault);
+                } else {
+                    let mut pending = Box::new(req.clone());
+                    // A fault other than the delay itself applies when it runs.
+                    pending.fault = fault.filter(|f| !matches!(f, Fault::Delay(_)));
+                    self.engine.schedule(Instant::now() + latency, pending);
+                }
+            }
+        }
+    }
+
+    /// Executes a fetched command and completes it.
+    fn run(&self, req: &Request, out: &mut Vec<u8>, fault: Option<Fault>) {
+        let h = match InHeader::decode(&req.input) {
+            Ok(h) => h,
+            Err(_) => {
+                out.clear();
+                self.finish(req, DeliveryStatus::INPUT_LEN_ERR, out, None);
+                return;
+            }
+        };
+        match fault {
+            Some(Fault::Delivery(ds)) => {
+                out.clear();
+                self.finish(req, ds, out, None);
+                return;
+            }
+            Some(Fault::Status { status, syndrome }) => {
+                out.clear();
+                out.resize(16, 0);
+                let _ = cxu_hal::ifc::OutHeader { status, syndrome }.encode_into(out);
+                self.finish(req, DeliveryStatus::OK, out, None);
+                return;
+            }
+            _ => {}
+        }
+        {
+            let env = self.env();
+            let generation = self.generation.read();
+            if *generation != req.generation {
+                return;
+            }
+            let mut fw = self.fw.lock();
+            fw.execute(&env, h.opcode, h.op_mod, &req.input, req.outlen(), out);
+        }
+        self.finish(req, DeliveryStatus::OK, out, fault);
+    }
+
+    /// Writes the completion, returns the slot and posts the completion event.
+    fn finish(&self, req: &Request, ds: DeliveryStatus, out: &[u8], fault: Option<Fault>) {
+        let generation = self.generation.read();
+        if *generation != req.generation || self.iseg.lock().is_fatal() {
+            // Reset since the fetch, or firmware died: no completion.
+            return;
+        }
+        let checksum = self.checksum.load(Ordering::Acquire);
+        match cmdif::complete(&self.iommu, checksum, req, ds, out, fault) {
+            Written::Done(ds) => {
+                if ds == DeliveryStatus::OK {
+                    self.ctl.commands_executed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.ctl.delivery_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                self.engine.release(req.slot, req.generation);
+                let mut data = [0u8; eqe::DATA_SIZE];
+                data[..4].copy_from_slice(&(1u32 << req.slot).to_be_bytes());
+                self.fw
+                    .lock()
+                    .post_event(&self.env(), EventType::CMD, 0, data);
+            }
+            Written::Lost(e) => {
+                tracing::warn!(slot = req.slot, error = %e, "completion could not be written: command lost");
+                self.ctl.commands_lost.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn post_event(&self, t: EventType, sub_type: u8, data: [u8; eqe::DATA_SIZE]) -> bool {
+        if self.removed.load(Ordering::Acquire) || self.iseg.lock().is_fatal() {
+            return false;
+        }
+        self.fw.lock().post_event(&self.env(), t, sub_type, data)
+    }
+
+    fn release(&self, slot: u32, generation: u64) {
+        if *self.generation.read() == generation {
+            self.engine.release(slot, generation);
+        }
+    }
+}
+
+/// The test-control handle: cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct Control {
+    inner: Arc<Inner>,
+}
+
+impl Control {
+    /// Sets how long the current (and every later) boot keeps `initializing` set.
+    pub fn set_boot_time(&self, t: Duration) {
+        self.inner.iseg.lock().set_boot_time(t);
+    }
+
+    /// Sets the execution latency of `opcode` (zero = none).
+    pub fn set_latency(&self, opcode: Opcode, latency: Duration) {
+        self.inner.ctl.set_latency(opcode, latency);
+    }
+
+    /// Injects `fault` for the next `times` commands with `opcode` (any opcode
+    /// if `None`; every one if `times` is `None`).
+    pub fn inject(&self, opcode: Option<Opcode>, fault: Fault, times: Option<u32>) {
+        self.inner.ctl.inject(opcode, fault, times);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.inner.ctl.clear_faults();
+    }
+
+    /// Firmware fatal error: the health syndrome is set, the health counter
+    /// stops, and no command completes any more (those in flight included).
+    pub fn fatal_error(&self, syndrome: u8) {
+        self.inner.iseg.lock().set_fatal(syndrome);
+    }
+
+    /// Surprise removal: MMIO and config reads return all ones, writes are
+    /// dropped, DMA and interrupts stop.
+    pub fn surprise_remove(&self) {
+        self.inner.removed.store(true, Ordering::Release);
+        self.inner.iommu.set_removed(true);
+    }
+
+    /// Firmware asks for `n` more pages (negative: offers `-n` back) with a
+    /// PAGE_REQUEST event. Returns whether an EQ took the event.
+    pub fn request_pages(&self, n: i32) -> bool {
+        self.inner.fw.lock().page_request(n);
+        let mut data = [0u8; eqe::DATA_SIZE];
+        data[4..8].copy_from_slice(&n.to_be_bytes());
+        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
+    }
+
+    /// Posts a PORT_CHANGE event for `port` (1-based) with `sub_type`
+    /// (`ifc::eqe::port_change::{DOWN, ACTIVE, ...}`). Returns whether an EQ took it.
+    pub fn port_change_event(&self, port: u8, sub_type: u8) -> bool {
+        let mut data = [0u8; eqe::DATA_SIZE];
+        data[0x08] = (port & 0xF) << 4;
+        self.inner
+            .post_event(EventType::PORT_CHANGE, sub_type, data)
+    }
+
+    /// The HCA state.
+    pub fn hca_state(&self) -> HcaState {
+        self.inner.fw.lock().state()
+    }
+
+    /// The current ISSI.
+    pub fn issi(&self) -> u16 {
+        self.inner.fw.lock().issi()
+    }
+
+    /// IOVAs of the pages firmware holds, oldest first.
+    pub fn pages(&self) -> Vec<u64> {
+        self.inner.fw.lock().page_list()
+    }
+
+    /// The event queues.
+    pub fn eqs(&self) -> Vec<EqInfo> {
+        self.inner.fw.lock().eqs()
+    }
+
+    /// Allocated UAR indexes.
+    pub fn uars(&self) -> Vec<u32> {
+        self.inner.fw.lock().uars()
+    }
+
+    /// The driver version string last set with SET_DRIVER_VERSION.
+    pub fn driver_version(&self) -> Option<String> {
+        self.inner.fw.lock().driver_version().map(str::to_owned)
+    }
+
+    /// Whether command checksums are on.
+    pub fn checksum_enabled(&self) -> bool {
+        self.inner.checksum.load(Ordering::Acquire)
+    }
+
+    /// The command queue address the driver programmed.
+    pub fn cmdq_addr(&self) -> u64 {
+        self.inner.iseg.lock().cmdq_addr()
+    }
+
+    /// The `nic_interface` mode last written.
+    pub fn nic_interface(&self) -> u8 {
+        self.inner.iseg.lock().nic_interface()
+    }
+
+    /// Slots fetched and not completed.
+    pub fn busy_slots(&self) -> u32 {
+        self.inner.engine.busy_slots()
+    }
+
+    /// The most recent IOMMU faults.
+    pub fn iommu_faults(&self) -> Vec<IommuFault> {
+        self.inner.iommu.recent_faults()
+    }
+
+    /// MSI-X delivery counters.
+    pub fn msix_counters(&self) -> MsixCounters {
+        self.inner.msix.counters()
+    }
+
+    /// All counters.
+    pub fn counters(&self) -> Counters {
+        let c = &self.inner.ctl;
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Counters {
+            doorbells: r(&c.doorbells),
+            doorbell_bits_ignored: r(&c.doorbell_bits_ignored),
+            commands_executed: r(&c.commands_executed),
+            delivery_errors: r(&c.delivery_errors),
+            commands_lost: r(&c.commands_lost),
+            eqes_posted: r(&c.eqes_posted),
+            events_dropped: r(&c.events_dropped),
+            iommu_faults: self.inner.iommu.fault_count(),
+            interrupts: self.inner.msix.counters().delivered,
+            pages_held: self.inner.fw.lock().pages_held(),
+        }
+    }
+}
