@@ -15,9 +15,9 @@ use crate::region::DmaRegion;
 /// What a context has mapped, and what it had to leak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DmaStats {
-    /// Regions mapped now.
+    /// Regions mapped now (a leaked region counts under `leaked_*` only).
     pub mapped_regions: u64,
-    /// Bytes mapped now.
+    /// Bytes of those regions.
     pub mapped_bytes: u64,
     /// Regions whose unmap failed: memory and IOVA kept forever.
     pub leaked_regions: u64,

@@ -33,8 +33,8 @@ pub enum Error {
     #[error(
         "mlock of {len} bytes failed ({source}): the locked-memory limit RLIMIT_MEMLOCK is {limit}; \
          raise it (`ulimit -l unlimited` in the shell, LimitMEMLOCK=infinity in a systemd unit, \
-         `memlock` in /etc/security/limits.conf) or run with CAP_IPC_LOCK. VFIO pins mapped pages \
-         against the same limit, so allow at least twice the DMA memory the driver uses"
+         `memlock` in /etc/security/limits.conf) or run with CAP_IPC_LOCK. VFIO type1 charges the pages it pins to the same \
+         locked-memory count as mlock, so allow twice the DMA memory the driver uses"
     )]
     MemlockLimit {
         len: usize,

@@ -45,3 +45,19 @@ pub use pool::{
 };
 pub use region::DmaRegion;
 pub use view::DmaView;
+
+#[cfg(test)]
+mod tests {
+    /// The driver shares these across submitter threads; losing `Send`/`Sync`
+    /// (e.g. by adding a raw pointer field) must fail the build here, not there.
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Buffer>();
+        check::<crate::DmaRegion>();
+        check::<crate::DmaContext>();
+        check::<crate::IovaAllocator>();
+        check::<crate::BlockPool>();
+        check::<crate::Block>();
+    }
+}

@@ -21,6 +21,13 @@
 //!
 //! Multi-byte accesses at an address aligned to their width are single accesses
 //! (no tearing); unaligned ones are done bytewise.
+//!
+//! Host threads: regions and blocks are `Sync`, so any thread may take a view.
+//! Two host threads touching the same bytes at once, one of them writing, is a
+//! logic error that the driver's ownership rules (one owner per command slot, per
+//! block) exclude; the bytes that host and device do touch at the same time are the
+//! ownership bytes, and those go through the atomic accessors. (OpenVMM goes further
+//! and makes every access atomic; this crate uses volatile, as rust-vmm's `vm_memory`.)
 
 use std::fmt;
 use std::mem::size_of;
