@@ -238,6 +238,7 @@ impl Firmware {
         if !spec.states.contains(&self.state) {
             return Err(CmdError::bad_state(match self.state {
                 HcaState::Disabled => syndrome::HCA_NOT_ENABLED,
+                _ if spec.states == DISABLED => syndrome::HCA_ALREADY_ENABLED,
                 HcaState::Enabled => syndrome::HCA_NOT_INITIALIZED,
                 HcaState::Initialized => syndrome::HCA_ALREADY_INITIALIZED,
             }));

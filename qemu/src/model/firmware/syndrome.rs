@@ -13,6 +13,8 @@ pub const BAD_INPUT_LEN: u32 = 0x6D00_0002;
 pub const BAD_OUTPUT_LEN: u32 = 0x6D00_0003;
 /// The HCA is not enabled: ENABLE_HCA first (BAD_SYS_STATE).
 pub const HCA_NOT_ENABLED: u32 = 0x6D00_0010;
+/// ENABLE_HCA on an enabled HCA (BAD_SYS_STATE).
+pub const HCA_ALREADY_ENABLED: u32 = 0x6D00_0014;
 /// The command needs INIT_HCA first (BAD_SYS_STATE).
 pub const HCA_NOT_INITIALIZED: u32 = 0x6D00_0011;
 /// The command is only valid before INIT_HCA (BAD_SYS_STATE).
