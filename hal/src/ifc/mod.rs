@@ -14,6 +14,7 @@
 
 pub mod caps;
 pub mod cmd_entry;
+pub mod commands;
 pub mod eq;
 pub mod eqe;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod iseg;
 pub mod mailbox;
 mod named;
 pub mod opcode;
+pub mod regs;
 pub mod status;
 
 pub use error::{Error, Result};
