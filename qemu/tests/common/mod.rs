@@ -407,3 +407,62 @@ impl Harness {
         (c, pages)
     }
 }
+
+/// CREATE_EQ of `1 << log_size` entries in `mem` (owners initialised to 1 first).
+pub fn create_eq(
+    h: &Harness,
+    mem: &DmaMem,
+    log_size: u8,
+    uar: u32,
+    vector: u16,
+    events: &[cxu_hal::ifc::eqe::EventType],
+) -> Completion {
+    use cxu_hal::ifc::eq::{EqContext, EventMask};
+    let bytes = 64usize << log_size;
+    for i in 0..(bytes / 64).min(mem.size / 64) {
+        mem.write(i * 64 + 0x3F, &[1]);
+    }
+    let npages = bytes.div_ceil(4096);
+    let mut m = msg(Opcode::CREATE_EQ, 0, 0x110 + 8 * npages);
+    EqContext {
+        log_eq_size: log_size,
+        uar_page: uar,
+        intr: vector,
+        ..Default::default()
+    }
+    .encode_into(&mut m[0x10..0x50])
+    .unwrap();
+    m[0x58..0x78].copy_from_slice(&EventMask::of(events).encode());
+    for i in 0..npages {
+        m[0x110 + 8 * i..0x118 + 8 * i].copy_from_slice(&mem.addr(i * 4096).to_be_bytes());
+    }
+    h.exec(&m, 16)
+}
+
+/// The EQE at `index` (ring position) of an EQ in `mem`.
+pub fn eqe(mem: &DmaMem, index: usize) -> cxu_hal::ifc::eqe::Eqe {
+    cxu_hal::ifc::eqe::Eqe::decode(&mem.read(index * 64, 64)).unwrap()
+}
+
+/// Writes the EQ doorbell of `eqn` on UAR page `uar`.
+pub fn eq_doorbell(h: &Harness, uar: u32, eqn: u8, ci: u32, arm: bool) {
+    use cxu_hal::ifc::eq;
+    let off = if arm {
+        eq::EQ_DOORBELL_ARM
+    } else {
+        eq::EQ_DOORBELL_NO_ARM
+    };
+    h.bar.write32_be(
+        u64::from(uar) * 4096 + off as u64,
+        eq::eq_doorbell_value(eqn, ci),
+    );
+}
+
+/// Brings the HCA up and allocates one UAR; returns (pages, uar).
+pub fn initialized(h: &Harness) -> (DmaMem, u32) {
+    let pages = DmaMem::new(&h.f, PAGES_IOVA, 64 * 4096);
+    h.bring_up(&pages);
+    let u = h.simple(Opcode::ALLOC_UAR, 0);
+    u.ok();
+    (pages, u.be32(0x08) & 0xFF_FFFF)
+}
