@@ -611,3 +611,389 @@ fn general_caps_match_reference_section_6() {
         0x0003
     );
 }
+
+/// Command layouts: reference §5 (bring-up table, "selected command layouts",
+/// teardown paragraph) where it gives a number; `mlx5_ifc.h` otherwise (marked).
+#[test]
+fn command_layouts_match_reference_section_5() {
+    use cxu_hal::ifc::commands::{self, access_reg, caps, eq, hca, pages, uar};
+    use cxu_hal::ifc::Opcode;
+    check(
+        "commands §5",
+        &[
+            // ENABLE_HCA: function_id dw2 15:0, embedded_cpu_function dw2 bit 31.
+            (hca::HCA_FUNCTION_ID, 0x08, 0, 16),
+            (hca::HCA_EMBEDDED_CPU_FUNCTION, 0x08, 31, 1),
+            // QUERY_ISSI out: current_issi at byte 0x0A (16 bits), supported_issi_dw0 at 0x6C.
+            (hca::QUERY_ISSI_CURRENT, 0x08, 0, 16),
+            (hca::QUERY_ISSI_SUPPORTED_DW0, 0x6C, 0, 32),
+            // SET_ISSI in: current_issi at byte 0x0A.
+            (hca::SET_ISSI_CURRENT, 0x08, 0, 16),
+            // QUERY_PAGES out: function_id byte 0x0A, num_pages byte 0x0C.
+            (pages::FUNCTION_ID, 0x08, 0, 16),
+            (pages::QUERY_PAGES_NUM_PAGES, 0x0C, 0, 32),
+            // MANAGE_PAGES in: input_num_entries 0x0C; out: output_num_entries 0x08.
+            (pages::MANAGE_PAGES_INPUT_NUM_ENTRIES, 0x0C, 0, 32),
+            (pages::MANAGE_PAGES_OUTPUT_NUM_ENTRIES, 0x08, 0, 32),
+            // INIT_HCA: sw_vhca_id at byte 0x0C bits 29:16.
+            (hca::INIT_HCA_SW_VHCA_ID, 0x0C, 16, 14),
+            // TEARDOWN_HCA out: state byte 0x0F bit 0; in: profile (mlx5_ifc.h: dw2 15:0).
+            (hca::TEARDOWN_STATE, 0x0C, 0, 1),
+            (hca::TEARDOWN_PROFILE, 0x08, 0, 16),
+            // QUERY_ADAPTER param block: ieee_vendor_id at byte 0x19, 24 bits.
+            (hca::ADAPTER_IEEE_VENDOR_ID, 0x18, 0, 24),
+            // SET_HCA_CAP / QUERY_HCA_CAP in: other_function dw2 bit 31, function_id dw2 15:0.
+            (caps::OTHER_FUNCTION, 0x08, 31, 1),
+            (caps::FUNCTION_ID, 0x08, 0, 16),
+            // CREATE_EQ out / DESTROY_EQ in: eq_number at byte 0x0B.
+            (eq::EQ_NUMBER, 0x08, 0, 8),
+            // ALLOC_UAR out: uar index at byte 0x09 (24 bits).
+            (uar::UAR, 0x08, 0, 24),
+            // ACCESS_REG in: register_id at byte 0x0A, argument at 0x0C.
+            (access_reg::REGISTER_ID, 0x08, 0, 16),
+            (access_reg::ARGUMENT, 0x0C, 0, 32),
+        ],
+    );
+    assert_eq!(hca::ADAPTER_PSID, 0xF0);
+    assert_eq!(hca::QUERY_ADAPTER_PARAM_BLOCK, 0x10);
+    assert_eq!(hca::INIT_HCA_SW_OWNER_ID, 0x10);
+    assert_eq!(hca::DRIVER_VERSION_OFFSET, 0x10);
+    assert_eq!(pages::PAS_OFFSET, 0x10);
+    assert_eq!(pages::MAX_RECLAIM_PAGES, (16 + 12 * 512 - 16) / 8);
+    assert_eq!(caps::CAPABILITY_OFFSET, 0x10);
+    assert_eq!(
+        (
+            eq::EQ_CONTEXT_OFFSET,
+            eq::EVENT_BITMASK_OFFSET,
+            eq::PAS_OFFSET
+        ),
+        (0x10, 0x58, 0x110)
+    );
+    assert_eq!(access_reg::DATA_OFFSET, 0x10);
+
+    // Sizes: (opcode, inlen, outlen). Reference: QUERY_ISSI out 112, SET_DRIVER_VERSION
+    // in 80, NOP 16/16, CREATE_EQ in 272 + pas, QUERY_HCA_CAP out 16 + 4096.
+    // mlx5_ifc.h: the 16-byte ones, INIT_HCA in 32 (with sw_owner_id), QUERY_ADAPTER out
+    // 16 + 256 (query_adapter_param_block), SET_HCA_CAP in 16 + 4096.
+    let table: &[(Opcode, usize, usize)] = &[
+        (Opcode::ENABLE_HCA, 16, 16),
+        (Opcode::DISABLE_HCA, 16, 16),
+        (Opcode::QUERY_ISSI, 16, 112),
+        (Opcode::SET_ISSI, 16, 16),
+        (Opcode::QUERY_PAGES, 16, 16),
+        (Opcode::MANAGE_PAGES, 16, 16),
+        (Opcode::QUERY_HCA_CAP, 16, 4112),
+        (Opcode::SET_HCA_CAP, 4112, 16),
+        (Opcode::INIT_HCA, 32, 16),
+        (Opcode::TEARDOWN_HCA, 16, 16),
+        (Opcode::SET_DRIVER_VERSION, 80, 16),
+        (Opcode::QUERY_ADAPTER, 16, 272),
+        (Opcode::NOP, 16, 16),
+        (Opcode::CREATE_EQ, 272, 16),
+        (Opcode::DESTROY_EQ, 16, 16),
+        (Opcode::ALLOC_UAR, 16, 16),
+        (Opcode::DEALLOC_UAR, 16, 16),
+        (Opcode::ACCESS_REG, 16, 16),
+    ];
+    for (op, inlen, outlen) in table {
+        let s = commands::sizes(*op).unwrap_or_else(|| panic!("{op} has sizes"));
+        assert_eq!((s.inlen, s.outlen), (*inlen, *outlen), "{op}");
+    }
+    assert!(commands::sizes(Opcode::CREATE_QP).is_none());
+
+    // Op-mods from the reference: QUERY_PAGES 1 boot / 2 init / 3 regular;
+    // MANAGE_PAGES 0 cant_give / 1 give / 2 take; TEARDOWN profiles 0 / 1 / 2.
+    assert_eq!(
+        [
+            pages::QueryPagesMode::Boot as u16,
+            pages::QueryPagesMode::Init as u16,
+            pages::QueryPagesMode::Regular as u16
+        ],
+        [1, 2, 3]
+    );
+    assert_eq!(
+        [
+            pages::ManagePagesOp::CantGive as u16,
+            pages::ManagePagesOp::Give as u16,
+            pages::ManagePagesOp::Take as u16
+        ],
+        [0, 1, 2]
+    );
+    use hca::TeardownProfile as T;
+    assert_eq!(
+        [
+            T::GracefulClose as u16,
+            T::ForceClose as u16,
+            T::PrepareFastTeardown as u16
+        ],
+        [0, 1, 2]
+    );
+    assert_eq!(
+        [
+            access_reg::RegOp::Write as u16,
+            access_reg::RegOp::Read as u16
+        ],
+        [0, 1]
+    );
+}
+
+/// Register layouts, with numbers from the kernel sources named per block
+/// (`mlx5_ifc.h` struct bit offsets converted to dword/bit, and `MLXSW_ITEM32(reg, x,
+/// field, byte, lsb, width)` copied as they are).
+#[test]
+fn register_layouts_match_the_kernel() {
+    use cxu_hal::ifc::regs::{self, hpkt, htgt, mcc, mcda, mcqi, paos, ppcnt, qpcr, RegisterId};
+    let ids: &[(RegisterId, u16)] = &[
+        (RegisterId::QPCR, 0x4004),
+        (RegisterId::PAOS, 0x5006),
+        (RegisterId::PPCNT, 0x5008),
+        (RegisterId::HTGT, 0x7002),
+        (RegisterId::HPKT, 0x7003),
+        (RegisterId::HOST_ENDIANNESS, 0x7004),
+        (RegisterId::MCQS, 0x9060),
+        (RegisterId::MCQI, 0x9061),
+        (RegisterId::MCC, 0x9062),
+        (RegisterId::MCDA, 0x9063),
+        (RegisterId::DTOR, 0xC00E),
+    ];
+    for (id, v) in ids {
+        assert_eq!(id.0, *v, "{id}");
+    }
+    assert_eq!(regs::RegisterId::ALL.len(), ids.len());
+
+    // mlx5_ifc_paos_reg_bits: swid[8] local_port[8] rsvd[4] admin_status[4] rsvd[4]
+    // oper_status[4] | ase[1] ee[1] rsvd[0x1c] e[2] | rsvd[0x40]  => 16 bytes.
+    assert_eq!(paos::LEN, 16);
+    check(
+        "PAOS",
+        &[
+            (paos::SWID, 0x00, 24, 8),
+            (paos::LOCAL_PORT, 0x00, 16, 8),
+            (paos::ADMIN_STATUS, 0x00, 8, 4),
+            (paos::OPER_STATUS, 0x00, 0, 4),
+            (paos::ASE, 0x04, 31, 1),
+            (paos::EE, 0x04, 30, 1),
+            (paos::E, 0x04, 0, 2),
+        ],
+    );
+    // mlx5_ifc_ppcnt_reg_bits: swid[8] local_port[8] pnat[2] rsvd[8] grp[6] |
+    // clr[1] rsvd[0x13] plane_ind[4] rsvd[3] prio_tc[5] | counter_set (0x7c0 bits).
+    assert_eq!((ppcnt::LEN, ppcnt::COUNTER_SET), (0x100, 0x08));
+    check(
+        "PPCNT",
+        &[
+            (ppcnt::SWID, 0x00, 24, 8),
+            (ppcnt::LOCAL_PORT, 0x00, 16, 8),
+            (ppcnt::PNAT, 0x00, 14, 2),
+            (ppcnt::GRP, 0x00, 0, 6),
+            (ppcnt::CLR, 0x04, 31, 1),
+            (ppcnt::PLANE_IND, 0x04, 8, 4),
+            (ppcnt::PRIO_TC, 0x04, 0, 5),
+        ],
+    );
+    // eth_802_3_cntrs_grp_data_layout: 19 high/low pairs then reserved_at_4c0.
+    assert_eq!(ppcnt::IEEE_802_3_NAMES.len() * 64, 0x4c0);
+    // mlx5_ifc_mcqi_reg_bits: header 0x18 bytes; mcqi_cap 0x14; mcqi_version 0x7c.
+    assert_eq!(
+        (mcqi::HEADER_LEN, mcqi::CAP_LEN, mcqi::VERSION_LEN),
+        (0x18, 0x14, 0x7C)
+    );
+    check(
+        "MCQI",
+        &[
+            (mcqi::READ_PENDING_COMPONENT, 0x00, 31, 1),
+            (mcqi::COMPONENT_INDEX, 0x00, 0, 16),
+            (mcqi::INFO_TYPE, 0x08, 0, 5),
+            (mcqi::INFO_SIZE, 0x0C, 0, 32),
+            (mcqi::OFFSET, 0x10, 0, 32),
+            (mcqi::DATA_SIZE, 0x14, 0, 16),
+            (mcqi::CAP_SUPPORTED_INFO_BITMASK, 0x00, 0, 32),
+            (mcqi::CAP_COMPONENT_SIZE, 0x04, 0, 32),
+            (mcqi::CAP_MAX_COMPONENT_SIZE, 0x08, 0, 32),
+            (mcqi::CAP_LOG_MCDA_WORD_SIZE, 0x0C, 28, 4),
+            (mcqi::CAP_MCDA_MAX_WRITE_SIZE, 0x0C, 0, 16),
+            (mcqi::CAP_RD_EN, 0x10, 31, 1),
+            (mcqi::CAP_MATCH_PSID, 0x10, 28, 1),
+            (mcqi::VERSION_BUILD_TIME_VALID, 0x00, 29, 1),
+            (mcqi::VERSION_USER_DEFINED_TIME_VALID, 0x00, 28, 1),
+            (mcqi::VERSION_STRING_LENGTH, 0x00, 0, 8),
+            (mcqi::VERSION_VERSION, 0x04, 0, 32),
+            (mcqi::VERSION_BUILD_TIME, 0x08, 0, 64),
+            (mcqi::VERSION_USER_DEFINED_TIME, 0x10, 0, 64),
+            (mcqi::VERSION_BUILD_TOOL_VERSION, 0x18, 0, 32),
+        ],
+    );
+    assert_eq!(mcqi::VERSION_STRING, 0x20);
+    assert_eq!(
+        [
+            mcqi::info_type::CAPABILITIES,
+            mcqi::info_type::VERSION,
+            mcqi::info_type::ACTIVATION_METHOD
+        ],
+        [0, 1, 5]
+    );
+    // mlx5_ifc_mcc_reg_bits: 0x100 bits = 32 bytes.
+    assert_eq!(mcc::LEN, 32);
+    check(
+        "MCC",
+        &[
+            (mcc::TIME_ELAPSED_SINCE_LAST_CMD, 0x00, 16, 12),
+            (mcc::INSTRUCTION, 0x00, 0, 8),
+            (mcc::COMPONENT_INDEX, 0x04, 0, 16),
+            (mcc::UPDATE_HANDLE, 0x08, 0, 24),
+            (mcc::HANDLE_OWNER_TYPE, 0x0C, 28, 4),
+            (mcc::HANDLE_OWNER_HOST_ID, 0x0C, 24, 4),
+            (mcc::CONTROL_PROGRESS, 0x0C, 16, 7),
+            (mcc::ERROR_CODE, 0x0C, 8, 8),
+            (mcc::CONTROL_STATE, 0x0C, 0, 4),
+            (mcc::COMPONENT_SIZE, 0x10, 0, 32),
+        ],
+    );
+    // fw.c MLX5_REG_MCC_INSTRUCTION_*; mlxfw.h MLXFW_FSM_STATE_* and _ERR_*.
+    use mcc::{ControlState as S, ErrorCode as E, Instruction as I};
+    assert_eq!(
+        [
+            I::LOCK_UPDATE_HANDLE.0,
+            I::RELEASE_UPDATE_HANDLE.0,
+            I::UPDATE_COMPONENT.0,
+            I::VERIFY_COMPONENT.0,
+            I::ACTIVATE.0,
+            I::CANCEL.0
+        ],
+        [1, 2, 3, 4, 6, 8]
+    );
+    assert_eq!(
+        [
+            S::IDLE.0,
+            S::LOCKED.0,
+            S::INITIALIZE.0,
+            S::DOWNLOAD.0,
+            S::VERIFY.0,
+            S::APPLY.0,
+            S::ACTIVATE.0
+        ],
+        [0, 1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(
+        (
+            E::OK.0,
+            E::REJECTED_DIGEST_ERR.0,
+            E::BLOCKED_PENDING_RESET.0
+        ),
+        (0, 2, 9)
+    );
+    // mlx5_ifc_mcda_reg_bits: header 0x10 bytes, then data.
+    assert_eq!(mcda::HEADER_LEN, 0x10);
+    check(
+        "MCDA",
+        &[
+            (mcda::UPDATE_HANDLE, 0x00, 0, 24),
+            (mcda::OFFSET, 0x04, 0, 32),
+            (mcda::SIZE, 0x08, 0, 16),
+        ],
+    );
+    // mlxsw/reg.h, copied from the MLXSW_ITEM32 lines.
+    assert_eq!((hpkt::LEN, htgt::LEN, qpcr::LEN), (0x10, 0x20, 0x28));
+    check(
+        "HPKT",
+        &[
+            (hpkt::ACK, 0x00, 24, 1),
+            (hpkt::ACTION, 0x00, 20, 3),
+            (hpkt::TRAP_GROUP, 0x00, 12, 6),
+            (hpkt::TRAP_ID, 0x00, 0, 10),
+            (hpkt::CTRL, 0x04, 16, 2),
+        ],
+    );
+    check(
+        "HTGT",
+        &[
+            (htgt::SWID, 0x00, 24, 8),
+            (htgt::TYPE, 0x00, 8, 4),
+            (htgt::TRAP_GROUP, 0x00, 0, 8),
+            (htgt::PIDE, 0x04, 15, 1),
+            (htgt::PID, 0x04, 0, 8),
+            (htgt::MIRROR_ACTION, 0x08, 8, 2),
+            (htgt::MIRRORING_AGENT, 0x08, 0, 3),
+            (htgt::PRIORITY, 0x0C, 0, 4),
+            (htgt::LOCAL_PATH_CPU_TCLASS, 0x10, 16, 6),
+            (htgt::LOCAL_PATH_RDQ, 0x10, 0, 6),
+        ],
+    );
+    check(
+        "QPCR",
+        &[
+            (qpcr::G, 0x00, 14, 2),
+            (qpcr::PID, 0x00, 0, 14),
+            (qpcr::CLEAR_COUNTER, 0x04, 31, 1),
+            (qpcr::COLOR_AWARE, 0x04, 15, 1),
+            (qpcr::BYTES, 0x04, 14, 1),
+            (qpcr::IR_UNITS, 0x04, 12, 1),
+            (qpcr::RATE_TYPE, 0x04, 8, 2),
+            (qpcr::CBS, 0x08, 24, 6),
+            (qpcr::CIR, 0x0C, 0, 32),
+            (qpcr::EIR, 0x10, 0, 32),
+            (qpcr::EXCEED_ACTION, 0x14, 0, 4),
+            (qpcr::VIOLATE_ACTION, 0x18, 0, 4),
+            (qpcr::VIOLATE_COUNT, 0x20, 0, 64),
+        ],
+    );
+    assert_eq!((qpcr::scope::GLOBAL, qpcr::scope::STORM_CONTROL), (2, 3));
+    assert_eq!((qpcr::action::DISCARD, qpcr::action::FORWARD), (1, 2));
+    use hpkt::TrapAction as A;
+    assert_eq!(
+        [
+            A::Forward as u8,
+            A::TrapToCpu as u8,
+            A::MirrorToCpu as u8,
+            A::Discard as u8,
+            A::SoftDiscard as u8,
+            A::TrapAndSoftDiscard as u8
+        ],
+        [0, 1, 2, 3, 4, 5]
+    );
+}
+
+#[test]
+fn pci_identity_and_uar_layout_match_reference_sections_1_and_9() {
+    use cxu_hal::ifc::{doorbell, pci_id};
+    assert_eq!(pci_id::VENDOR_MELLANOX, 0x15B3);
+    let ids: &[(u16, bool)] = &[
+        (0x1013, false),
+        (0x1014, true),
+        (0x1015, false),
+        (0x1016, true),
+        (0x1017, false),
+        (0x1018, true),
+        (0x1019, false),
+        (0x101A, true),
+        (0x101B, false),
+        (0x101C, true),
+        (0x101D, false),
+        (0x101E, true),
+        (0x101F, false),
+        (0x1021, false),
+        (0x1023, false),
+        (0x1025, false),
+        (0x1027, false),
+        (0xA2D2, false),
+        (0xA2D3, true),
+        (0xA2D6, false),
+        (0xA2DC, false),
+        (0xA2DF, false),
+    ];
+    for (id, vf) in ids {
+        assert!(pci_id::device_name(0x15B3, *id).is_some(), "{id:#x}");
+        assert_eq!(pci_id::is_vf(*id), *vf, "{id:#x}");
+    }
+    assert_eq!(pci_id::DEVICES.len(), ids.len());
+    assert_eq!(
+        (
+            doorbell::UAR_CQ_DOORBELL,
+            doorbell::UAR_EQ_DOORBELL_ARM,
+            doorbell::UAR_EQ_DOORBELL_NO_ARM,
+            doorbell::UAR_BF_OFFSET
+        ),
+        (0x20, 0x40, 0x48, 0x800)
+    );
+    assert_eq!((doorbell::RCV_DBR, doorbell::SND_DBR), (0, 1));
+}

@@ -15,6 +15,7 @@
 pub mod caps;
 pub mod cmd_entry;
 pub mod commands;
+pub mod doorbell;
 pub mod eq;
 pub mod eqe;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod iseg;
 pub mod mailbox;
 mod named;
 pub mod opcode;
+pub mod pci_id;
 pub mod regs;
 pub mod status;
 
