@@ -87,6 +87,15 @@ impl InfoBuilder {
         self.version(group, name, value)
     }
 
+    /// Checks what was filled: [`Error::Invalid`] if a version name was
+    /// reported twice in one group.
+    pub fn finish(&self) -> Result<()> {
+        match &self.error {
+            Some(e) => Err(Error::invalid(e.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Names flagged as flashable components.
     pub fn components(&self) -> &[String] {
         &self.components
@@ -138,9 +147,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         if self.inst.caps.contains(Capabilities::INFO_GET) {
             let ops = self.ops_for(Capabilities::INFO_GET, "info_get")?;
             ops.info_get(self, &mut b)?;
-            if let Some(e) = &b.error {
-                return Err(Error::invalid(e.clone()));
-            }
+            b.finish()?;
         } else if !self.st.registered {
             return Err(Error::NoDevice);
         }

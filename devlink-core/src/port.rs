@@ -257,7 +257,7 @@ pub struct PortView {
     /// Current type.
     #[serde(rename = "type")]
     pub ty: PortType,
-    /// Desired type, when it differs from the current one.
+    /// Desired type, when a user set one that differs from the current one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub des_type: Option<PortType>,
     /// Linked netdev.
@@ -305,7 +305,10 @@ impl PortItem {
         let pci = a.flavour.is_pci();
         PortView {
             ty: self.ty,
-            des_type: (self.desired_ty != self.ty).then_some(self.desired_ty),
+            // The kernel sends the desired type only once a user set one, and
+            // iproute2 prints it only when it differs from the current type.
+            des_type: (self.desired_ty != PortType::NotSet && self.desired_ty != self.ty)
+                .then_some(self.desired_ty),
             netdev: if self.ty == PortType::Eth {
                 self.netdev.clone()
             } else {

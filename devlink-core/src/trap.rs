@@ -424,6 +424,17 @@ pub struct TrapReporter {
     group: Arc<RxCounters>,
 }
 
+impl std::fmt::Debug for TrapReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (packets, bytes) = self.trap.read();
+        f.debug_struct("TrapReporter")
+            .field("id", &self.id)
+            .field("packets", &packets)
+            .field("bytes", &bytes)
+            .finish()
+    }
+}
+
 impl TrapReporter {
     /// Accounts one trapped packet of `len` bytes to the trap and its group.
     /// After the trap is removed, reports are still accepted and counted

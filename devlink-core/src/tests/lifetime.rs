@@ -1,0 +1,173 @@
+//! Registration lifetime: the unregister barrier, single-threaded and under
+//! load.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use super::*;
+
+#[test]
+fn after_unregister_requests_get_no_device_and_ops_are_never_called() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    dev.unregister();
+    assert!(!dev.is_registered());
+    assert!(matches!(dev.enter(), Err(Error::NoDevice)));
+    // Even through the driver's own lock path, nothing reaches the ops.
+    let mut g = dev.lock();
+    assert_eq!(
+        g.trap_set_action("vlan_tag_mismatch", TrapAction::Trap),
+        Err(Error::NoDevice)
+    );
+    assert_eq!(g.trap_policer_set(1, Some(10), None), Err(Error::NoDevice));
+    assert_eq!(g.port_set_type(1, PortType::Eth), Err(Error::NoDevice));
+    assert_eq!(g.port_split(1, 2), Err(Error::NoDevice));
+    assert_eq!(
+        g.param_get("fw_load_policy").map(|_| ()),
+        Err(Error::NoDevice)
+    );
+    assert_eq!(
+        g.param_set("max_macs", Cmode::Driverinit, ParamValue::U32(2)),
+        Err(Error::NoDevice)
+    );
+    assert_eq!(g.info_get().map(|_| ()), Err(Error::NoDevice));
+    assert_eq!(g.flash_update(FlashRequest::new("x")), Err(Error::NoDevice));
+    assert_eq!(g.reload(None, None).map(|_| ()), Err(Error::NoDevice));
+    assert_eq!(
+        g.health_diagnose("fw", None).map(|_| ()),
+        Err(Error::NoDevice)
+    );
+    assert_eq!(
+        g.health_set("fw", None, HealthSet::default()),
+        Err(Error::NoDevice)
+    );
+    drop(g);
+    assert_eq!(dev.health_report("fw", None, "late"), Err(Error::NoDevice));
+    assert!(calls(&dev.lock()).is_empty());
+}
+
+#[test]
+fn unregister_from_inside_an_op_stops_the_request() {
+    let (mut b, _) = builder_with(Capabilities::all() - Capabilities::TRAP_GROUP_ACTION_SET);
+    b.trap_group(TrapGroup::generic(L2, 0)).unwrap();
+    b.traps([
+        Trap::generic(SMAC_MC, TrapAction::Drop, L2),
+        Trap::generic(VLAN_MISMATCH, TrapAction::Drop, L2),
+    ])
+    .unwrap();
+    b.driver_mut().unregister_in_trap_action_set = true;
+    let dev = b.register();
+    let mut g = dev.enter().unwrap();
+    assert_eq!(
+        g.trap_group_set("l2_drops", Some(TrapAction::Trap), None),
+        Err(Error::NoDevice)
+    );
+    assert_eq!(calls(&g), ["trap_action_set 0 trap"]);
+    assert!(!g.is_registered());
+}
+
+#[test]
+fn memory_outlives_registration() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    let other = Arc::clone(&dev);
+    dev.unregister();
+    // The driver can still reach its state to tear down.
+    dev.lock().driver_mut().calls.push("teardown".into());
+    let dev = match Instance::try_into_driver(dev) {
+        Ok(_) => panic!("another reference is alive"),
+        Err(d) => d,
+    };
+    drop(other);
+    let state = Instance::try_into_driver(dev).ok().unwrap();
+    assert_eq!(state.calls, ["teardown"]);
+}
+
+#[test]
+fn a_request_waiting_for_the_lock_during_unregister_gets_no_device() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    let mut g = dev.lock();
+    let d2 = Arc::clone(&dev);
+    let t = thread::spawn(move || {
+        d2.enter()
+            .and_then(|mut g| g.trap_set_action("vlan_tag_mismatch", TrapAction::Trap))
+    });
+    // Give the request time to block on the lock (it gets NoDevice either way).
+    thread::sleep(Duration::from_millis(50));
+    g.unregister();
+    drop(g);
+    assert_eq!(t.join().unwrap(), Err(Error::NoDevice));
+    assert!(calls(&dev.lock()).is_empty());
+}
+
+/// Many threads issue requests while the driver unregisters. Every request
+/// gets an answer (success or NoDevice, nothing else), every success made
+/// exactly one driver call, and no driver call happened after `unregister`
+/// returned: each op takes a ticket from a shared counter and the test
+/// takes one right after `unregister` returns.
+#[test]
+fn unregister_under_load_loses_nothing_and_is_a_barrier() {
+    const THREADS: usize = 8;
+    let (mut b, _, _) = populated();
+    let log = Arc::new(OpLog::default());
+    b.driver_mut().log = Some(Arc::clone(&log));
+    let dev = b.register();
+    let start = Arc::new(Barrier::new(THREADS + 1));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let dev = Arc::clone(&dev);
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                let (mut issued, mut ok, mut nodev) = (0u64, 0u64, 0u64);
+                // Keep going well past the unregister so late requests are
+                // exercised too.
+                while nodev < 200 {
+                    issued += 1;
+                    let r = dev.enter().and_then(|mut g| match (issued + t as u64) % 3 {
+                        0 => g
+                            .trap_set_action("vlan_tag_mismatch", TrapAction::Drop)
+                            .map(|_| ()),
+                        1 => g.trap_policer_set(1, Some(1000 + issued % 100), None),
+                        _ => g.param_get("fw_load_policy").map(|_| ()),
+                    });
+                    match r {
+                        Ok(()) => ok += 1,
+                        Err(Error::NoDevice) => nodev += 1,
+                        Err(e) => panic!("unexpected answer: {e}"),
+                    }
+                }
+                (issued, ok, nodev)
+            })
+        })
+        .collect();
+    start.wait();
+    // Unregister once the load is well under way.
+    while log.tickets.lock().unwrap().len() < 2000 {
+        thread::yield_now();
+    }
+    dev.unregister();
+    let after = log.clock.fetch_add(1, Ordering::SeqCst);
+    let mut total_ok = 0;
+    for w in workers {
+        let (issued, ok, nodev) = w.join().unwrap();
+        assert_eq!(issued, ok + nodev, "every request got an answer");
+        assert!(nodev >= 200);
+        total_ok += ok;
+    }
+    let tickets = log.tickets.lock().unwrap();
+    assert_eq!(
+        tickets.len() as u64,
+        total_ok,
+        "one driver call per successful request"
+    );
+    assert!(total_ok >= 2000);
+    let late: Vec<&u64> = tickets.iter().filter(|t| **t >= after).collect();
+    assert!(
+        late.is_empty(),
+        "driver ops ran after unregister returned: {late:?}"
+    );
+}
