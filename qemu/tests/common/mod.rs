@@ -358,9 +358,12 @@ impl Harness {
             .expect("command did not complete")
     }
 
-    /// A header-only command.
+    /// A command with an all-zero body of ifc's input size (16 bytes for
+    /// unknown opcodes) and ifc's output size.
     pub fn simple(&self, op: Opcode, op_mod: u16) -> Completion {
-        self.exec(&msg(op, op_mod, 16), 16)
+        let s = cxu_hal::ifc::commands::sizes(op);
+        let (inlen, outlen) = s.map_or((16, 16), |s| (s.inlen, s.outlen));
+        self.exec(&msg(op, op_mod, inlen), outlen)
     }
 
     /// ENABLE_HCA, SET_ISSI 1, boot pages, init pages, INIT_HCA.

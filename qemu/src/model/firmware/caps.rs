@@ -8,7 +8,10 @@
 
 use cxu_hal::ifc::Field;
 
-use super::layouts::{cap, HCA_CAP_OFFSET, HCA_CAP_SIZE};
+use cxu_hal::ifc::caps::{general as cap, CAP_UNION_SIZE as HCA_CAP_SIZE};
+use cxu_hal::ifc::commands::caps::CAPABILITY_OFFSET as HCA_CAP_OFFSET;
+
+use super::layouts::cxu_cap;
 use super::{syndrome, Cmd, CmdError, CmdResult};
 use crate::model::profile::Profile;
 
@@ -68,10 +71,10 @@ impl Caps {
         set(cap::DRIVER_VERSION, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
-        set(cap::CXU_TRAPS, u64::from(p.trap_support));
-        set(cap::CXU_TRAP_POLICERS, u64::from(p.policer_support));
+        set(cxu_cap::CXU_TRAPS, u64::from(p.trap_support));
+        set(cxu_cap::CXU_TRAP_POLICERS, u64::from(p.policer_support));
         set(
-            cap::CXU_MAX_TRAP_POLICERS,
+            cxu_cap::CXU_MAX_TRAP_POLICERS,
             u64::from(if p.policer_support { p.max_policers } else { 0 }),
         );
         Caps {

@@ -18,9 +18,10 @@ use cxu_hal::ifc::eq::{self as eqc, EqState, EventMask};
 use cxu_hal::ifc::eqe::{self, EventType};
 use cxu_hal::ifc::CmdStatus;
 
-use super::layouts as l;
 use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware};
 use crate::model::layout::{BAR0_UAR_PAGES, FIRST_UAR_INDEX};
+use cxu_hal::ifc::commands::eq as l;
+use cxu_hal::ifc::commands::uar::UAR;
 
 const PAGE_SIZE: u64 = 4096;
 
@@ -121,12 +122,12 @@ impl Firmware {
         };
         self.uars.insert(idx);
         let out = cmd.out_len(16);
-        let _ = l::UAR.set(out, u64::from(idx));
+        let _ = UAR.set(out, u64::from(idx));
         Ok(())
     }
 
     pub(super) fn dealloc_uar(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
-        let idx = cmd.get(l::UAR) as u32;
+        let idx = cmd.get(UAR) as u32;
         if !self.uars.contains(&idx) {
             return Err(CmdError::bad_param(syndrome::UAR_NOT_ALLOCATED));
         }
@@ -142,11 +143,11 @@ impl Firmware {
     }
 
     pub(super) fn create_eq(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
-        let ctx_bytes = &cmd.input[l::CREATE_EQ_CTX..l::CREATE_EQ_CTX + eqc::EQC_SIZE];
+        let ctx_bytes = &cmd.input[l::EQ_CONTEXT_OFFSET..l::EQ_CONTEXT_OFFSET + eqc::EQC_SIZE];
         let ctx = eqc::EqContext::decode(ctx_bytes)
             .map_err(|_| CmdError::bad_param(syndrome::EQ_SIZE))?;
         let mask_bytes =
-            &cmd.input[l::CREATE_EQ_EVENT_BITMASK..l::CREATE_EQ_EVENT_BITMASK + EventMask::SIZE];
+            &cmd.input[l::EVENT_BITMASK_OFFSET..l::EVENT_BITMASK_OFFSET + EventMask::SIZE];
         let mask = EventMask::decode(mask_bytes).unwrap_or_default();
         if self.eqs.eqs.len() >= 1 << env.profile.log_max_eq {
             return Err(CmdError {
@@ -166,14 +167,14 @@ impl Firmware {
         let page_size = PAGE_SIZE << ctx.log_page_size.min(20);
         let bytes = (eqe::EQE_SIZE as u64) << ctx.log_eq_size;
         let npages = bytes.div_ceil(page_size) as usize;
-        let pas_end = l::CREATE_EQ_PAS + 8 * npages;
+        let pas_end = l::PAS_OFFSET + 8 * npages;
         if cmd.input.len() < pas_end {
             return Err(CmdError {
                 status: CmdStatus::BAD_INP_LEN_ERR,
                 syndrome: syndrome::EQ_PAS_MISSING,
             });
         }
-        let pas: Vec<u64> = cmd.input[l::CREATE_EQ_PAS..pas_end]
+        let pas: Vec<u64> = cmd.input[l::PAS_OFFSET..pas_end]
             .chunks_exact(8)
             .map(|c| u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect();

@@ -2,7 +2,8 @@
 //! INIT_HCA, TEARDOWN_HCA, SET_DRIVER_VERSION, QUERY_ADAPTER.
 #![forbid(unsafe_code)]
 
-use super::layouts as l;
+use cxu_hal::ifc::commands::hca;
+
 use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware, HcaState};
 
 /// TEARDOWN_HCA profiles: graceful, force, prepare fast teardown.
@@ -12,7 +13,7 @@ const TEARDOWN_PREPARE_FAST: u64 = 2;
 
 impl Firmware {
     fn check_function_id(cmd: &Cmd<'_>) -> CmdResult {
-        if cmd.get(l::FUNCTION_ID) != 0 || cmd.get(l::EMBEDDED_CPU_FUNCTION) != 0 {
+        if cmd.get(hca::HCA_FUNCTION_ID) != 0 || cmd.get(hca::HCA_EMBEDDED_CPU_FUNCTION) != 0 {
             return Err(CmdError::bad_param(syndrome::BAD_FUNCTION_ID));
         }
         Ok(())
@@ -45,14 +46,14 @@ impl Firmware {
 
     pub(super) fn query_issi(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let issi = self.issi;
-        let out = cmd.out_len(l::QUERY_ISSI_OUT_LEN);
-        let _ = l::CURRENT_ISSI.set(out, u64::from(issi));
-        let _ = l::SUPPORTED_ISSI_DW0.set(out, u64::from(env.profile.supported_issi));
+        let out = cmd.out_len(hca::QUERY_ISSI_OUT_SIZE);
+        let _ = hca::QUERY_ISSI_CURRENT.set(out, u64::from(issi));
+        let _ = hca::QUERY_ISSI_SUPPORTED_DW0.set(out, u64::from(env.profile.supported_issi));
         Ok(())
     }
 
     pub(super) fn set_issi(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
-        let want = cmd.get(l::CURRENT_ISSI);
+        let want = cmd.get(hca::SET_ISSI_CURRENT);
         if want >= 32 || env.profile.supported_issi & (1 << want) == 0 {
             return Err(CmdError::bad_param(syndrome::ISSI_UNSUPPORTED));
         }
@@ -72,7 +73,7 @@ impl Firmware {
     }
 
     pub(super) fn teardown_hca(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
-        let profile = cmd.get(l::TEARDOWN_PROFILE);
+        let profile = cmd.get(hca::TEARDOWN_PROFILE);
         if !matches!(
             profile,
             TEARDOWN_GRACEFUL | TEARDOWN_FORCE | TEARDOWN_PREPARE_FAST
@@ -86,12 +87,13 @@ impl Firmware {
         self.pages.set_initialized(false);
         let out = cmd.out_len(16);
         // state = 0: success (1 would be FAIL).
-        let _ = l::TEARDOWN_STATE.set(out, 0);
+        let _ = hca::TEARDOWN_STATE.set(out, 0);
         Ok(())
     }
 
     pub(super) fn set_driver_version(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
-        let raw = &cmd.input[l::DRIVER_VERSION_OFFSET..l::DRIVER_VERSION_OFFSET + 64];
+        let at = hca::DRIVER_VERSION_OFFSET;
+        let raw = &cmd.input[at..at + hca::DRIVER_VERSION_LEN];
         let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
         self.driver_version = Some(String::from_utf8_lossy(&raw[..end]).into_owned());
         cmd.out_len(16);
@@ -99,11 +101,14 @@ impl Firmware {
     }
 
     pub(super) fn query_adapter(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
-        let out = cmd.out_len(l::QUERY_ADAPTER_OUT_LEN);
-        let _ = l::IEEE_VENDOR_ID.set(out, u64::from(env.profile.ieee_vendor_id & 0xFF_FFFF));
+        let out = cmd.out_len(hca::QUERY_ADAPTER_OUT_SIZE);
+        let block = hca::QUERY_ADAPTER_PARAM_BLOCK;
+        let _ = hca::ADAPTER_IEEE_VENDOR_ID
+            .at(block)
+            .set(out, u64::from(env.profile.ieee_vendor_id & 0xFF_FFFF));
         let psid = env.profile.psid.as_bytes();
         let n = psid.len().min(16);
-        out[l::PSID_OFFSET..l::PSID_OFFSET + n].copy_from_slice(&psid[..n]);
+        out[block + hca::ADAPTER_PSID..block + hca::ADAPTER_PSID + n].copy_from_slice(&psid[..n]);
         Ok(())
     }
 

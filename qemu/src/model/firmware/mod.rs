@@ -19,6 +19,7 @@ pub mod syndrome;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use cxu_hal::ifc::commands;
 use cxu_hal::ifc::header::{self, HEADER_SIZE};
 use cxu_hal::ifc::{CmdStatus, Opcode};
 
@@ -130,34 +131,30 @@ const INITIALIZED: &[HcaState] = &[HcaState::Initialized];
 const DISABLED: &[HcaState] = &[HcaState::Disabled];
 
 fn spec(op: Opcode) -> Option<Spec> {
-    use layouts as l;
-    let s = |min_in, min_out, states| {
-        Some(Spec {
-            min_in,
-            min_out,
-            states,
-        })
+    let sizes = commands::sizes(op)?;
+    let states = match op {
+        Opcode::ENABLE_HCA => DISABLED,
+        Opcode::DISABLE_HCA | Opcode::SET_ISSI | Opcode::SET_HCA_CAP | Opcode::INIT_HCA => PRE_INIT,
+        Opcode::TEARDOWN_HCA
+        | Opcode::ALLOC_UAR
+        | Opcode::DEALLOC_UAR
+        | Opcode::CREATE_EQ
+        | Opcode::DESTROY_EQ => INITIALIZED,
+        Opcode::QUERY_ISSI
+        | Opcode::QUERY_PAGES
+        | Opcode::MANAGE_PAGES
+        | Opcode::QUERY_HCA_CAP
+        | Opcode::SET_DRIVER_VERSION
+        | Opcode::QUERY_ADAPTER
+        | Opcode::NOP
+        | Opcode::ACCESS_REG => ANY_ENABLED,
+        _ => return None,
     };
-    match op {
-        Opcode::ENABLE_HCA => s(16, 16, DISABLED),
-        Opcode::DISABLE_HCA => s(16, 16, PRE_INIT),
-        Opcode::QUERY_ISSI => s(16, l::QUERY_ISSI_OUT_LEN, ANY_ENABLED),
-        Opcode::SET_ISSI => s(16, 16, PRE_INIT),
-        Opcode::QUERY_PAGES => s(16, 16, ANY_ENABLED),
-        Opcode::MANAGE_PAGES => s(16, 16, ANY_ENABLED),
-        Opcode::QUERY_HCA_CAP => s(16, l::HCA_CAP_OFFSET + l::HCA_CAP_SIZE, ANY_ENABLED),
-        Opcode::SET_HCA_CAP => s(l::HCA_CAP_OFFSET + l::HCA_CAP_SIZE, 16, PRE_INIT),
-        Opcode::INIT_HCA => s(16, 16, PRE_INIT),
-        Opcode::TEARDOWN_HCA => s(16, 16, INITIALIZED),
-        Opcode::SET_DRIVER_VERSION => s(l::SET_DRIVER_VERSION_IN_LEN, 16, ANY_ENABLED),
-        Opcode::QUERY_ADAPTER => s(16, l::QUERY_ADAPTER_OUT_LEN, ANY_ENABLED),
-        Opcode::NOP => s(16, 16, ANY_ENABLED),
-        Opcode::ALLOC_UAR => s(16, 16, INITIALIZED),
-        Opcode::DEALLOC_UAR => s(16, 16, INITIALIZED),
-        Opcode::CREATE_EQ => s(l::CREATE_EQ_PAS, 16, INITIALIZED),
-        Opcode::DESTROY_EQ => s(16, 16, INITIALIZED),
-        _ => None,
-    }
+    Some(Spec {
+        min_in: sizes.inlen,
+        min_out: sizes.outlen,
+        states,
+    })
 }
 
 impl Firmware {

@@ -13,9 +13,9 @@ use std::collections::HashSet;
 
 use cxu_hal::ifc::CmdStatus;
 
-use super::layouts as l;
 use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware};
 use crate::model::profile::Profile;
+use cxu_hal::ifc::commands::pages as l;
 
 /// Byte the model fills held pages with (after the 8-byte IOVA stamp).
 pub const PAGE_PATTERN: u8 = 0xA5;
@@ -153,7 +153,7 @@ impl Firmware {
     }
 
     fn give_pages(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>, n: usize) -> CmdResult {
-        let pas = l::MANAGE_PAGES_PAS;
+        let pas = l::PAS_OFFSET;
         let end = n.checked_mul(8).and_then(|b| b.checked_add(pas));
         if end.is_none_or(|e| e > cmd.input.len()) {
             return Err(CmdError {
@@ -193,9 +193,9 @@ impl Firmware {
     }
 
     fn take_pages(&mut self, cmd: &mut Cmd<'_>, n: usize) -> CmdResult {
-        let room = cmd.outlen.saturating_sub(l::MANAGE_PAGES_PAS) / 8;
+        let room = cmd.outlen.saturating_sub(l::PAS_OFFSET) / 8;
         let count = n.min(room).min(self.pages.surplus() as usize);
-        let pas = l::MANAGE_PAGES_PAS;
+        let pas = l::PAS_OFFSET;
         let out = cmd.out_len(pas + 8 * count);
         for i in 0..count {
             // count <= held, so pop cannot fail.
