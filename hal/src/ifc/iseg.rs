@@ -164,6 +164,50 @@ pub const ALL_FIELDS: &[Field] = &[
     CLR_INTX,
 ];
 
+/// The FW revision from init segment dwords 0x000 and 0x004.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FwRev {
+    /// Major (0x000 bits 15:0).
+    pub major: u16,
+    /// Minor (0x000 bits 31:16).
+    pub minor: u16,
+    /// Subminor (0x004 bits 15:0).
+    pub subminor: u16,
+    /// Command interface revision (0x004 bits 31:16); the driver requires 5.
+    pub cmdif_rev: u16,
+}
+
+impl FwRev {
+    /// Decodes the two dwords as read with `read32_be` at 0x000 and 0x004.
+    pub const fn from_dwords(dw0: u32, dw1: u32) -> Self {
+        Self {
+            major: FW_REV_MAJOR.extract(dw0) as u16,
+            minor: FW_REV_MINOR.extract(dw0) as u16,
+            subminor: FW_REV_SUBMINOR.extract(dw1) as u16,
+            cmdif_rev: CMDIF_REV.extract(dw1) as u16,
+        }
+    }
+
+    /// Fails unless the command interface revision is the supported one (5).
+    pub fn check_cmdif(&self) -> Result<()> {
+        if u32::from(self.cmdif_rev) == CMDIF_REV_SUPPORTED {
+            Ok(())
+        } else {
+            Err(Error::BadValue {
+                what: "cmd_interface_rev",
+                value: u64::from(self.cmdif_rev),
+                expected: "5",
+            })
+        }
+    }
+}
+
+impl std::fmt::Display for FwRev {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.subminor)
+    }
+}
+
 /// The value of `fw_ver` (and of any iseg read) when the PCI link is dead.
 pub const PCI_DEAD: u32 = 0xFFFF_FFFF;
 
@@ -466,6 +510,15 @@ mod tests {
         assert_eq!((h, l), (0x1, 0x2345_6000));
         assert_eq!(cmdq_addr_from_words(h, l | 0x756), 0x1_2345_6000);
         assert!(cmdq_addr_words(0x1000_0800, NicInterface::FullDriver).is_err());
+    }
+
+    #[test]
+    fn fw_rev_decodes_minor_in_the_high_half() {
+        // 16.35.1000, cmdif 5: dw0 = minor << 16 | major, dw1 = cmdif << 16 | subminor.
+        let r = FwRev::from_dwords((35 << 16) | 16, (5 << 16) | 1000);
+        assert_eq!(r.to_string(), "16.35.1000");
+        assert!(r.check_cmdif().is_ok());
+        assert!(FwRev::from_dwords(0, 4 << 16).check_cmdif().is_err());
     }
 
     #[test]

@@ -4,32 +4,34 @@
 
 use super::named::named_values;
 
-/// Transport-level status in `status_own` bits 7:1: FW did not run the command if nonzero.
+/// Transport-level status in `status_own` bits 7:1: FW did not run the command if
+/// nonzero. Our names are descriptive; the kernel's (`MLX5_CMD_DELIVERY_STAT_*`)
+/// are given on each value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct DeliveryStatus(pub u8);
 
 named_values!(DeliveryStatus: u8 {
-    /// Delivered.
+    /// Delivered (`MLX5_CMD_DELIVERY_STAT_OK`).
     OK = 0x00,
-    /// Signature error.
+    /// Signature error (`..._SIGNAT_ERR`).
     SIGNATURE_ERR = 0x01,
-    /// Token error (a block's token differs from the entry's).
+    /// Token error: a block's token differs from the entry's (`..._TOK_ERR`).
     TOKEN_ERR = 0x02,
-    /// Bad block number in the mailbox chain.
+    /// Bad block number in the mailbox chain (`..._BAD_BLK_NUM_ERR`).
     BAD_BLOCK_NUMBER = 0x03,
-    /// Output pointer not aligned to the block size.
+    /// Output pointer not aligned to the block size (`..._OUT_PTR_ALIGN_ERR`).
     OUTPUT_POINTER_NOT_ALIGNED = 0x04,
-    /// Input pointer not aligned to the block size.
+    /// Input pointer not aligned to the block size (`..._IN_PTR_ALIGN_ERR`).
     INPUT_POINTER_NOT_ALIGNED = 0x05,
-    /// FW internal error.
+    /// FW internal error (`..._FW_ERR`).
     FW_INTERNAL_ERR = 0x06,
-    /// Input length error.
+    /// Input length error (`..._IN_LENGTH_ERR`).
     INPUT_LEN_ERR = 0x07,
-    /// Output length error.
+    /// Output length error (`..._OUT_LENGTH_ERR`).
     OUTPUT_LEN_ERR = 0x08,
-    /// Reserved fields not cleared.
+    /// Reserved fields not cleared (`..._RES_FLD_NOT_CLR_ERR`).
     RESERVED_NOT_CLEARED = 0x09,
-    /// Bad command descriptor type (entry `type` is not 7).
+    /// Bad command descriptor type: entry `type` is not 7 (`..._CMD_DESCR_ERR`).
     BAD_TYPE = 0x10,
     /// Driver-internal: the command was aborted (treated as 0 by the kernel).
     ABORTED = 0xFE,
