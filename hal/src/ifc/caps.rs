@@ -346,6 +346,65 @@ cap_fields! {
     NUM_TOTAL_DYNAMIC_VF_MSIX, num_total_dynamic_vf_msix, set_num_total_dynamic_vf_msix, u32, 0xE0, 0, 24;
 }
 
+/// cxu-defined capability fields: traps and trap policers are not mlx5 features,
+/// so `cmd_hca_cap` has no bits for them. cxu's device model advertises them in
+/// the general capability union right **after** `cmd_hca_cap` (byte 0x100 of the
+/// 4096-byte union, returned by QUERY_HCA_CAP general but undefined by the
+/// kernel), so that no kernel field can ever collide with them. (The last dwords
+/// of `cmd_hca_cap` itself are taken: 0xF0 `vhca_tunnel_commands`, 0xF8
+/// `match_definer_format_supported`.) Real ConnectX FW returns zeros there, which
+/// reads as "not supported".
+pub mod cxu {
+    use super::Field;
+
+    /// cxu-defined: packet traps (HPKT/HTGT registers) are supported. Byte 0x100, bit 31.
+    pub const TRAPS: Field = Field::new("cxu_traps", 0x100, 31, 1);
+    /// cxu-defined: trap policers (QPCR register) are supported. Byte 0x100, bit 30.
+    pub const TRAP_POLICERS: Field = Field::new("cxu_trap_policers", 0x100, 30, 1);
+    /// cxu-defined: number of trap groups (HTGT entries). Byte 0x100, bits 15:8.
+    pub const MAX_TRAP_GROUPS: Field = Field::new("cxu_max_trap_groups", 0x100, 8, 8);
+    /// cxu-defined: number of trap policers (QPCR pids). Byte 0x100, bits 7:0.
+    pub const MAX_TRAP_POLICERS: Field = Field::new("cxu_max_trap_policers", 0x100, 0, 8);
+
+    /// Every cxu-defined field.
+    pub const FIELDS: &[Field] = &[TRAPS, TRAP_POLICERS, MAX_TRAP_GROUPS, MAX_TRAP_POLICERS];
+}
+
+impl HcaCap {
+    /// cxu-defined: packet traps supported ([`cxu::TRAPS`]).
+    pub fn cxu_traps(&self) -> bool {
+        self.read(cxu::TRAPS) != 0
+    }
+    /// Sets [`cxu::TRAPS`].
+    pub fn set_cxu_traps(&mut self, v: bool) -> Result<()> {
+        cxu::TRAPS.set_bool(&mut self.raw[..], v)
+    }
+    /// cxu-defined: trap policers supported ([`cxu::TRAP_POLICERS`]).
+    pub fn cxu_trap_policers(&self) -> bool {
+        self.read(cxu::TRAP_POLICERS) != 0
+    }
+    /// Sets [`cxu::TRAP_POLICERS`].
+    pub fn set_cxu_trap_policers(&mut self, v: bool) -> Result<()> {
+        cxu::TRAP_POLICERS.set_bool(&mut self.raw[..], v)
+    }
+    /// cxu-defined: number of trap groups ([`cxu::MAX_TRAP_GROUPS`]).
+    pub fn cxu_max_trap_groups(&self) -> u32 {
+        self.read(cxu::MAX_TRAP_GROUPS) as u32
+    }
+    /// Sets [`cxu::MAX_TRAP_GROUPS`].
+    pub fn set_cxu_max_trap_groups(&mut self, v: u32) -> Result<()> {
+        cxu::MAX_TRAP_GROUPS.set(&mut self.raw[..], u64::from(v))
+    }
+    /// cxu-defined: number of trap policers ([`cxu::MAX_TRAP_POLICERS`]).
+    pub fn cxu_max_trap_policers(&self) -> u32 {
+        self.read(cxu::MAX_TRAP_POLICERS) as u32
+    }
+    /// Sets [`cxu::MAX_TRAP_POLICERS`].
+    pub fn set_cxu_max_trap_policers(&mut self, v: u32) -> Result<()> {
+        cxu::MAX_TRAP_POLICERS.set(&mut self.raw[..], u64::from(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +439,29 @@ mod tests {
         let back = HcaCap::from_bytes(c.as_bytes()).unwrap();
         assert_eq!(back, c);
         assert!(HcaCap::from_bytes(&[0u8; 4095]).is_err());
+    }
+
+    #[test]
+    fn cxu_fields_sit_after_cmd_hca_cap() {
+        let mut c = HcaCap::zeroed();
+        c.set_cxu_traps(true).unwrap();
+        c.set_cxu_max_trap_groups(16).unwrap();
+        c.set_cxu_max_trap_policers(8).unwrap();
+        assert_eq!(&c.as_bytes()[0x100..0x104], &[0x80, 0, 16, 8]);
+        assert!(c.as_bytes()[..GENERAL_CAP_SIZE].iter().all(|&b| b == 0));
+        assert!(c.cxu_traps() && !c.cxu_trap_policers());
+        assert_eq!(
+            (c.cxu_max_trap_groups(), c.cxu_max_trap_policers()),
+            (16, 8)
+        );
+        assert!(c.set_cxu_max_trap_policers(256).is_err());
+        for f in cxu::FIELDS {
+            assert!(
+                f.byte >= GENERAL_CAP_SIZE && f.end() <= CAP_UNION_SIZE,
+                "{}",
+                f.name
+            );
+        }
     }
 
     #[test]
