@@ -266,7 +266,7 @@ cap_fields! {
     PCAM_REG, pcam_reg, set_pcam_reg, bool, 0x34, 21, 1;
     /// Port module events.
     PORT_MODULE_EVENT, port_module_event, set_port_module_event, bool, 0x34, 15, 1;
-    /// Port type: 0 = IB, 1 = Ethernet (see [`port_type`]).
+    /// Port type: 0 = IB, 1 = Ethernet (see the `port_type` module).
     PORT_TYPE, port_type, set_port_type, u32, 0x34, 8, 2;
     /// Number of ports.
     NUM_PORTS, num_ports, set_num_ports, u32, 0x34, 0, 8;

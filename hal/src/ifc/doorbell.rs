@@ -27,7 +27,7 @@ pub const CQ_DB_REQ_NOT: u32 = 0;
 /// CQ arm command: solicited completions only.
 pub const CQ_DB_REQ_NOT_SOL: u32 = 1 << 24;
 
-/// The CQ arm word: `(sn & 3) << 28 | cmd | (ci & 0xFFFFFF)` (DBR[1] and the
+/// The CQ arm word: `(sn & 3) << 28 | cmd | (ci & 0xFFFFFF)` (`DBR[1]` and the
 /// first half of the UAR write).
 pub const fn cq_arm_word(sn: u32, cmd: u32, ci: u32) -> u32 {
     ((sn & 3) << 28) | cmd | (ci & 0xFF_FFFF)

@@ -10,6 +10,22 @@
 //! return [`Error`] for short or bad input; encoders write into `&mut [u8]` or
 //! return fixed arrays. There is no `unsafe` here.
 
+//! Module map (reference section in brackets):
+//! * [`field`]: the checked big-endian bit-field helper everything else uses;
+//! * [`iseg`]: the init segment and health buffer [§2]; [`pci_id`]: PCI ids [§1];
+//! * [`cmd_entry`], [`mailbox`], [`header`]: the command queue entry, mailbox blocks
+//!   and message split, the inbox/outbox headers [§3];
+//! * [`opcode`], [`status`]: opcodes [§5.1], delivery and command statuses [§4.3, §4.4];
+//! * [`eqe`], [`eq`]: event queue entries and types, the EQ context, event bitmask
+//!   and EQ doorbell [§5, §7]; [`doorbell`]: UAR layout [§9];
+//! * [`caps`]: cap types, op_mod, the general HCA capability fields [§6];
+//! * [`commands`]: per-command layouts and sizes (`mlx5_ifc.h`);
+//! * [`regs`]: ACCESS_REG registers (PAOS, PPCNT, MCQI, MCC, MCDA from mlx5; HTGT,
+//!   HPKT, QPCR from mlxsw).
+//!
+//! Where the kernel and the reference disagree, the kernel wins and the item's
+//! doc says so (e.g. `iseg::NIC_INTERFACE` is 3 bits as the driver uses it).
+
 #![forbid(unsafe_code)]
 
 pub mod caps;
