@@ -3,8 +3,8 @@
 //!
 //! Layouts and sizes are those of the kernel's `mlx5_ifc.h` (`mlx5_ifc_<cmd>_in_bits`
 //! / `_out_bits`), cross-checked with reference §5. Every input starts with the
-//! [`InHeader`](super::InHeader) (opcode, uid, op_mod) and every output with the
-//! [`OutHeader`](super::OutHeader) (status, syndrome). Encoders write the header;
+//! [`InHeader`] (opcode, uid, op_mod) and every output with the
+//! [`OutHeader`] (status, syndrome). Encoders write the header;
 //! input decoders check that the opcode matches and that the buffer is at least the
 //! command's size. Output decoders do not look at the status: check
 //! `OutHeader::decode(out)?.status` first.
