@@ -176,7 +176,9 @@ impl<V: Serialize + ?Sized> Serialize for One<'_, V> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// An event.
-    Event(Arc<Event>),
+    /// Events are immutable and shared by every subscriber that gets them
+    /// (a plain `std` `Arc`: its count is not part of any protocol).
+    Event(std::sync::Arc<Event>),
     /// `lost` events matching the filter were not queued because the queue
     /// was full; they happened between the neighbouring deliveries.
     Overflow {
@@ -218,7 +220,7 @@ pub(crate) struct SubQueue {
 }
 
 impl SubQueue {
-    fn push(&self, ev: &Arc<Event>) {
+    fn push(&self, ev: &std::sync::Arc<Event>) {
         if !self.filter.contains(ev.body.kind()) {
             return;
         }
@@ -231,7 +233,8 @@ impl SubQueue {
                 st.items.push_back(Delivery::Overflow { lost: 1 });
             }
         } else {
-            st.items.push_back(Delivery::Event(Arc::clone(ev)));
+            st.items
+                .push_back(Delivery::Event(std::sync::Arc::clone(ev)));
             st.queued_events += 1;
         }
         drop(st);
@@ -343,7 +346,7 @@ impl Hub {
         if subs.is_empty() {
             return;
         }
-        let ev = Arc::new(Event {
+        let ev = std::sync::Arc::new(Event {
             seq,
             command,
             key,
