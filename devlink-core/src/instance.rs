@@ -213,10 +213,14 @@ impl<T: Send + 'static> Instance<T> {
     /// the driver's path (`devl_lock`). Blocks while another request or
     /// driver path holds it. Not re-entrant.
     pub fn lock(&self) -> InstanceGuard<'_, T> {
-        InstanceGuard {
-            inst: self,
-            st: lock(&self.state),
-        }
+        held::before_lock(self.addr());
+        let st = lock(&self.state);
+        held::locked(self.addr());
+        InstanceGuard { inst: self, st }
+    }
+
+    fn addr(&self) -> usize {
+        std::ptr::from_ref(self).cast::<u8>() as usize
     }
 
     /// A user request's way in (R3): takes the lock and re-checks
@@ -347,7 +351,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// Emits an event if (and only if) the instance is registered.
     pub(crate) fn notify(&self, command: Command, key: String, body: EventBody) {
         if self.st.registered {
-            self.inst.hub.emit(command, key, body);
+            self.inst.hub.emit(command, self.dev_key(), key, body);
         }
     }
 
@@ -451,6 +455,51 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         }
         let v = self.dev_show(true);
         self.notify(Command::Del, dev, EventBody::Dev(v));
+    }
+}
+
+impl<T: 'static> Drop for InstanceGuard<'_, T> {
+    fn drop(&mut self) {
+        held::unlocked(std::ptr::from_ref(self.inst).cast::<u8>() as usize);
+    }
+}
+
+/// Debug builds remember which instance locks the current thread holds, so
+/// taking one twice (e.g. calling [`Instance::health_report`] from inside
+/// a driver op instead of [`InstanceGuard::health_report`]) panics with a
+/// message instead of deadlocking.
+mod held {
+    #[cfg(all(debug_assertions, not(loom)))]
+    thread_local! {
+        static HELD: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn before_lock(addr: usize) {
+        #[cfg(all(debug_assertions, not(loom)))]
+        HELD.with(|h| {
+            assert!(
+                !h.borrow().contains(&addr),
+                "devlink instance lock is not re-entrant: this thread already holds it; use the guard you have"
+            );
+        });
+        let _ = addr;
+    }
+
+    pub(super) fn locked(addr: usize) {
+        #[cfg(all(debug_assertions, not(loom)))]
+        HELD.with(|h| h.borrow_mut().push(addr));
+        let _ = addr;
+    }
+
+    pub(super) fn unlocked(addr: usize) {
+        #[cfg(all(debug_assertions, not(loom)))]
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            if let Some(i) = h.iter().rposition(|a| *a == addr) {
+                h.swap_remove(i);
+            }
+        });
+        let _ = addr;
     }
 }
 

@@ -182,6 +182,6 @@ pub use port::{
 pub use region::{Region, RegionView};
 pub use reload::{ReloadAction, ReloadActions, ReloadCaps, ReloadLimit, ReloadLimits};
 pub use trap::{
-    Detail, PolicerView, Trap, TrapAction, TrapGroup, TrapGroupId, TrapGroupView, TrapId,
-    TrapMetadata, TrapPolicer, TrapReporter, TrapType, TrapView,
+    Detail, PolicerView, ReportMetadata, Trap, TrapAction, TrapGroup, TrapGroupId, TrapGroupView,
+    TrapId, TrapMetadata, TrapPolicer, TrapReporter, TrapType, TrapView,
 };

@@ -151,6 +151,7 @@ fn loom_notification_queue_loses_nothing_silently() {
                 h2.emit(
                     Command::New,
                     "x/y".into(),
+                    "x/y".into(),
                     EventBody::Dev(DevView {
                         reload_failed: false,
                         stats: None,

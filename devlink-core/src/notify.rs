@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::flash::FlashStatusView;
 use crate::health::HealthView;
-use crate::instance::DevView;
+use crate::instance::{DevView, Handle};
 use crate::param::ParamView;
 use crate::port::PortView;
 use crate::region::RegionView;
@@ -133,6 +133,8 @@ pub struct Event {
     pub seq: u64,
     /// What happened.
     pub command: Command,
+    /// The instance (`bus/dev`) the object belongs to.
+    pub dev: String,
     /// The object's handle as iproute2 prints it: `bus/dev`, `bus/dev/port`
     /// for ports and port reporters, `bus/dev/region` for regions.
     pub key: String,
@@ -214,6 +216,7 @@ struct QueueState {
 
 pub(crate) struct SubQueue {
     filter: ObjectKinds,
+    dev: Option<String>,
     capacity: usize,
     state: Mutex<QueueState>,
     ready: Condvar,
@@ -222,6 +225,9 @@ pub(crate) struct SubQueue {
 impl SubQueue {
     fn push(&self, ev: &std::sync::Arc<Event>) {
         if !self.filter.contains(ev.body.kind()) {
+            return;
+        }
+        if self.dev.as_ref().is_some_and(|d| *d != ev.dev) {
             return;
         }
         let mut st = lock(&self.state);
@@ -320,9 +326,20 @@ impl Hub {
 
     /// Subscribes to notifications of the given kinds, with a queue of
     /// `capacity` events (at least 1) before overflow.
-    pub fn subscribe(&self, filter: ObjectKinds, capacity: usize) -> Subscription {
+    pub fn subscribe(&self, kinds: ObjectKinds, capacity: usize) -> Subscription {
+        self.add(kinds, None, capacity)
+    }
+
+    /// Like [`Hub::subscribe`], but only for one instance (the kernel's
+    /// per-socket notification filter on bus/dev name).
+    pub fn subscribe_to(&self, kinds: ObjectKinds, dev: &Handle, capacity: usize) -> Subscription {
+        self.add(kinds, Some(dev.to_string()), capacity)
+    }
+
+    fn add(&self, filter: ObjectKinds, dev: Option<String>, capacity: usize) -> Subscription {
         let q = Arc::new(SubQueue {
             filter,
+            dev,
             capacity: capacity.max(1),
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -337,7 +354,7 @@ impl Hub {
 
     /// Sends one event to every live subscriber. Called with the instance
     /// lock held (that is what orders events); never blocks on a consumer.
-    pub(crate) fn emit(&self, command: Command, key: String, body: EventBody) {
+    pub(crate) fn emit(&self, command: Command, dev: String, key: String, body: EventBody) {
         let mut subs = lock(&self.subs);
         // A queue only the notifier still references belongs to a dropped
         // Subscription.
@@ -349,6 +366,7 @@ impl Hub {
         let ev = std::sync::Arc::new(Event {
             seq,
             command,
+            dev,
             key,
             body,
         });

@@ -420,8 +420,21 @@ impl RxCounters {
 #[derive(Clone)]
 pub struct TrapReporter {
     id: TrapId,
+    // Immutable names for the trace event; plain `std` Arcs (no protocol).
+    name: std::sync::Arc<str>,
+    group_name: std::sync::Arc<str>,
+    metadata: TrapMetadata,
     trap: Arc<RxCounters>,
     group: Arc<RxCounters>,
+}
+
+/// Metadata a driver may pass with a report ([`TrapReporter::report_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportMetadata<'a> {
+    /// The port the packet came in on.
+    pub in_port: Option<u32>,
+    /// The flow action cookie of the rule that trapped it.
+    pub fa_cookie: Option<&'a [u8]>,
 }
 
 impl std::fmt::Debug for TrapReporter {
@@ -445,9 +458,41 @@ impl TrapReporter {
         self.group.add(len);
     }
 
+    /// Accounts a packet like [`TrapReporter::report`] and emits the
+    /// drop-monitor record (a `tracing` event, target `devlink::trap`, the
+    /// role of the kernel's `devlink_trap_report` tracepoint) with the
+    /// metadata the trap declared; metadata it did not declare is dropped.
+    /// Returns the metadata that was kept.
+    pub fn report_with<'a>(&self, len: usize, md: ReportMetadata<'a>) -> ReportMetadata<'a> {
+        self.report(len);
+        let kept = ReportMetadata {
+            in_port: md
+                .in_port
+                .filter(|_| self.metadata.contains(TrapMetadata::IN_PORT)),
+            fa_cookie: md
+                .fa_cookie
+                .filter(|_| self.metadata.contains(TrapMetadata::FA_COOKIE)),
+        };
+        tracing::trace!(
+            target: "devlink::trap",
+            trap = %self.name,
+            group = %self.group_name,
+            len,
+            in_port = ?kept.in_port,
+            fa_cookie = ?kept.fa_cookie,
+            "trap report"
+        );
+        kept
+    }
+
     /// The trap's id.
     pub fn id(&self) -> TrapId {
         self.id
+    }
+
+    /// The trap's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -808,6 +853,9 @@ impl Objects {
             })?;
         let reporter = TrapReporter {
             id: t.id,
+            name: std::sync::Arc::from(t.name.as_ref()),
+            group_name: std::sync::Arc::from(group.desc.name.as_ref()),
+            metadata: t.metadata,
             trap: Arc::new(RxCounters::default()),
             group: Arc::clone(&group.stats),
         };
@@ -923,10 +971,21 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         Ok(r)
     }
 
-    /// Removes a trap (notifies `trap del`). The driver should have stopped
-    /// trapping in hardware first; late reports through its
+    /// Removes a trap (notifies `trap del`). While the instance is
+    /// registered the core first sets the trap to `drop` through the driver
+    /// (`devlink_trap_disable`; a failure is logged, not fatal) so hardware
+    /// stops sending packets to the CPU; after unregistration the driver
+    /// must have done that itself. Late reports through its
     /// [`TrapReporter`] are harmless.
     pub fn trap_remove(&mut self, name: &str) -> Result<()> {
+        let i = self.st.objs.trap_index(name)?;
+        let id = self.st.objs.traps[i].desc.id;
+        if self.st.registered {
+            let ops = self.ops_for(Capabilities::TRAP_ACTION_SET, "trap_action_set")?;
+            if let Err(e) = ops.trap_action_set(self, id, TrapAction::Drop) {
+                tracing::warn!(dev = %self.inst.handle, trap = name, error = %e, "disabling trap before removal failed");
+            }
+        }
         let i = self.st.objs.trap_index(name)?;
         let item = self.st.objs.traps.remove(i);
         let v = item.view(&self.st.objs.groups, false, None);

@@ -260,3 +260,44 @@ fn a_slow_subscriber_does_not_block_the_driver_and_a_dropped_one_is_pruned() {
         .recv_timeout(std::time::Duration::from_millis(1))
         .is_none());
 }
+
+#[test]
+fn subscribers_filter_by_instance_on_a_shared_hub() {
+    let hub = std::sync::Arc::new(Hub::new());
+    let other = Handle::new("pci", "0000:02:00.0").unwrap();
+    let only_other = hub.subscribe_to(ObjectKinds::all(), &other, 64);
+    let all = hub.subscribe(ObjectKinds::DEV, 64);
+    let (mut b1, _) = builder();
+    b1.hub(hub.clone());
+    b1.port(Port::physical(1, 0)).unwrap();
+    let mut b2 = Builder::new(
+        other.clone(),
+        &OPS,
+        Capabilities::empty(),
+        ReloadCaps::default(),
+        Dev::default(),
+    )
+    .unwrap();
+    b2.hub(hub.clone());
+    b2.port(Port::physical(7, 0)).unwrap();
+    let _d1 = b1.register();
+    let _d2 = b2.register();
+    let s = summary(&only_other);
+    assert_eq!(
+        s,
+        [
+            (
+                "new".to_string(),
+                "dev".to_string(),
+                "pci/0000:02:00.0".to_string()
+            ),
+            (
+                "new".to_string(),
+                "port".to_string(),
+                "pci/0000:02:00.0/7".to_string()
+            ),
+        ]
+    );
+    let devs: Vec<String> = summary(&all).into_iter().map(|e| e.2).collect();
+    assert_eq!(devs, ["pci/0000:01:00.0", "pci/0000:02:00.0"]);
+}

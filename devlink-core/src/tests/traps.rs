@@ -400,3 +400,41 @@ fn verbose_shows_metadata() {
         None
     );
 }
+
+#[test]
+fn removal_disables_the_trap_in_hardware_first() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    let mut g = dev.lock();
+    g.trap_remove("lldp").unwrap();
+    assert_eq!(calls(&g), ["trap_action_set 31 drop"]);
+    // A failure to disable is logged, the trap still goes.
+    g.driver_mut().fail_next = Some(Error::Busy("hw".into()));
+    g.trap_remove("vlan_tag_mismatch").unwrap();
+    g.unregister();
+    // After unregistration the driver is not called.
+    g.trap_remove("source_mac_is_multicast").unwrap();
+    assert_eq!(calls(&g).len(), 2);
+}
+
+#[test]
+fn report_with_keeps_only_declared_metadata() {
+    let (b, _, r) = populated();
+    let _dev = b.register();
+    let md = ReportMetadata {
+        in_port: Some(3),
+        fa_cookie: Some(&[1, 2]),
+    };
+    // source_mac_is_multicast declared IN_PORT only.
+    assert_eq!(
+        r[0].report_with(10, md),
+        ReportMetadata {
+            in_port: Some(3),
+            fa_cookie: None
+        }
+    );
+    assert_eq!(r[1].report_with(10, md), ReportMetadata::default());
+    assert_eq!(r[0].name(), "source_mac_is_multicast");
+    let s = format!("{:?}", r[0]);
+    assert!(s.contains("packets: 1") && s.contains("bytes: 10"), "{s}");
+}
