@@ -35,6 +35,7 @@ use init_seg::InitSeg;
 use layout::*;
 
 pub use control::{Counters, Fault};
+pub use firmware::regs::{FlashState, PortState, FLASH_IMAGE_MAGIC};
 pub use firmware::{syndrome, EqInfo, HcaState};
 pub use iommu::{DmaError, Iommu, IommuFault, MapError};
 pub use msix::{InterruptLine, Msix, MsixCounters, TableMode};
@@ -234,7 +235,10 @@ impl Inner {
         self.generation_hint.store(*generation, Ordering::Release);
         self.engine.reset();
         self.iseg.lock().reset(self.profile.boot_time);
-        *self.fw.lock() = Firmware::new(&self.profile);
+        {
+            let mut fw = self.fw.lock();
+            *fw = fw.after_reset(&self.profile);
+        }
         self.checksum
             .store(self.profile.cmdif_checksum, Ordering::Release);
         self.msix.reset();
@@ -561,6 +565,48 @@ impl Control {
         data[0x08] = (port & 0xF) << 4;
         self.inner
             .post_event(EventType::PORT_CHANGE, sub_type, data)
+    }
+
+    /// The link partner of `port` (1-based) comes or goes; with admin up the
+    /// oper state follows and a PORT_CHANGE event is posted. False for a bad port.
+    pub fn set_link(&self, port: u8, up: bool) -> bool {
+        let env = self.inner.env();
+        self.inner.fw.lock().set_link(&env, port, up)
+    }
+
+    /// Adds `delta` to IEEE 802.3 counter `index` (see `ifc::regs::ppcnt::ieee_802_3`) of `port`.
+    pub fn add_port_counter(&self, port: u8, index: usize, delta: u64) -> bool {
+        self.inner.fw.lock().add_port_counter(port, index, delta)
+    }
+
+    /// Policer `pid` dropped `n` more packets (its QPCR `violate_count`).
+    pub fn add_policer_drops(&self, pid: u16, n: u64) -> bool {
+        self.inner.fw.lock().add_policer_drops(pid, n)
+    }
+
+    /// Port `port` (1-based): admin and oper state as PAOS reports them.
+    pub fn port(&self, port: u8) -> Option<PortState> {
+        self.inner.fw.lock().port_state(port)
+    }
+
+    /// Trap `id` as the driver configured it (HPKT).
+    pub fn trap(&self, id: u16) -> Option<cxu_hal::ifc::regs::hpkt::Hpkt> {
+        self.inner.fw.lock().trap(id)
+    }
+
+    /// Trap group `g` as the driver configured it (HTGT).
+    pub fn trap_group(&self, g: u8) -> Option<cxu_hal::ifc::regs::htgt::Htgt> {
+        self.inner.fw.lock().trap_group(g)
+    }
+
+    /// Policer `pid` as the driver configured it (QPCR), with its drop counter.
+    pub fn policer(&self, pid: u16) -> Option<cxu_hal::ifc::regs::qpcr::Qpcr> {
+        self.inner.fw.lock().policer(pid)
+    }
+
+    /// The firmware flash flow's state and versions.
+    pub fn flash(&self) -> FlashState {
+        self.inner.fw.lock().flash_state()
     }
 
     /// The HCA state.

@@ -122,6 +122,7 @@ impl Firmware {
             eqs: Default::default(),
             uars: Default::default(),
             driver_version: None,
+            regs: old.regs.clone(),
         }
     }
 }

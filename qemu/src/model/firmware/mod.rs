@@ -15,6 +15,7 @@ mod eq;
 mod hca;
 pub mod layouts;
 mod pages;
+pub mod regs;
 pub mod syndrome;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,6 +116,7 @@ pub struct Firmware {
     eqs: eq::Eqs,
     uars: std::collections::BTreeSet<u32>,
     driver_version: Option<String>,
+    regs: regs::Registers,
 }
 
 /// How a command is gated: minimum input length, minimum output length, and
@@ -168,6 +170,7 @@ impl Firmware {
             eqs: eq::Eqs::default(),
             uars: Default::default(),
             driver_version: None,
+            regs: regs::Registers::new(profile),
         }
     }
 
@@ -266,6 +269,7 @@ impl Firmware {
             Opcode::DEALLOC_UAR => self.dealloc_uar(cmd),
             Opcode::CREATE_EQ => self.create_eq(env, cmd),
             Opcode::DESTROY_EQ => self.destroy_eq(cmd),
+            Opcode::ACCESS_REG => self.access_reg(env, cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
         }
     }
@@ -298,5 +302,40 @@ impl Firmware {
     /// UAR indexes allocated.
     pub fn uars(&self) -> Vec<u32> {
         self.uars.iter().copied().collect()
+    }
+}
+
+impl Firmware {
+    /// Trap `id` as HPKT last configured it.
+    pub fn trap(&self, id: u16) -> Option<cxu_hal::ifc::regs::hpkt::Hpkt> {
+        self.regs.traps.trap(id)
+    }
+
+    /// Trap group `g` as HTGT last configured it.
+    pub fn trap_group(&self, g: u8) -> Option<cxu_hal::ifc::regs::htgt::Htgt> {
+        self.regs.traps.group(g)
+    }
+
+    /// Policer `pid` as QPCR last configured it, with its drop counter.
+    pub fn policer(&self, pid: u16) -> Option<cxu_hal::ifc::regs::qpcr::Qpcr> {
+        self.regs.traps.policer(pid)
+    }
+
+    /// Test hook: policer `pid` dropped `n` more packets.
+    pub fn add_policer_drops(&mut self, pid: u16, n: u64) -> bool {
+        self.regs.traps.add_policer_drops(pid, n)
+    }
+
+    /// The flash flow's state.
+    pub fn flash_state(&self) -> regs::FlashState {
+        self.regs.flash.state()
+    }
+
+    /// A function reset: everything is forgotten except the flash (the
+    /// activated image keeps running; an update in progress is dropped).
+    pub fn after_reset(&self, profile: &Profile) -> Firmware {
+        let mut fw = Firmware::new(profile);
+        fw.regs.flash.keep_running_version(&self.regs.flash);
+        fw
     }
 }

@@ -1,0 +1,269 @@
+//! The firmware-component flash flow: MCQI, MCC and MCDA.
+//!
+//! One component, the boot image (index 1). The state machine follows
+//! `mlxfw_fsm.c`: LOCK_UPDATE_HANDLE (IDLE → LOCKED; the handle is what MCC
+//! reads in IDLE), UPDATE_COMPONENT with the size (LOCKED → DOWNLOAD), MCDA
+//! blocks, VERIFY_COMPONENT (→ LOCKED, `error_code` says if the image was
+//! rejected), ACTIVATE (→ LOCKED; the running version becomes the new image's),
+//! RELEASE_UPDATE_HANDLE (→ IDLE), CANCEL (→ LOCKED, image dropped).
+//!
+//! The model's image format: [`FLASH_IMAGE_MAGIC`], then the BE32 version
+//! (`major << 24 | minor << 16 | subminor`), then anything. An image that is
+//! not fully written or lacks the magic is rejected with REJECTED_BAD_FORMAT.
+//! An instruction in the wrong state, or with a wrong handle, fails the
+//! command (BAD_SYS_STATE / BAD_PARAM).
+#![forbid(unsafe_code)]
+
+use cxu_hal::ifc::regs::mcc::{self, ControlState, ErrorCode, Instruction, Mcc};
+use cxu_hal::ifc::regs::mcda::{self, Mcda};
+use cxu_hal::ifc::regs::mcqi::{self, identifier, info_type, McqiCap, McqiHeader, McqiVersion};
+
+use super::RegAccess;
+use crate::model::firmware::{syndrome, CmdError};
+use crate::model::profile::Profile;
+
+/// First bytes of a valid image.
+pub const FLASH_IMAGE_MAGIC: &[u8; 4] = b"CXFW";
+/// Largest image.
+const MAX_COMPONENT_SIZE: u32 = 1 << 20;
+/// Largest MCDA write.
+const MCDA_MAX_WRITE: u16 = 256;
+/// log2 of the MCDA word (4 bytes).
+const LOG_MCDA_WORD: u8 = 2;
+
+/// What a test can see of the flash flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlashState {
+    /// MCC control state.
+    pub state: ControlState,
+    /// Last error.
+    pub error: ErrorCode,
+    /// Running firmware version.
+    pub running: u32,
+    /// Verified image waiting for ACTIVATE, if any.
+    pub pending: Option<u32>,
+}
+
+/// The flash state machine.
+#[derive(Clone)]
+pub struct Flash {
+    state: ControlState,
+    error: ErrorCode,
+    handle: u32,
+    running: u32,
+    pending: Option<u32>,
+    image: Vec<u8>,
+    written: Vec<bool>,
+}
+
+fn bad_field() -> CmdError {
+    CmdError::bad_param(syndrome::REG_BAD_FIELD)
+}
+
+fn bad_state() -> CmdError {
+    CmdError::bad_state(syndrome::FLASH_BAD_STATE)
+}
+
+impl Flash {
+    /// Idle, running the profile's version.
+    pub fn new(p: &Profile) -> Self {
+        let (maj, min, sub) = p.fw_version;
+        Flash {
+            state: ControlState::IDLE,
+            error: ErrorCode::OK,
+            handle: 0x1001,
+            running: (u32::from(maj & 0xFF) << 24) | (u32::from(min & 0xFF) << 16) | u32::from(sub),
+            pending: None,
+            image: Vec::new(),
+            written: Vec::new(),
+        }
+    }
+
+    /// After a reset: idle, running what `old` was running.
+    pub fn keep_running_version(&mut self, old: &Flash) {
+        self.running = old.running;
+    }
+
+    /// Snapshot for tests.
+    pub fn state(&self) -> FlashState {
+        FlashState {
+            state: self.state,
+            error: self.error,
+            running: self.running,
+            pending: self.pending,
+        }
+    }
+
+    pub(super) fn mcqi(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+        acc.need(mcqi::HEADER_LEN)?;
+        let h = McqiHeader::decode(acc.data).map_err(|_| bad_field())?;
+        if h.component_index != identifier::BOOT_IMG {
+            return Err(CmdError::bad_param(syndrome::REG_BAD_INDEX));
+        }
+        let data: Vec<u8> = match h.info_type {
+            info_type::CAPABILITIES => McqiCap {
+                supported_info_bitmask: 1 << info_type::CAPABILITIES | 1 << info_type::VERSION,
+                component_size: self.image.len() as u32,
+                max_component_size: MAX_COMPONENT_SIZE,
+                log_mcda_word_size: LOG_MCDA_WORD,
+                mcda_max_write_size: MCDA_MAX_WRITE,
+                rd_en: false,
+                match_psid: false,
+            }
+            .encode()
+            .map_err(|_| bad_field())?
+            .to_vec(),
+            info_type::VERSION => {
+                let v = if h.read_pending_component {
+                    self.pending.unwrap_or(0)
+                } else {
+                    self.running
+                };
+                McqiVersion {
+                    version: v,
+                    version_string: format!("{}.{}.{:04}", v >> 24, (v >> 16) & 0xFF, v & 0xFFFF),
+                    ..McqiVersion::default()
+                }
+                .encode()
+                .map_err(|_| bad_field())?
+                .to_vec()
+            }
+            info_type::ACTIVATION_METHOD => vec![0; 4],
+            _ => return Err(bad_field()),
+        };
+        let mut out = acc.data.to_vec();
+        let n = usize::from(h.data_size).min(data.len());
+        out[mcqi::HEADER_LEN..mcqi::HEADER_LEN + n].copy_from_slice(&data[..n]);
+        let _ = mcqi::INFO_SIZE.set(&mut out, data.len() as u64);
+        Ok(out)
+    }
+
+    pub(super) fn mcc(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+        acc.need(mcc::LEN)?;
+        let req = Mcc::decode(acc.data).map_err(|_| bad_field())?;
+        if acc.write && req.instruction != Instruction::NONE {
+            self.instruction(&req)?;
+        }
+        Mcc {
+            component_index: req.component_index,
+            update_handle: self.handle,
+            error_code: self.error,
+            control_state: self.state,
+            component_size: self.image.len() as u32,
+            control_progress: if self.state == ControlState::IDLE {
+                0
+            } else {
+                100
+            },
+            ..Mcc::default()
+        }
+        .encode()
+        .map(|b| b.to_vec())
+        .map_err(|_| bad_field())
+    }
+
+    fn instruction(&mut self, req: &Mcc) -> Result<(), CmdError> {
+        let locked_by_caller = self.state != ControlState::IDLE && req.update_handle == self.handle;
+        if req.instruction != Instruction::LOCK_UPDATE_HANDLE
+            && self.state != ControlState::IDLE
+            && !locked_by_caller
+        {
+            return Err(CmdError::bad_param(syndrome::FLASH_BAD_HANDLE));
+        }
+        match req.instruction {
+            Instruction::LOCK_UPDATE_HANDLE => {
+                if self.state != ControlState::IDLE {
+                    return Err(bad_state());
+                }
+                if req.update_handle != self.handle {
+                    return Err(CmdError::bad_param(syndrome::FLASH_BAD_HANDLE));
+                }
+                self.state = ControlState::LOCKED;
+                self.error = ErrorCode::OK;
+            }
+            Instruction::UPDATE_COMPONENT => {
+                if self.state != ControlState::LOCKED {
+                    return Err(bad_state());
+                }
+                if req.component_index != identifier::BOOT_IMG {
+                    return Err(CmdError::bad_param(syndrome::REG_BAD_INDEX));
+                }
+                if req.component_size == 0 || req.component_size > MAX_COMPONENT_SIZE {
+                    self.error = ErrorCode::REJECTED_NOT_APPLICABLE;
+                    return Ok(());
+                }
+                self.image = vec![0; req.component_size as usize];
+                self.written = vec![false; req.component_size as usize];
+                self.pending = None;
+                self.error = ErrorCode::OK;
+                self.state = ControlState::DOWNLOAD;
+            }
+            Instruction::VERIFY_COMPONENT => {
+                if self.state != ControlState::DOWNLOAD {
+                    return Err(bad_state());
+                }
+                let complete = self.written.iter().all(|&w| w);
+                let magic = self.image.starts_with(FLASH_IMAGE_MAGIC);
+                if complete && magic && self.image.len() >= 8 {
+                    let v = u32::from_be_bytes([
+                        self.image[4],
+                        self.image[5],
+                        self.image[6],
+                        self.image[7],
+                    ]);
+                    self.pending = Some(v);
+                    self.error = ErrorCode::OK;
+                } else {
+                    self.error = ErrorCode::REJECTED_BAD_FORMAT;
+                }
+                self.state = ControlState::LOCKED;
+            }
+            Instruction::ACTIVATE => {
+                let Some(v) = self.pending.filter(|_| self.state == ControlState::LOCKED) else {
+                    return Err(bad_state());
+                };
+                self.running = v;
+                self.pending = None;
+            }
+            Instruction::CANCEL => {
+                self.image.clear();
+                self.written.clear();
+                self.pending = None;
+                self.state = ControlState::LOCKED;
+            }
+            Instruction::RELEASE_UPDATE_HANDLE => {
+                self.state = ControlState::IDLE;
+                self.handle = (self.handle + 1) & 0xFF_FFFF;
+            }
+            _ => return Err(bad_field()),
+        }
+        Ok(())
+    }
+
+    pub(super) fn mcda(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+        acc.need(mcda::HEADER_LEN)?;
+        if !acc.write {
+            // Reading the component back (rd_en) is not supported.
+            return Err(bad_field());
+        }
+        let req = Mcda::decode(acc.data).map_err(|_| bad_field())?;
+        if self.state != ControlState::DOWNLOAD {
+            return Err(bad_state());
+        }
+        if req.update_handle != self.handle {
+            return Err(CmdError::bad_param(syndrome::FLASH_BAD_HANDLE));
+        }
+        let start = req.offset as usize;
+        let end = start
+            .checked_add(req.data.len())
+            .filter(|&e| e <= self.image.len());
+        let word = 1usize << LOG_MCDA_WORD;
+        if end.is_none() || req.data.len() > usize::from(MCDA_MAX_WRITE) || start % word != 0 {
+            return Err(bad_field());
+        }
+        let end = end.unwrap_or(start);
+        self.image[start..end].copy_from_slice(&req.data);
+        self.written[start..end].iter_mut().for_each(|w| *w = true);
+        Ok(acc.data.to_vec())
+    }
+}

@@ -1,0 +1,123 @@
+//! ACCESS_REG: the registers the control plane needs.
+//!
+//! * ports: PAOS (admin/oper state; an oper change posts a PORT_CHANGE event),
+//!   PPCNT (IEEE 802.3 counters, group 0; other groups read as zeros);
+//! * traps (when the profile has them): HTGT trap groups, HPKT per-trap action
+//!   and group, QPCR policers with their drop counter (Spectrum layouts, see
+//!   `hal::ifc::regs`);
+//! * firmware flash: MCQI (capabilities, running/pending version), MCC (the
+//!   update state machine), MCDA (image blocks);
+//! * HOST_ENDIANNESS (stored) and DTOR (reads zero: use the defaults).
+//!
+//! op_mod 0 writes, 1 reads; the output carries the register (16 + its
+//! length). A register shorter than its layout is BAD_INP_LEN, an output that
+//! cannot hold it BAD_OUTP_LEN, an unknown register BAD_PARAM, an index out of
+//! range or a bad field BAD_PARAM with a syndrome saying which.
+#![forbid(unsafe_code)]
+
+mod flash;
+mod port;
+mod traps;
+
+use cxu_hal::ifc::commands::access_reg::{DATA_OFFSET, REGISTER_ID};
+use cxu_hal::ifc::regs::RegisterId;
+use cxu_hal::ifc::CmdStatus;
+
+pub use flash::{FlashState, FLASH_IMAGE_MAGIC};
+pub use port::PortState;
+
+use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware};
+use crate::model::profile::Profile;
+
+/// ACCESS_REG op_mod: write.
+const REG_WRITE: u16 = 0;
+/// ACCESS_REG op_mod: read.
+const REG_READ: u16 = 1;
+
+/// Register state of the device.
+#[derive(Clone)]
+pub struct Registers {
+    pub(crate) ports: Vec<port::Port>,
+    pub(crate) traps: traps::Traps,
+    pub(crate) flash: flash::Flash,
+    host_endianness: u8,
+}
+
+impl Registers {
+    /// Power-on registers of a device with `p`.
+    pub fn new(p: &Profile) -> Self {
+        Registers {
+            ports: (0..p.num_ports).map(|_| port::Port::default()).collect(),
+            traps: traps::Traps::new(p),
+            flash: flash::Flash::new(p),
+            host_endianness: 0,
+        }
+    }
+}
+
+/// A register access being executed.
+pub(crate) struct RegAccess<'a> {
+    pub write: bool,
+    /// The register as the driver sent it (index fields, and values for a write).
+    pub data: &'a [u8],
+}
+
+impl RegAccess<'_> {
+    fn need(&self, len: usize) -> Result<(), CmdError> {
+        if self.data.len() < len {
+            return Err(CmdError {
+                status: CmdStatus::BAD_INP_LEN_ERR,
+                syndrome: syndrome::BAD_INPUT_LEN,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Firmware {
+    pub(super) fn access_reg(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
+        let write = match cmd.op_mod {
+            REG_WRITE => true,
+            REG_READ => false,
+            _ => return Err(CmdError::bad_param(syndrome::BAD_OP_MOD)),
+        };
+        let id = RegisterId(cmd.get(REGISTER_ID) as u16);
+        let data = &cmd.input[DATA_OFFSET..];
+        if cmd.outlen < DATA_OFFSET + data.len() {
+            return Err(CmdError {
+                status: CmdStatus::BAD_OUTP_LEN_ERR,
+                syndrome: syndrome::BAD_OUTPUT_LEN,
+            });
+        }
+        let acc = RegAccess { write, data };
+        let traps = env.profile.trap_support;
+        let policers = env.profile.policer_support;
+        let reg = match id {
+            RegisterId::PAOS => self.paos(env, &acc)?,
+            RegisterId::PPCNT => self.ppcnt(&acc)?,
+            RegisterId::HTGT if traps => self.regs.traps.htgt(&acc)?,
+            RegisterId::HPKT if traps => self.regs.traps.hpkt(&acc)?,
+            RegisterId::QPCR if policers => self.regs.traps.qpcr(&acc)?,
+            RegisterId::MCQI => self.regs.flash.mcqi(&acc)?,
+            RegisterId::MCC => self.regs.flash.mcc(&acc)?,
+            RegisterId::MCDA => self.regs.flash.mcda(&acc)?,
+            RegisterId::HOST_ENDIANNESS => {
+                acc.need(1)?;
+                if write {
+                    self.regs.host_endianness = acc.data[0];
+                }
+                let mut r = acc.data.to_vec();
+                r[0] = self.regs.host_endianness;
+                r
+            }
+            // Zero timeouts mean "use the defaults".
+            RegisterId::DTOR => vec![0; acc.data.len()],
+            _ => return Err(CmdError::bad_param(syndrome::REG_UNKNOWN)),
+        };
+        let out =
+            cmd.out_len(DATA_OFFSET + acc.data.len().max(reg.len()).min(cmd.outlen - DATA_OFFSET));
+        let n = reg.len().min(out.len() - DATA_OFFSET);
+        out[DATA_OFFSET..DATA_OFFSET + n].copy_from_slice(&reg[..n]);
+        Ok(())
+    }
+}
