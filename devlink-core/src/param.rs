@@ -475,7 +475,8 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         Ok(())
     }
 
-    /// `devlink dev param show`: every param by id.
+    /// `devlink dev param show`: every param by id, skipping those the
+    /// driver answers "not supported" for.
     pub fn param_show(&mut self) -> Result<Vec<ParamView>> {
         let names: Vec<String> = self
             .st
@@ -484,7 +485,18 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
             .values()
             .map(|p| p.desc.name.to_string())
             .collect();
-        names.iter().map(|n| self.param_get(n)).collect()
+        // As in the kernel's dump, a param whose value the driver cannot
+        // read right now ("not supported") is left out rather than failing
+        // the whole listing.
+        let mut out = Vec::with_capacity(names.len());
+        for n in &names {
+            match self.param_get(n) {
+                Ok(v) => out.push(v),
+                Err(Error::NotSupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// `devlink dev param show DEV name NAME`: one value per supported mode;
@@ -555,6 +567,8 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
                 .ok_or_else(|| Error::not_found(format!("param {name:?}")))?;
             p.driverinit_pending = Some(value);
         } else {
+            // Re-checked: `param_validate` may have unregistered the instance.
+            let ops = self.ops_for(Capabilities::empty(), "param_set")?;
             ops.param_set(self, id, cmode, &value)?;
         }
         // The notification carries every mode's value, as the kernel's does;

@@ -180,3 +180,21 @@ fn string_and_u64_values() {
         r#"{"name":"clock_id","type":"generic","values":[{"cmode":"driverinit","value":18446744073709551615}]}"#
     );
 }
+
+#[test]
+fn show_skips_params_the_driver_cannot_read() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    let mut g = dev.enter().unwrap();
+    g.driver_mut().fail_when = Some(("param_get 7".into(), Error::NotSupported("not now".into())));
+    let names: Vec<String> = g
+        .param_show()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["max_macs"]);
+    // Other errors still fail the listing.
+    g.driver_mut().fail_when = Some(("param_get 7".into(), Error::Busy("fw".into())));
+    assert_eq!(g.param_show().map(|_| ()), Err(Error::Busy("fw".into())));
+}
