@@ -351,3 +351,20 @@ fn region_rules() {
     b.region(Region::new("r", 1, 1)).unwrap();
     exists(b.region(Region::new("r", 2, 2)).map(|_| ()));
 }
+
+#[test]
+fn clocks() {
+    let c = SystemClock::default();
+    let a = c.monotonic_ms();
+    assert!(c.monotonic_ms() >= a);
+    // After 2020-01-01.
+    assert!(c.realtime_ns() > 1_577_836_800_000_000_000);
+    let m = ManualClock::new(5);
+    let m2 = m.clone();
+    m2.advance_ms(10);
+    assert_eq!(m.monotonic_ms(), 15);
+    assert_eq!(
+        m.realtime_ns() - ManualClock::new(0).realtime_ns(),
+        15_000_000
+    );
+}
