@@ -257,3 +257,29 @@ fn a_reset_drops_commands_in_flight() {
     );
     assert_eq!(h.ctl.counters().commands_executed, 1);
 }
+
+#[test]
+fn sw_reset_through_nic_interface_reboots_and_reads_disabled() {
+    let h = Harness::new(Profile {
+        boot_time: Duration::ZERO,
+        ..Profile::default()
+    });
+    let (_pages, _uar) = initialized(&h);
+    h.ctl.set_boot_time(Duration::from_millis(50));
+    let cur = h.bar.read32_be(0x14);
+    h.bar.write32_be(
+        0x14,
+        iseg::nic_state_write(cur, iseg::NicInterface::SwReset),
+    );
+    assert_eq!(
+        iseg::NIC_INTERFACE.extract(h.bar.read32_be(0x14)),
+        iseg::NicInterface::Disabled.raw()
+    );
+    assert_eq!(h.ctl.hca_state(), HcaState::Disabled);
+    assert!(h.ctl.pages().is_empty());
+    // The boot time set through the control handle holds for this boot too.
+    assert_eq!(iseg::INITIALIZING.extract(h.bar.read32_be(0x1FC)), 1);
+    let t = Instant::now();
+    h.wait_ready();
+    assert!(t.elapsed() >= Duration::from_millis(30));
+}

@@ -59,19 +59,20 @@ impl InitSeg {
         }
     }
 
-    /// Function-level reset: firmware boots again and forgets the queue address.
-    pub fn reset(&mut self, boot_time: Duration) {
+    /// Function-level reset: firmware boots again (for the boot time last set)
+    /// and forgets the queue address.
+    pub fn reset(&mut self) {
         self.cmdq_addr_h = 0;
         self.cmdq_addr_l = 0;
         self.nic_interface = 0;
         self.boot_start = Instant::now();
-        self.boot_time = boot_time;
         self.fatal = None;
         let synd = iseg::HEALTH_SYND.byte - iseg::HEALTH_BUFFER;
         self.health_buffer[synd..synd + 4].fill(0);
     }
 
-    /// Changes how long the current boot lasts (counted from its start).
+    /// Changes how long the current boot and every later one last (counted
+    /// from the boot's start).
     pub fn set_boot_time(&mut self, t: Duration) {
         self.boot_time = t;
     }
@@ -153,9 +154,13 @@ impl InitSeg {
         self.epoch.elapsed().as_nanos() as u64
     }
 
-    /// A driver write of the big-endian dword at `offset`. Returns the doorbell
-    /// bit vector when the write rang the command doorbell.
-    pub fn write_dword(&mut self, offset: u64, value: u32) -> Option<u32> {
+    /// After a SW reset firmware reads back DISABLED, as the kernel waits for.
+    pub fn set_nic_interface(&mut self, mode: iseg::NicInterface) {
+        self.nic_interface = mode.raw() as u8;
+    }
+
+    /// A driver write of the big-endian dword at `offset`: what it asks of the device.
+    pub fn write_dword(&mut self, offset: u64, value: u32) -> IsegWrite {
         match offset {
             0x010 => self.cmdq_addr_h = value,
             0x014 => {
@@ -164,10 +169,24 @@ impl InitSeg {
                 self.cmdq_addr_l = value & 0xFFFF_F000;
                 let mode = iseg::NIC_INTERFACE.extract(value) as u8;
                 self.nic_interface = mode;
+                if mode == iseg::NicInterface::SwReset.raw() as u8 {
+                    return IsegWrite::SwReset;
+                }
             }
-            0x018 => return Some(value),
+            0x018 => return IsegWrite::Doorbell(value),
             _ => tracing::debug!(offset, value, "write to a read-only init segment register"),
         }
-        None
+        IsegWrite::None
     }
+}
+
+/// What an init segment write asks of the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsegWrite {
+    /// A plain register write.
+    None,
+    /// The command doorbell with this bit vector.
+    Doorbell(u32),
+    /// `nic_interface = SW_RESET`: firmware resets and then reads DISABLED.
+    SwReset,
 }

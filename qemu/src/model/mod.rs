@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use cxu_hal::ifc::eqe::{self, EventType};
 use cxu_hal::ifc::header::InHeader;
+use cxu_hal::ifc::iseg::NicInterface;
 use cxu_hal::ifc::{DeliveryStatus, Opcode};
 use parking_lot::{Mutex, RwLock};
 
@@ -31,7 +32,7 @@ use cmdif::{Fetch, Request, Written};
 use config_space::{ConfigEffects, ConfigSpace};
 use engine::{Engine, Job};
 use firmware::{Env, Firmware};
-use init_seg::InitSeg;
+use init_seg::{InitSeg, IsegWrite};
 use layout::*;
 
 pub use control::{Counters, Fault};
@@ -234,7 +235,7 @@ impl Inner {
         *generation += 1;
         self.generation_hint.store(*generation, Ordering::Release);
         self.engine.reset();
-        self.iseg.lock().reset(self.profile.boot_time);
+        self.iseg.lock().reset();
         {
             let mut fw = self.fw.lock();
             *fw = fw.after_reset(&self.profile);
@@ -308,9 +309,14 @@ impl Inner {
         match dword {
             o if o < ISEG_END => {
                 let value = u32::from_be_bytes(bytes);
-                let rang = self.iseg.lock().write_dword(o, value);
-                if let Some(bits) = rang {
-                    self.doorbell(bits);
+                let what = self.iseg.lock().write_dword(o, value);
+                match what {
+                    IsegWrite::Doorbell(bits) => self.doorbell(bits),
+                    IsegWrite::SwReset => {
+                        self.reset();
+                        self.iseg.lock().set_nic_interface(NicInterface::Disabled);
+                    }
+                    IsegWrite::None => {}
                 }
             }
             o if (MSIX_TABLE_OFFSET..MSIX_PBA_OFFSET).contains(&o)
