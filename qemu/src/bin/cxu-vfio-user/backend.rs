@@ -233,13 +233,16 @@ mod tests {
         let sizes: Vec<_> = p.iter().map(|(at, r)| (*at, r.len())).collect();
         assert_eq!(
             sizes,
-            [(0x1001, 1), (0x1002, 2), (0x1004, 4), (0x1008, 4), (0x100C, 1)]
+            [
+                (0x1001, 1),
+                (0x1002, 2),
+                (0x1004, 4),
+                (0x1008, 4),
+                (0x100C, 1)
+            ]
         );
         assert_eq!(p.last().map(|(_, r)| r.end), Some(12));
-        assert_eq!(
-            aligned_pieces(0x10, 8).map(|(a, r)| (a, r)).collect::<Vec<_>>(),
-            [(0x10, 0..8)]
-        );
+        assert_eq!(aligned_pieces(0x10, 8).collect::<Vec<_>>(), [(0x10, 0..8)]);
         assert_eq!(aligned_pieces(0, 0).count(), 0);
     }
 }

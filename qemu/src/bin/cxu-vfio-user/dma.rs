@@ -189,3 +189,93 @@ impl GuestMemory {
         self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::FileExt;
+
+    fn file(len: u64) -> File {
+        let path = std::env::temp_dir().join(format!("cxu-vfu-dma-{}", std::process::id()));
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f.set_len(len).unwrap();
+        f
+    }
+
+    #[test]
+    fn maps_share_one_file_per_inode_and_reach_its_bytes() {
+        let iommu = Iommu::new();
+        iommu.set_bus_master(true);
+        let mut m = GuestMemory::default();
+        let f = file(0x3000);
+        // Page 2 of the file at IOVA 0x1000, page 0 at 0x5000: scattered, as VT-d sends them.
+        let r = m.map(&iommu, 0x2000, 0x1000, 0x1000, Some(f.try_clone().unwrap()));
+        assert_eq!(r.unwrap(), Mapped::Memory);
+        m.map(&iommu, 0, 0x5000, 0x1000, Some(f.try_clone().unwrap()))
+            .unwrap();
+        assert_eq!(
+            m.stats().files,
+            1,
+            "second descriptor of the same memfd kept open"
+        );
+        iommu.write(0x1008, b"cxu").unwrap();
+        let mut b = [0u8; 3];
+        f.read_exact_at(&mut b, 0x2008).unwrap();
+        assert_eq!(&b, b"cxu");
+        f.write_all_at(b"dma", 0x10).unwrap();
+        iommu.read(0x5010, &mut b).unwrap();
+        assert_eq!(&b, b"dma");
+        // Not mapped: a fault, not a crash.
+        assert!(iommu.read(0x3000, &mut b).is_err());
+    }
+
+    #[test]
+    fn fdless_maps_are_ignored_and_unmaps_have_range_semantics() {
+        let iommu = Iommu::new();
+        let mut m = GuestMemory::default();
+        assert_eq!(
+            m.map(&iommu, 0, 0xFEBE_0000, 0x1000, None).unwrap(),
+            Mapped::Ignored
+        );
+        assert_eq!(iommu.mappings(), 0);
+        let f = file(0x4000);
+        for i in 0..4u64 {
+            m.map(
+                &iommu,
+                i * 0x1000,
+                0x10_0000 + i * 0x1000,
+                0x1000,
+                Some(f.try_clone().unwrap()),
+            )
+            .unwrap();
+        }
+        // Overlap refused, nothing changed.
+        assert!(matches!(
+            m.map(&iommu, 0, 0x10_0800, 0x1000, Some(f.try_clone().unwrap())),
+            Err(DmaError::Iommu(MapError::Overlap { .. }))
+        ));
+        // A range splitting a mapping is refused; a range covering two is fine.
+        assert!(m.unmap(&iommu, 0x10_0800, 0x1000).is_err());
+        assert_eq!(m.unmap(&iommu, 0x10_1000, 0x2000).unwrap(), 0x2000);
+        assert_eq!(m.unmap(&iommu, 0xFF00_0000, 0x100_0000).unwrap(), 0);
+        assert_eq!(iommu.mappings(), 2);
+        assert!(matches!(
+            m.map(&iommu, 0, 0x1000, 0, Some(f.try_clone().unwrap())),
+            Err(DmaError::BadRange { .. })
+        ));
+        let s = m.stats();
+        assert_eq!(
+            (s.maps, s.fdless_maps, s.unmaps, s.unmapped_bytes),
+            (4, 1, 2, 0x2000)
+        );
+        m.clear(&iommu);
+        assert_eq!((iommu.mappings(), m.stats().files), (0, 0));
+    }
+}
