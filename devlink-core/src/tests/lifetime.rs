@@ -105,27 +105,32 @@ fn a_request_waiting_for_the_lock_during_unregister_gets_no_device() {
 
 /// Many threads issue requests while the driver unregisters. Every request
 /// gets an answer (success or NoDevice, nothing else), every success made
-/// exactly one driver call, and no driver call happened after `unregister`
-/// returned: each op takes a ticket from a shared counter and the test
-/// takes one right after `unregister` returns.
+/// exactly one driver call, no driver call happened after `unregister`
+/// returned (each op takes a ticket from a shared counter and the test
+/// takes one right after `unregister` returns), and every request started
+/// after `unregister` returned got NoDevice. Workers stop a fixed number of
+/// requests after seeing `unregister` return, so a broken barrier fails the
+/// test instead of hanging it.
 #[test]
 fn unregister_under_load_loses_nothing_and_is_a_barrier() {
     const THREADS: usize = 8;
+    const AFTER: u64 = 200;
     let (mut b, _, _) = populated();
     let log = Arc::new(OpLog::default());
     b.driver_mut().log = Some(Arc::clone(&log));
     let dev = b.register();
+    let returned = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let start = Arc::new(Barrier::new(THREADS + 1));
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
             let dev = Arc::clone(&dev);
             let start = Arc::clone(&start);
+            let returned = Arc::clone(&returned);
             thread::spawn(move || {
                 start.wait();
-                let (mut issued, mut ok, mut nodev) = (0u64, 0u64, 0u64);
-                // Keep going well past the unregister so late requests are
-                // exercised too.
-                while nodev < 200 {
+                let (mut issued, mut ok, mut nodev, mut late) = (0u64, 0u64, 0u64, 0u64);
+                while late < AFTER {
+                    let after_unregister = returned.load(Ordering::SeqCst);
                     issued += 1;
                     let r = dev.enter().and_then(|mut g| match (issued + t as u64) % 3 {
                         0 => g
@@ -134,6 +139,14 @@ fn unregister_under_load_loses_nothing_and_is_a_barrier() {
                         1 => g.trap_policer_set(1, Some(1000 + issued % 100), None),
                         _ => g.param_get("fw_load_policy").map(|_| ()),
                     });
+                    if after_unregister {
+                        late += 1;
+                        assert_eq!(
+                            r,
+                            Err(Error::NoDevice),
+                            "a request after unregister returned was served"
+                        );
+                    }
                     match r {
                         Ok(()) => ok += 1,
                         Err(Error::NoDevice) => nodev += 1,
@@ -145,17 +158,20 @@ fn unregister_under_load_loses_nothing_and_is_a_barrier() {
         })
         .collect();
     start.wait();
-    // Unregister once the load is well under way.
-    while log.tickets.lock().unwrap().len() < 2000 {
+    // Unregister once the load is well under way (bounded wait: if no
+    // request succeeds the assertions below fail).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while log.tickets.lock().unwrap().len() < 2000 && std::time::Instant::now() < deadline {
         thread::yield_now();
     }
     dev.unregister();
     let after = log.clock.fetch_add(1, Ordering::SeqCst);
+    returned.store(true, Ordering::SeqCst);
     let mut total_ok = 0;
     for w in workers {
         let (issued, ok, nodev) = w.join().unwrap();
         assert_eq!(issued, ok + nodev, "every request got an answer");
-        assert!(nodev >= 200);
+        assert!(nodev >= AFTER);
         total_ok += ok;
     }
     let tickets = log.tickets.lock().unwrap();
@@ -164,7 +180,10 @@ fn unregister_under_load_loses_nothing_and_is_a_barrier() {
         total_ok,
         "one driver call per successful request"
     );
-    assert!(total_ok >= 2000);
+    assert!(
+        total_ok >= 2000,
+        "only {total_ok} requests were served before unregister"
+    );
     let late: Vec<&u64> = tickets.iter().filter(|t| **t >= after).collect();
     assert!(
         late.is_empty(),
