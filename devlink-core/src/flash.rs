@@ -3,6 +3,59 @@
 //!
 //! The core passes the image's file name to the driver; finding and reading
 //! the file (the kernel's `request_firmware`) is the driver's job here.
+//!
+//! The flash runs with the instance lock held (as in the kernel), so the
+//! caller's thread is busy for its whole duration; progress reaches a
+//! monitor on another thread through `flash` notifications:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use devlink_core::{
+//!     Builder, Capabilities, Command, Delivery, DevlinkOps, Error, EventBody, FlashRequest, Handle,
+//!     InstanceGuard, ObjectKinds, ReloadCaps,
+//! };
+//!
+//! struct Fw;
+//! impl DevlinkOps<()> for Fw {
+//!     fn driver_name(&self) -> &'static str {
+//!         "fw-demo"
+//!     }
+//!     fn flash_update(&self, g: &mut InstanceGuard<'_, ()>, req: &FlashRequest) -> Result<(), Error> {
+//!         g.flash_update_timeout("Erasing", None, 60);
+//!         for kib in (0..=256).step_by(64) {
+//!             // ... write the next 64 KiB of req.file to the device ...
+//!             g.flash_update_status("Writing", None, kib, 256);
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//! static FW: Fw = Fw;
+//!
+//! let h = Handle::new("pci", "0000:03:00.0")?;
+//! let dev = Builder::new(h, &FW, Capabilities::FLASH_UPDATE, ReloadCaps::default(), ())?.register();
+//! let mon = dev.subscribe(ObjectKinds::FLASH, 64);
+//! let d2 = Arc::clone(&dev);
+//! let flasher = std::thread::spawn(move || d2.enter()?.flash_update(FlashRequest::new("fw.mfa2")));
+//!
+//! // The monitor side: draw a bar from each status until `end`.
+//! let mut bars = Vec::new();
+//! loop {
+//!     let Some(Delivery::Event(ev)) = mon.recv_timeout(std::time::Duration::from_secs(30)) else { break };
+//!     if let EventBody::Flash(st) = &ev.body {
+//!         if let Some(f) = st.fraction() {
+//!             let filled = (f * 10.0).round() as usize;
+//!             bars.push(format!("[{}{}] {}", "#".repeat(filled), " ".repeat(10 - filled), st.progress_line()));
+//!         }
+//!     }
+//!     if ev.command == Command::End {
+//!         break;
+//!     }
+//! }
+//! flasher.join().unwrap()?;
+//! assert_eq!(bars.first().unwrap(), "[          ] Writing 0%");
+//! assert_eq!(bars.last().unwrap(), "[##########] Writing 100%");
+//! # Ok::<(), Error>(())
+//! ```
 
 use serde::Serialize;
 
