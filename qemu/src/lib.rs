@@ -12,9 +12,9 @@
 //! * [`model::Control`] is the test-control handle: boot time, per-opcode latency,
 //!   fault injection, firmware events, register state and counters.
 //!
-//! A vfio-user server (QEMU) backend is not built yet; it will drive the same
-//! [`model::Device`] API (`config_read/write`, `bar0_read/write`, `dma_map`,
-//! `set_interrupt`, `reset`).
+//! The vfio-user server for QEMU (`src/bin/cxu-vfio-user`) drives the same
+//! [`model::Device`] API: `config_read/write`, `bar0_read/write`, mappings in
+//! [`model::Iommu`], interrupt lines in [`model::Msix`], `reset`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
