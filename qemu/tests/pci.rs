@@ -283,3 +283,22 @@ fn sw_reset_through_nic_interface_reboots_and_reads_disabled() {
     h.wait_ready();
     assert!(t.elapsed() >= Duration::from_millis(30));
 }
+
+#[test]
+fn a_profile_can_report_a_geometry_the_driver_must_refuse() {
+    let h = Harness::new(Profile {
+        log_cmdq_size: 6,
+        ..Profile::default()
+    });
+    let low = h.bar.read32_be(0x14);
+    assert_eq!(low & 0xFF, 0x66);
+    assert!(iseg::CmdqGeometry::from_addr_l_sz(low).is_err());
+    // Ringing all 32 bits (no entry is HW-owned) is served without upsetting the model.
+    h.ring(u32::MAX);
+    let t = Instant::now();
+    while h.ctl.counters().doorbell_bits_ignored < 32 {
+        assert!(t.elapsed() < WAIT, "not every bit was looked at");
+        std::thread::yield_now();
+    }
+    assert_eq!(h.ctl.busy_slots(), 0);
+}

@@ -127,8 +127,8 @@ impl InitSeg {
             0x014 => {
                 self.cmdq_addr_l
                     | (u32::from(self.nic_interface) << 8)
-                    | (u32::from(self.log_cmdq_size) << 4)
-                    | u32::from(self.log_cmdq_stride)
+                    | (u32::from(self.log_cmdq_size & 0xF) << 4)
+                    | u32::from(self.log_cmdq_stride & 0xF)
             }
             0x1FC => u32::from(self.initializing()) << 31,
             o if (hb..hb + iseg::HEALTH_BUFFER_SIZE).contains(&o) => {

@@ -345,7 +345,12 @@ impl Inner {
         let (ready, entries) = {
             let s = self.iseg.lock();
             let ready = !s.initializing() && !s.is_fatal() && s.cmdq_addr() != 0;
-            (ready, 1u32 << s.cmdq_geometry().0)
+            // A profile may report a geometry the driver must refuse; never overflow here.
+            (
+                ready,
+                1u32.checked_shl(u32::from(s.cmdq_geometry().0))
+                    .unwrap_or(u32::MAX),
+            )
         };
         let generation = self.generation_hint.load(Ordering::Acquire);
         for slot in 0..32 {

@@ -97,6 +97,7 @@ impl Default for Profile {
 impl Profile {
     /// Number of command slots (`1 << log_cmdq_size`).
     pub fn cmdq_entries(&self) -> u32 {
-        1 << self.log_cmdq_size
+        1u32.checked_shl(u32::from(self.log_cmdq_size))
+            .unwrap_or(u32::MAX)
     }
 }

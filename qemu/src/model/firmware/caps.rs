@@ -54,7 +54,7 @@ impl Caps {
         set(cap::EVENT_CAP, 1);
         set(cap::LOG_MAX_EQ_SZ, u64::from(p.log_max_eq_sz));
         set(cap::LOG_MAX_EQ, u64::from(p.log_max_eq));
-        set(cap::MAX_NUM_EQS, 1 << p.log_max_eq);
+        set(cap::MAX_NUM_EQS, 1u64 << p.log_max_eq.min(16));
         set(cap::FAST_TEARDOWN, 1);
         set(cap::FORCE_TEARDOWN, 1);
         set(cap::RELEASE_ALL_PAGES, 1);

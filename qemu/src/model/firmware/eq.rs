@@ -149,7 +149,7 @@ impl Firmware {
         let mask_bytes =
             &cmd.input[l::EVENT_BITMASK_OFFSET..l::EVENT_BITMASK_OFFSET + EventMask::SIZE];
         let mask = EventMask::decode(mask_bytes).unwrap_or_default();
-        if self.eqs.eqs.len() >= 1 << env.profile.log_max_eq {
+        if self.eqs.eqs.len() >= 1usize << env.profile.log_max_eq.min(16) {
             return Err(CmdError {
                 status: CmdStatus::LIM_ERR,
                 syndrome: syndrome::EQ_LIMIT,
