@@ -43,7 +43,10 @@ pub struct Caps {
 }
 
 impl Caps {
-    /// Capabilities of a device with `p`.
+    /// Capabilities of a device with `p`. Only capabilities the model backs
+    /// are advertised: no PCAM/MCAM registers and no Ethernet-offload, RoCE,
+    /// ODP or GENERAL_2 capability blocks, so a kernel-style driver does not ask
+    /// for what the model does not have.
     pub fn new(p: &Profile) -> Self {
         let mut c = vec![0u8; HCA_CAP_SIZE];
         let mut set = |f: Field, v: u64| {
@@ -59,15 +62,12 @@ impl Caps {
         set(cap::FORCE_TEARDOWN, 1);
         set(cap::RELEASE_ALL_PAGES, 1);
         set(cap::PKEY_TABLE_SIZE, 128);
-        set(cap::PCAM_REG, 1);
-        set(cap::MCAM_REG, 1);
         set(cap::PORT_MODULE_EVENT, 1);
         set(cap::PORT_TYPE, u64::from(p.port_type));
         set(cap::NUM_PORTS, u64::from(p.num_ports));
         set(cap::LOG_MAX_MSG, 20);
         set(cap::GENERAL_NOTIFICATION_EVENT, 1);
         set(cap::CMDIF_CHECKSUM, if p.cmdif_checksum { 3 } else { 0 });
-        set(cap::ETH_NET_OFFLOADS, u64::from(p.port_type == 1));
         set(cap::DRIVER_VERSION, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
