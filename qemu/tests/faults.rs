@@ -259,3 +259,40 @@ fn an_unreadable_command_queue_loses_the_command() {
     assert_eq!(h.ctl.counters().iommu_faults, before.iommu_faults + 1);
     assert_eq!(h.ctl.iommu_faults().last().unwrap().iova, CMDQ_IOVA);
 }
+
+#[test]
+fn a_sw_reset_recovers_from_a_fatal_error() {
+    let h = enabled(Profile {
+        boot_time: Duration::ZERO,
+        ..Profile::default()
+    });
+    assert_eq!(iseg::FW_RESET_SUPPORTED.extract(h.bar.read32_be(0x1FC)), 1);
+    h.ctl.fatal_error(0x07);
+    let rfr = h.bar.read32_be(iseg::HEALTH_RFR.byte as u64);
+    assert_eq!(
+        iseg::HEALTH_RFR.extract(rfr),
+        1,
+        "fatal errors request a reset"
+    );
+    // The kernel's recovery: nic_interface = SW_RESET, wait for DISABLED.
+    let cur = h.bar.read32_be(0x14);
+    h.bar.write32_be(
+        0x14,
+        iseg::nic_state_write(cur, iseg::NicInterface::SwReset),
+    );
+    assert_eq!(iseg::NIC_INTERFACE.extract(h.bar.read32_be(0x14)), 1);
+    let synd = h.bar.read32_be(iseg::HEALTH_SYND.byte as u64);
+    assert_eq!(
+        (
+            iseg::HEALTH_SYND.extract(synd),
+            iseg::HEALTH_RFR.extract(h.bar.read32_be(0x238))
+        ),
+        (0, 0)
+    );
+    let c = h.bar.read32_be(0x1010);
+    std::thread::sleep(Duration::from_millis(5));
+    assert_ne!(h.bar.read32_be(0x1010), c, "health counter runs again");
+    h.wait_ready();
+    h.program_cmdq();
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+}

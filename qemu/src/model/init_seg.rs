@@ -67,8 +67,9 @@ impl InitSeg {
         self.nic_interface = 0;
         self.boot_start = Instant::now();
         self.fatal = None;
-        let synd = iseg::HEALTH_SYND.byte - iseg::HEALTH_BUFFER;
-        self.health_buffer[synd..synd + 4].fill(0);
+        // rfr_severity, irisc_index, synd, ext_synd (0x238..0x240).
+        let rfr = iseg::HEALTH_RFR.byte - iseg::HEALTH_BUFFER;
+        self.health_buffer[rfr..rfr + 8].fill(0);
     }
 
     /// Changes how long the current boot and every later one last (counted
@@ -97,13 +98,16 @@ impl InitSeg {
         self.nic_interface
     }
 
-    /// Firmware hit a fatal error: the syndrome shows in the health buffer and in
-    /// the health counter, which stops.
+    /// Firmware hit a fatal error: the syndrome shows in the health buffer (with
+    /// RFR, "firmware requests a reset", the kernel's fatal sensor) and in the
+    /// health counter, which stops.
     pub fn set_fatal(&mut self, syndrome: u8) {
         let counter = self.counter();
         self.fatal = Some((counter, syndrome));
         let off = iseg::HEALTH_SYND.byte - iseg::HEALTH_BUFFER + 1;
         self.health_buffer[off] = syndrome;
+        let rfr = iseg::HEALTH_RFR.byte - iseg::HEALTH_BUFFER;
+        self.health_buffer[rfr] |= 0x80;
     }
 
     /// Whether firmware is in a fatal state.
@@ -130,7 +134,8 @@ impl InitSeg {
                     | (u32::from(self.log_cmdq_size & 0xF) << 4)
                     | u32::from(self.log_cmdq_stride & 0xF)
             }
-            0x1FC => u32::from(self.initializing()) << 31,
+            // Bit 30: FW reset supported (the SW_RESET path of nic_interface works).
+            0x1FC => (u32::from(self.initializing()) << 31) | (1 << 30),
             o if (hb..hb + iseg::HEALTH_BUFFER_SIZE).contains(&o) => {
                 let i = o - hb;
                 u32::from_be_bytes([
