@@ -88,7 +88,7 @@ timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" \
 qrc=$?
 set -e
 secs=$(( $(date +%s) - start ))
-grep -E '^(guest:|cxu|CXU-|[0-9]+ passed|.*: [0-9]+ passed)' "$LOG" | tr -d '\r' || true
+grep -E '^(guest:|cxu|CXU-|PASS |FAIL |INFO |[0-9]+ passed|.*: [0-9]+ passed)' "$LOG" | tr -d '\r' || true
 if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
   echo "run.sh: the guest did not finish within ${TIMEOUT}s and was killed; its console:"
   tr -d '\r' < "$LOG"

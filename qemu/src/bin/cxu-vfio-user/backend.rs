@@ -182,7 +182,12 @@ impl ServerBackend for Backend {
             })
     }
 
-    fn dma_unmap(&mut self, _flags: DmaUnmapFlags, address: u64, size: u64) -> io::Result<()> {
+    fn dma_unmap(&mut self, flags: DmaUnmapFlags, address: u64, size: u64) -> io::Result<()> {
+        if flags.contains(DmaUnmapFlags::UNMAP_ALL) {
+            tracing::debug!("DMA unmap of everything");
+            self.memory.clear(self.device.iommu());
+            return Ok(());
+        }
         self.memory
             .unmap(self.device.iommu(), address, size)
             .map(|_| ())

@@ -1,0 +1,347 @@
+//! Checks of the function through the guest's real VFIO with the hand-rolled
+//! submitter of `cmdq.rs` (no driver): config space, bus mastering, the init
+//! segment, DMA, commands by polling and by MSI-X, command rates, an IOMMU
+//! unmap that takes memory away from the device, and function reset.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cxu_dma::PageSize;
+use cxu_hal::ifc::eq::{eq_doorbell_value, EqContext, EventMask, EQ_DOORBELL_ARM};
+use cxu_hal::ifc::eqe::{Eqe, EventType, EQE_SIZE, OWNER_OFFSET};
+use cxu_hal::ifc::{iseg, Opcode};
+use cxu_hal::pci::{config, wait_eventfd};
+use cxu_hal::PciFunction;
+
+use crate::cmdq::{msg, Ctx, Submitter, SLOTS};
+use crate::report::{Check, Report};
+
+const LONG: Duration = Duration::from_secs(5);
+
+fn config_ids(f: &dyn PciFunction) -> Check {
+    let vendor = f.config_read16(config::VENDOR_ID).ctx("vendor")?;
+    let device = f.config_read16(config::DEVICE_ID).ctx("device")?;
+    let mut class = [0u8; 3];
+    f.config_read(config::CLASS_CODE, &mut class).ctx("class")?;
+    if vendor != 0x15B3 || class[2] != 0x02 {
+        return Err(format!("{vendor:04x}:{device:04x} class {:02x}", class[2]));
+    }
+    let msix = f.find_capability(config::CAP_ID_MSIX).ctx("capabilities")?;
+    Ok(format!(
+        "{vendor:04x}:{device:04x}, Ethernet class, MSI-X capability at {msix:x?}, {} vectors",
+        f.msix_vectors()
+    ))
+}
+
+fn bus_master(f: &dyn PciFunction) -> Check {
+    f.set_bus_master(true).ctx("set")?;
+    let cmd = f.config_read16(config::COMMAND).ctx("read back")?;
+    if cmd & config::COMMAND_BUS_MASTER == 0 {
+        return Err(format!("COMMAND {cmd:#06x} after setting bus master"));
+    }
+    Ok(format!("COMMAND {cmd:#06x}"))
+}
+
+fn init_segment(s: &Submitter) -> Check {
+    let w0 = s.bar.read32_be(0);
+    let w1 = s.bar.read32_be(4);
+    let (major, minor, sub, cmdif) = (w0 & 0xFFFF, w0 >> 16, w1 & 0xFFFF, w1 >> 16);
+    if cmdif != iseg::CMDIF_REV_SUPPORTED {
+        return Err(format!(
+            "cmdif_rev {cmdif}, the driver needs {}",
+            iseg::CMDIF_REV_SUPPORTED
+        ));
+    }
+    Ok(format!("firmware {major}.{minor}.{sub}, cmdif_rev {cmdif}"))
+}
+
+fn nop(s: &Submitter, slot: u32) -> Check {
+    let t = Instant::now();
+    s.exec_in(slot, &msg(Opcode::NOP, 0, 16), 16)?.ok()?;
+    Ok(format!("slot {slot}, {:?}", t.elapsed()))
+}
+
+/// NOPs one at a time: write, doorbell, poll.
+fn rate_depth1(s: &Submitter, n: u32) -> Result<f64, String> {
+    let t = Instant::now();
+    for _ in 0..n {
+        s.exec_in(0, &msg(Opcode::NOP, 0, 16), 16)?.ok()?;
+    }
+    Ok(f64::from(n) / t.elapsed().as_secs_f64())
+}
+
+/// Rounds of 32 NOPs: all written, one doorbell write with 32 bits, all polled.
+fn rate_depth32(s: &Submitter, rounds: u32) -> Result<f64, String> {
+    let t = Instant::now();
+    for _ in 0..rounds {
+        let posted = (0..SLOTS)
+            .map(|slot| s.write(slot, &msg(Opcode::NOP, 0, 16), 16))
+            .collect::<Result<Vec<_>, _>>()?;
+        s.ring(u32::MAX);
+        for p in &posted {
+            s.wait(p, LONG)?.ok()?;
+        }
+    }
+    Ok(f64::from(rounds * SLOTS) / t.elapsed().as_secs_f64())
+}
+
+/// ENABLE_HCA was done; SET_ISSI, boot and init pages, INIT_HCA, ALLOC_UAR.
+/// Returns the UAR index and the page memory (kept until the end).
+fn bring_up(s: &Submitter) -> Result<(u32, cxu_dma::DmaRegion), String> {
+    let mut set_issi = msg(Opcode::SET_ISSI, 0, 16);
+    set_issi[0x0A..0x0C].copy_from_slice(&1u16.to_be_bytes());
+    s.exec_in(0, &set_issi, 16)?.ok().ctx("SET_ISSI")?;
+    let pages = s
+        .dma
+        .alloc(64 * 4096, PageSize::Base4K)
+        .ctx("page memory")?;
+    let mut next = 0usize;
+    for stage in [1u16, 2] {
+        let q = s.simple(Opcode::QUERY_PAGES, stage)?;
+        q.ok().ctx("QUERY_PAGES")?;
+        let n = q.be32(0x0C)? as usize;
+        if next + n > 64 {
+            return Err(format!("firmware wants {} pages, have 64", next + n));
+        }
+        let mut m = msg(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
+        m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
+        for i in 0..n {
+            let a = pages.iova_at((next + i) * 4096).ctx("page")?;
+            m[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_be_bytes());
+        }
+        s.exec_in(31, &m, 16)?.ok().ctx("MANAGE_PAGES")?;
+        next += n;
+    }
+    s.simple(Opcode::INIT_HCA, 0)?.ok().ctx("INIT_HCA")?;
+    let u = s.simple(Opcode::ALLOC_UAR, 0)?;
+    u.ok().ctx("ALLOC_UAR")?;
+    Ok((u.be32(0x08)? & 0xFF_FFFF, pages))
+}
+
+/// An event queue of 8 entries on MSI-X `vector`, subscribed to command completions.
+struct Eq {
+    mem: cxu_dma::DmaRegion,
+    eqn: u8,
+    uar: u32,
+    ci: u32,
+}
+
+const LOG_EQ: u8 = 3;
+
+impl Eq {
+    fn create(s: &Submitter, uar: u32, vector: u16) -> Result<Eq, String> {
+        let mem = s.dma.alloc(4096, PageSize::Base4K).ctx("EQ memory")?;
+        for i in 0..(1usize << LOG_EQ) {
+            mem.view()
+                .write_u8(i * EQE_SIZE + OWNER_OFFSET, 1)
+                .ctx("EQE owner init")?;
+        }
+        let mut m = msg(Opcode::CREATE_EQ, 0, 0x110 + 8);
+        EqContext {
+            log_eq_size: LOG_EQ,
+            uar_page: uar,
+            intr: vector,
+            ..Default::default()
+        }
+        .encode_into(&mut m[0x10..0x50])
+        .ctx("EQ context")?;
+        m[0x58..0x78].copy_from_slice(&EventMask::of(&[EventType::CMD]).encode());
+        m[0x110..0x118].copy_from_slice(&mem.iova().to_be_bytes());
+        let c = s.exec_in(0, &m, 16)?;
+        c.ok().ctx("CREATE_EQ")?;
+        Ok(Eq {
+            mem,
+            eqn: c.out[0x0B],
+            uar,
+            ci: 0,
+        })
+    }
+
+    /// The next EQE if software owns it (owner bit matches the pass), consumed.
+    fn poll(&mut self) -> Result<Option<Eqe>, String> {
+        let n = 1u32 << LOG_EQ;
+        let off = (self.ci % n) as usize * EQE_SIZE;
+        let owner = self
+            .mem
+            .view()
+            .load_u8_acquire(off + OWNER_OFFSET)
+            .ctx("EQE owner")?;
+        if (owner & 1) != ((self.ci / n) & 1) as u8 {
+            return Ok(None);
+        }
+        let mut b = [0u8; EQE_SIZE];
+        self.mem.view().read_bytes(off, &mut b).ctx("EQE")?;
+        self.ci += 1;
+        Eqe::decode(&b).ctx("EQE decode").map(Some)
+    }
+
+    fn arm(&self, s: &Submitter) {
+        s.bar.write32_be(
+            u64::from(self.uar) * 4096 + EQ_DOORBELL_ARM as u64,
+            eq_doorbell_value(self.eqn, self.ci),
+        );
+    }
+}
+
+fn completion_by_event(s: &Submitter, eq: &mut Eq, irq: &cxu_hal::EventFd) -> Check {
+    // Consume whatever is there (CREATE_EQ's own completion may be), then arm.
+    while eq.poll()?.is_some() {}
+    let _ = wait_eventfd(irq, Some(Duration::ZERO));
+    eq.arm(s);
+    let slot = 5;
+    let p = s.write(slot, &msg(Opcode::NOP, 0, 16), 16)?;
+    let t = Instant::now();
+    s.ring(1 << slot);
+    if wait_eventfd(irq, Some(LONG)).ctx("wait")?.is_none() {
+        return Err("no MSI-X interrupt within 5 s".into());
+    }
+    let latency = t.elapsed();
+    let e = eq
+        .poll()?
+        .ok_or("interrupt, but no EQE owned by software")?;
+    let vector = u32::from_be_bytes([e.data[0], e.data[1], e.data[2], e.data[3]]);
+    if e.event_type != EventType::CMD || vector & (1 << slot) == 0 {
+        return Err(format!(
+            "EQE type {:#x} cmd_vector {vector:#x}",
+            e.event_type.0
+        ));
+    }
+    if s.hw_owned(slot)? {
+        return Err("EQE arrived before the slot was returned".into());
+    }
+    s.read(&p)?.ok()?;
+    Ok(format!(
+        "doorbell -> EQE (cmd_vector {vector:#x}) -> MSI-X -> eventfd in {latency:?}"
+    ))
+}
+
+/// A command whose input mailbox is in a buffer of its own completes while the
+/// buffer is mapped; after `VFIO_IOMMU_UNMAP_DMA` of that buffer (the memory
+/// itself kept, the block still valid) the same command must not: the device's
+/// read faults in its IOMMU. The buffer is leaked afterwards (its region's own
+/// unmap then fails, which `cxu_dma` answers by leaking, never freeing).
+fn unmap_blocks_dma(s: &Submitter) -> Check {
+    let buf = s.dma.alloc(4096, PageSize::Base4K).ctx("buffer")?;
+    let (iova, slot) = (buf.iova(), 7);
+    let input = msg(Opcode::NOP, 0, 64);
+    let token = s.next_token();
+    let in_ptr = s.write_chain(&buf, 0, input.len(), Some(&input), token)?;
+    let p = s.write_entry(slot, &input, 16, in_ptr, token)?;
+    s.ring(1 << slot);
+    s.wait(&p, LONG)?.ok().ctx("while mapped")?;
+
+    s.f.dma_unmap(iova, 4096).ctx("VFIO unmap")?;
+    let p = s.write_entry(slot, &input, 16, in_ptr, token)?;
+    s.ring(1 << slot);
+    let outcome = match s.wait(&p, Duration::from_millis(500)) {
+        Err(_) => "never completed".to_string(),
+        Ok(c) if c.ds != cxu_hal::ifc::DeliveryStatus::OK => {
+            format!("completed with delivery status {}", c.ds)
+        }
+        Ok(_) => return Err("the device read a mailbox from unmapped memory".into()),
+    };
+    drop(buf);
+    Ok(format!(
+        "mailbox at iova {iova:#x}: OK while mapped; after unmap {outcome}"
+    ))
+}
+
+/// Reset through VFIO: firmware forgets the HCA state, so ENABLE_HCA works again.
+fn reset(s: &Submitter) -> Check {
+    let t = Instant::now();
+    s.f.reset().ctx("VFIO reset")?;
+    let took = t.elapsed();
+    s.wait_ready(LONG)?;
+    s.program_cmdq()?;
+    s.exec_in(0, &msg(Opcode::ENABLE_HCA, 0, 16), 16)?
+        .ok()
+        .ctx("ENABLE_HCA after reset")?;
+    s.exec_in(0, &msg(Opcode::DISABLE_HCA, 0, 16), 16)?
+        .ok()
+        .ctx("DISABLE_HCA")?;
+    Ok(format!("reset took {took:?}; HCA state was reset"))
+}
+
+/// Runs every check on `f`, which is bound to vfio-pci.
+pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
+    r.check("config-ids", config_ids(&*f));
+    r.check("bus-master", bus_master(&*f));
+    let s = match Submitter::new(f.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            r.check("dma-map", Err(e));
+            return;
+        }
+    };
+    r.check("init-segment", init_segment(&s));
+    let ready = s
+        .wait_ready(LONG)
+        .map(|t| format!("initializing cleared after {t:?}"));
+    if !r.check("firmware-boot", ready) {
+        return;
+    }
+    r.check(
+        "dma-map",
+        s.program_cmdq()
+            .map(|iova| format!("command page at iova {iova:#x}, {:?}", s.dma.stats())),
+    );
+    let irqs = match f.enable_msix(4) {
+        Ok(v) => v,
+        Err(e) => {
+            r.check("msix-enable", Err(e.to_string()));
+            return;
+        }
+    };
+    r.check("msix-enable", Ok(format!("{} vectors", irqs.len())));
+    let enable = s
+        .exec_in(0, &msg(Opcode::ENABLE_HCA, 0, 16), 16)
+        .and_then(|c| c.ok().map(|_| "ENABLE_HCA by polling".to_string()));
+    if !r.check("cmd-enable-hca", enable) {
+        return;
+    }
+    r.check("cmd-nop-polled", nop(&s, 3));
+    match rate_depth1(&s, 200) {
+        Ok(rate) => r.info(
+            "rate-depth1",
+            &format!(
+                "{rate:.0} NOPs/s ({:.0} us each): 1 doorbell per command",
+                1e6 / rate
+            ),
+        ),
+        Err(e) => {
+            r.check("rate-depth1", Err(e));
+        }
+    }
+    match rate_depth32(&s, 20) {
+        Ok(rate) => r.info(
+            "rate-depth32",
+            &format!("{rate:.0} NOPs/s: 32 commands per doorbell write"),
+        ),
+        Err(e) => {
+            r.check("rate-depth32", Err(e));
+        }
+    }
+    r.check("iommu-unmap-blocks-dma", unmap_blocks_dma(&s));
+    match bring_up(&s) {
+        Ok((uar, _pages)) => {
+            r.check("bring-up", Ok(format!("INIT_HCA done, UAR {uar}")));
+            match Eq::create(&s, uar, 1) {
+                Ok(mut eq) => {
+                    r.check("create-eq", Ok(format!("eqn {} on vector 1", eq.eqn)));
+                    r.check("cmd-eqe-msix", completion_by_event(&s, &mut eq, &irqs[1]));
+                }
+                Err(e) => {
+                    r.check("create-eq", Err(e));
+                }
+            }
+        }
+        Err(e) => {
+            r.check("bring-up", Err(e));
+        }
+    }
+    r.check(
+        "msix-disable",
+        f.disable_msix().map(|_| String::new()).ctx("disable"),
+    );
+    r.check("vfio-reset", reset(&s));
+}

@@ -1,0 +1,243 @@
+//! The whole stack in a Linux guest: QEMU (TCG, q35, VT-d with caching mode)
+//! presents the cxu device model, served by `cxu-vfio-user` over vfio-user, as
+//! a PCI function; the guest kernel binds it to vfio-pci; `cxu-guest` (a static
+//! binary in the initramfs) opens it through the real VFIO and runs its checks.
+//!
+//! Needs the QEMU/kernel/busybox cache of `qemu/guest/fetch.sh`
+//! (`~/.cache/cxu/guest-root/.complete`). Without it the test is skipped with a
+//! message, unless `CXU_QEMU=1` (CI): then it fetches and never skips.
+//!
+//! Steps: build the server and the guest binary statically with an explicit
+//! `--target` (so the host build is not invalidated), start the server on a
+//! fresh socket, boot the guest with `qemu/guest/run.sh --socket`, decide from
+//! the guest's own summary line. The server is killed when the test ends; a
+//! guest that hangs is killed after a bound and its console printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The guest target triple (also the host's: an explicit `--target` keeps the
+/// crt-static flags away from the host build and its proc-macros).
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// Bound of the QEMU run, enforced by run.sh (`timeout`) and again here.
+const GUEST_TIMEOUT: Duration = Duration::from_secs(240);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn cache_root() -> PathBuf {
+    if let Some(c) = std::env::var_os("CXU_CACHE") {
+        return PathBuf::from(c);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    base.join("cxu")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+fn show(what: &str, out: &Output) -> String {
+    format!(
+        "{what}: {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Builds both binaries statically; returns their paths.
+fn build() -> (PathBuf, PathBuf) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let t = Instant::now();
+    let out = Command::new(cargo)
+        .current_dir(workspace())
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .args(["build", "--release", "--target", TARGET])
+        .args(["-p", "cxu-qemu", "--bin", "cxu-vfio-user"])
+        .args(["-p", "cxu-tests", "--bin", "cxu-guest"])
+        .output()
+        .expect("run cargo");
+    assert!(out.status.success(), "{}", show("static build", &out));
+    eprintln!("qemu_guest: static build took {:?}", t.elapsed());
+    let dir = target_dir().join(TARGET).join("release");
+    (dir.join("cxu-vfio-user"), dir.join("cxu-guest"))
+}
+
+/// The server process, killed and reaped on drop; its log is kept for failures.
+struct Server {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Server {
+        let dir = std::env::temp_dir();
+        let socket = dir.join(format!("cxu-vfu-{}.sock", std::process::id()));
+        let log = dir.join(format!("cxu-vfu-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&socket);
+        let child = Command::new(bin)
+            .arg("--socket")
+            .arg(&socket)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or("info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("server log"))
+            .spawn()
+            .expect("start cxu-vfio-user");
+        let mut s = Server { child, socket, log };
+        let t = Instant::now();
+        while !s.socket.exists() {
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!(
+                    "cxu-vfio-user exited ({status}) before listening:\n{}",
+                    s.log_text()
+                );
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "cxu-vfio-user not listening after 10 s:\n{}",
+                s.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Runs `cmd`, killing it (and failing) after `bound`.
+fn run_bounded(mut cmd: Command, bound: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start run.sh");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut b);
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut b);
+        b
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait run.sh") {
+            break s;
+        }
+        if start.elapsed() > bound {
+            let _ = child.kill();
+            let s = child.wait().expect("reap run.sh");
+            eprintln!("qemu_guest: run.sh killed after {bound:?}");
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    }
+}
+
+/// `(passed, failed)` from the guest's last `guest: N passed, M failed` line
+/// (run.sh's own `guest: ...` lines are not summaries and are skipped).
+fn summary(stdout: &str) -> Option<(u32, u32)> {
+    stdout.lines().rev().find_map(|l| {
+        let line = l.trim().strip_prefix("guest: ")?;
+        let (p, rest) = line.split_once(" passed, ")?;
+        let f = rest.strip_suffix(" failed")?;
+        Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
+    })
+}
+
+#[test]
+fn linux_guest_drives_the_model_through_real_vfio() {
+    let required = std::env::var("CXU_QEMU").is_ok_and(|v| v == "1");
+    let complete = cache_root().join("guest-root/.complete");
+    if !required && !complete.exists() {
+        eprintln!(
+            "qemu_guest: SKIPPED: no QEMU cache at {} (run qemu/guest/fetch.sh, or set CXU_QEMU=1 to fetch and run)",
+            complete.display()
+        );
+        return;
+    }
+    let total = Instant::now();
+    let scripts = workspace().join("qemu/guest");
+    // fetch.sh returns at once when the cache is complete.
+    let fetch = Command::new(scripts.join("fetch.sh"))
+        .output()
+        .expect("run fetch.sh");
+    assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
+
+    let (server_bin, guest_bin) = build();
+    let server = Server::start(&server_bin);
+    let mut cmd = Command::new(scripts.join("run.sh"));
+    cmd.arg("--socket")
+        .arg(&server.socket)
+        .arg("--timeout")
+        .arg(GUEST_TIMEOUT.as_secs().to_string())
+        .arg(&guest_bin);
+    let out = run_bounded(cmd, GUEST_TIMEOUT + Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Give the server a moment to log the connection summary after QEMU exits.
+    std::thread::sleep(Duration::from_millis(200));
+    let server_log = server.log_text();
+    drop(server);
+    println!("{stdout}");
+    let counts = summary(&stdout);
+    let detail = || {
+        format!(
+            "{}\n--- server log\n{server_log}",
+            show("qemu/guest/run.sh", &out)
+        )
+    };
+    assert!(out.status.success(), "the guest run failed:\n{}", detail());
+    match counts {
+        Some((passed, 0)) if passed > 0 => {}
+        other => panic!("guest summary {other:?}:\n{}", detail()),
+    }
+    eprintln!("qemu_guest: whole run took {:?}", total.elapsed());
+}
+
+#[test]
+fn the_summary_line_is_parsed_strictly() {
+    assert_eq!(summary("x\nguest: 12 passed, 0 failed\n"), Some((12, 0)));
+    assert_eq!(summary("guest: 3 passed, 2 failed"), Some((3, 2)));
+    assert_eq!(summary("guest: 3 passed"), None);
+    assert_eq!(summary("nothing"), None);
+    assert_eq!(
+        summary("guest: running 00-cxu-guest\nguest: 5 passed, 1 failed\n"),
+        Some((5, 1))
+    );
+}
