@@ -21,6 +21,9 @@ use parking_lot::{Condvar, Mutex};
 
 use super::cmdif::Request;
 
+/// Capacity of the job queue: 32 slots, and room for the Stop messages.
+const JOB_QUEUE_LEN: usize = 256;
+
 /// A unit of work for a firmware worker.
 pub enum Job {
     /// Read and run the command in `slot`.
@@ -73,7 +76,10 @@ pub struct Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        let (tx, rx) = crossbeam::channel::unbounded();
+        // Each slot has at most one job queued (its busy bit serializes them),
+        // so 32 slots plus the workers' Stop messages always fit: the bounded
+        // (preallocated) channel never blocks and never allocates per command.
+        let (tx, rx) = crossbeam::channel::bounded(JOB_QUEUE_LEN);
         Engine {
             busy: AtomicU32::new(0),
             rering: AtomicU32::new(0),
