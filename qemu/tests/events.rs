@@ -212,3 +212,20 @@ fn create_eq_checks_its_context_and_pages() {
     h.exec(&x, 16).ok();
     assert_eq!(h.ctl.eqs().len(), 1);
 }
+
+#[test]
+fn release_all_pages_drops_every_page_with_one_event() {
+    let h = Harness::new(Profile::default());
+    let (_pages, uar) = initialized(&h);
+    let mem = DmaMem::new(&h.f, EQ_IOVA, 4096);
+    create_eq(&h, &mem, 3, uar, 0, &[EventType::PAGE_REQUEST]).ok();
+    let held = h.ctl.pages().len();
+    assert!(held > 0);
+    assert!(h.ctl.release_all_pages());
+    let r = eqe(&mem, 0).page_request();
+    assert!(r.release_all);
+    assert_eq!(r.num_pages, -(held as i32));
+    assert!(h.ctl.pages().is_empty());
+    let (_, none) = h.take_pages(10);
+    assert!(none.is_empty(), "released pages cannot be taken again");
+}

@@ -492,8 +492,7 @@ impl Inner {
                     self.ctl.delivery_errors.fetch_add(1, Ordering::Relaxed);
                 }
                 self.engine.release(req.slot, req.generation);
-                let mut data = [0u8; eqe::DATA_SIZE];
-                data[..4].copy_from_slice(&(1u32 << req.slot).to_be_bytes());
+                let data = event_data(&[(eqe::CMD_VECTOR, 1u64 << req.slot)]);
                 self.fw
                     .lock()
                     .post_event(&self.env(), EventType::CMD, 0, data);
@@ -517,6 +516,19 @@ impl Inner {
             self.engine.release(slot, generation);
         }
     }
+}
+
+/// The 28 data bytes of an EQE with `fields` (ifc EQE fields, whose offsets
+/// count from the start of the EQE) set; values are cut to the field width.
+pub(crate) fn event_data(fields: &[(cxu_hal::ifc::Field, u64)]) -> [u8; eqe::DATA_SIZE] {
+    let mut e = [0u8; eqe::EQE_SIZE];
+    for (f, v) in fields {
+        // Every EQE field lies inside the 64-byte EQE and the value is masked.
+        let _ = f.set(&mut e, *v & f.max());
+    }
+    let mut data = [0u8; eqe::DATA_SIZE];
+    data.copy_from_slice(&e[eqe::DATA_OFFSET..eqe::DATA_OFFSET + eqe::DATA_SIZE]);
+    data
 }
 
 /// The test-control handle: cheap to clone, usable from any thread.
@@ -564,16 +576,27 @@ impl Control {
     /// PAGE_REQUEST event. Returns whether an EQ took the event.
     pub fn request_pages(&self, n: i32) -> bool {
         self.inner.fw.lock().page_request(n);
-        let mut data = [0u8; eqe::DATA_SIZE];
-        data[4..8].copy_from_slice(&n.to_be_bytes());
+        let data = event_data(&[(eqe::PAGE_REQ_NUM_PAGES, u64::from(n as u32))]);
+        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
+    }
+
+    /// Firmware gives up every page it holds and says so with a PAGE_REQUEST
+    /// event with `release_all_pages` set (the `release_all_pages` capability):
+    /// the driver frees them without a command. Returns whether an EQ took it.
+    pub fn release_all_pages(&self) -> bool {
+        let n = self.inner.fw.lock().release_all_pages();
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        let data = event_data(&[
+            (eqe::PAGE_REQ_RELEASE_ALL, 1),
+            (eqe::PAGE_REQ_NUM_PAGES, u64::from((-n) as u32)),
+        ]);
         self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
     }
 
     /// Posts a PORT_CHANGE event for `port` (1-based) with `sub_type`
     /// (`ifc::eqe::port_change::{DOWN, ACTIVE, ...}`). Returns whether an EQ took it.
     pub fn port_change_event(&self, port: u8, sub_type: u8) -> bool {
-        let mut data = [0u8; eqe::DATA_SIZE];
-        data[0x08] = (port & 0xF) << 4;
+        let data = event_data(&[(eqe::PORT_CHANGE_PORT, u64::from(port & 0xF))]);
         self.inner
             .post_event(EventType::PORT_CHANGE, sub_type, data)
     }

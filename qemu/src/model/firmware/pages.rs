@@ -213,4 +213,14 @@ impl Firmware {
     pub fn page_request(&mut self, n: i32) {
         self.pages.request(n);
     }
+
+    /// Test hook: firmware drops every page it holds (the "release all pages"
+    /// page request: the driver frees them without a command). Returns how many.
+    pub fn release_all_pages(&mut self) -> u64 {
+        let n = self.pages.held();
+        self.pages.held.clear();
+        self.pages.set.clear();
+        self.pages.regular = 0;
+        n
+    }
 }

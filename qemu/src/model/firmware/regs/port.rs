@@ -113,8 +113,7 @@ impl Firmware {
         } else {
             port_change::DOWN
         };
-        let mut data = [0u8; eqe::DATA_SIZE];
-        data[0x08] = ((i + 1) as u8 & 0xF) << 4;
+        let data = crate::model::event_data(&[(eqe::PORT_CHANGE_PORT, (i + 1) as u64)]);
         self.post_event(env, EventType::PORT_CHANGE, sub, data);
     }
 
