@@ -90,6 +90,8 @@ impl Server {
         let child = Command::new(bin)
             .arg("--socket")
             .arg(&socket)
+            // For the guest's "page request while commands run" check.
+            .args(["--page-request", "6", "--page-request-delay-ms", "100"])
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),

@@ -20,6 +20,7 @@
 mod backend;
 mod dma;
 mod irq;
+mod page_request;
 mod regions;
 #[cfg(test)]
 mod tests;
@@ -71,6 +72,13 @@ struct Args {
     /// decimal); repeatable.
     #[arg(long, value_parser = parse_latency)]
     latency: Vec<(Opcode, Duration)>,
+    /// Once the HCA is initialized and an EQ takes PAGE_REQUEST events, firmware
+    /// asks for this many more pages (a PAGE_REQUEST EQE), once. 0: never.
+    #[arg(long, default_value_t = 0)]
+    page_request: i32,
+    /// How long after an EQ can take it the page request is made (ms).
+    #[arg(long, default_value_t = 200)]
+    page_request_delay_ms: u64,
 }
 
 fn parse_number(s: &str) -> Result<u64, String> {
@@ -139,6 +147,13 @@ fn main() -> ExitCode {
     let ctl = device.control();
     for (op, latency) in &args.latency {
         ctl.set_latency(*op, *latency);
+    }
+    if args.page_request != 0 {
+        page_request::spawn(
+            ctl.clone(),
+            args.page_request,
+            Duration::from_millis(args.page_request_delay_ms),
+        );
     }
     let server = match listen(&args.socket, &device) {
         Ok(s) => s,

@@ -118,7 +118,7 @@ fn bring_up(s: &Submitter) -> Result<(u32, cxu_dma::DmaRegion), String> {
     Ok((u.be32(0x08)? & 0xFF_FFFF, pages))
 }
 
-/// An event queue of 8 entries on MSI-X `vector`, subscribed to command completions.
+/// An event queue of 8 entries on one MSI-X vector.
 struct Eq {
     mem: cxu_dma::DmaRegion,
     eqn: u8,
@@ -129,7 +129,7 @@ struct Eq {
 const LOG_EQ: u8 = 3;
 
 impl Eq {
-    fn create(s: &Submitter, uar: u32, vector: u16) -> Result<Eq, String> {
+    fn create(s: &Submitter, uar: u32, vector: u16, events: &[EventType]) -> Result<Eq, String> {
         let mem = s.dma.alloc(4096, PageSize::Base4K).ctx("EQ memory")?;
         for i in 0..(1usize << LOG_EQ) {
             mem.view()
@@ -145,7 +145,7 @@ impl Eq {
         }
         .encode_into(&mut m[0x10..0x50])
         .ctx("EQ context")?;
-        m[0x58..0x78].copy_from_slice(&EventMask::of(&[EventType::CMD]).encode());
+        m[0x58..0x78].copy_from_slice(&EventMask::of(events).encode());
         m[0x110..0x118].copy_from_slice(&mem.iova().to_be_bytes());
         let c = s.exec_in(0, &m, 16)?;
         c.ok().ctx("CREATE_EQ")?;
@@ -173,6 +173,13 @@ impl Eq {
         self.mem.view().read_bytes(off, &mut b).ctx("EQE")?;
         self.ci += 1;
         Eqe::decode(&b).ctx("EQE decode").map(Some)
+    }
+
+    fn destroy(self, s: &Submitter) -> Result<u8, String> {
+        let mut m = msg(Opcode::DESTROY_EQ, 0, 16);
+        m[0x0B] = self.eqn;
+        s.exec_in(0, &m, 16)?.ok().ctx("DESTROY_EQ")?;
+        Ok(self.eqn)
     }
 
     fn arm(&self, s: &Submitter) {
@@ -243,6 +250,69 @@ fn unmap_blocks_dma(s: &Submitter) -> Check {
     drop(buf);
     Ok(format!(
         "mailbox at iova {iova:#x}: OK while mapped; after unmap {outcome}"
+    ))
+}
+
+/// The server (started with `--page-request N`) makes firmware ask for pages
+/// once an EQ takes PAGE_REQUEST events. Commands keep running while the request
+/// arrives by MSI-X, and it is served with MANAGE_PAGES in slot 31 alongside a
+/// NOP in slot 0, one doorbell write for both.
+fn page_request_while_commands(
+    s: &Submitter,
+    uar: u32,
+    irq: &cxu_hal::EventFd,
+    spare: &cxu_dma::DmaRegion,
+) -> Check {
+    let mut eq = Eq::create(s, uar, 2, &[EventType::PAGE_REQUEST])?;
+    let _ = wait_eventfd(irq, Some(Duration::ZERO));
+    eq.arm(s);
+    let t = Instant::now();
+    let mut nops = 0u32;
+    while wait_eventfd(irq, Some(Duration::ZERO))
+        .ctx("eventfd")?
+        .is_none()
+    {
+        if t.elapsed() > Duration::from_secs(10) {
+            return Err(format!(
+                "no page request within 10 s ({nops} NOPs ran; server without --page-request?)"
+            ));
+        }
+        s.exec_in(0, &msg(Opcode::NOP, 0, 16), 16)?.ok()?;
+        nops += 1;
+    }
+    let waited = t.elapsed();
+    let e = eq
+        .poll()?
+        .ok_or("interrupt, but no EQE owned by software")?;
+    if e.event_type != EventType::PAGE_REQUEST {
+        return Err(format!("EQE type {:#x}", e.event_type.0));
+    }
+    let n = e.page_request().num_pages;
+    let have = spare.len() / 4096;
+    if n <= 0 || n as usize > have {
+        return Err(format!("firmware asks for {n} pages (have {have} spare)"));
+    }
+    let n = n as usize;
+    let mut m = msg(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
+    m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
+    for i in 0..n {
+        let a = spare.iova_at(i * 4096).ctx("page")?;
+        m[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_be_bytes());
+    }
+    let give = s.write(31, &m, 16)?;
+    let nop = s.write(0, &msg(Opcode::NOP, 0, 16), 16)?;
+    s.ring(1 << 31 | 1);
+    s.wait(&give, LONG)?.ok().ctx("MANAGE_PAGES")?;
+    s.wait(&nop, LONG)?.ok().ctx("NOP beside it")?;
+    let q = s.simple(Opcode::QUERY_PAGES, 3)?;
+    q.ok().ctx("QUERY_PAGES")?;
+    let still = q.be32(0x0C)?;
+    if still != 0 {
+        return Err(format!("firmware still wants {still} pages"));
+    }
+    Ok(format!(
+        "EQ {} got a request for {n} pages by MSI-X after {waited:?} ({nops} NOPs ran meanwhile); served with MANAGE_PAGES beside a NOP; firmware wants 0 more",
+        eq.eqn
     ))
 }
 
@@ -322,16 +392,32 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
         }
     }
     r.check("iommu-unmap-blocks-dma", unmap_blocks_dma(&s));
+    // Pages given to firmware stay mapped until the reset at the end.
+    let mut spares = Vec::new();
     match bring_up(&s) {
-        Ok((uar, _pages)) => {
+        Ok((uar, pages)) => {
+            spares.push(pages);
             r.check("bring-up", Ok(format!("INIT_HCA done, UAR {uar}")));
-            match Eq::create(&s, uar, 1) {
+            match Eq::create(&s, uar, 1, &[EventType::CMD]) {
                 Ok(mut eq) => {
                     r.check("create-eq", Ok(format!("eqn {} on vector 1", eq.eqn)));
                     r.check("cmd-eqe-msix", completion_by_event(&s, &mut eq, &irqs[1]));
+                    r.check("destroy-eq", eq.destroy(&s).map(|n| format!("eqn {n}")));
                 }
                 Err(e) => {
                     r.check("create-eq", Err(e));
+                }
+            }
+            match s.dma.alloc(16 * 4096, PageSize::Base4K) {
+                Ok(spare) => {
+                    r.check(
+                        "page-request-while-commands",
+                        page_request_while_commands(&s, uar, &irqs[2], &spare),
+                    );
+                    spares.push(spare);
+                }
+                Err(e) => {
+                    r.check("page-request-while-commands", Err(e.to_string()));
                 }
             }
         }
