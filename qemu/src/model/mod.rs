@@ -11,26 +11,24 @@ mod config_space;
 mod control;
 mod engine;
 pub mod firmware;
+mod handle;
 mod init_seg;
 pub mod iommu;
 pub mod layout;
 pub mod msix;
 mod profile;
+mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use cxu_hal::ifc::eqe::{self, EventType};
-use cxu_hal::ifc::header::InHeader;
 use cxu_hal::ifc::iseg::NicInterface;
-use cxu_hal::ifc::{DeliveryStatus, Opcode};
 use parking_lot::{Mutex, RwLock};
 
-use cmdif::{Fetch, Request, Written};
 use config_space::{ConfigEffects, ConfigSpace};
-use engine::{Engine, Job};
+use engine::Engine;
 use firmware::{Env, Firmware};
 use init_seg::{InitSeg, IsegWrite};
 use layout::*;
@@ -38,6 +36,7 @@ use layout::*;
 pub use control::{Counters, Fault};
 pub use firmware::regs::{FlashState, PortState, FLASH_IMAGE_MAGIC};
 pub use firmware::{syndrome, EqInfo, HcaState};
+pub use handle::Control;
 pub use iommu::{DmaError, Iommu, IommuFault, MapError};
 pub use msix::{InterruptLine, Msix, MsixCounters, TableMode};
 pub use profile::Profile;
@@ -367,143 +366,6 @@ impl Inner {
         }
     }
 
-    fn worker(self: Arc<Self>, rx: crossbeam::channel::Receiver<Job>) {
-        let mut req = Request::default();
-        let mut out = Vec::with_capacity(4096 + 16);
-        while let Ok(job) = rx.recv() {
-            match job {
-                Job::Stop => break,
-                Job::Fetch { slot, generation } => self.fetch(slot, generation, &mut req, &mut out),
-                Job::Run(r) => self.run(&r, &mut out, r.fault),
-            }
-        }
-    }
-
-    fn timer(self: Arc<Self>) {
-        // Runs until Device::drop stops the engine; the Arc keeps Inner alive.
-        self.engine.timer_loop();
-    }
-
-    fn fetch(&self, slot: u32, generation: u64, req: &mut Request, out: &mut Vec<u8>) {
-        let (base, stride) = {
-            let s = self.iseg.lock();
-            (s.cmdq_addr(), s.cmdq_geometry().1)
-        };
-        req.slot = slot;
-        req.generation = generation;
-        let checksum = self.checksum.load(Ordering::Acquire);
-        match cmdif::fetch(
-            &self.iommu,
-            checksum,
-            base + (u64::from(slot) << stride),
-            req,
-        ) {
-            Fetch::NotOwned => {
-                self.ctl
-                    .doorbell_bits_ignored
-                    .fetch_add(1, Ordering::Relaxed);
-                self.release(slot, generation);
-            }
-            Fetch::Lost(e) => {
-                tracing::warn!(slot, error = %e, "command entry unreadable: command lost");
-                self.ctl.commands_lost.fetch_add(1, Ordering::Relaxed);
-                self.release(slot, generation);
-            }
-            Fetch::Reject(ds) => {
-                tracing::debug!(slot, status = %ds, "command rejected at delivery");
-                out.clear();
-                self.finish(req, ds, out, None);
-            }
-            Fetch::Run => {
-                let opcode = InHeader::decode(&req.input)
-                    .map(|h| h.opcode)
-                    .unwrap_or_default();
-                let fault = self.ctl.take_fault(opcode);
-                let latency = match fault {
-                    Some(Fault::NeverComplete) => {
-                        tracing::info!(slot, %opcode, "fault: command will never complete");
-                        return;
-                    }
-                    Some(Fault::Delay(d)) => d,
-                    _ => self.ctl.latency(opcode),
-                };
-                if latency.is_zero() {
-                    self.run(req, out, fault);
-                } else {
-                    let mut pending = Box::new(req.clone());
-                    // A fault other than the delay itself applies when it runs.
-                    pending.fault = fault.filter(|f| !matches!(f, Fault::Delay(_)));
-                    self.engine.schedule(Instant::now() + latency, pending);
-                }
-            }
-        }
-    }
-
-    /// Executes a fetched command and completes it.
-    fn run(&self, req: &Request, out: &mut Vec<u8>, fault: Option<Fault>) {
-        let h = match InHeader::decode(&req.input) {
-            Ok(h) => h,
-            Err(_) => {
-                out.clear();
-                self.finish(req, DeliveryStatus::INPUT_LEN_ERR, out, None);
-                return;
-            }
-        };
-        match fault {
-            Some(Fault::Delivery(ds)) => {
-                out.clear();
-                self.finish(req, ds, out, None);
-                return;
-            }
-            Some(Fault::Status { status, syndrome }) => {
-                out.clear();
-                out.resize(16, 0);
-                let _ = cxu_hal::ifc::OutHeader { status, syndrome }.encode_into(out);
-                self.finish(req, DeliveryStatus::OK, out, None);
-                return;
-            }
-            _ => {}
-        }
-        {
-            let env = self.env();
-            let generation = self.generation.read();
-            if *generation != req.generation {
-                return;
-            }
-            let mut fw = self.fw.lock();
-            fw.execute(&env, h.opcode, h.op_mod, &req.input, req.outlen(), out);
-        }
-        self.finish(req, DeliveryStatus::OK, out, fault);
-    }
-
-    /// Writes the completion, returns the slot and posts the completion event.
-    fn finish(&self, req: &Request, ds: DeliveryStatus, out: &[u8], fault: Option<Fault>) {
-        let generation = self.generation.read();
-        if *generation != req.generation || self.iseg.lock().is_fatal() {
-            // Reset since the fetch, or firmware died: no completion.
-            return;
-        }
-        let checksum = self.checksum.load(Ordering::Acquire);
-        match cmdif::complete(&self.iommu, checksum, req, ds, out, fault) {
-            Written::Done(ds) => {
-                if ds == DeliveryStatus::OK {
-                    self.ctl.commands_executed.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    self.ctl.delivery_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                self.engine.release(req.slot, req.generation);
-                let data = event_data(&[(eqe::CMD_VECTOR, 1u64 << req.slot)]);
-                self.fw
-                    .lock()
-                    .post_event(&self.env(), EventType::CMD, 0, data);
-            }
-            Written::Lost(e) => {
-                tracing::warn!(slot = req.slot, error = %e, "completion could not be written: command lost");
-                self.ctl.commands_lost.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
     fn post_event(&self, t: EventType, sub_type: u8, data: [u8; eqe::DATA_SIZE]) -> bool {
         if self.removed.load(Ordering::Acquire) || self.iseg.lock().is_fatal() {
             return false;
@@ -529,195 +391,4 @@ pub(crate) fn event_data(fields: &[(cxu_hal::ifc::Field, u64)]) -> [u8; eqe::DAT
     let mut data = [0u8; eqe::DATA_SIZE];
     data.copy_from_slice(&e[eqe::DATA_OFFSET..eqe::DATA_OFFSET + eqe::DATA_SIZE]);
     data
-}
-
-/// The test-control handle: cheap to clone, usable from any thread.
-#[derive(Clone)]
-pub struct Control {
-    inner: Arc<Inner>,
-}
-
-impl Control {
-    /// Sets how long the current (and every later) boot keeps `initializing` set.
-    pub fn set_boot_time(&self, t: Duration) {
-        self.inner.iseg.lock().set_boot_time(t);
-    }
-
-    /// Sets the execution latency of `opcode` (zero = none).
-    pub fn set_latency(&self, opcode: Opcode, latency: Duration) {
-        self.inner.ctl.set_latency(opcode, latency);
-    }
-
-    /// Injects `fault` for the next `times` commands with `opcode` (any opcode
-    /// if `None`; every one if `times` is `None`).
-    pub fn inject(&self, opcode: Option<Opcode>, fault: Fault, times: Option<u32>) {
-        self.inner.ctl.inject(opcode, fault, times);
-    }
-
-    /// Removes every fault rule.
-    pub fn clear_faults(&self) {
-        self.inner.ctl.clear_faults();
-    }
-
-    /// Firmware fatal error: the health syndrome is set, the health counter
-    /// stops, and no command completes any more (those in flight included).
-    pub fn fatal_error(&self, syndrome: u8) {
-        self.inner.iseg.lock().set_fatal(syndrome);
-    }
-
-    /// Surprise removal: MMIO and config reads return all ones, writes are
-    /// dropped, DMA and interrupts stop.
-    pub fn surprise_remove(&self) {
-        self.inner.removed.store(true, Ordering::Release);
-        self.inner.iommu.set_removed(true);
-    }
-
-    /// Firmware asks for `n` more pages (negative: offers `-n` back) with a
-    /// PAGE_REQUEST event. Returns whether an EQ took the event.
-    pub fn request_pages(&self, n: i32) -> bool {
-        self.inner.fw.lock().page_request(n);
-        let data = event_data(&[(eqe::PAGE_REQ_NUM_PAGES, u64::from(n as u32))]);
-        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
-    }
-
-    /// Firmware gives up every page it holds and says so with a PAGE_REQUEST
-    /// event with `release_all_pages` set (the `release_all_pages` capability):
-    /// the driver frees them without a command. Returns whether an EQ took it.
-    pub fn release_all_pages(&self) -> bool {
-        let n = self.inner.fw.lock().release_all_pages();
-        let n = i32::try_from(n).unwrap_or(i32::MAX);
-        let data = event_data(&[
-            (eqe::PAGE_REQ_RELEASE_ALL, 1),
-            (eqe::PAGE_REQ_NUM_PAGES, u64::from((-n) as u32)),
-        ]);
-        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
-    }
-
-    /// Posts a PORT_CHANGE event for `port` (1-based) with `sub_type`
-    /// (`ifc::eqe::port_change::{DOWN, ACTIVE, ...}`). Returns whether an EQ took it.
-    pub fn port_change_event(&self, port: u8, sub_type: u8) -> bool {
-        let data = event_data(&[(eqe::PORT_CHANGE_PORT, u64::from(port & 0xF))]);
-        self.inner
-            .post_event(EventType::PORT_CHANGE, sub_type, data)
-    }
-
-    /// The link partner of `port` (1-based) comes or goes; with admin up the
-    /// oper state follows and a PORT_CHANGE event is posted. False for a bad port.
-    pub fn set_link(&self, port: u8, up: bool) -> bool {
-        let env = self.inner.env();
-        self.inner.fw.lock().set_link(&env, port, up)
-    }
-
-    /// Adds `delta` to IEEE 802.3 counter `index` (see `ifc::regs::ppcnt::ieee_802_3`) of `port`.
-    pub fn add_port_counter(&self, port: u8, index: usize, delta: u64) -> bool {
-        self.inner.fw.lock().add_port_counter(port, index, delta)
-    }
-
-    /// Policer `pid` dropped `n` more packets (its QPCR `violate_count`).
-    pub fn add_policer_drops(&self, pid: u16, n: u64) -> bool {
-        self.inner.fw.lock().add_policer_drops(pid, n)
-    }
-
-    /// Port `port` (1-based): admin and oper state as PAOS reports them.
-    pub fn port(&self, port: u8) -> Option<PortState> {
-        self.inner.fw.lock().port_state(port)
-    }
-
-    /// Trap `id` as the driver configured it (HPKT).
-    pub fn trap(&self, id: u16) -> Option<cxu_hal::ifc::regs::hpkt::Hpkt> {
-        self.inner.fw.lock().trap(id)
-    }
-
-    /// Trap group `g` as the driver configured it (HTGT).
-    pub fn trap_group(&self, g: u8) -> Option<cxu_hal::ifc::regs::htgt::Htgt> {
-        self.inner.fw.lock().trap_group(g)
-    }
-
-    /// Policer `pid` as the driver configured it (QPCR), with its drop counter.
-    pub fn policer(&self, pid: u16) -> Option<cxu_hal::ifc::regs::qpcr::Qpcr> {
-        self.inner.fw.lock().policer(pid)
-    }
-
-    /// The firmware flash flow's state and versions.
-    pub fn flash(&self) -> FlashState {
-        self.inner.fw.lock().flash_state()
-    }
-
-    /// The HCA state.
-    pub fn hca_state(&self) -> HcaState {
-        self.inner.fw.lock().state()
-    }
-
-    /// The current ISSI.
-    pub fn issi(&self) -> u16 {
-        self.inner.fw.lock().issi()
-    }
-
-    /// IOVAs of the pages firmware holds, oldest first.
-    pub fn pages(&self) -> Vec<u64> {
-        self.inner.fw.lock().page_list()
-    }
-
-    /// The event queues.
-    pub fn eqs(&self) -> Vec<EqInfo> {
-        self.inner.fw.lock().eqs()
-    }
-
-    /// Allocated UAR indexes.
-    pub fn uars(&self) -> Vec<u32> {
-        self.inner.fw.lock().uars()
-    }
-
-    /// The driver version string last set with SET_DRIVER_VERSION.
-    pub fn driver_version(&self) -> Option<String> {
-        self.inner.fw.lock().driver_version().map(str::to_owned)
-    }
-
-    /// Whether command checksums are on.
-    pub fn checksum_enabled(&self) -> bool {
-        self.inner.checksum.load(Ordering::Acquire)
-    }
-
-    /// The command queue address the driver programmed.
-    pub fn cmdq_addr(&self) -> u64 {
-        self.inner.iseg.lock().cmdq_addr()
-    }
-
-    /// The `nic_interface` mode last written.
-    pub fn nic_interface(&self) -> u8 {
-        self.inner.iseg.lock().nic_interface()
-    }
-
-    /// Slots fetched and not completed.
-    pub fn busy_slots(&self) -> u32 {
-        self.inner.engine.busy_slots()
-    }
-
-    /// The most recent IOMMU faults.
-    pub fn iommu_faults(&self) -> Vec<IommuFault> {
-        self.inner.iommu.recent_faults()
-    }
-
-    /// MSI-X delivery counters.
-    pub fn msix_counters(&self) -> MsixCounters {
-        self.inner.msix.counters()
-    }
-
-    /// All counters.
-    pub fn counters(&self) -> Counters {
-        let c = &self.inner.ctl;
-        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        Counters {
-            doorbells: r(&c.doorbells),
-            doorbell_bits_ignored: r(&c.doorbell_bits_ignored),
-            commands_executed: r(&c.commands_executed),
-            delivery_errors: r(&c.delivery_errors),
-            commands_lost: r(&c.commands_lost),
-            eqes_posted: r(&c.eqes_posted),
-            events_dropped: r(&c.events_dropped),
-            iommu_faults: self.inner.iommu.fault_count(),
-            interrupts: self.inner.msix.counters().delivered,
-            pages_held: self.inner.fw.lock().pages_held(),
-        }
-    }
 }

@@ -1,0 +1,207 @@
+//! [`Control`], the test-control handle of a device.
+#![forbid(unsafe_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cxu_hal::ifc::eqe::{self, EventType};
+use cxu_hal::ifc::Opcode;
+
+use super::control::{Counters, Fault};
+use super::firmware::regs::{FlashState, PortState};
+use super::firmware::{EqInfo, HcaState};
+use super::iommu::IommuFault;
+use super::msix::MsixCounters;
+use super::{event_data, Inner};
+
+/// The test-control handle: cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct Control {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl Control {
+    /// Sets how long the current (and every later) boot keeps `initializing` set.
+    pub fn set_boot_time(&self, t: Duration) {
+        self.inner.iseg.lock().set_boot_time(t);
+    }
+
+    /// Sets the execution latency of `opcode` (zero = none).
+    pub fn set_latency(&self, opcode: Opcode, latency: Duration) {
+        self.inner.ctl.set_latency(opcode, latency);
+    }
+
+    /// Injects `fault` for the next `times` commands with `opcode` (any opcode
+    /// if `None`; every one if `times` is `None`).
+    pub fn inject(&self, opcode: Option<Opcode>, fault: Fault, times: Option<u32>) {
+        self.inner.ctl.inject(opcode, fault, times);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.inner.ctl.clear_faults();
+    }
+
+    /// Firmware fatal error: the health syndrome is set, the health counter
+    /// stops, and no command completes any more (those in flight included).
+    pub fn fatal_error(&self, syndrome: u8) {
+        self.inner.iseg.lock().set_fatal(syndrome);
+    }
+
+    /// Surprise removal: MMIO and config reads return all ones, writes are
+    /// dropped, DMA and interrupts stop.
+    pub fn surprise_remove(&self) {
+        self.inner.removed.store(true, Ordering::Release);
+        self.inner.iommu.set_removed(true);
+    }
+
+    /// Firmware asks for `n` more pages (negative: offers `-n` back) with a
+    /// PAGE_REQUEST event. Returns whether an EQ took the event.
+    pub fn request_pages(&self, n: i32) -> bool {
+        self.inner.fw.lock().page_request(n);
+        let data = event_data(&[(eqe::PAGE_REQ_NUM_PAGES, u64::from(n as u32))]);
+        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
+    }
+
+    /// Firmware gives up every page it holds and says so with a PAGE_REQUEST
+    /// event with `release_all_pages` set (the `release_all_pages` capability):
+    /// the driver frees them without a command. Returns whether an EQ took it.
+    pub fn release_all_pages(&self) -> bool {
+        let n = self.inner.fw.lock().release_all_pages();
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        let data = event_data(&[
+            (eqe::PAGE_REQ_RELEASE_ALL, 1),
+            (eqe::PAGE_REQ_NUM_PAGES, u64::from((-n) as u32)),
+        ]);
+        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
+    }
+
+    /// Posts a PORT_CHANGE event for `port` (1-based) with `sub_type`
+    /// (`ifc::eqe::port_change::{DOWN, ACTIVE, ...}`). Returns whether an EQ took it.
+    pub fn port_change_event(&self, port: u8, sub_type: u8) -> bool {
+        let data = event_data(&[(eqe::PORT_CHANGE_PORT, u64::from(port & 0xF))]);
+        self.inner
+            .post_event(EventType::PORT_CHANGE, sub_type, data)
+    }
+
+    /// The link partner of `port` (1-based) comes or goes; with admin up the
+    /// oper state follows and a PORT_CHANGE event is posted. False for a bad port.
+    pub fn set_link(&self, port: u8, up: bool) -> bool {
+        let env = self.inner.env();
+        self.inner.fw.lock().set_link(&env, port, up)
+    }
+
+    /// Adds `delta` to IEEE 802.3 counter `index` (see `ifc::regs::ppcnt::ieee_802_3`) of `port`.
+    pub fn add_port_counter(&self, port: u8, index: usize, delta: u64) -> bool {
+        self.inner.fw.lock().add_port_counter(port, index, delta)
+    }
+
+    /// Policer `pid` dropped `n` more packets (its QPCR `violate_count`).
+    pub fn add_policer_drops(&self, pid: u16, n: u64) -> bool {
+        self.inner.fw.lock().add_policer_drops(pid, n)
+    }
+
+    /// Port `port` (1-based): admin and oper state as PAOS reports them.
+    pub fn port(&self, port: u8) -> Option<PortState> {
+        self.inner.fw.lock().port_state(port)
+    }
+
+    /// Trap `id` as the driver configured it (HPKT).
+    pub fn trap(&self, id: u16) -> Option<cxu_hal::ifc::regs::hpkt::Hpkt> {
+        self.inner.fw.lock().trap(id)
+    }
+
+    /// Trap group `g` as the driver configured it (HTGT).
+    pub fn trap_group(&self, g: u8) -> Option<cxu_hal::ifc::regs::htgt::Htgt> {
+        self.inner.fw.lock().trap_group(g)
+    }
+
+    /// Policer `pid` as the driver configured it (QPCR), with its drop counter.
+    pub fn policer(&self, pid: u16) -> Option<cxu_hal::ifc::regs::qpcr::Qpcr> {
+        self.inner.fw.lock().policer(pid)
+    }
+
+    /// The firmware flash flow's state and versions.
+    pub fn flash(&self) -> FlashState {
+        self.inner.fw.lock().flash_state()
+    }
+
+    /// The HCA state.
+    pub fn hca_state(&self) -> HcaState {
+        self.inner.fw.lock().state()
+    }
+
+    /// The current ISSI.
+    pub fn issi(&self) -> u16 {
+        self.inner.fw.lock().issi()
+    }
+
+    /// IOVAs of the pages firmware holds, oldest first.
+    pub fn pages(&self) -> Vec<u64> {
+        self.inner.fw.lock().page_list()
+    }
+
+    /// The event queues.
+    pub fn eqs(&self) -> Vec<EqInfo> {
+        self.inner.fw.lock().eqs()
+    }
+
+    /// Allocated UAR indexes.
+    pub fn uars(&self) -> Vec<u32> {
+        self.inner.fw.lock().uars()
+    }
+
+    /// The driver version string last set with SET_DRIVER_VERSION.
+    pub fn driver_version(&self) -> Option<String> {
+        self.inner.fw.lock().driver_version().map(str::to_owned)
+    }
+
+    /// Whether command checksums are on.
+    pub fn checksum_enabled(&self) -> bool {
+        self.inner.checksum.load(Ordering::Acquire)
+    }
+
+    /// The command queue address the driver programmed.
+    pub fn cmdq_addr(&self) -> u64 {
+        self.inner.iseg.lock().cmdq_addr()
+    }
+
+    /// The `nic_interface` mode last written.
+    pub fn nic_interface(&self) -> u8 {
+        self.inner.iseg.lock().nic_interface()
+    }
+
+    /// Slots fetched and not completed.
+    pub fn busy_slots(&self) -> u32 {
+        self.inner.engine.busy_slots()
+    }
+
+    /// The most recent IOMMU faults.
+    pub fn iommu_faults(&self) -> Vec<IommuFault> {
+        self.inner.iommu.recent_faults()
+    }
+
+    /// MSI-X delivery counters.
+    pub fn msix_counters(&self) -> MsixCounters {
+        self.inner.msix.counters()
+    }
+
+    /// All counters.
+    pub fn counters(&self) -> Counters {
+        let c = &self.inner.ctl;
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Counters {
+            doorbells: r(&c.doorbells),
+            doorbell_bits_ignored: r(&c.doorbell_bits_ignored),
+            commands_executed: r(&c.commands_executed),
+            delivery_errors: r(&c.delivery_errors),
+            commands_lost: r(&c.commands_lost),
+            eqes_posted: r(&c.eqes_posted),
+            events_dropped: r(&c.events_dropped),
+            iommu_faults: self.inner.iommu.fault_count(),
+            interrupts: self.inner.msix.counters().delivered,
+            pages_held: self.inner.fw.lock().pages_held(),
+        }
+    }
+}
