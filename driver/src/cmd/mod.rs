@@ -1,0 +1,11 @@
+//! The command interface (reference §3-§4): the queue, its slots and mailbox
+//! chains, completion by polling or by events, and per-opcode counters.
+
+mod chain;
+mod queue;
+pub(crate) mod slot;
+pub(crate) mod slots;
+mod stats;
+
+pub use queue::{CmdHandle, Mode, Queue, QueueConfig, SlotsSnapshot};
+pub use stats::OpStats;

@@ -1,0 +1,726 @@
+//! The command queue: one 4 KiB command page of entries, a pool of mailbox
+//! blocks, and the lock-free submit and completion paths (DESIGN.md "One
+//! command, end to end").
+//!
+//! Submit: claim a slot in the [`SlotMask`] (one CAS), take a token, write the
+//! mailbox chains and the entry, hand the entry over with a release store of
+//! `status_own = 1`, publish the slot's state word, `wmb`, and write the slot's
+//! bit to the doorbell. Nothing is locked: the per-slot buffers are owned by
+//! whoever owns the slot (their mutex is only ever `try_lock`ed, and a failure
+//! would be a driver bug reported as an error).
+//!
+//! Complete: any thread that sees a posted slot's ownership bit back at 0 wins
+//! the state word's CAS once ([`SlotSync`]); in polling mode the waiters poll
+//! every busy slot, so one waiter retires others' commands; in events mode the
+//! EQ thread calls [`Queue::complete_vector`] and only the waiters whose slots
+//! completed are unparked. The waiter copies the output out of DMA memory,
+//! checks it, frees the slot and returns owned bytes.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cxu_dma::{fence, BlockPool, BlockPoolConfig, DmaContext, DmaRegion, DmaView, PageSize};
+use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE, STATUS_OWN_OFFSET};
+use cxu_hal::ifc::header::{InHeader, OutHeader, HEADER_SIZE};
+use cxu_hal::ifc::iseg::{self, CmdqGeometry, NicInterface};
+use cxu_hal::ifc::{CmdStatus, DeliveryStatus, Opcode};
+use cxu_hal::Mmio;
+use parking_lot::Mutex;
+use tracing::{debug, warn};
+
+use super::chain::{BlockFault, Chain};
+use super::slot::{self, Completed, SlotSync};
+use super::slots::{ClaimError, SlotMask};
+use super::stats::{OpStats, Outcome, Stats};
+use crate::error::{Error, FatalCause, Result};
+
+/// Spins of a polling waiter before it starts yielding the CPU between polls.
+const POLL_SPINS: u32 = 2_000;
+/// Longest park of an events-mode waiter between checks of the abort flags
+/// (a safety net: fatal errors and removal unpark waiters explicitly).
+const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
+
+/// Settings of a queue.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// How long a command may run before its caller gets a timeout.
+    pub timeout: Duration,
+    /// How long a submitter waits for a free slot.
+    pub slot_wait: Duration,
+    /// Mailbox blocks in the pool shared by all slots.
+    pub mailbox_blocks: usize,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            timeout: Duration::from_secs(60),
+            slot_wait: Duration::from_secs(60),
+            mailbox_blocks: 1024,
+        }
+    }
+}
+
+/// How completions are noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Waiters poll the ownership bits.
+    Polling,
+    /// The EQ thread reports completions from command-completion EQEs.
+    Events,
+}
+
+struct Slot {
+    sync: SlotSync,
+    chains: Mutex<Chains>,
+}
+
+#[derive(Default)]
+struct Chains {
+    input: Chain,
+    output: Chain,
+}
+
+/// Snapshot of the queue's slots, for tests and `dev info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotsSnapshot {
+    /// Slots not free.
+    pub busy: u32,
+    /// Slots held by timed-out commands the device has not returned.
+    pub stalled: u32,
+    /// Mailbox blocks handed out (kept by slots for reuse, or in flight).
+    pub mailbox_blocks_in_use: usize,
+}
+
+/// The command queue of one function.
+pub struct Queue {
+    bar: Arc<dyn Mmio>,
+    page: DmaRegion,
+    pool: BlockPool,
+    geometry: CmdqGeometry,
+    slots: Box<[Slot]>,
+    mask: SlotMask,
+    regular: u32,
+    page_class: u32,
+    token: AtomicU32,
+    events: AtomicBool,
+    checksum: AtomicBool,
+    fatal: Mutex<Option<FatalCause>>,
+    is_fatal: AtomicBool,
+    users_aborted: AtomicBool,
+    timeout_ns: AtomicU64,
+    slot_wait: Duration,
+    stats: Stats,
+}
+
+impl Queue {
+    /// Checks the command interface revision, reads the queue geometry,
+    /// allocates the command page and the mailbox pool and programs the queue
+    /// address (high word, then low). The caller waits for firmware before and
+    /// after (reference §5 steps 1-4).
+    pub fn enable(bar: Arc<dyn Mmio>, dma: &DmaContext, cfg: &QueueConfig) -> Result<Queue> {
+        let rev = iseg::CMDIF_REV.extract(bar.read32_be(iseg::CMDIF_REV.byte as u64));
+        if rev != iseg::CMDIF_REV_SUPPORTED {
+            return Err(Error::CmdifRevision {
+                found: rev,
+                supported: iseg::CMDIF_REV_SUPPORTED,
+            });
+        }
+        let geometry = CmdqGeometry::from_addr_l_sz(bar.read32_be(iseg::CMDQ_ADDR_L.byte as u64))?;
+        if geometry.entries() < 2 {
+            return Err(Error::BadDeviceValue(format!(
+                "command queue of {} entries: the driver needs at least 2 (one is kept for MANAGE_PAGES)",
+                geometry.entries()
+            )));
+        }
+        let page = dma.alloc(4096, PageSize::Base4K)?;
+        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(cfg.mailbox_blocks.max(1)))?;
+        let (high, low) = iseg::cmdq_addr_words(page.iova(), NicInterface::FullDriver)?;
+        bar.write32_be(iseg::CMDQ_ADDR_H.byte as u64, high);
+        bar.write32_be(iseg::CMDQ_ADDR_L.byte as u64, low);
+        fence::wmb();
+        let entries = geometry.entries();
+        let page_slot = geometry.page_queue_slot();
+        debug!(
+            entries,
+            stride = 1u32 << geometry.log_stride,
+            iova = page.iova(),
+            "command queue enabled"
+        );
+        Ok(Queue {
+            bar,
+            page,
+            pool,
+            geometry,
+            slots: (0..entries)
+                .map(|_| Slot {
+                    sync: SlotSync::new(),
+                    chains: Mutex::new(Chains::default()),
+                })
+                .collect(),
+            mask: SlotMask::new(entries),
+            regular: (1u32 << page_slot) - 1,
+            page_class: 1u32 << page_slot,
+            token: AtomicU32::new(0),
+            events: AtomicBool::new(false),
+            checksum: AtomicBool::new(false),
+            fatal: Mutex::new(None),
+            is_fatal: AtomicBool::new(false),
+            users_aborted: AtomicBool::new(false),
+            timeout_ns: AtomicU64::new(duration_ns(cfg.timeout)),
+            slot_wait: cfg.slot_wait,
+            stats: Stats::new(),
+        })
+    }
+
+    /// Number of slots (the last one is kept for MANAGE_PAGES).
+    pub fn entries(&self) -> u32 {
+        self.geometry.entries()
+    }
+
+    /// Slots regular commands can use.
+    pub fn regular_slots(&self) -> u32 {
+        self.geometry.max_reg_cmds()
+    }
+
+    /// The command timeout in force.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_nanos(self.timeout_ns.load(Ordering::Relaxed))
+    }
+
+    /// Changes the command timeout (firmware may give one in the init segment).
+    pub fn set_timeout(&self, t: Duration) {
+        self.timeout_ns.store(duration_ns(t), Ordering::Relaxed);
+    }
+
+    /// Whether the driver signs commands and checks signatures (the device's
+    /// `cmdif_checksum` capability).
+    pub fn set_checksum(&self, on: bool) {
+        self.checksum.store(on, Ordering::Release);
+    }
+
+    /// The completion mode.
+    pub fn mode(&self) -> Mode {
+        if self.events.load(Ordering::Acquire) {
+            Mode::Events
+        } else {
+            Mode::Polling
+        }
+    }
+
+    /// Switches the completion mode as the kernel does (§4.2): quiesce the
+    /// queue by taking every slot (waiting for the commands in flight), switch,
+    /// and give the slots back. Fails if a slot cannot be taken within `wait`
+    /// (a stalled command), leaving the mode unchanged.
+    pub fn set_mode(&self, mode: Mode, wait: Duration) -> Result<()> {
+        let deadline = Instant::now() + wait;
+        let mut held = Vec::with_capacity(self.entries() as usize);
+        let mut res = Ok(());
+        for _ in 0..self.entries() {
+            match self
+                .mask
+                .claim(self.regular | self.page_class, deadline, &|| false)
+            {
+                Ok(s) => held.push(s),
+                Err(_) => {
+                    res = Err(Error::NoFreeSlot {
+                        opcode: Opcode::NOP,
+                        waited: wait,
+                    });
+                    break;
+                }
+            }
+        }
+        if res.is_ok() {
+            // While every slot is held no command is in flight: no completion can be missed.
+            self.events.store(mode == Mode::Events, Ordering::Release);
+            debug!(?mode, "command queue mode switched");
+        }
+        for s in held {
+            self.mask.release(s);
+        }
+        res
+    }
+
+    /// Firmware is dead: every command in flight and every new one fails with
+    /// [`Error::FwFatal`]. Slots in flight stay busy (the device may still write
+    /// their memory) until the queue is dropped after a reset.
+    pub fn fail(&self, cause: FatalCause) {
+        {
+            let mut f = self.fatal.lock();
+            if f.is_none() {
+                *f = Some(cause);
+            }
+        }
+        self.is_fatal.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// The fatal cause, if firmware was declared dead.
+    pub fn fatal(&self) -> Option<FatalCause> {
+        if self.is_fatal.load(Ordering::Acquire) {
+            *self.fatal.lock()
+        } else {
+            None
+        }
+    }
+
+    /// The device is being removed: user commands in flight and new ones fail
+    /// with [`Error::DeviceRemoved`]; the driver's own teardown commands still run.
+    pub fn abort_users(&self) {
+        self.users_aborted.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        for s in self.slots.iter() {
+            s.sync.clear_waiter_and_unpark();
+        }
+    }
+
+    fn check_alive(&self, user: bool) -> Result<()> {
+        if self.is_fatal.load(Ordering::Acquire) {
+            let cause = self.fatal.lock().unwrap_or(FatalCause::PciDead);
+            return Err(Error::FwFatal { cause });
+        }
+        if user && self.users_aborted.load(Ordering::Acquire) {
+            return Err(Error::DeviceRemoved);
+        }
+        Ok(())
+    }
+
+    fn entry(&self, slot: u32) -> Result<DmaView<'_>> {
+        let off = self.geometry.entry_offset(slot)?;
+        Ok(self.page.subview(off, ENTRY_SIZE)?)
+    }
+
+    fn next_token(&self) -> u8 {
+        // 1..=255: never 0.
+        (self.token.fetch_add(1, Ordering::Relaxed) % 255) as u8 + 1
+    }
+
+    /// Posts `msg` (a whole input message, header first) expecting an output of
+    /// `outlen` bytes, and returns at once. MANAGE_PAGES goes to the reserved
+    /// slot. `user` commands fail with [`Error::DeviceRemoved`] once removal
+    /// has begun.
+    pub fn submit(&self, msg: &[u8], outlen: usize, user: bool) -> Result<CmdHandle<'_>> {
+        let opcode = InHeader::decode(msg)
+            .map_err(|e| Error::BadMessage(format!("input header: {e}")))?
+            .opcode;
+        if outlen < HEADER_SIZE
+            || u32::try_from(outlen).is_err()
+            || u32::try_from(msg.len()).is_err()
+        {
+            return Err(Error::BadMessage(format!(
+                "{opcode}: input of {} bytes, output of {outlen} bytes (the output must hold the 8-byte header, both must fit 32 bits)",
+                msg.len()
+            )));
+        }
+        self.check_alive(user)?;
+        let class = if opcode == Opcode::MANAGE_PAGES {
+            self.page_class
+        } else {
+            self.regular
+        };
+        let start = Instant::now();
+        let slot = self
+            .mask
+            .claim(class, start + self.slot_wait, &|| {
+                self.is_fatal.load(Ordering::Relaxed)
+                    || (user && self.users_aborted.load(Ordering::Relaxed))
+            })
+            .map_err(|e| match e {
+                ClaimError::TimedOut => Error::NoFreeSlot {
+                    opcode,
+                    waited: start.elapsed(),
+                },
+                ClaimError::AllStale => Error::AllSlotsStalled { opcode },
+                ClaimError::Stopped => self.check_alive(user).err().unwrap_or(Error::DeviceRemoved),
+            })?;
+        let token = self.next_token();
+        match self.post(slot, msg, outlen, token) {
+            Ok(posted) => {
+                let span = tracing::debug_span!("cmd", opcode = %opcode, slot, token);
+                Ok(CmdHandle {
+                    queue: self,
+                    slot,
+                    posted,
+                    token,
+                    opcode,
+                    outlen,
+                    user,
+                    start,
+                    span,
+                    settled: false,
+                })
+            }
+            Err(e) => {
+                // Nothing was handed to the device: the slot is simply free again.
+                self.lock_chains(slot).map(|mut c| {
+                    c.input.trim();
+                    c.output.trim();
+                })?;
+                self.mask.release(slot);
+                Err(e)
+            }
+        }
+    }
+
+    fn lock_chains(&self, slot: u32) -> Result<parking_lot::MutexGuard<'_, Chains>> {
+        self.slots[slot as usize].chains.try_lock().ok_or_else(|| {
+            Error::BadMessage(format!(
+                "slot {slot}: buffers in use by another owner (driver bug)"
+            ))
+        })
+    }
+
+    /// Writes the command into `slot` and rings the doorbell.
+    fn post(&self, slot: u32, msg: &[u8], outlen: usize, token: u8) -> Result<u32> {
+        let checksum = self.checksum.load(Ordering::Acquire);
+        let (in_ptr, out_ptr) = {
+            let mut c = self.lock_chains(slot)?;
+            let in_ptr = c.input.write_input(&self.pool, msg, token, checksum)?;
+            let out_ptr = c
+                .output
+                .prepare_output(&self.pool, outlen, token, checksum)?;
+            (in_ptr, out_ptr)
+        };
+        let mut inline = [0u8; INLINE_SIZE];
+        let n = msg.len().min(INLINE_SIZE);
+        inline[..n].copy_from_slice(&msg[..n]);
+        // Lengths were checked to fit 32 bits in `submit`.
+        let entry = CmdEntry::new_request(
+            inline,
+            msg.len() as u32,
+            in_ptr,
+            outlen as u32,
+            out_ptr,
+            token,
+        )
+        .encode();
+        let view = self.entry(slot)?;
+        view.write_bytes(0, &entry[..STATUS_OWN_OFFSET])?;
+        // Everything above is visible before the device can see it owns the entry.
+        view.store_u8_release(STATUS_OWN_OFFSET, entry[STATUS_OWN_OFFSET])?;
+        let posted = self.slots[slot as usize].sync.post();
+        fence::wmb();
+        self.bar
+            .write32_be(iseg::CMD_DBELL.byte as u64, 1u32 << slot);
+        Ok(posted)
+    }
+
+    /// Completes `slot` if the device has given its entry back. Any thread may
+    /// call it for any slot; each command completes once.
+    fn try_complete(&self, slot: u32) -> bool {
+        let s = &self.slots[slot as usize].sync;
+        let seen = s.load();
+        if !matches!(slot::phase(seen), slot::POSTED | slot::ABANDONED) {
+            return false;
+        }
+        let Ok(view) = self.entry(slot) else {
+            return false;
+        };
+        match view.load_u8_acquire(STATUS_OWN_OFFSET) {
+            Ok(own) if !ce::owner_is_hw(own) => {}
+            _ => return false,
+        }
+        match s.complete(seen) {
+            Completed::Delivered => true,
+            Completed::Reclaim => {
+                debug!(slot, "a command given up earlier completed: slot reclaimed");
+                self.mask.clear_stale(slot);
+                self.mask.release(slot);
+                true
+            }
+            Completed::Nothing => false,
+        }
+    }
+
+    /// Completes every busy slot the device has given back (polling).
+    pub fn poll(&self) -> u32 {
+        let mut busy = self.mask.busy();
+        let mut n = 0;
+        while busy != 0 {
+            let slot = busy.trailing_zeros();
+            busy &= busy - 1;
+            n += u32::from(self.try_complete(slot));
+        }
+        n
+    }
+
+    /// Completes the slots of a command-completion EQE's vector.
+    pub fn complete_vector(&self, vector: u32) -> u32 {
+        let mut bits = vector & self.mask_all();
+        let mut n = 0;
+        while bits != 0 {
+            let slot = bits.trailing_zeros();
+            bits &= bits - 1;
+            n += u32::from(self.try_complete(slot));
+        }
+        n
+    }
+
+    fn mask_all(&self) -> u32 {
+        self.regular | self.page_class
+    }
+
+    /// Posts and waits: the output message, header included, on success.
+    pub fn exec(&self, msg: &[u8], outlen: usize) -> Result<Vec<u8>> {
+        self.submit(msg, outlen, false)?.wait()
+    }
+
+    /// Counters of `opcode`.
+    pub fn stats(&self, opcode: Opcode) -> OpStats {
+        self.stats.get(opcode)
+    }
+
+    /// Counters of every opcode used so far.
+    pub fn all_stats(&self) -> Vec<(Opcode, OpStats)> {
+        self.stats.all()
+    }
+
+    /// The slots' state.
+    pub fn snapshot(&self) -> SlotsSnapshot {
+        SlotsSnapshot {
+            busy: self.mask.busy(),
+            stalled: self.mask.stale(),
+            mailbox_blocks_in_use: self.pool.stats().in_use,
+        }
+    }
+
+    /// Reads and checks the completed command in `slot`.
+    fn read_result(&self, h: &CmdHandle<'_>) -> Result<Vec<u8>> {
+        let (slot, opcode, token) = (h.slot, h.opcode, h.token);
+        let checksum = self.checksum.load(Ordering::Acquire);
+        let mut raw = [0u8; ENTRY_SIZE];
+        self.entry(slot)?.read_bytes(0, &mut raw)?;
+        let entry = CmdEntry::decode(&raw)?;
+        if entry.token != token {
+            return Err(Error::BadToken {
+                opcode,
+                slot,
+                place: "entry".into(),
+                expected: token,
+                found: entry.token,
+            });
+        }
+        if checksum && !ce::signature_ok(&raw) {
+            return Err(Error::BadSignature {
+                opcode,
+                slot,
+                place: "entry".into(),
+            });
+        }
+        let ds = entry.delivery_status();
+        if ds != DeliveryStatus::OK {
+            return Err(Error::Delivery { opcode, status: ds });
+        }
+        if entry.outlen as usize != h.outlen {
+            return Err(Error::BadOutputLength {
+                opcode,
+                expected: h.outlen,
+                found: entry.outlen as usize,
+            });
+        }
+        let mut out = vec![0u8; h.outlen];
+        let n = h.outlen.min(INLINE_SIZE);
+        out[..n].copy_from_slice(&entry.inline_out[..n]);
+        let fault = self
+            .lock_chains(slot)?
+            .output
+            .read_output(&mut out, token, checksum)?;
+        match fault {
+            None => {}
+            Some(BlockFault::Token { block, found }) => {
+                return Err(Error::BadToken {
+                    opcode,
+                    slot,
+                    place: format!("output block {block}"),
+                    expected: token,
+                    found,
+                })
+            }
+            Some(BlockFault::Signature { block }) => {
+                return Err(Error::BadSignature {
+                    opcode,
+                    slot,
+                    place: format!("output block {block}"),
+                })
+            }
+        }
+        let hdr = OutHeader::decode(&out)?;
+        if hdr.status != CmdStatus::OK {
+            return Err(Error::Command {
+                opcode,
+                status: hdr.status,
+                syndrome: hdr.syndrome,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A posted command. Wait for it with [`CmdHandle::wait`]; dropping it without
+/// waiting abandons it (its slot comes back when the device completes it).
+#[must_use = "a command handle must be waited for, or the result is lost"]
+pub struct CmdHandle<'q> {
+    queue: &'q Queue,
+    slot: u32,
+    posted: u32,
+    token: u8,
+    opcode: Opcode,
+    outlen: usize,
+    user: bool,
+    start: Instant,
+    span: tracing::Span,
+    settled: bool,
+}
+
+impl CmdHandle<'_> {
+    /// The slot the command occupies.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// The command's opcode.
+    pub fn opcode(&self) -> Opcode {
+        self.opcode
+    }
+
+    /// The command's token.
+    pub fn token(&self) -> u8 {
+        self.token
+    }
+
+    fn sync(&self) -> &SlotSync {
+        &self.queue.slots[self.slot as usize].sync
+    }
+
+    /// True once the command has completed (then `wait` returns at once).
+    pub fn is_done(&self) -> bool {
+        self.sync().is_done(self.posted) || {
+            self.queue.try_complete(self.slot);
+            self.sync().is_done(self.posted)
+        }
+    }
+
+    /// Waits for the command and returns its output message (header included),
+    /// or the error it ended with.
+    pub fn wait(mut self) -> Result<Vec<u8>> {
+        let q = self.queue;
+        let deadline = self.start + q.timeout();
+        let mut spins = 0u32;
+        loop {
+            if self.sync().is_done(self.posted) {
+                return self.consume();
+            }
+            if let Err(e) = q.check_alive(self.user) {
+                return self.give_up(e, false);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                // Last look, as the kernel's EQ recovery does.
+                q.try_complete(self.slot);
+                if self.sync().is_done(self.posted) {
+                    return self.consume();
+                }
+                let after = now - self.start;
+                return self.give_up(
+                    Error::Timeout {
+                        opcode: self.opcode,
+                        slot: self.slot,
+                        after,
+                    },
+                    true,
+                );
+            }
+            match q.mode() {
+                Mode::Polling => {
+                    q.poll();
+                    spins = spins.saturating_add(1);
+                    if spins < POLL_SPINS {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+                Mode::Events => {
+                    if self.sync().register_waiter(self.posted) {
+                        std::thread::park_timeout((deadline - now).min(MAX_EVENT_PARK));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The command completed: read it, free the slot, count it.
+    fn consume(&mut self) -> Result<Vec<u8>> {
+        let q = self.queue;
+        let res = q.read_result(self);
+        if let Ok(mut c) = q.lock_chains(self.slot) {
+            c.input.trim();
+            c.output.trim();
+        }
+        self.sync().finish(self.posted);
+        q.mask.release(self.slot);
+        self.settled = true;
+        let latency = self.start.elapsed();
+        let outcome = if res.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        };
+        q.stats.record(self.opcode, outcome, latency);
+        match &res {
+            Ok(_) => {
+                debug!(parent: &self.span, latency_us = latency.as_micros() as u64, "command completed")
+            }
+            Err(e) => {
+                debug!(parent: &self.span, latency_us = latency.as_micros() as u64, error = %e, "command failed")
+            }
+        }
+        res
+    }
+
+    /// Gives the command up with `err`. If it completed meanwhile it is consumed
+    /// (and `err` still returned for a forced failure, never for a timeout).
+    fn give_up(&mut self, err: Error, timed_out: bool) -> Result<Vec<u8>> {
+        let q = self.queue;
+        if self.sync().abandon(self.posted) {
+            self.settled = true;
+            if timed_out {
+                q.mask.mark_stale(self.slot);
+                q.stats
+                    .record(self.opcode, Outcome::Timeout, self.start.elapsed());
+                warn!(parent: &self.span, error = %err, "command timed out; its slot stays with the device");
+            } else {
+                q.stats
+                    .record(self.opcode, Outcome::Error, self.start.elapsed());
+            }
+            Err(err)
+        } else if timed_out {
+            self.consume()
+        } else {
+            let _ = self.consume();
+            Err(err)
+        }
+    }
+}
+
+impl Drop for CmdHandle<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        if self.sync().abandon(self.posted) {
+            debug!(parent: &self.span, "command handle dropped before completion");
+        } else {
+            let _ = self.consume();
+        }
+    }
+}
