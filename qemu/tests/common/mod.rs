@@ -58,6 +58,11 @@ impl DmaMem {
         }
     }
 
+    /// The mapping was removed behind our back (by a range unmap): do not unmap on drop.
+    pub fn mark_unmapped(&mut self) {
+        self.mapped = false;
+    }
+
     pub fn read(&self, off: usize, len: usize) -> Vec<u8> {
         assert!(off + len <= self.size);
         // SAFETY: in bounds; volatile because the device writes concurrently.
