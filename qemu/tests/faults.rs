@@ -296,3 +296,21 @@ fn a_sw_reset_recovers_from_a_fatal_error() {
     h.program_cmdq();
     h.simple(Opcode::ENABLE_HCA, 0).ok();
 }
+
+#[test]
+fn a_command_queue_at_the_top_of_the_address_space_only_faults() {
+    let h = enabled(Profile::default());
+    h.bar.write32_be(0x10, u32::MAX);
+    h.bar.write32_be(0x14, 0xFFFF_F000);
+    let before = h.ctl.counters();
+    h.ring(1 << 31);
+    let t = std::time::Instant::now();
+    while h.ctl.counters().commands_lost == before.commands_lost {
+        assert!(t.elapsed() < WAIT);
+        std::thread::yield_now();
+    }
+    assert_eq!(h.ctl.counters().iommu_faults, before.iommu_faults + 1);
+    // Back to the real queue: the device still works.
+    h.program_cmdq();
+    h.simple(Opcode::NOP, 0).ok();
+}

@@ -88,7 +88,7 @@ proptest! {
         inlen in prop::sample::select(vec![0u32, 7, 8, 16, 17, 600, 4112, 0x20_0000, u32::MAX]),
         outlen in prop::sample::select(vec![0u32, 8, 16, 17, 600, 4112, 0x20_0000, u32::MAX]),
         in_ptr in prop::sample::select(vec![0u64, MBOX_IOVA, MBOX_IOVA + 0x400, MBOX_IOVA + 8, 0x7000_0000, u64::MAX - 1023]),
-        out_ptr in prop::sample::select(vec![0u64, MBOX_IOVA + 0x8000, MBOX_IOVA + 0x200, 0x7000_0000]),
+        out_ptr in prop::sample::select(vec![0u64, MBOX_IOVA + 0x8000, MBOX_IOVA + 0x200, 0x7000_0000, u64::MAX - 1023]),
         checksum_ok in any::<bool>(),
     ) {
         let h = harness();

@@ -162,7 +162,10 @@ pub fn fetch(iommu: &Iommu, checksum: bool, entry_addr: u64, req: &mut Request) 
         if !mb::is_aligned(ptr) {
             return Fetch::Reject(DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED);
         }
-        if iommu.read(ptr + CTRL_OFFSET as u64, &mut ctrl).is_err() {
+        if iommu
+            .read(ptr.wrapping_add(CTRL_OFFSET as u64), &mut ctrl)
+            .is_err()
+        {
             return Fetch::Reject(DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED);
         }
         if let Some(ds) = check_ctrl(&ctrl, token, n) {
@@ -267,14 +270,15 @@ pub fn complete(
     // Everything but status_own first; status_own (ownership) last, released.
     let a = req.entry_addr;
     if let Err(err) = iommu.write(
-        a + ce::OUT_INLINE as u64,
+        a.wrapping_add(ce::OUT_INLINE as u64),
         &e[ce::OUT_INLINE..ce::STATUS_OWN_OFFSET],
     ) {
         return Written::Lost(err);
     }
-    if let Err(err) =
-        iommu.write_u8_release(a + ce::STATUS_OWN_OFFSET as u64, e[ce::STATUS_OWN_OFFSET])
-    {
+    if let Err(err) = iommu.write_u8_release(
+        a.wrapping_add(ce::STATUS_OWN_OFFSET as u64),
+        e[ce::STATUS_OWN_OFFSET],
+    ) {
         return Written::Lost(err);
     }
     Written::Done(ds)

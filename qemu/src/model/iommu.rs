@@ -238,7 +238,12 @@ impl Iommu {
         self.gate()?;
         let t = self.table.read();
         match &t.mem {
-            Some(m) if m.read_slice(buf, GuestAddress(iova)).is_ok() => Ok(()),
+            Some(m)
+                if Self::covers(m, iova, buf.len())
+                    && m.read_slice(buf, GuestAddress(iova)).is_ok() =>
+            {
+                Ok(())
+            }
             _ => Err(self.fault(iova, buf.len(), false)),
         }
     }

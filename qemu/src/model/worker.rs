@@ -45,7 +45,8 @@ impl Inner {
         match cmdif::fetch(
             &self.iommu,
             checksum,
-            base + (u64::from(slot) << stride),
+            // Addresses come from the driver: wrap, and let the IOMMU refuse.
+            base.wrapping_add(u64::from(slot) << stride),
             req,
         ) {
             Fetch::NotOwned => {

@@ -102,7 +102,7 @@ impl Eq {
     fn entry_addr(&self, index: u32) -> Option<u64> {
         let off = u64::from(index & (self.size() - 1)) * eqe::EQE_SIZE as u64;
         let page = (off / self.page_size) as usize;
-        Some(self.pas.get(page)? + off % self.page_size)
+        self.pas.get(page)?.checked_add(off % self.page_size)
     }
 
     fn fire(&mut self, env: &Env<'_>) {
@@ -263,7 +263,7 @@ impl Firmware {
         if body.is_err()
             || env
                 .iommu
-                .write_u8_release(addr + eqe::OWNER_OFFSET as u64, owner)
+                .write_u8_release(addr.wrapping_add(eqe::OWNER_OFFSET as u64), owner)
                 .is_err()
         {
             env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
