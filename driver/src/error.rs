@@ -242,7 +242,6 @@ impl Error {
 }
 
 /// Adds a step name to a result's error.
-#[allow(dead_code)]
 pub(crate) trait StepExt<T> {
     fn step(self, step: &'static str) -> Result<T>;
 }

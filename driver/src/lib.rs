@@ -2,15 +2,28 @@
 //!
 //! * [`cmd`]: the command queue: lock-free slot claim, mailbox chains,
 //!   completion by polling or from the event queue, typed errors, counters.
+//! * [`Device::probe`] ([`device`], `probe`): bring-up, the registration gate,
+//!   teardown ([`Device::remove`]) and recovery ([`Device::recover`]).
+//! * [`eq`]: the event queue and its thread; [`pages`]: firmware pages and the
+//!   page worker; [`health`]: the health poller; [`caps`]: features and caps.
 #![forbid(unsafe_code)]
 
+pub mod caps;
 pub mod cmd;
-pub mod rpc;
+pub mod device;
+pub mod eq;
+pub mod health;
+pub mod pages;
+mod probe;
 pub mod error;
 mod sync;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use caps::{Caps, Features, PortType};
 pub use cmd::{CmdHandle, Mode, OpStats, Queue, QueueConfig};
+pub use device::{Device, DriverConfig, FwVersion, RemoveReport, Summary};
+pub use health::HealthReport;
+pub use pages::PageStats;
 pub use error::{Error, FatalCause, Result, Syndrome};

@@ -105,7 +105,8 @@ pub struct Queue {
     page_class: u32,
     token: AtomicU32,
     events: AtomicBool,
-    checksum: AtomicBool,
+    sign: AtomicBool,
+    verify: AtomicBool,
     fatal: Mutex<Option<FatalCause>>,
     is_fatal: AtomicBool,
     users_aborted: AtomicBool,
@@ -164,7 +165,10 @@ impl Queue {
             page_class: 1u32 << page_slot,
             token: AtomicU32::new(0),
             events: AtomicBool::new(false),
-            checksum: AtomicBool::new(false),
+            // Until the caps are known, sign (harmless if the device does not
+            // check) but do not verify (the device may not sign its output).
+            sign: AtomicBool::new(true),
+            verify: AtomicBool::new(false),
             fatal: Mutex::new(None),
             is_fatal: AtomicBool::new(false),
             users_aborted: AtomicBool::new(false),
@@ -194,10 +198,18 @@ impl Queue {
         self.timeout_ns.store(duration_ns(t), Ordering::Relaxed);
     }
 
-    /// Whether the driver signs commands and checks signatures (the device's
-    /// `cmdif_checksum` capability).
+    /// Whether the driver signs mailbox blocks and checks the signatures of
+    /// what the device writes back (the device's `cmdif_checksum` capability).
+    /// A new queue signs but does not verify until this is called.
     pub fn set_checksum(&self, on: bool) {
-        self.checksum.store(on, Ordering::Release);
+        self.sign.store(on, Ordering::Release);
+        self.verify.store(on, Ordering::Release);
+    }
+
+    /// Switches to polling without quiescing: only for a dead device, whose
+    /// stalled slots would never let [`Queue::set_mode`] take them all.
+    pub fn force_polling(&self) {
+        self.events.store(false, Ordering::Release);
     }
 
     /// The completion mode.
@@ -377,7 +389,7 @@ impl Queue {
 
     /// Writes the command into `slot` and rings the doorbell.
     fn post(&self, slot: u32, msg: &[u8], outlen: usize, token: u8) -> Result<u32> {
-        let checksum = self.checksum.load(Ordering::Acquire);
+        let checksum = self.sign.load(Ordering::Acquire);
         let (in_ptr, out_ptr) = {
             let mut c = self.lock_chains(slot)?;
             let in_ptr = c.input.write_input(&self.pool, msg, token, checksum)?;
@@ -492,7 +504,7 @@ impl Queue {
     /// Reads and checks the completed command in `slot`.
     fn read_result(&self, h: &CmdHandle<'_>) -> Result<Vec<u8>> {
         let (slot, opcode, token) = (h.slot, h.opcode, h.token);
-        let checksum = self.checksum.load(Ordering::Acquire);
+        let checksum = self.verify.load(Ordering::Acquire);
         let mut raw = [0u8; ENTRY_SIZE];
         self.entry(slot)?.read_bytes(0, &mut raw)?;
         let entry = CmdEntry::decode(&raw)?;

@@ -1,0 +1,334 @@
+//! The event queue (reference §7): a ring of 64-byte EQEs in DMA memory that
+//! firmware fills, one MSI-X vector, and the thread that consumes it.
+//!
+//! The EQ thread blocks on the vector's eventfd, consumes EQEs while their owner
+//! bit says software owns them (acquire load of the owner byte, then the
+//! payload), updates the consumer index through the UAR doorbell at least every
+//! 128 EQEs, and re-arms. It never waits for a command: command completions go
+//! straight to [`Queue::complete_vector`], page requests to the page worker's
+//! channel, port changes to [`PortEvents`].
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam::channel::Sender;
+use cxu_dma::{DmaContext, DmaRegion, PageSize};
+use cxu_hal::ifc::commands::eq::{decode_create_eq_out, destroy_eq_in, CreateEqIn};
+use cxu_hal::ifc::eq::{eq_doorbell_value, EqContext, EventMask};
+use cxu_hal::ifc::eqe::{self, Eqe, EventType, EQE_SIZE, EQ_POLLING_BUDGET};
+use cxu_hal::{EventFd, Mmio};
+use tracing::{debug, trace, warn};
+
+use crate::cmd::Queue;
+use crate::error::{Error, Result};
+use crate::pages::PageWork;
+
+/// UAR page size (index `i` is at BAR0 + i * 4 KiB).
+const UAR_PAGE: u64 = 4096;
+/// Ports the driver keeps event counters for (the EQE port field has 4 bits).
+pub const MAX_PORTS: usize = 16;
+
+/// Port state changes seen on the EQ: per port, the count and the last sub type.
+pub struct PortEvents {
+    count: [AtomicU64; MAX_PORTS],
+    last: [AtomicU64; MAX_PORTS],
+}
+
+impl Default for PortEvents {
+    fn default() -> Self {
+        PortEvents {
+            count: std::array::from_fn(|_| AtomicU64::new(0)),
+            last: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+impl PortEvents {
+    fn record(&self, port: u8, sub_type: u8) {
+        let p = usize::from(port) % MAX_PORTS;
+        self.count[p].fetch_add(1, Ordering::Relaxed);
+        self.last[p].store(u64::from(sub_type), Ordering::Relaxed);
+    }
+
+    /// (events seen, last sub type) for `port` (1-based, as the EQE gives it).
+    pub fn get(&self, port: u8) -> (u64, u8) {
+        let p = usize::from(port) % MAX_PORTS;
+        (
+            self.count[p].load(Ordering::Relaxed),
+            self.last[p].load(Ordering::Relaxed) as u8,
+        )
+    }
+}
+
+/// Counters of the EQ thread.
+#[derive(Debug, Default)]
+pub struct EqCounters {
+    /// Interrupts (eventfd wake-ups with a signal).
+    pub interrupts: AtomicU64,
+    /// EQEs consumed.
+    pub eqes: AtomicU64,
+    /// Command-completion EQEs.
+    pub cmd_eqes: AtomicU64,
+    /// Page request EQEs.
+    pub page_requests: AtomicU64,
+    /// EQEs of a type the driver does not handle.
+    pub unhandled: AtomicU64,
+}
+
+/// Where the EQ thread sends what it reads.
+pub(crate) struct Sinks {
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) pages: Sender<PageWork>,
+    pub(crate) ports: Arc<PortEvents>,
+    pub(crate) counters: Arc<EqCounters>,
+}
+
+/// A created EQ and its thread.
+pub(crate) struct EventQueue {
+    eqn: u8,
+    stop: Arc<AtomicBool>,
+    fd: Arc<EventFd>,
+    thread: Option<JoinHandle<()>>,
+    /// Kept mapped until the EQ is destroyed and the thread joined.
+    _ring: Arc<DmaRegion>,
+}
+
+struct Ring {
+    region: Arc<DmaRegion>,
+    log_size: u32,
+    eqn: u8,
+    doorbell: u64,
+    ci: u32,
+}
+
+impl EventQueue {
+    /// Allocates the ring, creates the EQ on MSI-X vector `vector` subscribed to
+    /// command completion, page request and port change, starts its thread and
+    /// arms it. The queue is still in polling mode: the caller switches.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create(
+        dma: &DmaContext,
+        bar: Arc<dyn Mmio>,
+        uar: u32,
+        fd: Arc<EventFd>,
+        vector: u16,
+        nent: u32,
+        poll: Duration,
+        sinks: Sinks,
+    ) -> Result<EventQueue> {
+        let entries = eqe::eq_entries(nent)?;
+        let log_size = entries.trailing_zeros();
+        let bytes = entries as usize * EQE_SIZE;
+        let ring = Arc::new(dma.alloc(bytes, PageSize::Base4K)?);
+        let view = ring.view();
+        for i in 0..entries as usize {
+            view.write_u8(i * EQE_SIZE + eqe::OWNER_OFFSET, eqe::SW_OWNER_INIT)?;
+        }
+        let pages = bytes.div_ceil(4096);
+        let mut pas = Vec::with_capacity(pages);
+        for p in 0..pages {
+            pas.push(ring.iova_at(p * 4096)?);
+        }
+        let ctx = EqContext {
+            log_eq_size: log_size as u8,
+            uar_page: uar,
+            intr: vector,
+            ..EqContext::default()
+        };
+        let events = EventMask::of(&[
+            EventType::CMD,
+            EventType::PAGE_REQUEST,
+            EventType::PORT_CHANGE,
+        ]);
+        let msg = CreateEqIn { ctx, events, pas }.encode()?;
+        let out = sinks.queue.exec(&msg, 16)?;
+        let eqn = decode_create_eq_out(&out)?;
+        let doorbell = u64::from(uar) * UAR_PAGE;
+        let mut r = Ring {
+            region: ring.clone(),
+            log_size,
+            eqn,
+            doorbell,
+            ci: 0,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        r.arm(&*bar);
+        let thread = {
+            let (stop, fd) = (stop.clone(), fd.clone());
+            std::thread::Builder::new()
+                .name(format!("cxu-eq{eqn}"))
+                .spawn(move || r.run(&*bar, &fd, &stop, poll, &sinks))
+                .map_err(|source| Error::Thread {
+                    name: "cxu-eq",
+                    source,
+                })?
+        };
+        debug!(eqn, entries, uar, vector, "event queue created");
+        Ok(EventQueue {
+            eqn,
+            stop,
+            fd,
+            thread: Some(thread),
+            _ring: ring,
+        })
+    }
+
+    /// The EQ number.
+    pub(crate) fn eqn(&self) -> u8 {
+        self.eqn
+    }
+
+    /// DESTROY_EQ (the caller has switched the queue back to polling), then
+    /// stops and joins the thread. The ring is unmapped when `self` drops.
+    pub(crate) fn destroy(mut self, queue: &Queue) -> Result<()> {
+        let res = queue.exec(&destroy_eq_in(self.eqn), 16).map(|_| ());
+        self.stop_thread();
+        res
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wake the thread if it sleeps on the eventfd.
+        let _ = self.fd.write(1);
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                warn!(eqn = self.eqn, "EQ thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for EventQueue {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
+
+impl Ring {
+    fn write_doorbell(&self, bar: &dyn Mmio, arm: bool) {
+        let off = if arm {
+            cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_ARM
+        } else {
+            cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_NO_ARM
+        };
+        bar.write32_be(
+            self.doorbell + off as u64,
+            eq_doorbell_value(self.eqn, self.ci),
+        );
+    }
+
+    fn arm(&mut self, bar: &dyn Mmio) {
+        self.write_doorbell(bar, true);
+    }
+
+    fn run(mut self, bar: &dyn Mmio, fd: &EventFd, stop: &AtomicBool, poll: Duration, s: &Sinks) {
+        while !stop.load(Ordering::Acquire) {
+            match cxu_hal::pci::wait_eventfd(fd, Some(poll)) {
+                Ok(Some(_)) => {
+                    s.counters.interrupts.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(error = %e, "EQ eventfd wait failed");
+                    std::thread::sleep(poll);
+                }
+            }
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
+            self.consume(bar, s);
+            self.arm(bar);
+        }
+        debug!(eqn = self.eqn, "EQ thread stopped");
+    }
+
+    /// Consumes every EQE software owns now.
+    fn consume(&mut self, bar: &dyn Mmio, s: &Sinks) {
+        let view = self.region.view();
+        let mut since_update = 0;
+        let mut buf = [0u8; EQE_SIZE];
+        loop {
+            let off = eqe::eqe_index(self.ci, self.log_size) as usize * EQE_SIZE;
+            let Ok(entry) = view.subview(off, EQE_SIZE) else {
+                return;
+            };
+            let Ok(owner) = entry.load_u8_acquire(eqe::OWNER_OFFSET) else {
+                return;
+            };
+            if !eqe::is_sw_owned(owner, self.ci, self.log_size) {
+                break;
+            }
+            if entry.read_bytes(0, &mut buf).is_err() {
+                return;
+            }
+            self.ci = self.ci.wrapping_add(1);
+            s.counters.eqes.fetch_add(1, Ordering::Relaxed);
+            match Eqe::decode(&buf) {
+                Ok(e) => dispatch(&e, s),
+                Err(err) => warn!(error = %err, "undecodable EQE"),
+            }
+            since_update += 1;
+            if since_update == EQ_POLLING_BUDGET {
+                self.write_doorbell(bar, false);
+                since_update = 0;
+            }
+        }
+    }
+}
+
+/// Largest reclaim a page request may ask for (the kernel caps it at 50 000).
+const MAX_RECLAIM_REQUEST: i32 = 50_000;
+
+fn dispatch(e: &Eqe, s: &Sinks) {
+    match e.event_type {
+        EventType::CMD => {
+            s.counters.cmd_eqes.fetch_add(1, Ordering::Relaxed);
+            let v = e.cmd_vector();
+            let n = s.queue.complete_vector(v);
+            trace!(
+                vector = format_args!("{v:#x}"),
+                completed = n,
+                "command completion EQE"
+            );
+        }
+        EventType::PAGE_REQUEST => {
+            s.counters.page_requests.fetch_add(1, Ordering::Relaxed);
+            let req = e.page_request();
+            let work = if req.release_all {
+                PageWork::ReleasedAll
+            } else if req.func_id != 0 || req.ec_function {
+                warn!(
+                    func_id = req.func_id,
+                    ec = req.ec_function,
+                    "page request for another function ignored"
+                );
+                return;
+            } else if req.num_pages < -MAX_RECLAIM_REQUEST {
+                warn!(
+                    num_pages = req.num_pages,
+                    "page request reclaim capped at 50000"
+                );
+                PageWork::Reclaim(MAX_RECLAIM_REQUEST as u32)
+            } else if req.num_pages < 0 {
+                PageWork::Reclaim(req.num_pages.unsigned_abs())
+            } else {
+                PageWork::Give(req.num_pages as u32)
+            };
+            debug!(?work, "page request");
+            if s.pages.send(work).is_err() {
+                warn!("page request dropped: the page worker is gone");
+            }
+        }
+        EventType::PORT_CHANGE => {
+            let port = e.port();
+            debug!(port, sub_type = e.sub_type, "port change");
+            s.ports.record(port, e.sub_type);
+        }
+        other => {
+            s.counters.unhandled.fetch_add(1, Ordering::Relaxed);
+            debug!(event = %other, "unhandled event");
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The whole driver against the device model's in-process backend: probe and
+//! remove, events mode, page requests during a storm, removal with commands in
+//! flight, fatal errors and recovery.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::nop;
+use cxu_driver::{Device, DriverConfig, Error, FatalCause, Features, Mode, PortType, QueueConfig};
+use cxu_hal::ifc::eqe::port_change;
+use cxu_hal::ifc::{CmdStatus, Opcode};
+use cxu_hal::PciFunction;
+use cxu_qemu::model::{Fault, HcaState, Profile};
+use cxu_qemu::LocalFunction;
+
+fn cfg() -> DriverConfig {
+    DriverConfig {
+        queue: QueueConfig {
+            timeout: Duration::from_secs(5),
+            slot_wait: Duration::from_secs(5),
+            ..QueueConfig::default()
+        },
+        health_interval: Duration::from_millis(20),
+        eq_poll: Duration::from_millis(20),
+        fw_pages: 512,
+        ..DriverConfig::default()
+    }
+}
+
+fn function(p: Profile) -> Arc<LocalFunction> {
+    Arc::new(LocalFunction::new(p))
+}
+
+fn probe(f: &Arc<LocalFunction>, c: DriverConfig) -> Arc<Device> {
+    let pf: Arc<dyn PciFunction> = f.clone();
+    Device::probe(pf, c).expect("probe")
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn probe_and_remove_twice_on_one_function() {
+    let p = Profile::default();
+    let boot_init = u64::from(p.boot_pages + p.init_pages);
+    let f = function(p);
+    let ctl = f.control();
+    for round in 0..2 {
+        let d = probe(&f, cfg());
+        let s = d.summary().unwrap();
+        assert_eq!(s.fw_version.to_string(), "16.35.2000");
+        assert_eq!((s.ports, s.port_type), (1, PortType::Eth));
+        assert!(
+            s.features
+                .contains(Features::TRAPS | Features::TRAP_POLICERS | Features::PAGE_REQUESTS),
+            "{:?}",
+            s.features
+        );
+        assert!(!s.features.contains(Features::CMDIF_CHECKSUM));
+        assert_eq!(s.mode, Mode::Events);
+        assert_eq!(s.fw_pages, boot_init);
+        assert!(s.to_string().contains("firmware:  16.35.2000"));
+        assert_eq!(ctl.hca_state(), HcaState::Initialized);
+        assert_eq!(ctl.pages().len() as u64, boot_init);
+        assert_eq!(ctl.issi(), 1);
+        assert_eq!(ctl.eqs().len(), 1);
+        assert_eq!(ctl.uars().len(), 1);
+        assert!(ctl.driver_version().unwrap().starts_with("cxu,cxu-driver,"));
+        let caps = d.caps().unwrap();
+        assert_eq!(caps.log_max_eq, 4);
+        assert!(caps.max_trap_policers > 0);
+
+        d.exec(&nop(), 16).unwrap();
+        assert!(
+            d.eq_counters().cmd_eqes.load(Ordering::Relaxed) > 0,
+            "round {round}: completion came by event"
+        );
+
+        let report = d.remove().unwrap();
+        assert_eq!(report.pages.outstanding, 0);
+        assert_eq!(report.pages.given, boot_init);
+        assert_eq!(report.pages.reclaimed, boot_init);
+        assert_eq!(report.dma.mapped_regions, 0, "all DMA memory unmapped");
+        assert_eq!(report.dma.leaked_regions, 0);
+        assert_eq!(ctl.hca_state(), HcaState::Disabled);
+        assert!(ctl.pages().is_empty());
+        assert!(ctl.eqs().is_empty());
+        assert!(ctl.uars().is_empty());
+        assert!(matches!(d.exec(&nop(), 16), Err(Error::DeviceRemoved)));
+        assert!(matches!(d.remove(), Err(Error::DeviceRemoved)));
+        assert!(matches!(d.summary(), Err(Error::DeviceRemoved)));
+    }
+}
+
+#[test]
+fn events_mode_storm_from_four_threads() {
+    let f = function(Profile::default());
+    let d = probe(&f, cfg());
+    let before = d.eq_counters().cmd_eqes.load(Ordering::Relaxed);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let d = d.clone();
+            std::thread::spawn(move || {
+                let msg = nop();
+                for _ in 0..500 {
+                    d.with_queue(|q| {
+                        let hs: Vec<_> = (0..8)
+                            .map(|_| q.submit(&msg, 16, true))
+                            .collect::<Result<_, _>>()?;
+                        for h in hs {
+                            assert_eq!(h.wait()?[0], 0);
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(d.cmd_stats(Opcode::NOP).unwrap().count, 16_000);
+    let eqes = d.eq_counters().cmd_eqes.load(Ordering::Relaxed) - before;
+    assert!(eqes >= 16_000, "one completion EQE per command, got {eqes}");
+    assert_eq!(d.slots().unwrap().busy, 0);
+    d.remove().unwrap();
+}
+
+/// Firmware asks for pages, then offers some back, while four threads keep the
+/// regular slots busy; the page worker serves both on the reserved slot.
+#[test]
+fn page_requests_in_the_middle_of_a_command_storm() {
+    let p = Profile::default();
+    let boot_init = u64::from(p.boot_pages + p.init_pages);
+    let f = function(p);
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let storm: Vec<_> = (0..4)
+        .map(|_| {
+            let (d, stop, done) = (d.clone(), stop.clone(), done.clone());
+            std::thread::spawn(move || {
+                let msg = nop();
+                while !stop.load(Ordering::Relaxed) {
+                    d.with_queue(|q| {
+                        let hs: Vec<_> = (0..8)
+                            .map(|_| q.submit(&msg, 16, true))
+                            .collect::<Result<_, _>>()?;
+                        for h in hs {
+                            h.wait()?;
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                    done.fetch_add(8, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    wait_until("storm start", Duration::from_secs(5), || {
+        done.load(Ordering::Relaxed) > 1000
+    });
+    assert!(ctl.request_pages(300), "an EQ took the page request");
+    wait_until("pages given", Duration::from_secs(10), || {
+        d.page_stats().unwrap().outstanding == boot_init + 300
+    });
+    assert!(ctl.request_pages(-120));
+    wait_until("pages reclaimed", Duration::from_secs(10), || {
+        d.page_stats().unwrap().reclaimed == 120
+    });
+    stop.store(true, Ordering::Relaxed);
+    for t in storm {
+        t.join().unwrap();
+    }
+    assert_eq!(ctl.pages().len() as u64, boot_init + 180);
+    let ps = d.page_stats().unwrap();
+    assert_eq!((ps.given, ps.failed_requests), (boot_init + 300, 0));
+    assert!(d.cmd_stats(Opcode::MANAGE_PAGES).unwrap().count >= 4);
+    let report = d.remove().unwrap();
+    assert_eq!(report.pages.outstanding, 0);
+    assert_eq!(report.pages.reclaimed, boot_init + 300);
+    assert!(ctl.pages().is_empty());
+    assert_eq!(report.dma.mapped_regions, 0);
+}
+
+#[test]
+fn remove_while_commands_are_in_flight() {
+    let f = function(Profile::default());
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    ctl.set_latency(Opcode::NOP, Duration::from_millis(300));
+    let users: Vec<_> = (0..6)
+        .map(|_| {
+            let d = d.clone();
+            std::thread::spawn(move || d.exec(&nop(), 16))
+        })
+        .collect();
+    wait_until("commands in flight", Duration::from_secs(5), || {
+        d.slots().map(|s| s.busy.count_ones() >= 6).unwrap_or(false)
+    });
+    let t = Instant::now();
+    let report = d.remove().unwrap();
+    for u in users {
+        match u.join().unwrap() {
+            Err(Error::DeviceRemoved) => {}
+            other => panic!("in-flight command got {other:?}"),
+        }
+    }
+    // Teardown waited for the device to give the slots back before DESTROY_EQ.
+    assert!(t.elapsed() >= Duration::from_millis(200));
+    assert_eq!(report.pages.outstanding, 0);
+    assert_eq!(report.dma.mapped_regions, 0);
+    assert_eq!(ctl.hca_state(), HcaState::Disabled);
+    assert_eq!(ctl.busy_slots(), 0);
+}
+
+#[test]
+fn fatal_error_fails_commands_and_recovery_brings_the_device_back() {
+    let f = function(Profile::default());
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    ctl.set_latency(Opcode::NOP, Duration::from_secs(2));
+    let inflight = {
+        let d = d.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            (d.exec(&nop(), 16), t.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    ctl.fatal_error(0x07); // DEAD_IRISC
+    wait_until("fatal detected", Duration::from_secs(2), || d.is_fatal());
+    let (res, took) = inflight.join().unwrap();
+    match res {
+        Err(Error::FwFatal {
+            cause: FatalCause::Syndrome(s),
+        }) => assert_eq!(s.0, 0x07),
+        other => panic!("in-flight command got {other:?}"),
+    }
+    assert!(
+        took < Duration::from_secs(1),
+        "failed at once, not at the timeout"
+    );
+    let e = d.exec(&nop(), 16).unwrap_err();
+    assert!(e.to_string().contains("DEAD_IRISC"), "{e}");
+    let report = d.health_report().unwrap();
+    assert_eq!(report.syndrome.0, 0x07);
+    assert_eq!(report.buffer[0x3D], 0x07, "health buffer recorded");
+
+    ctl.set_latency(Opcode::NOP, Duration::ZERO);
+    d.recover().unwrap();
+    assert!(!d.is_fatal());
+    d.exec(&nop(), 16).unwrap();
+    assert_eq!(ctl.hca_state(), HcaState::Initialized);
+    let r = d.remove().unwrap();
+    assert_eq!(r.pages.outstanding, 0);
+    assert_eq!(r.dma.mapped_regions, 0);
+}
+
+#[test]
+fn stopped_health_counter_is_fatal_after_three_misses() {
+    // A counter that ticks slower than the poll looks stuck.
+    let p = Profile {
+        health_tick: Duration::from_secs(3600),
+        ..Profile::default()
+    };
+    let f = function(p);
+    let d = probe(&f, cfg());
+    wait_until("fatal", Duration::from_secs(2), || d.is_fatal());
+    match d.exec(&nop(), 16) {
+        Err(Error::FwFatal {
+            cause: FatalCause::HealthCounterStuck(3),
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    d.remove().unwrap();
+}
+
+#[test]
+fn port_change_events_are_recorded() {
+    let f = function(Profile {
+        num_ports: 2,
+        ..Profile::default()
+    });
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    assert!(ctl.port_change_event(2, port_change::ACTIVE));
+    assert!(ctl.port_change_event(2, port_change::DOWN));
+    wait_until("port events", Duration::from_secs(2), || {
+        d.port_events(2).0 == 2
+    });
+    assert_eq!(d.port_events(2), (2, port_change::DOWN));
+    assert_eq!(d.port_events(1).0, 0);
+    d.remove().unwrap();
+}
+
+#[test]
+fn firmware_that_never_boots_is_a_bounded_wait() {
+    let f = function(Profile {
+        boot_time: Duration::from_secs(3600),
+        ..Profile::default()
+    });
+    let pf: Arc<dyn PciFunction> = f.clone();
+    let c = DriverConfig {
+        fw_pre_init_timeout: Duration::from_millis(50),
+        ..cfg()
+    };
+    match Device::probe(pf, c) {
+        Err(Error::FwInitTimeout {
+            stage: "pre-init", ..
+        }) => {}
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("probe succeeded"),
+    }
+}
+
+/// A step failing in the middle of bring-up undoes what was done: pages come
+/// back, the HCA is disabled, and a later probe works.
+#[test]
+fn failed_bring_up_cleans_up_after_itself() {
+    let f = function(Profile::default());
+    let ctl = f.control();
+    ctl.inject(
+        Some(Opcode::INIT_HCA),
+        Fault::Status {
+            status: CmdStatus::BAD_SYS_STATE_ERR,
+            syndrome: 0xABCD,
+        },
+        Some(1),
+    );
+    let pf: Arc<dyn PciFunction> = f.clone();
+    let e = match Device::probe(pf, cfg()) {
+        Err(e) => e,
+        Ok(_) => panic!("probe succeeded"),
+    };
+    assert!(
+        e.to_string()
+            .starts_with("INIT_HCA: INIT_HCA(0x102): status BAD_SYS_STATE_ERR"),
+        "{e}"
+    );
+    assert!(matches!(
+        e.root(),
+        Error::Command {
+            syndrome: 0xABCD,
+            ..
+        }
+    ));
+    assert!(ctl.pages().is_empty());
+    assert_eq!(ctl.hca_state(), HcaState::Disabled);
+    let d = probe(&f, cfg());
+    d.remove().unwrap();
+}
