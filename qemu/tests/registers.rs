@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use cxu_hal::ifc::caps::HcaCap;
 use cxu_hal::ifc::commands::access_reg::{AccessRegIn, RegOp};
 use cxu_hal::ifc::eqe::{port_change, EventType};
 use cxu_hal::ifc::regs::hpkt::{Hpkt, TrapAction};
@@ -311,10 +312,49 @@ fn a_device_without_traps_does_not_have_their_registers() {
         syndrome::REG_UNKNOWN,
     );
     let c = h.exec(&msg(Opcode::QUERY_HCA_CAP, 1, 16), 16 + 4096);
+    let cap = HcaCap::from_bytes(&c.out[16..]).unwrap();
+    assert!(!cap.cxu_traps() && !cap.cxu_trap_policers());
     assert_eq!(
-        c.out[0x10 + 0xF8] & 0xC0,
-        0,
-        "trap and policer cap bits clear"
+        (cap.cxu_max_trap_groups(), cap.cxu_max_trap_policers()),
+        (0, 0)
+    );
+}
+
+#[test]
+fn trap_capabilities_follow_the_profile_and_bound_the_indexes() {
+    let h = Harness::new(Profile {
+        max_trap_groups: 4,
+        max_policers: 2,
+        ..Profile::default()
+    });
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    let c = h.exec(&msg(Opcode::QUERY_HCA_CAP, 1, 16), 16 + 4096);
+    let cap = HcaCap::from_bytes(&c.out[16..]).unwrap();
+    assert!(cap.cxu_traps() && cap.cxu_trap_policers());
+    assert_eq!(
+        (cap.cxu_max_trap_groups(), cap.cxu_max_trap_policers()),
+        (4, 2)
+    );
+    let group = |g| {
+        Htgt {
+            trap_group: g,
+            ..Htgt::default()
+        }
+        .encode()
+        .unwrap()
+    };
+    ok_reg(&h, RegisterId::HTGT, RegOp::Write, &group(3));
+    fail(
+        &reg(&h, RegisterId::HTGT, RegOp::Write, &group(4)),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_INDEX,
+    );
+    let pol = |pid| Qpcr::packet_policer(pid, 100, 8).encode().unwrap();
+    ok_reg(&h, RegisterId::QPCR, RegOp::Write, &pol(1));
+    fail(
+        &reg(&h, RegisterId::QPCR, RegOp::Write, &pol(2)),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_INDEX,
     );
 }
 

@@ -54,8 +54,11 @@ pub struct Profile {
     pub trap_support: bool,
     /// Firmware supports trap policers (the policer capability bit).
     pub policer_support: bool,
-    /// Number of trap policers firmware has.
+    /// Number of trap policers firmware has (QPCR pids `0..max_policers`).
     pub max_policers: u8,
+    /// Number of trap groups firmware has (HTGT groups `0..max_trap_groups`;
+    /// HPKT's group field is 6 bits, so at most 64 are reachable).
+    pub max_trap_groups: u8,
     /// Board identifier reported by QUERY_ADAPTER (`vsd_contd_psid`).
     pub psid: &'static str,
     /// IEEE vendor id (OUI) reported by QUERY_ADAPTER.
@@ -88,6 +91,7 @@ impl Default for Profile {
             trap_support: true,
             policer_support: true,
             max_policers: 16,
+            max_trap_groups: 16,
             psid: "MT_0000000008",
             ieee_vendor_id: 0x0002C9,
         }

@@ -8,10 +8,9 @@
 
 use cxu_hal::ifc::Field;
 
-use cxu_hal::ifc::caps::{general as cap, CAP_UNION_SIZE as HCA_CAP_SIZE};
+use cxu_hal::ifc::caps::{cxu as cxu_cap, general as cap, CAP_UNION_SIZE as HCA_CAP_SIZE};
 use cxu_hal::ifc::commands::caps::CAPABILITY_OFFSET as HCA_CAP_OFFSET;
 
-use super::layouts::cxu_cap;
 use super::{syndrome, Cmd, CmdError, CmdResult};
 use crate::model::profile::Profile;
 
@@ -71,10 +70,16 @@ impl Caps {
         set(cap::DRIVER_VERSION, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
-        set(cxu_cap::CXU_TRAPS, u64::from(p.trap_support));
-        set(cxu_cap::CXU_TRAP_POLICERS, u64::from(p.policer_support));
+        // cxu's own fields (traps and policers are not mlx5 features), after
+        // `cmd_hca_cap` where no kernel field can collide.
+        set(cxu_cap::TRAPS, u64::from(p.trap_support));
+        set(cxu_cap::TRAP_POLICERS, u64::from(p.policer_support));
         set(
-            cxu_cap::CXU_MAX_TRAP_POLICERS,
+            cxu_cap::MAX_TRAP_GROUPS,
+            u64::from(if p.trap_support { p.max_trap_groups } else { 0 }),
+        );
+        set(
+            cxu_cap::MAX_TRAP_POLICERS,
             u64::from(if p.policer_support { p.max_policers } else { 0 }),
         );
         Caps {

@@ -13,7 +13,6 @@
 mod caps;
 mod eq;
 mod hca;
-pub mod layouts;
 mod pages;
 pub mod regs;
 pub mod syndrome;

@@ -21,6 +21,7 @@ use crate::model::profile::Profile;
 #[derive(Clone, Default)]
 pub struct Traps {
     max_policers: u16,
+    max_groups: u8,
     groups: BTreeMap<u8, Htgt>,
     traps: BTreeMap<u16, Hpkt>,
     policers: BTreeMap<u16, Qpcr>,
@@ -43,6 +44,7 @@ impl Traps {
             } else {
                 0
             },
+            max_groups: if p.trap_support { p.max_trap_groups } else { 0 },
             ..Default::default()
         }
     }
@@ -50,6 +52,9 @@ impl Traps {
     pub(super) fn htgt(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
         acc.need(htgt::LEN)?;
         let req = Htgt::decode(acc.data).map_err(|_| bad_field())?;
+        if req.trap_group >= self.max_groups {
+            return Err(bad_index());
+        }
         if acc.write {
             if req.policer_enabled && !self.policers.contains_key(&u16::from(req.pid)) {
                 return Err(bad_index());
