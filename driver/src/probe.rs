@@ -266,6 +266,9 @@ pub(crate) fn teardown(
         } else {
             note(q.set_mode(Mode::Polling, q.timeout()), "switch to polling");
             note(eq.destroy(&q), "DESTROY_EQ");
+            // If quiescing failed (a stalled slot) the switch did not happen;
+            // with the EQ gone nobody delivers events any more: poll.
+            q.force_polling();
         }
     }
     if r.msix {

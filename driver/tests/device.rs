@@ -360,3 +360,82 @@ fn failed_bring_up_cleans_up_after_itself() {
     let d = probe(&f, cfg());
     d.remove().unwrap();
 }
+
+/// Firmware releases every page by itself (release-all page request): the
+/// driver takes them back without a command, and teardown has nothing to reclaim.
+#[test]
+fn release_all_pages_event_returns_every_page_without_a_command() {
+    let p = Profile::default();
+    let boot_init = u64::from(p.boot_pages + p.init_pages);
+    let f = function(p);
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    let manage_before = d.cmd_stats(Opcode::MANAGE_PAGES).unwrap().count;
+    assert!(ctl.release_all_pages());
+    wait_until("release all", Duration::from_secs(2), || {
+        d.page_stats().unwrap().outstanding == 0
+    });
+    let ps = d.page_stats().unwrap();
+    assert_eq!((ps.given, ps.reclaimed), (boot_init, boot_init));
+    assert_eq!(
+        d.cmd_stats(Opcode::MANAGE_PAGES).unwrap().count,
+        manage_before
+    );
+    assert!(ctl.pages().is_empty());
+    let r = d.remove().unwrap();
+    assert_eq!(r.pages.outstanding, 0);
+    assert_eq!(r.dma.mapped_regions, 0);
+}
+
+/// In events mode a command the device never completes times out for its
+/// caller; the rest of the queue keeps working.
+#[test]
+fn events_mode_timeout_keeps_the_slot_and_the_queue_works() {
+    let f = function(Profile::default());
+    let ctl = f.control();
+    let c = DriverConfig {
+        queue: QueueConfig {
+            timeout: Duration::from_millis(100),
+            ..cfg().queue
+        },
+        ..cfg()
+    };
+    let d = probe(&f, c);
+    ctl.inject(Some(Opcode::NOP), Fault::NeverComplete, Some(1));
+    match d.exec(&nop(), 16) {
+        Err(Error::Timeout {
+            opcode: Opcode::NOP,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(d.slots().unwrap().stalled.count_ones(), 1);
+    d.exec(&nop(), 16).unwrap();
+    assert_eq!(d.cmd_stats(Opcode::NOP).unwrap().timeouts, 1);
+    // Teardown cannot quiesce a slot the device never returns: it reports it
+    // and still stops every thread and unmaps everything it can.
+    let e = d.remove().unwrap_err();
+    assert!(e.to_string().contains("switch to polling"), "{e}");
+    assert!(matches!(d.exec(&nop(), 16), Err(Error::DeviceRemoved)));
+}
+
+/// Surprise removal: reads return all ones; the health poller sees the dead
+/// link, commands fail at once, and remove still finishes.
+#[test]
+fn surprise_removal_is_detected_and_remove_completes() {
+    let f = function(Profile::default());
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    ctl.surprise_remove();
+    wait_until("dead link detected", Duration::from_secs(2), || {
+        d.is_fatal()
+    });
+    match d.exec(&nop(), 16) {
+        Err(Error::FwFatal {
+            cause: FatalCause::PciDead,
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    let r = d.remove().unwrap();
+    assert_eq!(r.dma.mapped_regions, 0);
+}
