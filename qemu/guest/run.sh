@@ -3,20 +3,23 @@
 # share=on) with an optional vfio-user device, runs test binaries inside, and decides the
 # result from the guest's own marker line.
 #
-#   run.sh [--socket PATH] [--timeout SECS] [--append ARGS] BIN...
+#   run.sh [--socket PATH] [--timeout SECS] [--append ARGS] [--data FILE]... BIN...
 #
-# BIN... are static binaries copied into the initramfs and run in order by /init, after the
-# five vfio modules are loaded and every 15b3:* function is bound to vfio-pci. The server
+# BIN... are static binaries (or busybox sh scripts) copied into the initramfs and run in
+# order by /init, after the five vfio modules are loaded and every 15b3:* function is bound
+# to vfio-pci. --data FILE copies FILE to /data/ in the guest without running it (for
+# scripts that run a binary with arguments or environment). The server
 # behind --socket must already be listening. Exit status: 0 when the guest printed
 # CXU-EXIT=0; otherwise non-zero, with the guest console printed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SOCKET="" TIMEOUT=300 APPEND=""
+SOCKET="" TIMEOUT=300 APPEND="" DATA=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --socket) SOCKET=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --append) APPEND=$2; shift 2 ;;
+    --data) DATA+=("$2"); shift 2 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -32,11 +35,14 @@ MODDIR="$ROOT/usr/lib/modules/$KVER/kernel"
 
 # initramfs: busybox, the vfio modules decompressed (busybox insmod wants plain ELF), tests.
 I="$WORK/initramfs"
-mkdir -p "$I"/{bin,sbin,proc,sys,dev,tmp,modules,tests}
+mkdir -p "$I"/{bin,sbin,proc,sys,dev,tmp,modules,tests,data}
 cp "$ROOT/usr/bin/busybox" "$I/bin/busybox"
 for m in virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 \
          drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci; do
   xz -dc "$MODDIR/$m.ko.xz" > "$I/modules/$(basename "$m").ko"
+done
+for d in "${DATA[@]}"; do
+  cp "$d" "$I/data/$(basename "$d")"
 done
 n=0
 for b in "$@"; do
@@ -88,7 +94,7 @@ timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" \
 qrc=$?
 set -e
 secs=$(( $(date +%s) - start ))
-grep -E '^(guest:|cxu|CXU-|PASS |FAIL |INFO |[0-9]+ passed|.*: [0-9]+ passed)' "$LOG" | tr -d '\r' || true
+grep -E '^(guest:|cxu|CXU-|PASS |FAIL |INFO |test |[0-9]+ passed|.*: [0-9]+ passed)' "$LOG" | tr -d '\r' || true
 if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
   echo "run.sh: the guest did not finish within ${TIMEOUT}s and was killed; its console:"
   tr -d '\r' < "$LOG"

@@ -41,12 +41,6 @@ fn cache_root() -> PathBuf {
     base.join("cxu")
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
 fn show(what: &str, out: &Output) -> String {
     format!(
         "{what}: {}\n--- stdout\n{}\n--- stderr\n{}",
@@ -56,22 +50,85 @@ fn show(what: &str, out: &Output) -> String {
     )
 }
 
-/// Builds both binaries statically; returns their paths.
-fn build() -> (PathBuf, PathBuf) {
+/// The static binaries the run needs.
+struct Binaries {
+    /// `cxu-vfio-user`, on the host.
+    server: PathBuf,
+    /// `cxu-guest`, in the guest.
+    guest: PathBuf,
+    /// hal's `vfio_guest` test (ignored on the host), in the guest.
+    hal_test: PathBuf,
+}
+
+/// The `"executable"` of each artifact in cargo's JSON messages, by target name.
+fn executables(json: &str) -> Vec<(String, PathBuf)> {
+    let field = |line: &str, key: &str| -> Option<String> {
+        let start = line.find(key)? + key.len();
+        let end = line[start..].find('"')?;
+        Some(line[start..start + end].to_string())
+    };
+    json.lines()
+        .filter(|l| l.contains(r#""reason":"compiler-artifact""#))
+        .filter_map(|l| {
+            let target = &l[l.find(r#""target":{"#)?..];
+            let name = field(target, r#""name":""#)?;
+            Some((name, PathBuf::from(field(l, r#""executable":""#)?)))
+        })
+        .collect()
+}
+
+/// Builds the binaries statically in one cargo call.
+fn build() -> Binaries {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let t = Instant::now();
     let out = Command::new(cargo)
         .current_dir(workspace())
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .args(["build", "--release", "--target", TARGET])
+        .args(["--message-format", "json-render-diagnostics"])
         .args(["-p", "cxu-qemu", "--bin", "cxu-vfio-user"])
         .args(["-p", "cxu-tests", "--bin", "cxu-guest"])
+        .args(["-p", "cxu-hal", "--test", "vfio_guest"])
         .output()
         .expect("run cargo");
     assert!(out.status.success(), "{}", show("static build", &out));
     eprintln!("qemu_guest: static build took {:?}", t.elapsed());
-    let dir = target_dir().join(TARGET).join("release");
-    (dir.join("cxu-vfio-user"), dir.join("cxu-guest"))
+    let exes = executables(&String::from_utf8_lossy(&out.stdout));
+    let find = |name: &str| {
+        exes.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| panic!("cargo built no executable {name}: {exes:?}"))
+    };
+    Binaries {
+        server: find("cxu-vfio-user"),
+        guest: find("cxu-guest"),
+        hal_test: find("vfio_guest"),
+    }
+}
+
+/// A guest script running hal's ignored real-VFIO test on the 15b3 function.
+fn hal_test_script(dir: &Path, hal_test: &Path) -> PathBuf {
+    let name = hal_test
+        .file_name()
+        .expect("test binary name")
+        .to_string_lossy();
+    let script = [
+        "#!/bin/sh".to_string(),
+        "for d in /sys/bus/pci/devices/*; do".into(),
+        r#"if [ "$(cat $d/vendor)" = 0x15b3 ]; then addr=$(basename $d); break; fi"#.into(),
+        "done".into(),
+        r#"echo "guest: hal vfio_guest test on $addr""#.into(),
+        format!("CXU_VFIO_ADDR=$addr exec /data/{name} --ignored --test-threads 1"),
+        String::new(),
+    ]
+    .join("\n");
+    let path = dir.join("hal-vfio-guest.sh");
+    std::fs::write(&path, script).expect("write the hal test script");
+    let mut perms = std::fs::metadata(&path).expect("script").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&path, perms).expect("chmod the script");
+    path
 }
 
 /// The server process, killed and reaped on drop; its log is kept for failures.
@@ -92,6 +149,8 @@ impl Server {
             .arg(&socket)
             // For the guest's "page request while commands run" check.
             .args(["--page-request", "6", "--page-request-delay-ms", "100"])
+            // More than 62 init pages: MANAGE_PAGES needs a 2-block input mailbox.
+            .args(["--init-pages", "80"])
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
@@ -202,20 +261,27 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         .expect("run fetch.sh");
     assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
 
-    let (server_bin, guest_bin) = build();
-    let server = Server::start(&server_bin);
+    let bins = build();
+    let scratch = std::env::temp_dir().join(format!("cxu-qemu-guest-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let hal_script = hal_test_script(&scratch, &bins.hal_test);
+    let server = Server::start(&bins.server);
     let mut cmd = Command::new(scripts.join("run.sh"));
     cmd.arg("--socket")
         .arg(&server.socket)
         .arg("--timeout")
         .arg(GUEST_TIMEOUT.as_secs().to_string())
-        .arg(&guest_bin);
+        .arg("--data")
+        .arg(&bins.hal_test)
+        .arg(&bins.guest)
+        .arg(&hal_script);
     let out = run_bounded(cmd, GUEST_TIMEOUT + Duration::from_secs(30));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     // Give the server a moment to log the connection summary after QEMU exits.
     std::thread::sleep(Duration::from_millis(200));
     let server_log = server.log_text();
     drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
     println!("{stdout}");
     let counts = summary(&stdout);
     let detail = || {
@@ -229,7 +295,30 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         Some((passed, 0)) if passed > 0 => {}
         other => panic!("guest summary {other:?}:\n{}", detail()),
     }
+    assert!(
+        stdout.contains("test real_function_config_bars_msix_dma ... ok"),
+        "hal's vfio_guest test did not pass in the guest:\n{}",
+        detail()
+    );
     eprintln!("qemu_guest: whole run took {:?}", total.elapsed());
+}
+
+#[test]
+fn cargo_artifacts_name_their_executables() {
+    let json = concat!(
+        r#"{"reason":"compiler-artifact","package_id":"x","target":{"kind":["bin"],"name":"cxu-guest","src_path":"/a"},"executable":"/t/release/cxu-guest","fresh":true}"#,
+        "\n",
+        r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"cxu_hal"},"executable":null}"#,
+        "\n",
+        r#"{"reason":"build-finished","success":true}"#,
+    );
+    assert_eq!(
+        executables(json),
+        [(
+            "cxu-guest".to_string(),
+            PathBuf::from("/t/release/cxu-guest")
+        )]
+    );
 }
 
 #[test]

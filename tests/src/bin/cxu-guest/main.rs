@@ -4,12 +4,14 @@
 //!
 //! Finds the first 15b3 function bound to vfio-pci, opens it with
 //! `hal::vfio::VfioFunction`, and runs the checks of `raw.rs` (hand-rolled
-//! commands from `hal::ifc` layouts, no driver). Prints `PASS name`/`FAIL name:
+//! commands from `hal::ifc` layouts, no driver), then those of `driver.rs` (the
+//! driver's command queue). Prints `PASS name`/`FAIL name:
 //! why` per check, `INFO` lines for measurements, then `guest: N passed, M
 //! failed`; exits non-zero when a check failed.
 #![forbid(unsafe_code)]
 
 mod cmdq;
+mod driver;
 mod raw;
 mod report;
 
@@ -76,7 +78,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    raw::run(&mut r, f);
+    raw::run(&mut r, f.clone());
+    driver::run(&mut r, f);
     if r.finish("guest") {
         ExitCode::SUCCESS
     } else {

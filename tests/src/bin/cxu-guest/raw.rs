@@ -88,20 +88,21 @@ fn rate_depth32(s: &Submitter, rounds: u32) -> Result<f64, String> {
 /// ENABLE_HCA was done; SET_ISSI, boot and init pages, INIT_HCA, ALLOC_UAR.
 /// Returns the UAR index and the page memory (kept until the end).
 fn bring_up(s: &Submitter) -> Result<(u32, cxu_dma::DmaRegion), String> {
+    const PAGES: usize = 256;
     let mut set_issi = msg(Opcode::SET_ISSI, 0, 16);
     set_issi[0x0A..0x0C].copy_from_slice(&1u16.to_be_bytes());
     s.exec_in(0, &set_issi, 16)?.ok().ctx("SET_ISSI")?;
     let pages = s
         .dma
-        .alloc(64 * 4096, PageSize::Base4K)
+        .alloc(PAGES * 4096, PageSize::Base4K)
         .ctx("page memory")?;
     let mut next = 0usize;
     for stage in [1u16, 2] {
         let q = s.simple(Opcode::QUERY_PAGES, stage)?;
         q.ok().ctx("QUERY_PAGES")?;
         let n = q.be32(0x0C)? as usize;
-        if next + n > 64 {
-            return Err(format!("firmware wants {} pages, have 64", next + n));
+        if next + n > PAGES {
+            return Err(format!("firmware wants {} pages, have {PAGES}", next + n));
         }
         let mut m = msg(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
         m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
