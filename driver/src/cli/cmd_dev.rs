@@ -1,0 +1,209 @@
+//! `cxu dev show|info|reload|flash|param` and `cxu param`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use devlink_core::json::{ArraySection, ObjectSection};
+use devlink_core::{
+    Cmode, Command, Delivery, EventBody, FlashRequest, ObjectKinds, ParamType, ParamValue,
+    ReloadAction, ReloadLimit,
+};
+
+use super::session::{get, need, only, split_args, write_out, Session};
+use super::CliError;
+
+/// `cxu dev ...`.
+pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    match w {
+        [] | ["show", ..] | ["list", ..] => {
+            let rest = if w.is_empty() { w } else { &w[1..] };
+            let (dev, kv) = split_args(rest, &[])?;
+            only(&kv, &[])?;
+            let key = s.check_dev(dev)?;
+            let stats = s.opts.stats;
+            let view = s.device()?.instance.enter()?.dev_show(stats);
+            s.emit(out, &ObjectSection::new("dev", [(key, &view)]).to_json())
+        }
+        ["info", rest @ ..] => {
+            let (dev, kv) = split_args(rest, &[])?;
+            only(&kv, &[])?;
+            let key = s.check_dev(dev)?;
+            let info = s.device()?.instance.enter()?.info_get()?;
+            s.emit(out, &ObjectSection::new("info", [(key, &info)]).to_json())
+        }
+        ["reload", rest @ ..] => reload(s, rest, out),
+        ["flash", rest @ ..] => flash(s, rest, out),
+        ["param", rest @ ..] => param(s, rest, out),
+        [other, ..] => Err(CliError::usage(format!(
+            "unknown dev command {other:?}; try show, info, reload, flash, param"
+        ))),
+    }
+}
+
+fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    let (dev, kv) = split_args(w, &[])?;
+    only(&kv, &["action", "limit"])?;
+    s.check_dev(dev)?;
+    let action = match get(&kv, "action") {
+        None => None,
+        Some("driver_reinit") => Some(ReloadAction::DriverReinit),
+        Some("fw_activate") => Some(ReloadAction::FwActivate),
+        Some(a) => {
+            return Err(CliError::usage(format!(
+                "action {a:?}: driver_reinit or fw_activate"
+            )))
+        }
+    };
+    let limit = match get(&kv, "limit") {
+        None => None,
+        Some("no_reset") => Some(ReloadLimit::NoReset),
+        Some("unspecified") => Some(ReloadLimit::Unspec),
+        Some(l) => return Err(CliError::usage(format!("limit {l:?}: no_reset"))),
+    };
+    let performed = s.device()?.instance.enter()?.reload(action, limit)?;
+    s.emit(out, &devlink_core::reload::reload_reply_json(performed))
+}
+
+fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    // `dev flash FILE` is accepted as well as devlink's `dev flash DEV file FILE`.
+    let (dev, kv) = match w {
+        [f] if !f.contains('/') || std::path::Path::new(f).exists() => {
+            (None, vec![("file", Some(*f))])
+        }
+        _ => split_args(w, &[])?,
+    };
+    only(&kv, &["file", "component"])?;
+    s.check_dev(dev)?;
+    let mut req = FlashRequest::new(need(&kv, "file")?);
+    req.component = get(&kv, "component").map(str::to_string);
+    let json = s.opts.json;
+    let inst = Arc::clone(&s.device()?.instance);
+    let mon = inst.subscribe(ObjectKinds::FLASH, 4096);
+    let worker = std::thread::Builder::new()
+        .name("cxu-flash".into())
+        .spawn(move || inst.enter().and_then(|mut g| g.flash_update(req)))
+        .map_err(|e| CliError::Io {
+            what: "starting the flash thread".into(),
+            source: e,
+        })?;
+    let mut bar_open = false;
+    loop {
+        match mon.recv_timeout(Duration::from_millis(100)) {
+            Some(Delivery::Event(ev)) => {
+                if json {
+                    write_out(out, &format!("{}\n", devlink_core::json::to_string(&*ev)))?;
+                } else if let EventBody::Flash(st) = &ev.body {
+                    if ev.command == Command::Status {
+                        write_out(out, &progress_bar(st))?;
+                        bar_open = true;
+                    }
+                }
+                if ev.command == Command::End {
+                    break;
+                }
+            }
+            Some(Delivery::Overflow { .. }) => {}
+            None if worker.is_finished() => break,
+            None => {}
+        }
+    }
+    if bar_open {
+        write_out(out, "\n")?;
+    }
+    let res = worker
+        .join()
+        .map_err(|_| CliError::usage("the flash thread panicked"))?;
+    res?;
+    Ok(())
+}
+
+/// `\r[#####     ]  50% Downloading`, redrawn in place.
+fn progress_bar(st: &devlink_core::FlashStatusView) -> String {
+    const W: usize = 30;
+    match st.fraction() {
+        Some(f) => {
+            let filled = ((f * W as f64).round() as usize).min(W);
+            format!(
+                "\r[{}{}] {:3.0}% {}",
+                "#".repeat(filled),
+                " ".repeat(W - filled),
+                f * 100.0,
+                st.msg.as_deref().unwrap_or("")
+            )
+        }
+        None => format!("\r{:<w$}", st.progress_line(), w = W + 20),
+    }
+}
+
+/// `cxu param show [DEV] [name N]`, `cxu param set [DEV] name N value V cmode C`.
+pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    match w {
+        [] | ["show", ..] => {
+            let rest = if w.is_empty() { w } else { &w[1..] };
+            let (dev, kv) = split_args(rest, &[])?;
+            only(&kv, &["name"])?;
+            let key = s.check_dev(dev)?;
+            let inst = Arc::clone(&s.device()?.instance);
+            let mut g = inst.enter()?;
+            let views = match get(&kv, "name") {
+                Some(n) => vec![g.param_get(n)?],
+                None => g.param_show()?,
+            };
+            drop(g);
+            s.emit(
+                out,
+                &ArraySection::new("param", views.iter().map(|v| (key.clone(), v))).to_json(),
+            )
+        }
+        ["set", rest @ ..] => {
+            let (dev, kv) = split_args(rest, &[])?;
+            only(&kv, &["name", "value", "cmode"])?;
+            s.check_dev(dev)?;
+            let name = need(&kv, "name")?;
+            let cmode = match need(&kv, "cmode")? {
+                "runtime" => Cmode::Runtime,
+                "driverinit" => Cmode::Driverinit,
+                "permanent" => Cmode::Permanent,
+                c => {
+                    return Err(CliError::usage(format!(
+                        "cmode {c:?}: runtime, driverinit or permanent"
+                    )))
+                }
+            };
+            let raw = need(&kv, "value")?;
+            let inst = Arc::clone(&s.device()?.instance);
+            let mut g = inst.enter()?;
+            let ty = g
+                .param_get(name)?
+                .values
+                .first()
+                .map(|v| v.value.ty())
+                .ok_or_else(|| {
+                    CliError::usage(format!("param {name:?} has no value to take a type from"))
+                })?;
+            let value = parse_value(ty, raw)?;
+            g.param_set(name, cmode, value)?;
+            Ok(())
+        }
+        [other, ..] => Err(CliError::usage(format!(
+            "unknown param command {other:?}; try show, set"
+        ))),
+    }
+}
+
+fn parse_value(ty: ParamType, raw: &str) -> Result<ParamValue, CliError> {
+    use super::session::num;
+    Ok(match ty {
+        ParamType::Bool => ParamValue::Bool(match raw {
+            "true" => true,
+            "false" => false,
+            _ => return Err(CliError::usage(format!("value {raw:?}: true or false"))),
+        }),
+        ParamType::U8 => ParamValue::U8(num("value", raw)?),
+        ParamType::U16 => ParamValue::U16(num("value", raw)?),
+        ParamType::U32 => ParamValue::U32(num("value", raw)?),
+        ParamType::U64 => ParamValue::U64(num("value", raw)?),
+        ParamType::String => ParamValue::String(raw.to_string()),
+    })
+}

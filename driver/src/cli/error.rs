@@ -1,0 +1,89 @@
+//! The tool's errors: each says what failed, in the words of the layer that
+//! failed, and maps to an exit code. Large layer errors are boxed so every
+//! `Result` stays small.
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line is wrong; the message says how to write it.
+    #[error("{0}")]
+    Usage(String),
+    /// devlink refused (the errno is part of the message).
+    #[error("{e} (errno {})", e.errno())]
+    Devlink {
+        /// The error.
+        #[from]
+        e: devlink_core::Error,
+    },
+    /// The control plane failed to reach the device.
+    #[error(transparent)]
+    Ctl(Box<crate::devlink::CtlError>),
+    /// An RPC was refused or not delivered.
+    #[error("rpc: {e} (errno {})", e.errno())]
+    Rpc {
+        /// The error.
+        e: Box<crate::rpc::RpcError>,
+    },
+    /// The driver core failed (bring-up, commands).
+    #[error(transparent)]
+    Driver(Box<crate::Error>),
+    /// The PCI / VFIO layer failed.
+    #[error(transparent)]
+    Hal(Box<cxu_hal::Error>),
+    /// DMA memory.
+    #[error(transparent)]
+    Dma(Box<cxu_dma::Error>),
+    /// A file could not be read or written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What the tool was doing.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<crate::devlink::CtlError> for CliError {
+    fn from(e: crate::devlink::CtlError) -> Self {
+        CliError::Ctl(Box::new(e))
+    }
+}
+
+impl From<crate::rpc::RpcError> for CliError {
+    fn from(e: crate::rpc::RpcError) -> Self {
+        CliError::Rpc { e: Box::new(e) }
+    }
+}
+
+impl From<crate::Error> for CliError {
+    fn from(e: crate::Error) -> Self {
+        CliError::Driver(Box::new(e))
+    }
+}
+
+impl From<cxu_hal::Error> for CliError {
+    fn from(e: cxu_hal::Error) -> Self {
+        CliError::Hal(Box::new(e))
+    }
+}
+
+impl From<cxu_dma::Error> for CliError {
+    fn from(e: cxu_dma::Error) -> Self {
+        CliError::Dma(Box::new(e))
+    }
+}
+
+impl CliError {
+    /// The exit code: 2 for usage errors, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    pub(crate) fn usage(msg: impl Into<String>) -> Self {
+        CliError::Usage(msg.into())
+    }
+}

@@ -1,0 +1,286 @@
+//! The JSON the devlink views print, re-read in order: `-p` pretty output
+//! and the plain-text rendering come from the same compact `devlink -j`
+//! text, so text and JSON never disagree and key order is kept.
+
+/// A JSON value with object keys in their original order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum J {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number, as written.
+    Num(String),
+    /// A string.
+    Str(String),
+    /// An array.
+    Arr(Vec<J>),
+    /// An object.
+    Obj(Vec<(String, J)>),
+}
+
+/// Parses `s` (JSON produced by serde_json).
+pub fn parse(s: &str) -> Result<J, String> {
+    // Validate with serde_json; its map is sorted, so walk the (now known
+    // good) text again for the key order.
+    serde_json::from_str::<serde::de::IgnoredAny>(s).map_err(|e| e.to_string())?;
+    Parser {
+        s: s.as_bytes(),
+        i: 0,
+    }
+    .value()
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.s.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> Result<J, String> {
+        self.ws();
+        match self.s.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                let mut v = Vec::new();
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b'}') {
+                        self.i += 1;
+                        return Ok(J::Obj(v));
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    let val = self.value()?;
+                    v.push((k, val));
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b',') {
+                        self.i += 1;
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut v = Vec::new();
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b']') {
+                        self.i += 1;
+                        return Ok(J::Arr(v));
+                    }
+                    v.push(self.value()?);
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b',') {
+                        self.i += 1;
+                    }
+                }
+            }
+            Some(b'"') => Ok(J::Str(self.string()?)),
+            Some(_) => {
+                let start = self.i;
+                while self
+                    .s
+                    .get(self.i)
+                    .is_some_and(|c| !b",}] \n\t\r".contains(c))
+                {
+                    self.i += 1;
+                }
+                let tok = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
+                Ok(match tok {
+                    "null" => J::Null,
+                    "true" => J::Bool(true),
+                    "false" => J::Bool(false),
+                    n => J::Num(n.to_string()),
+                })
+            }
+            None => Err("unexpected end of JSON".into()),
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), String> {
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(format!("expected {:?} at byte {}", c as char, self.i))
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.expect(b'"')?;
+        let start = self.i - 1;
+        let mut esc = false;
+        while let Some(&c) = self.s.get(self.i) {
+            self.i += 1;
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == b'"' {
+                let raw = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
+                return serde_json::from_str(raw).map_err(|e| e.to_string());
+            }
+        }
+        Err("unterminated string".into())
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+}
+
+/// Pretty JSON (`-p`), two-space indent, keys in order.
+pub fn pretty(j: &J) -> String {
+    let mut out = String::new();
+    pretty_into(j, 0, &mut out);
+    out
+}
+
+fn pretty_into(j: &J, ind: usize, out: &mut String) {
+    let pad = |n: usize| "  ".repeat(n);
+    match j {
+        J::Obj(v) if !v.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, x)) in v.iter().enumerate() {
+                out.push_str(&format!("{}{}: ", pad(ind + 1), quote(k)));
+                pretty_into(x, ind + 1, out);
+                out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&format!("{}}}", pad(ind)));
+        }
+        J::Arr(v) if !v.is_empty() => {
+            out.push_str("[ ");
+            for (i, x) in v.iter().enumerate() {
+                pretty_into(x, ind + 1, out);
+                if i + 1 < v.len() {
+                    out.push(',');
+                }
+                out.push(' ');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&compact(other)),
+    }
+}
+
+/// Compact JSON.
+pub fn compact(j: &J) -> String {
+    match j {
+        J::Null => "null".into(),
+        J::Bool(b) => b.to_string(),
+        J::Num(n) => n.clone(),
+        J::Str(s) => quote(s),
+        J::Arr(v) => format!("[{}]", v.iter().map(compact).collect::<Vec<_>>().join(",")),
+        J::Obj(v) => format!(
+            "{{{}}}",
+            v.iter()
+                .map(|(k, x)| format!("{}:{}", quote(k), compact(x)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
+
+fn scalar(j: &J) -> Option<String> {
+    match j {
+        J::Null => Some("null".into()),
+        J::Bool(b) => Some(b.to_string()),
+        J::Num(n) => Some(n.clone()),
+        J::Str(s) => Some(s.clone()),
+        J::Arr(v) if v.iter().all(|x| scalar(x).is_some()) => {
+            Some(v.iter().filter_map(scalar).collect::<Vec<_>>().join(" "))
+        }
+        _ => None,
+    }
+}
+
+/// iproute2-style text of one object: scalars as `key value` on one line,
+/// nested objects and lists on their own indented lines.
+pub fn text_object(j: &J, ind: usize, out: &mut String) {
+    let pad = "  ".repeat(ind);
+    match j {
+        J::Obj(v) => {
+            let line: Vec<String> = v
+                .iter()
+                .filter_map(|(k, x)| scalar(x).map(|s| format!("{k} {s}")))
+                .collect();
+            if !line.is_empty() {
+                out.push_str(&format!("{pad}{}\n", line.join(" ")));
+            }
+            for (k, x) in v.iter().filter(|(_, x)| scalar(x).is_none()) {
+                out.push_str(&format!("{pad}{k}:\n"));
+                text_object(x, ind + 1, out);
+            }
+        }
+        J::Arr(v) => {
+            for x in v {
+                text_object(x, ind, out);
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other).unwrap_or_default())),
+    }
+}
+
+/// Text of a whole `{"section":{"handle":entry-or-list}}` answer.
+pub fn text_section(j: &J) -> String {
+    let mut out = String::new();
+    let J::Obj(sections) = j else {
+        text_object(j, 0, &mut out);
+        return out;
+    };
+    for (_, handles) in sections {
+        let J::Obj(hs) = handles else {
+            text_object(handles, 0, &mut out);
+            continue;
+        };
+        for (h, v) in hs {
+            match v {
+                J::Obj(fields) if fields.iter().all(|(_, x)| scalar(x).is_some()) => {
+                    let mut line = String::new();
+                    text_object(v, 0, &mut line);
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        out.push_str(&format!("{h}\n"));
+                    } else {
+                        out.push_str(&format!("{h}: {line}\n"));
+                    }
+                }
+                _ => {
+                    out.push_str(&format!("{h}:\n"));
+                    text_object(v, 1, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_is_kept_and_text_reads_like_iproute2() {
+        let s = r#"{"trap":{"model/0":[{"name":"stp","type":"control","generic":true},{"name":"x","type":"drop","generic":false}]}}"#;
+        let j = parse(s).unwrap();
+        assert_eq!(compact(&j), s);
+        assert_eq!(
+            text_section(&j),
+            "model/0:\n  name stp type control generic true\n  name x type drop generic false\n"
+        );
+        let p = r#"{"port":{"model/0/1":{"type":"notset","flavour":"physical","port":1}}}"#;
+        assert_eq!(
+            text_section(&parse(p).unwrap()),
+            "model/0/1: type notset flavour physical port 1\n"
+        );
+        assert!(pretty(&parse(p).unwrap()).contains("\n      \"type\": \"notset\",\n"));
+        assert!(parse("{\"a\":").is_err());
+    }
+}

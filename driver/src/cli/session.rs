@@ -1,0 +1,293 @@
+//! A session: one device kept across commands (one invocation, `-b FILE`
+//! or `shell`), the output options, and the monitor.
+
+use std::io::Write;
+
+use cxu_qemu::model::Control;
+use devlink_core::{Delivery, ObjectKinds};
+
+use super::device::{Device, Source};
+use super::{cmd_dev, cmd_health, cmd_misc, cmd_port, cmd_trap, jsontext, CliError};
+
+/// Output options (`-j`, `-p`, `-s`, `-v`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Opts {
+    /// JSON output.
+    pub json: bool,
+    /// Pretty JSON.
+    pub pretty: bool,
+    /// Statistics.
+    pub stats: bool,
+    /// Verbose.
+    pub verbose: bool,
+}
+
+/// One device and the commands run on it.
+pub struct Session {
+    source: Source,
+    dev: Option<Device>,
+    /// Output options.
+    pub opts: Opts,
+    /// `--sysfs ROOT` for bind/unbind.
+    pub(crate) sysfs_root: std::path::PathBuf,
+    /// Monitor: print notifications after every command, of these kinds.
+    monitor: Option<ObjectKinds>,
+}
+
+impl Session {
+    /// A session that opens `source` on first use.
+    pub fn new(source: Source, opts: Opts) -> Session {
+        Session {
+            source,
+            dev: None,
+            opts,
+            sysfs_root: cxu_hal::vfio::SYSFS_ROOT.into(),
+            monitor: None,
+        }
+    }
+
+    /// A session on a fresh embedded model with `profile`, opened now.
+    pub fn embedded(profile: cxu_qemu::Profile) -> Result<Session, CliError> {
+        let mut s = Session::new(Source::Embedded(profile), Opts::default());
+        s.device()?;
+        Ok(s)
+    }
+
+    /// The open device (opening it on first use).
+    pub fn device(&mut self) -> Result<&Device, CliError> {
+        if self.dev.is_none() {
+            self.dev = Some(Device::open(&self.source)?);
+        }
+        self.dev
+            .as_ref()
+            .ok_or_else(|| CliError::usage("no device"))
+    }
+
+    /// The model's test handle (embedded model only).
+    pub fn control(&mut self) -> Result<Control, CliError> {
+        self.device()?
+            .control
+            .clone()
+            .ok_or_else(|| CliError::usage("not running on the embedded model"))
+    }
+
+    /// Runs one command line (without the global options).
+    pub fn exec(&mut self, words: &[String], out: &mut dyn Write) -> Result<(), CliError> {
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let res = match w.as_slice() {
+            [] => Err(CliError::usage("no command; try `cxu help`")),
+            ["help"] | ["-h"] | ["--help"] => {
+                write_out(out, super::USAGE)?;
+                Ok(())
+            }
+            ["dev", rest @ ..] => cmd_dev::run(self, rest, out),
+            ["param", rest @ ..] => cmd_dev::param(self, rest, out),
+            ["port", rest @ ..] => cmd_port::run(self, rest, out),
+            ["trap", rest @ ..] => cmd_trap::run(self, rest, out),
+            ["health", rest @ ..] => cmd_health::run(self, rest, out),
+            ["rpc", rest @ ..] => cmd_misc::rpc(self, rest, out),
+            ["monitor", rest @ ..] | ["mon", rest @ ..] => cmd_misc::monitor(self, rest, out),
+            ["bind", rest @ ..] => cmd_misc::bind(self, rest, out, true),
+            ["unbind", rest @ ..] => cmd_misc::bind(self, rest, out, false),
+            [other, ..] => Err(CliError::usage(format!(
+                "unknown object {other:?}; objects: dev port trap param health rpc monitor bind unbind"
+            ))),
+        };
+        self.flush_monitor(out)?;
+        res
+    }
+
+    /// Starts printing notifications of `kinds` (see `cxu monitor`).
+    pub(crate) fn start_monitor(&mut self, kinds: ObjectKinds) {
+        self.monitor = Some(kinds);
+    }
+
+    /// Prints the queued notifications the monitor wants; returns how many.
+    pub(crate) fn flush_monitor(&mut self, out: &mut dyn Write) -> Result<usize, CliError> {
+        let Some(kinds) = self.monitor else {
+            return Ok(0);
+        };
+        let Some(dev) = self.dev.as_ref() else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for d in dev.events.drain() {
+            if let Some(line) = event_line(&d, kinds, self.opts.json) {
+                write_out(out, &line)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Waits up to `timeout` for one more notification and prints it.
+    pub(crate) fn wait_monitor(
+        &mut self,
+        out: &mut dyn Write,
+        timeout: std::time::Duration,
+    ) -> Result<usize, CliError> {
+        let Some(kinds) = self.monitor else {
+            return Ok(0);
+        };
+        let json = self.opts.json;
+        let Some(dev) = self.dev.as_ref() else {
+            return Ok(0);
+        };
+        match dev.events.recv_timeout(timeout) {
+            Some(d) => match event_line(&d, kinds, json) {
+                Some(line) => {
+                    write_out(out, &line)?;
+                    Ok(1)
+                }
+                None => Ok(0),
+            },
+            None => Ok(0),
+        }
+    }
+
+    /// Removes the device (RPCs drain, the instance unregisters) and prints
+    /// what the monitor sees of it.
+    pub fn close(&mut self, out: &mut dyn Write) -> Result<(), CliError> {
+        if let Some(d) = self.dev.as_ref() {
+            d.remove();
+        }
+        self.flush_monitor(out)?;
+        self.dev = None;
+        Ok(())
+    }
+
+    /// Prints a `{"section":{...}}` answer as JSON (`-j`, `-p`) or text.
+    pub(crate) fn emit(&self, out: &mut dyn Write, json: &str) -> Result<(), CliError> {
+        let j = jsontext::parse(json)
+            .map_err(|e| CliError::usage(format!("internal: bad JSON {e}")))?;
+        let text = if self.opts.json {
+            let mut s = if self.opts.pretty {
+                jsontext::pretty(&j)
+            } else {
+                jsontext::compact(&j)
+            };
+            s.push('\n');
+            s
+        } else {
+            jsontext::text_section(&j)
+        };
+        write_out(out, &text)
+    }
+
+    /// The handle name (`model/0`), checking a `DEV` argument against it.
+    pub(crate) fn check_dev(&mut self, dev: Option<&str>) -> Result<String, CliError> {
+        let h = self.device()?.instance.handle().to_string();
+        match dev {
+            Some(d) if d != h => Err(CliError::usage(format!(
+                "no device {d:?}; this session has {h}"
+            ))),
+            _ => Ok(h),
+        }
+    }
+}
+
+/// One notification as a line: NDJSON with `-j`, else
+/// `[object,command] key: fields`.
+fn event_line(d: &Delivery, kinds: ObjectKinds, json: bool) -> Option<String> {
+    if let Delivery::Event(e) = d {
+        if !kinds.contains(e.body.kind()) {
+            return None;
+        }
+    }
+    let s = devlink_core::json::to_string(d);
+    if json {
+        return Some(format!("{s}\n"));
+    }
+    let j = jsontext::parse(&s).ok()?;
+    let jsontext::J::Obj(fields) = &j else {
+        return None;
+    };
+    let cmd = fields
+        .iter()
+        .find(|(k, _)| k == "command")
+        .map(|(_, v)| jsontext::compact(v).trim_matches('"').to_string())?;
+    match fields.iter().find(|(k, _)| k != "command") {
+        Some((obj, body)) if obj != "lost" => {
+            let sec = jsontext::J::Obj(vec![(obj.clone(), body.clone())]);
+            let text = jsontext::text_section(&sec);
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or_default();
+            let mut s = format!("[{obj},{cmd}] {first}\n");
+            for l in lines {
+                s.push_str(l);
+                s.push('\n');
+            }
+            Some(s)
+        }
+        _ => Some(format!("[{cmd}] {s}\n")),
+    }
+}
+
+pub(crate) fn write_out(out: &mut dyn Write, s: &str) -> Result<(), CliError> {
+    out.write_all(s.as_bytes()).map_err(|e| CliError::Io {
+        what: "writing output".into(),
+        source: e,
+    })
+}
+
+/// `key value` pairs; a bare flag has no value.
+pub(crate) type Pairs<'a> = Vec<(&'a str, Option<&'a str>)>;
+
+/// Splits `[DEV] key value key value ...` into the device (if the first word
+/// looks like `bus/dev`) and the pairs; bare flags in `flags` take no value.
+pub(crate) fn split_args<'a>(
+    words: &[&'a str],
+    flags: &[&str],
+) -> Result<(Option<&'a str>, Pairs<'a>), CliError> {
+    let (dev, rest) = match words.first() {
+        Some(w) if w.contains('/') => (Some(*w), &words[1..]),
+        _ => (None, words),
+    };
+    let mut kv = Vec::new();
+    let mut i = 0;
+    while i < rest.len() {
+        let k = rest[i];
+        if flags.contains(&k) {
+            kv.push((k, None));
+            i += 1;
+            continue;
+        }
+        let v = rest
+            .get(i + 1)
+            .ok_or_else(|| CliError::usage(format!("{k:?} needs a value")))?;
+        kv.push((k, Some(*v)));
+        i += 2;
+    }
+    Ok((dev, kv))
+}
+
+/// The value of `key`, if given.
+pub(crate) fn get<'a>(kv: &[(&'a str, Option<&'a str>)], key: &str) -> Option<&'a str> {
+    kv.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v)
+}
+
+/// Refuses keys other than `allowed`.
+pub(crate) fn only(kv: &[(&str, Option<&str>)], allowed: &[&str]) -> Result<(), CliError> {
+    match kv.iter().find(|(k, _)| !allowed.contains(k)) {
+        Some((k, _)) => Err(CliError::usage(format!(
+            "unknown argument {k:?}; expected one of: {}",
+            allowed.join(" ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `need(kv, "trap")`: the value of a required key.
+pub(crate) fn need<'a>(kv: &[(&'a str, Option<&'a str>)], key: &str) -> Result<&'a str, CliError> {
+    get(kv, key).ok_or_else(|| CliError::usage(format!("missing \"{key} VALUE\"")))
+}
+
+/// Parses a number (decimal or 0x-hex).
+pub(crate) fn num<T: TryFrom<u64>>(what: &str, s: &str) -> Result<T, CliError> {
+    let v = match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse::<u64>(),
+    }
+    .map_err(|_| CliError::usage(format!("{what}: {s:?} is not a number")))?;
+    T::try_from(v).map_err(|_| CliError::usage(format!("{what}: {s} is too large")))
+}

@@ -1,0 +1,42 @@
+//! The registration gate (fwctl's `registration_lock`): calls hold the
+//! shared side for their whole duration, removal takes the exclusive side,
+//! which waits for the calls inside and then clears the device. A call that
+//! comes later finds nothing and fails; the gate (and every handle holding
+//! it) stays valid memory.
+//!
+//! parking_lot's `RwLock` is fair: once removal waits, new calls queue
+//! behind it instead of starving it. Removal holds the exclusive side only
+//! to clear the slot, never while waiting for anything else.
+
+use parking_lot::RwLock;
+
+/// A value usable until [`Gate::close`].
+pub struct Gate<T> {
+    slot: RwLock<Option<T>>,
+}
+
+impl<T> Gate<T> {
+    /// An open gate around `value`.
+    pub fn new(value: T) -> Self {
+        Gate {
+            slot: RwLock::new(Some(value)),
+        }
+    }
+
+    /// Runs `f` with the value, holding the shared side; `None` once closed.
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let g = self.slot.read();
+        g.as_ref().map(f)
+    }
+
+    /// Waits until no call is inside, then closes the gate for good and
+    /// returns the value (to be dropped by the caller, outside the lock).
+    pub fn close(&self) -> Option<T> {
+        self.slot.write().take()
+    }
+
+    /// Whether the gate is still open.
+    pub fn is_open(&self) -> bool {
+        self.slot.read().is_some()
+    }
+}
