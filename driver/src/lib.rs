@@ -6,15 +6,21 @@
 //!   teardown ([`Device::remove`]) and recovery ([`Device::recover`]).
 //! * [`eq`]: the event queue and its thread; [`pages`]: firmware pages and the
 //!   page worker; [`health`]: the health poller; [`caps`]: features and caps.
+//! * [`devlink`]: the devlink instance built from caps and its ops (traps,
+//!   policers, ports, params, health, info, flash, reload); [`rpc`]: the
+//!   firmware RPC channel; [`cli`]: the `cxu` tool.
 #![forbid(unsafe_code)]
 
 pub mod caps;
+pub mod cli;
 pub mod cmd;
 pub mod device;
+pub mod devlink;
 pub mod eq;
 pub mod health;
 pub mod pages;
 mod probe;
+pub mod rpc;
 pub mod error;
 mod sync;
 

@@ -1,7 +1,12 @@
-//! `cxu`: the command-line tool. Until the driver core lands it can only say so.
+//! `cxu`: the command-line tool; everything is in `cxu_driver::cli`.
 #![forbid(unsafe_code)]
 
 fn main() {
-    eprintln!("cxu: the driver core is not built yet (see issue 5); nothing to probe");
-    std::process::exit(2);
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("CXU_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = cxu_driver::cli::run_with(&args, &mut std::io::stdout(), &mut std::io::stderr());
+    std::process::exit(code);
 }

@@ -72,3 +72,29 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
         (**self).reset()
     }
 }
+
+/// The probed device: commands go through its registration gate (so they
+/// fail with "device removed" after `remove`), and recovery is its
+/// teardown → function reset → bring-up path.
+impl Backend for crate::device::Device {
+    fn exec(&self, msg: &[u8], outlen: usize) -> crate::Result<Vec<u8>> {
+        crate::device::Device::exec(self, msg, outlen)
+    }
+
+    fn iseg_read32(&self, offset: u64) -> Option<u32> {
+        crate::device::Device::iseg_read32(self, offset).ok()
+    }
+
+    fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
+        self.all_cmd_stats().unwrap_or_default()
+    }
+
+    fn cmd_timeout(&self) -> Option<Duration> {
+        crate::device::Device::cmd_timeout(self).ok()
+    }
+
+    fn reset(&self) -> Result<(), super::CtlError> {
+        self.recover()
+            .map_err(|e| super::CtlError::cmd("device recovery", e))
+    }
+}
