@@ -72,8 +72,9 @@ struct Args {
     /// decimal); repeatable.
     #[arg(long, value_parser = parse_latency)]
     latency: Vec<(Opcode, Duration)>,
-    /// Once the HCA is initialized and an EQ takes PAGE_REQUEST events, firmware
-    /// asks for this many more pages (a PAGE_REQUEST EQE), once. 0: never.
+    /// Each time the HCA is initialized with an EQ that takes PAGE_REQUEST
+    /// events, firmware asks for this many more pages (a PAGE_REQUEST EQE), once
+    /// per bring-up. 0: never.
     #[arg(long, default_value_t = 0)]
     page_request: i32,
     /// How long after an EQ can take it the page request is made (ms).

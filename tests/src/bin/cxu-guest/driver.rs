@@ -3,9 +3,8 @@
 //! mailboxes both ways), many threads submitting at once, and command rates at
 //! depth 1 and with every regular slot in flight.
 //!
-//! Not covered yet (the driver has no probe, EQ or page-request handling
-//! committed): probe/remove, completion by events, the page request served by
-//! the driver. The hand-rolled checks of `raw.rs` cover those device paths.
+//! The queue runs in polling mode here; `probe.rs` covers the driver end to end
+//! (probe, events, page requests, remove).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
