@@ -118,6 +118,14 @@ impl EventQueue {
         poll: Duration,
         sinks: Sinks,
     ) -> Result<EventQueue> {
+        let doorbell = u64::from(uar) * UAR_PAGE;
+        let last = doorbell + cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_NO_ARM as u64 + 4;
+        if last > bar.len() {
+            return Err(Error::BadDeviceValue(format!(
+                "UAR index {uar} puts the EQ doorbell at {doorbell:#x}, outside BAR0 of {:#x} bytes",
+                bar.len()
+            )));
+        }
         let entries = eqe::eq_entries(nent)?;
         let log_size = entries.trailing_zeros();
         let bytes = entries as usize * EQE_SIZE;
@@ -145,7 +153,6 @@ impl EventQueue {
         let msg = CreateEqIn { ctx, events, pas }.encode()?;
         let out = sinks.queue.exec(&msg, 16)?;
         let eqn = decode_create_eq_out(&out)?;
-        let doorbell = u64::from(uar) * UAR_PAGE;
         let mut r = Ring {
             region: ring.clone(),
             log_size,

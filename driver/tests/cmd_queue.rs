@@ -352,3 +352,51 @@ fn short_or_oversized_messages_are_refused_before_posting() {
     assert!(matches!(r.queue.exec(&nop(), 4), Err(Error::BadMessage(_))));
     assert_clean(&r);
 }
+
+/// One thread fills every regular slot with slow commands; MANAGE_PAGES still
+/// runs at once on the reserved slot (firmware can always get its pages), and a
+/// regular submitter waits for a slot instead of failing.
+#[test]
+fn reserved_page_slot_works_while_every_regular_slot_is_busy() {
+    let r = rig(Profile::default(), QueueConfig::default());
+    r.control
+        .set_latency(Opcode::NOP, Duration::from_millis(300));
+    let handles: Vec<_> = (0..31)
+        .map(|_| r.queue.submit(&nop(), 16, false).unwrap())
+        .collect();
+    assert_eq!(r.queue.snapshot().busy, 0x7FFF_FFFF);
+    let pages = BlockPool::new(&r.dma, BlockPoolConfig::fw_pages(4)).unwrap();
+    let blocks: Vec<_> = (0..4).map(|_| pages.alloc().unwrap()).collect();
+    let give = ManagePagesIn::give(0, blocks.iter().map(|b| b.iova()).collect())
+        .unwrap()
+        .encode()
+        .unwrap();
+    let t = Instant::now();
+    let h = r.queue.submit(&give, 16, false).unwrap();
+    assert_eq!(h.slot(), 31, "MANAGE_PAGES takes the reserved slot");
+    h.wait().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "did not wait for the NOPs"
+    );
+    // A 32nd regular command waits for a slot (parked, then polling for it),
+    // and runs once the main thread consumes the NOPs.
+    let late = std::thread::scope(|s| {
+        let late = s.spawn(|| {
+            let t = Instant::now();
+            (r.queue.exec(&nop(), 16), t.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        for h in handles {
+            h.wait().unwrap();
+        }
+        late.join().unwrap()
+    });
+    assert!(late.0.is_ok(), "{:?}", late.0);
+    assert!(late.1 >= Duration::from_millis(50), "it had to wait");
+    let take = ManagePagesIn::take(0, 4).encode().unwrap();
+    r.queue
+        .exec(&take, manage_pages_out_len(ManagePagesOp::Take, 4))
+        .unwrap();
+    assert_clean(&r);
+}

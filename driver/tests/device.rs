@@ -439,3 +439,30 @@ fn surprise_removal_is_detected_and_remove_completes() {
     let r = d.remove().unwrap();
     assert_eq!(r.dma.mapped_regions, 0);
 }
+
+/// A page request larger than the page pool: the driver tells firmware it
+/// cannot give (MANAGE_PAGES CANT_GIVE), counts the failure, and nothing leaks.
+#[test]
+fn page_request_beyond_the_pool_is_refused_and_counted() {
+    let p = Profile::default();
+    let boot_init = u64::from(p.boot_pages + p.init_pages);
+    let f = function(p);
+    let ctl = f.control();
+    let d = probe(
+        &f,
+        DriverConfig {
+            fw_pages: boot_init as usize + 10,
+            ..cfg()
+        },
+    );
+    assert!(ctl.request_pages(100));
+    wait_until("refusal", Duration::from_secs(2), || {
+        d.page_stats().unwrap().failed_requests == 1
+    });
+    let ps = d.page_stats().unwrap();
+    assert_eq!((ps.given, ps.outstanding), (boot_init, boot_init));
+    assert_eq!(ctl.pages().len() as u64, boot_init);
+    let r = d.remove().unwrap();
+    assert_eq!(r.pages.outstanding, 0);
+    assert_eq!(r.dma.mapped_regions, 0);
+}

@@ -232,8 +232,9 @@ impl Queue {
         for _ in 0..self.entries() {
             match self
                 .mask
-                .claim(self.regular | self.page_class, deadline, &|| false)
-            {
+                .claim(self.regular | self.page_class, deadline, &|| {
+                    self.idle(false)
+                }) {
                 Ok(s) => held.push(s),
                 Err(_) => {
                     res = Err(Error::NoFreeSlot {
@@ -338,10 +339,7 @@ impl Queue {
         let start = Instant::now();
         let slot = self
             .mask
-            .claim(class, start + self.slot_wait, &|| {
-                self.is_fatal.load(Ordering::Relaxed)
-                    || (user && self.users_aborted.load(Ordering::Relaxed))
-            })
+            .claim(class, start + self.slot_wait, &|| self.idle(user))
             .map_err(|e| match e {
                 ClaimError::TimedOut => Error::NoFreeSlot {
                     opcode,
@@ -377,6 +375,22 @@ impl Queue {
                 Err(e)
             }
         }
+    }
+
+    /// Called by a submitter between parks while no slot is free: true means
+    /// give up (the device is dead or, for a user, being removed). In polling
+    /// mode it also retires finished commands, since a slot given up by its
+    /// owner (timeout, dropped handle) comes back only when someone polls it.
+    fn idle(&self, user: bool) -> bool {
+        if self.is_fatal.load(Ordering::Relaxed)
+            || (user && self.users_aborted.load(Ordering::Relaxed))
+        {
+            return true;
+        }
+        if self.mode() == Mode::Polling {
+            self.poll();
+        }
+        false
     }
 
     fn lock_chains(&self, slot: u32) -> Result<parking_lot::MutexGuard<'_, Chains>> {

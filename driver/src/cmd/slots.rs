@@ -110,7 +110,9 @@ impl SlotMask {
     }
 
     /// Takes a slot of `class`, waiting (spin, then park) until `deadline` or
-    /// until `stop()` says to give up (checked at every wake-up).
+    /// until `stop()` says to give up. `stop` is called before every park (at
+    /// most [`MAX_PARK`] apart), so the caller can also use it to look for
+    /// completions itself (polling mode).
     pub(crate) fn claim(
         &self,
         class: u32,
@@ -125,10 +127,6 @@ impl SlotMask {
             if self.all_stale(class) {
                 return Err(ClaimError::AllStale);
             }
-            if stop() {
-                self.pass_on(class);
-                return Err(ClaimError::Stopped);
-            }
             if spins < SPINS {
                 spins += 1;
                 spin_hint();
@@ -138,6 +136,13 @@ impl SlotMask {
             if now >= deadline {
                 self.pass_on(class);
                 return Err(ClaimError::TimedOut);
+            }
+            if stop() {
+                self.pass_on(class);
+                return Err(ClaimError::Stopped);
+            }
+            if let Some(slot) = self.try_claim(class) {
+                return Ok(slot);
             }
             let ticket = {
                 let mut w = lock(&self.waiters);
