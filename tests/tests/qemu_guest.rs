@@ -148,7 +148,7 @@ impl Server {
             .arg("--socket")
             .arg(&socket)
             // For the guest's "page request while commands run" check.
-            .args(["--page-request", "6", "--page-request-delay-ms", "100"])
+            .args(["--page-request", "6", "--page-request-delay-ms", "300"])
             // More than 62 init pages: MANAGE_PAGES needs a 2-block input mailbox.
             .args(["--init-pages", "80"])
             .env(

@@ -61,6 +61,23 @@ fn nop(s: &Submitter, slot: u32) -> Check {
     Ok(format!("slot {slot}, {:?}", t.elapsed()))
 }
 
+/// The cost of one trapped BAR0 access (guest exit, QEMU, a vfio-user message,
+/// the model): `n` doorbell writes with no bit set (the device ignores them)
+/// and `n` reads of the init segment. Returns microseconds per write and read.
+fn mmio_cost(s: &Submitter, n: u32) -> (f64, f64) {
+    let t = Instant::now();
+    for _ in 0..n {
+        s.ring(0);
+    }
+    let write = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(s.bar.read32_be(0));
+    }
+    let read = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    (write, read)
+}
+
 /// NOPs one at a time: write, doorbell, poll.
 fn rate_depth1(s: &Submitter, n: u32) -> Result<f64, String> {
     let t = Instant::now();
@@ -371,6 +388,11 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
         return;
     }
     r.check("cmd-nop-polled", nop(&s, 3));
+    let (write, read) = mmio_cost(&s, 2000);
+    r.info(
+        "trapped-mmio",
+        &format!("{write:.1} us per BAR0 write (posted), {read:.1} us per BAR0 read (round trip)"),
+    );
     match rate_depth1(&s, 200) {
         Ok(rate) => r.info(
             "rate-depth1",
