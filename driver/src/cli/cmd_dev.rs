@@ -68,9 +68,7 @@ fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErr
 fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
     // `dev flash FILE` is accepted as well as devlink's `dev flash DEV file FILE`.
     let (dev, kv) = match w {
-        [f] if !f.contains('/') || std::path::Path::new(f).exists() => {
-            (None, vec![("file", Some(*f))])
-        }
+        [f] => (None, vec![("file", Some(*f))]),
         _ => split_args(w, &[])?,
     };
     only(&kv, &["file", "component"])?;

@@ -39,8 +39,8 @@ pub struct Device {
 }
 
 impl Device {
-    /// Opens and registers.
-    pub fn open(src: &Source) -> Result<Device, CliError> {
+    /// Opens (probing with `config`) and registers.
+    pub fn open(src: &Source, config: &DriverConfig) -> Result<Device, CliError> {
         let (function, control, handle): (Arc<dyn PciFunction>, _, _) = match src {
             Source::Embedded(p) => {
                 let f = Arc::new(LocalFunction::new(p.clone()));
@@ -52,7 +52,7 @@ impl Device {
                 (Arc::new(f), None, Handle::new("pci", addr.to_string())?)
             }
         };
-        let core = crate::device::Device::probe(function, DriverConfig::default())?;
+        let core = crate::device::Device::probe(function, config.clone())?;
         let hub = Arc::new(Hub::new());
         let events = hub.subscribe(ObjectKinds::all(), 65_536);
         let b: Arc<dyn Backend> = core.clone();
@@ -71,6 +71,15 @@ impl Device {
             control,
             events,
         })
+    }
+
+    /// If the core declared firmware dead, reports it on `fw_fatal` (auto
+    /// recovery follows). The tool calls this before every command, so a
+    /// dead device is noticed and recovered at the next one.
+    pub fn check_health(&self) {
+        if let Some(Err(e)) = devlink::health::report_fatal(&self.instance, &self.core) {
+            tracing::warn!(error = %e, "fw_fatal report");
+        }
     }
 
     /// Removal, in reverse order of creation: RPCs drain and close, the

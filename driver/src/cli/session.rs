@@ -25,6 +25,7 @@ pub struct Opts {
 /// One device and the commands run on it.
 pub struct Session {
     source: Source,
+    config: crate::device::DriverConfig,
     dev: Option<Device>,
     /// Output options.
     pub opts: Opts,
@@ -39,6 +40,7 @@ impl Session {
     pub fn new(source: Source, opts: Opts) -> Session {
         Session {
             source,
+            config: crate::device::DriverConfig::default(),
             dev: None,
             opts,
             sysfs_root: cxu_hal::vfio::SYSFS_ROOT.into(),
@@ -48,7 +50,17 @@ impl Session {
 
     /// A session on a fresh embedded model with `profile`, opened now.
     pub fn embedded(profile: cxu_qemu::Profile) -> Result<Session, CliError> {
+        Self::embedded_with(profile, crate::device::DriverConfig::default())
+    }
+
+    /// [`Session::embedded`] with driver settings (a faster health poll,
+    /// say).
+    pub fn embedded_with(
+        profile: cxu_qemu::Profile,
+        config: crate::device::DriverConfig,
+    ) -> Result<Session, CliError> {
         let mut s = Session::new(Source::Embedded(profile), Opts::default());
+        s.config = config;
         s.device()?;
         Ok(s)
     }
@@ -56,7 +68,7 @@ impl Session {
     /// The open device (opening it on first use).
     pub fn device(&mut self) -> Result<&Device, CliError> {
         if self.dev.is_none() {
-            self.dev = Some(Device::open(&self.source)?);
+            self.dev = Some(Device::open(&self.source, &self.config)?);
         }
         self.dev
             .as_ref()
@@ -74,6 +86,9 @@ impl Session {
     /// Runs one command line (without the global options).
     pub fn exec(&mut self, words: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        if let Some(d) = self.dev.as_ref() {
+            d.check_health();
+        }
         let res = match w.as_slice() {
             [] => Err(CliError::usage("no command; try `cxu help`")),
             ["help"] | ["-h"] | ["--help"] => {

@@ -167,3 +167,21 @@ pub fn recover(g: &mut InstanceGuard<'_, Cxu>, reporter: &str) -> Result<()> {
     tracing::info!(dev = %g.handle(), "fw_fatal recovery: device reset and reprogrammed");
     Ok(())
 }
+
+/// Bridges the core's health poller to devlink: if firmware was declared
+/// dead, reports it on `fw_fatal` (which dumps and, with auto-recover,
+/// runs [`recover`]). Returns whether a report was made. Call it without
+/// the instance lock (it takes it).
+pub fn report_fatal(inst: &super::CxuInstance, core: &crate::device::Device) -> Option<Result<()>> {
+    if !core.is_fatal() {
+        return None;
+    }
+    let msg = match core.health_report() {
+        Some(r) => format!(
+            "firmware fatal error: {} (syndrome {}, ext_synd {:#x})",
+            r.cause, r.syndrome, r.ext_syndrome
+        ),
+        None => "firmware fatal error".to_string(),
+    };
+    Some(inst.health_report(FW_FATAL, None, &msg))
+}

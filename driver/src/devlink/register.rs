@@ -40,11 +40,7 @@ pub(crate) struct Objects {
 /// What the caps allow, with `policers` policers (clamped to the device's).
 pub(crate) fn objects(caps: &DeviceCaps, policers: u32) -> Objects {
     let ports = (1..=caps.num_ports).map(|n| Port::physical(n, n)).collect();
-    let n_groups = if caps.traps {
-        catalog::GROUPS.len().min(caps.max_trap_groups as usize)
-    } else {
-        0
-    };
+    let n_groups = group_count(caps);
     let n_pol = if n_groups > 0 {
         policers.min(caps.max_trap_policers)
     } else {
@@ -74,6 +70,15 @@ pub(crate) fn objects(caps: &DeviceCaps, policers: u32) -> Objects {
         policers,
         groups,
         traps,
+    }
+}
+
+/// Trap groups the device gets: the catalog's, up to what firmware has.
+fn group_count(caps: &DeviceCaps) -> usize {
+    if caps.traps {
+        catalog::GROUPS.len().min(caps.max_trap_groups as usize)
+    } else {
+        0
     }
 }
 
@@ -112,7 +117,10 @@ pub fn capabilities(caps: &DeviceCaps) -> Capabilities {
 pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cxu>, CtlError> {
     let caps = DeviceCaps::query(&*backend)?;
     tracing::info!(dev = %opts.handle, ?caps, "building devlink instance from caps");
-    let default_policers = caps.max_trap_policers.min(catalog::GROUPS.len() as u32);
+    // One policer per group by default (the driverinit param changes it).
+    let default_policers = caps
+        .max_trap_policers
+        .min(u32::try_from(group_count(&caps)).unwrap_or(u32::MAX));
     let objs = objects(&caps, default_policers);
     program(&*backend, &objs)?;
     let reload = ReloadCaps {
@@ -137,7 +145,7 @@ pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cx
     b.trap_groups(objs.groups)?;
     let reporters = b.traps(objs.traps)?;
     b.driver_mut().trap_reporters = reporters;
-    if caps.trap_policers && caps.max_trap_policers > 0 {
+    if capabilities(&caps).contains(Capabilities::TRAP_POLICER_SET) {
         b.param(
             Param::driver(
                 param_id::TRAP_POLICERS,
