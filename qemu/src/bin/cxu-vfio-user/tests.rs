@@ -352,3 +352,37 @@ fn a_closed_connection_leaves_nothing_mapped() {
     assert_eq!(device.iommu().mappings(), 0);
     assert_eq!((dma.maps, dma.files), (1, 0));
 }
+
+#[test]
+fn a_stale_socket_is_replaced_and_any_other_file_is_refused() {
+    let device = Arc::new(Device::new(Profile::default(), TableMode::HostVirtualized));
+    let path = temp_path("sock");
+    // A socket left behind by a killed server: bound, then the listener dropped.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let server = crate::listen(&path, &device).expect("stale socket replaced");
+    drop(server);
+    assert!(!path.exists(), "the server removes its socket when dropped");
+
+    std::fs::write(&path, b"not a socket").unwrap();
+    let e = crate::listen(&path, &device)
+        .err()
+        .expect("a regular file is refused");
+    assert!(e.contains("not a socket"), "{e}");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn latency_options_parse_hex_and_decimal() {
+    assert_eq!(
+        crate::parse_latency("0x102=50"),
+        Ok((Opcode::INIT_HCA, Duration::from_millis(50)))
+    );
+    assert_eq!(
+        crate::parse_latency("264=7"),
+        Ok((Opcode::MANAGE_PAGES, Duration::from_millis(7)))
+    );
+    for bad in ["0x102", "0x10000=1", "x=1", "0x102=soon"] {
+        assert!(crate::parse_latency(bad).is_err(), "{bad}");
+    }
+}
