@@ -2,10 +2,13 @@
 //! chains, completion by polling or by events, and per-opcode counters.
 
 mod chain;
+mod policy;
 mod queue;
 pub(crate) mod slot;
 pub(crate) mod slots;
+mod slots_locked;
 mod stats;
 
+pub use policy::SlotPolicy;
 pub use queue::{CmdHandle, Mode, Queue, QueueConfig, SlotsSnapshot};
 pub use stats::OpStats;

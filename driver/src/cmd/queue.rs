@@ -31,7 +31,8 @@ use tracing::{debug, warn};
 
 use super::chain::{BlockFault, Chain};
 use super::slot::{self, Completed, SlotSync};
-use super::slots::{ClaimError, SlotMask};
+use super::policy::{SlotPolicy, Slots};
+use super::slots::ClaimError;
 use super::stats::{OpStats, Outcome, Stats};
 use crate::error::{Error, FatalCause, Result};
 
@@ -50,6 +51,8 @@ pub struct QueueConfig {
     pub slot_wait: Duration,
     /// Mailbox blocks in the pool shared by all slots.
     pub mailbox_blocks: usize,
+    /// The slot allocator: lock-free unless a benchmark asks for the baseline.
+    pub slot_policy: SlotPolicy,
 }
 
 impl Default for QueueConfig {
@@ -58,6 +61,7 @@ impl Default for QueueConfig {
             timeout: Duration::from_secs(60),
             slot_wait: Duration::from_secs(60),
             mailbox_blocks: 1024,
+            slot_policy: SlotPolicy::LockFree,
         }
     }
 }
@@ -100,7 +104,7 @@ pub struct Queue {
     pool: BlockPool,
     geometry: CmdqGeometry,
     slots: Box<[Slot]>,
-    mask: SlotMask,
+    mask: Slots,
     regular: u32,
     page_class: u32,
     token: AtomicU32,
@@ -160,7 +164,7 @@ impl Queue {
                     chains: Mutex::new(Chains::default()),
                 })
                 .collect(),
-            mask: SlotMask::new(entries),
+            mask: Slots::new(cfg.slot_policy, entries, 1u32 << page_slot),
             regular: (1u32 << page_slot) - 1,
             page_class: 1u32 << page_slot,
             token: AtomicU32::new(0),
