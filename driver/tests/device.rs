@@ -466,3 +466,22 @@ fn page_request_beyond_the_pool_is_refused_and_counted() {
     assert_eq!(r.pages.outstanding, 0);
     assert_eq!(r.dma.mapped_regions, 0);
 }
+
+/// A device that powers up with command checksums on: the driver signs what it
+/// posts until it has read the caps, then turns checksums off with
+/// SET_HCA_CAP (the kernel's `cmdif_checksum = 0`).
+#[test]
+fn checksums_on_at_power_up_are_turned_off_by_set_hca_cap() {
+    let f = function(Profile {
+        cmdif_checksum: true,
+        ..Profile::default()
+    });
+    let ctl = f.control();
+    assert!(ctl.checksum_enabled());
+    let d = probe(&f, cfg());
+    assert!(!ctl.checksum_enabled());
+    assert_eq!(d.cmd_stats(Opcode::SET_HCA_CAP).unwrap().count, 1);
+    assert!(!d.features().unwrap().contains(Features::CMDIF_CHECKSUM));
+    d.exec(&nop(), 16).unwrap();
+    d.remove().unwrap();
+}

@@ -30,8 +30,8 @@ use parking_lot::Mutex;
 use tracing::{debug, warn};
 
 use super::chain::{BlockFault, Chain};
-use super::slot::{self, Completed, SlotSync};
 use super::policy::{SlotPolicy, Slots};
+use super::slot::{self, Completed, SlotSync};
 use super::slots::ClaimError;
 use super::stats::{OpStats, Outcome, Stats};
 use crate::error::{Error, FatalCause, Result};
