@@ -86,6 +86,7 @@ fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErro
             source: e,
         })?;
     let mut bar_open = false;
+    let mut last = 0.0;
     loop {
         match mon.recv_timeout(Duration::from_millis(100)) {
             Some(Delivery::Event(ev)) => {
@@ -93,7 +94,7 @@ fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErro
                     write_out(out, &format!("{}\n", devlink_core::json::to_string(&*ev)))?;
                 } else if let EventBody::Flash(st) = &ev.body {
                     if ev.command == Command::Status {
-                        write_out(out, &progress_bar(st))?;
+                        write_out(out, &progress_bar(st, &mut last))?;
                         bar_open = true;
                     }
                 }
@@ -116,22 +117,25 @@ fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErro
     Ok(())
 }
 
-/// `\r[#####     ]  50% Downloading`, redrawn in place.
-fn progress_bar(st: &devlink_core::FlashStatusView) -> String {
+/// `\r[#####     ]  50% Downloading`, redrawn in place: every line has
+/// the same width, and a message without a fraction keeps the last bar.
+fn progress_bar(st: &devlink_core::FlashStatusView, last: &mut f64) -> String {
     const W: usize = 30;
-    match st.fraction() {
-        Some(f) => {
-            let filled = ((f * W as f64).round() as usize).min(W);
-            format!(
-                "\r[{}{}] {:3.0}% {}",
-                "#".repeat(filled),
-                " ".repeat(W - filled),
-                f * 100.0,
-                st.msg.as_deref().unwrap_or("")
-            )
-        }
-        None => format!("\r{:<w$}", st.progress_line(), w = W + 20),
+    if let Some(f) = st.fraction() {
+        *last = f;
     }
+    let filled = ((*last * W as f64).round() as usize).min(W);
+    let mut msg = st.msg.clone().unwrap_or_default();
+    if let Some(t) = st.timeout {
+        msg.push_str(&format!(" (timeout {t}s)"));
+    }
+    format!(
+        "\r[{}{}] {:3.0}% {:<24}",
+        "#".repeat(filled),
+        " ".repeat(W - filled),
+        *last * 100.0,
+        msg
+    )
 }
 
 /// `cxu param show [DEV] [name N]`, `cxu param set [DEV] name N value V cmode C`.

@@ -194,6 +194,7 @@ fn scalar(j: &J) -> Option<String> {
         J::Bool(b) => Some(b.to_string()),
         J::Num(n) => Some(n.clone()),
         J::Str(s) => Some(s.clone()),
+        J::Arr(v) if v.is_empty() => Some("[]".into()),
         J::Arr(v) if v.iter().all(|x| scalar(x).is_some()) => {
             Some(v.iter().filter_map(scalar).collect::<Vec<_>>().join(" "))
         }

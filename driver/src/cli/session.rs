@@ -262,6 +262,11 @@ pub(crate) fn split_args<'a>(
     let mut i = 0;
     while i < rest.len() {
         let k = rest[i];
+        if k.starts_with('-') {
+            return Err(CliError::usage(format!(
+                "{k:?}: options go before the object, as in `cxu {k} trap show`"
+            )));
+        }
         if flags.contains(&k) {
             kv.push((k, None));
             i += 1;
