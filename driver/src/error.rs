@@ -137,6 +137,16 @@ pub enum Error {
         found: usize,
     },
 
+    /// The queue could not be quiesced (to switch between polling and events):
+    /// some slots stayed busy, typically held by timed-out commands.
+    #[error("cannot quiesce the command queue: slots {busy:#010x} still busy after {waited:?}")]
+    Quiesce {
+        /// How long the driver waited.
+        waited: Duration,
+        /// The slots still busy.
+        busy: u32,
+    },
+
     /// The caller's message cannot be posted.
     #[error("bad command message: {0}")]
     BadMessage(String),

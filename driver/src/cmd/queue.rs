@@ -241,9 +241,9 @@ impl Queue {
                 }) {
                 Ok(s) => held.push(s),
                 Err(_) => {
-                    res = Err(Error::NoFreeSlot {
-                        opcode: Opcode::NOP,
+                    res = Err(Error::Quiesce {
                         waited: wait,
+                        busy: self.mask.busy(),
                     });
                     break;
                 }
@@ -355,7 +355,13 @@ impl Queue {
         let token = self.next_token();
         match self.post(slot, msg, outlen, token) {
             Ok(posted) => {
-                let span = tracing::debug_span!("cmd", opcode = %opcode, slot, token);
+                let span = tracing::debug_span!(
+                    "cmd",
+                    opcode = %opcode,
+                    slot,
+                    token,
+                    latency_us = tracing::field::Empty
+                );
                 Ok(CmdHandle {
                     queue: self,
                     slot,
@@ -706,6 +712,7 @@ impl CmdHandle<'_> {
             Outcome::Error
         };
         q.stats.record(self.opcode, outcome, latency);
+        self.span.record("latency_us", latency.as_micros() as u64);
         match &res {
             Ok(_) => {
                 debug!(parent: &self.span, latency_us = latency.as_micros() as u64, "command completed")
