@@ -358,3 +358,57 @@ fn a_fatal_error_is_reported_and_recovered() {
         "{dump}"
     );
 }
+
+/// The control plane needs only a command queue: built on the bare queue of
+/// a model function (no probe), the ops still reach the registers.
+#[test]
+fn the_ops_run_on_a_bare_command_queue() {
+    use std::sync::Arc;
+
+    use cxu_driver::devlink::{self, Backend, BuildOptions};
+    use cxu_driver::{Queue, QueueConfig};
+    use cxu_hal::ifc::commands::hca::FunctionIn;
+    use cxu_hal::PciFunction;
+
+    let f = Arc::new(cxu_qemu::LocalFunction::new(Profile::default()));
+    let c = f.control();
+    f.set_bus_master(true).unwrap();
+    let bar = f.bar(0).unwrap();
+    let ready = |bar: &Arc<dyn cxu_hal::Mmio>| {
+        let is = cxu_hal::ifc::iseg::INITIALIZING;
+        let t0 = std::time::Instant::now();
+        while is.extract(bar.read32_be(is.byte as u64)) != 0 {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    };
+    ready(&bar);
+    let pf: Arc<dyn PciFunction> = f.clone();
+    let dma = cxu_dma::DmaContext::new(pf).unwrap();
+    let q = Queue::enable(bar.clone(), &dma, &QueueConfig::default()).unwrap();
+    ready(&bar);
+    q.exec(&FunctionIn::default().encode(true), 16).unwrap();
+    let b: Arc<dyn Backend> = Arc::new(q);
+    let opts = BuildOptions {
+        handle: devlink_core::Handle::new("model", "bare").unwrap(),
+        hub: None,
+    };
+    let inst = devlink::build(b, opts).unwrap().register();
+    inst.enter()
+        .unwrap()
+        .trap_set_action("tail_drop", devlink_core::TrapAction::Trap)
+        .unwrap();
+    assert_eq!(
+        c.trap(trap_id("tail_drop")).unwrap().action,
+        hpkt::TrapAction::TrapToCpu
+    );
+    // No BAR behind a bare queue: the fw reporter says so.
+    let e = inst
+        .enter()
+        .unwrap()
+        .health_diagnose("fw", None)
+        .unwrap_err();
+    assert!(e.to_string().contains("initialization segment"), "{e}");
+    inst.unregister();
+    assert!(matches!(inst.enter(), Err(devlink_core::Error::NoDevice)));
+}

@@ -54,27 +54,26 @@ impl CtlError {
 }
 
 impl From<CtlError> for devlink_core::Error {
-    /// Removal and dead firmware read as "no device"; a command firmware
-    /// refused as a parameter error is `EINVAL`; a stuck device is `EBUSY`.
-    /// Every message keeps the opcode, status and syndrome.
+    /// Removal reads as "no device" (`ENODEV`); a command firmware ran and
+    /// refused is `EINVAL`; everything that may pass (dead firmware before
+    /// recovery, timeouts, a transport fault) is `EBUSY`. devlink-core has
+    /// no `EIO`; every message keeps the opcode, status and syndrome.
     fn from(e: CtlError) -> Self {
         use crate::Error as E;
         let msg = e.to_string();
         match &e {
             CtlError::Cmd { source, .. } => match source.root() {
-                E::DeviceRemoved | E::FwFatal { .. } => devlink_core::Error::NoDevice,
-                E::Timeout { .. } | E::NoFreeSlot { .. } | E::AllSlotsStalled { .. } => {
-                    devlink_core::Error::Busy(msg)
+                E::DeviceRemoved => devlink_core::Error::NoDevice,
+                E::Command { status, .. } if *status != CmdStatus::BAD_SYS_STATE_ERR => {
+                    devlink_core::Error::Invalid(msg)
                 }
-                E::Command { status, .. } if *status == CmdStatus::BAD_SYS_STATE_ERR => {
-                    devlink_core::Error::Busy(msg)
-                }
-                _ => devlink_core::Error::Invalid(msg),
+                E::BadMessage(_) | E::Ifc(_) => devlink_core::Error::Invalid(msg),
+                _ => devlink_core::Error::Busy(msg),
             },
             CtlError::Devlink(e) => e.clone(),
             CtlError::Unsupported(_) => devlink_core::Error::NotSupported(msg),
-            CtlError::Flash(_) => devlink_core::Error::Invalid(msg),
-            CtlError::Ifc { .. } | CtlError::BadDeviceValue(_) => devlink_core::Error::Invalid(msg),
+            CtlError::Flash(_) | CtlError::Ifc { .. } => devlink_core::Error::Invalid(msg),
+            CtlError::BadDeviceValue(_) => devlink_core::Error::Busy(msg),
         }
     }
 }

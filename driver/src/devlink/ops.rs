@@ -113,6 +113,9 @@ impl DevlinkOps<Cxu> for CxuOps {
         if action == ReloadAction::FwActivate {
             flash::activate(&**g.driver().backend())?;
             done |= ReloadActions::FW_ACTIVATE;
+            // New firmware may report other caps: rebuild from what it says.
+            let caps = super::DeviceCaps::query(&**g.driver().backend())?;
+            g.driver_mut().caps = caps;
         }
         bring_up(g)?;
         Ok(done)
