@@ -151,3 +151,109 @@ impl Chain {
         Ok(None)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use cxu_dma::DmaContext;
+    use cxu_hal::PciFunction;
+    use cxu_qemu::model::Profile;
+    use cxu_qemu::LocalFunction;
+
+    use super::*;
+
+    fn pool() -> (Arc<LocalFunction>, BlockPool) {
+        let f = Arc::new(LocalFunction::new(Profile::default()));
+        let pf: Arc<dyn PciFunction> = f.clone();
+        let dma = DmaContext::new(pf).unwrap();
+        let pool = BlockPool::new(&dma, cxu_dma::BlockPoolConfig::mailboxes(8)).unwrap();
+        (f, pool)
+    }
+
+    /// Plays the device: writes `data` into the output blocks of `chain`,
+    /// stamping each with `tokens[i]`, signed if `sign`.
+    fn device_writes(chain: &Chain, data: &[u8], tokens: &[u8], sign: bool) {
+        for (i, b) in chain.blocks.iter().enumerate().take(tokens.len()) {
+            let mut buf = [0u8; BLOCK_SIZE];
+            b.view().read_bytes(0, &mut buf).unwrap();
+            let chunk = &data[i * DATA_SIZE..((i + 1) * DATA_SIZE).min(data.len())];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            mb::TOKEN.set(&mut buf, u64::from(tokens[i])).unwrap();
+            if sign {
+                mb::sign_block(&mut buf).unwrap();
+            }
+            b.view().write_bytes(0, &buf).unwrap();
+        }
+    }
+
+    #[test]
+    fn output_chain_is_linked_and_read_back_with_every_token_checked() {
+        let (_f, pool) = pool();
+        let mut c = Chain::default();
+        let outlen = 16 + 600; // two blocks
+        let head = c.prepare_output(&pool, outlen, 7, false).unwrap();
+        assert_eq!(head, c.blocks[0].iova());
+        let ctrl = |i: usize| {
+            let mut b = [0u8; BLOCK_SIZE];
+            c.blocks[i].view().read_bytes(0, &mut b).unwrap();
+            BlockCtrl::decode(&b).unwrap()
+        };
+        assert_eq!((ctrl(0).next, ctrl(0).block_num), (c.blocks[1].iova(), 0));
+        assert_eq!((ctrl(1).next, ctrl(1).block_num, ctrl(1).token), (0, 1, 7));
+
+        let data: Vec<u8> = (0..600).map(|i| i as u8).collect();
+        device_writes(&c, &data, &[7, 7], false);
+        let mut out = vec![0u8; outlen];
+        assert_eq!(c.read_output(&mut out, 7, false).unwrap(), None);
+        assert_eq!(&out[16..], &data[..]);
+
+        device_writes(&c, &data, &[7, 9], false);
+        assert_eq!(
+            c.read_output(&mut out, 7, false).unwrap(),
+            Some(BlockFault::Token { block: 1, found: 9 })
+        );
+    }
+
+    #[test]
+    fn output_signatures_are_checked_only_with_checksums_on() {
+        let (_f, pool) = pool();
+        let mut c = Chain::default();
+        let outlen = 16 + 100;
+        c.prepare_output(&pool, outlen, 3, true).unwrap();
+        let data = vec![0x5Au8; 100];
+        device_writes(&c, &data, &[3], true);
+        let mut out = vec![0u8; outlen];
+        assert_eq!(c.read_output(&mut out, 3, true).unwrap(), None);
+        // Corrupt one data byte after signing.
+        c.blocks[0].view().write_u8(10, 0).unwrap();
+        assert_eq!(
+            c.read_output(&mut out, 3, true).unwrap(),
+            Some(BlockFault::Signature { block: 0 })
+        );
+        assert_eq!(c.read_output(&mut out, 3, false).unwrap(), None);
+    }
+
+    #[test]
+    fn input_is_split_across_blocks_and_signed() {
+        let (_f, pool) = pool();
+        let mut c = Chain::default();
+        let msg: Vec<u8> = (0..(16 + 1100)).map(|i| (i * 3) as u8).collect();
+        let head = c.write_input(&pool, &msg, 0x42, true).unwrap();
+        assert_eq!(head, c.blocks[0].iova());
+        assert_eq!(c.blocks.len(), 3);
+        for i in 0..3 {
+            let mut b = [0u8; BLOCK_SIZE];
+            c.blocks[i].view().read_bytes(0, &mut b).unwrap();
+            assert_eq!(mb::block_signature_ok(&b), Ok(true));
+            let r = mb::block_range(msg.len(), i).unwrap();
+            assert_eq!(&b[..r.len()], &msg[r.clone()]);
+            assert!(b[r.len()..DATA_SIZE].iter().all(|&x| x == 0));
+            assert_eq!(BlockCtrl::decode(&b).unwrap().token, 0x42);
+        }
+        // Short messages need no block.
+        assert_eq!(c.write_input(&pool, &msg[..16], 1, false).unwrap(), 0);
+        c.trim();
+        assert_eq!(c.blocks.len(), 3, "short chains are kept for reuse");
+    }
+}

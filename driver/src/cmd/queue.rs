@@ -2,7 +2,7 @@
 //! blocks, and the lock-free submit and completion paths (DESIGN.md "One
 //! command, end to end").
 //!
-//! Submit: claim a slot in the [`SlotMask`] (one CAS), take a token, write the
+//! Submit: claim a slot in the [`SlotMask`](super::slots::SlotMask) (one CAS), take a token, write the
 //! mailbox chains and the entry, hand the entry over with a release store of
 //! `status_own = 1`, publish the slot's state word, `wmb`, and write the slot's
 //! bit to the doorbell. Nothing is locked: the per-slot buffers are owned by
