@@ -329,21 +329,23 @@ fn a_fatal_error_is_reported_and_recovered() {
     c.fatal_error(0x08);
     let d = ok(&mut s, "health diagnose reporter fw");
     assert!(d.contains("syndrome 8 description HW_FATAL_ERR"), "{d}");
-    // The core's poller declares firmware dead...
+    // The core's poller declares firmware dead, the watcher reports it on
+    // fw_fatal, which auto-recovers: function reset, bring-up, and the
+    // hardware programmed again. No command is needed to notice.
     let t0 = std::time::Instant::now();
-    while !s.device().unwrap().core.is_fatal() {
+    let show = |s: &mut Session| ok(s, "health show reporter fw_fatal");
+    while !show(&mut s).contains("recover 1") {
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(10),
-            "never declared dead"
+            "never recovered: {}",
+            show(&mut s)
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    // ...the next command reports it on fw_fatal, which auto-recovers:
-    // function reset, bring-up, and the hardware programmed again.
-    let h = ok(&mut s, "health show reporter fw_fatal");
+    let h = show(&mut s);
     assert!(
         h.contains("reporter fw_fatal state healthy error 1 recover 1"),
-        "{h}"
+        "one report, one recovery: {h}"
     );
     assert!(ok(&mut s, "health diagnose reporter fw").contains("syndrome 0"));
     assert_eq!(

@@ -36,6 +36,8 @@ pub struct Device {
     pub control: Option<Control>,
     /// Every notification since before registration (for `monitor`).
     pub(crate) events: Subscription,
+    /// Reports a dead firmware on `fw_fatal` as soon as the core sees it.
+    watcher: parking_lot::Mutex<Option<devlink::health::Watcher>>,
 }
 
 impl Device {
@@ -64,7 +66,14 @@ impl Device {
             },
         )?;
         let instance = builder.register();
+        let watcher =
+            devlink::health::Watcher::start(instance.clone(), core.clone(), config.health_interval)
+                .map_err(|e| CliError::Io {
+                    what: "starting the fw_fatal watcher".into(),
+                    source: e,
+                })?;
         Ok(Device {
+            watcher: parking_lot::Mutex::new(Some(watcher)),
             rpc: RpcDevice::new(b),
             core,
             instance,
@@ -73,19 +82,13 @@ impl Device {
         })
     }
 
-    /// If the core declared firmware dead, reports it on `fw_fatal` (auto
-    /// recovery follows). The tool calls this before every command, so a
-    /// dead device is noticed and recovered at the next one.
-    pub fn check_health(&self) {
-        if let Some(Err(e)) = devlink::health::report_fatal(&self.instance, &self.core) {
-            tracing::warn!(error = %e, "fw_fatal report");
-        }
-    }
-
-    /// Removal, in reverse order of creation: RPCs drain and close, the
+    /// Removal, in reverse order of creation: the watcher stops, RPCs drain and close, the
     /// instance unregisters (its deletions are notified), then the core
     /// tears the device down. Safe to call twice.
     pub fn remove(&self) {
+        // Taken out first so the join happens without the mutex held.
+        let w = self.watcher.lock().take();
+        drop(w);
         self.rpc.unregister();
         self.instance.unregister();
         if let Err(e) = self.core.remove() {

@@ -86,9 +86,6 @@ impl Session {
     /// Runs one command line (without the global options).
     pub fn exec(&mut self, words: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
-        if let Some(d) = self.dev.as_ref() {
-            d.check_health();
-        }
         let res = match w.as_slice() {
             [] => Err(CliError::usage("no command; try `cxu help`")),
             ["help"] | ["-h"] | ["--help"] => {

@@ -169,10 +169,12 @@ pub fn recover(g: &mut InstanceGuard<'_, Cxu>, reporter: &str) -> Result<()> {
 }
 
 /// Bridges the core's health poller to devlink: if firmware was declared
-/// dead, reports it on `fw_fatal` (which dumps and, with auto-recover,
-/// runs [`recover`]). Returns whether a report was made. Call it without
-/// the instance lock (it takes it).
+/// dead, reports it on `fw_fatal` (which dumps and, with auto-recover, runs
+/// [`recover`]). The check is made under the instance lock, so two callers
+/// never report one failure twice. Returns `None` when there was nothing
+/// to report (or the instance is gone).
 pub fn report_fatal(inst: &super::CxuInstance, core: &crate::device::Device) -> Option<Result<()>> {
+    let mut g = inst.enter().ok()?;
     if !core.is_fatal() {
         return None;
     }
@@ -183,5 +185,57 @@ pub fn report_fatal(inst: &super::CxuInstance, core: &crate::device::Device) -> 
         ),
         None => "firmware fatal error".to_string(),
     };
-    Some(inst.health_report(FW_FATAL, None, &msg))
+    Some(g.health_report(FW_FATAL, None, &msg))
+}
+
+/// A thread that calls [`report_fatal`] every `period`, so a dead firmware
+/// is reported (and auto-recovered) without waiting for a user request.
+/// [`Watcher::stop`] (or drop) joins it: when it returns, the thread is gone.
+pub struct Watcher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watcher {
+    /// Starts watching.
+    pub fn start(
+        inst: std::sync::Arc<super::CxuInstance>,
+        core: std::sync::Arc<crate::device::Device>,
+        period: std::time::Duration,
+    ) -> std::io::Result<Watcher> {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("cxu-fw-fatal".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Acquire) {
+                    if let Some(Err(e)) = report_fatal(&inst, &core) {
+                        tracing::warn!(error = %e, "fw_fatal report");
+                    }
+                    std::thread::park_timeout(period);
+                }
+            })?;
+        Ok(Watcher {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.stop.store(true, std::sync::atomic::Ordering::Release);
+            t.thread().unpark();
+            if t.join().is_err() {
+                tracing::error!("fw_fatal watcher panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
