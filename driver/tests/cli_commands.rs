@@ -327,6 +327,10 @@ fn bind_refuses_a_function_in_use() {
         ok(&["--sysfs", sysfs, "bind", "04:00.0"]),
         "0000:04:00.0: already on vfio-pci\n"
     );
+    assert_eq!(
+        ok(&["-j", "--sysfs", sysfs, "bind", "0000:04:00.0"]),
+        "{\"bind\":{\"0000:04:00.0\":{\"before\":\"vfio-pci\",\"after\":\"vfio-pci\"}}}\n"
+    );
     let (code, out) = cxu(&["--sysfs", sysfs, "unbind", "0000:09:00.0"]);
     assert_eq!(code, 1);
     assert!(out.contains("0000:09:00.0"), "{out}");
