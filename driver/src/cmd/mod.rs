@@ -2,6 +2,7 @@
 //! chains, completion by polling or by events, and per-opcode counters.
 
 mod chain;
+mod handle;
 mod policy;
 mod queue;
 pub(crate) mod slot;

@@ -22,25 +22,20 @@ use std::time::{Duration, Instant};
 
 use cxu_dma::{fence, BlockPool, BlockPoolConfig, DmaContext, DmaRegion, DmaView, PageSize};
 use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE, STATUS_OWN_OFFSET};
-use cxu_hal::ifc::header::{InHeader, OutHeader, HEADER_SIZE};
+use cxu_hal::ifc::header::{InHeader, HEADER_SIZE};
 use cxu_hal::ifc::iseg::{self, CmdqGeometry, NicInterface};
-use cxu_hal::ifc::{CmdStatus, DeliveryStatus, Opcode};
+use cxu_hal::ifc::Opcode;
 use cxu_hal::Mmio;
 use parking_lot::Mutex;
-use tracing::{debug, warn};
+use tracing::debug;
 
-use super::chain::{BlockFault, Chain};
+use super::chain::Chain;
+pub use super::handle::CmdHandle;
 use super::policy::{SlotPolicy, Slots};
 use super::slot::{self, Completed, SlotSync};
 use super::slots::ClaimError;
-use super::stats::{OpStats, Outcome, Stats};
+use super::stats::{OpStats, Stats};
 use crate::error::{Error, FatalCause, Result};
-
-/// Spins of a polling waiter before it starts yielding the CPU between polls.
-const POLL_SPINS: u32 = 2_000;
-/// Longest park of an events-mode waiter between checks of the abort flags
-/// (a safety net: fatal errors and removal unpark waiters explicitly).
-const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
 
 /// Settings of a queue.
 #[derive(Debug, Clone)]
@@ -75,15 +70,15 @@ pub enum Mode {
     Events,
 }
 
-struct Slot {
-    sync: SlotSync,
-    chains: Mutex<Chains>,
+pub(super) struct Slot {
+    pub(super) sync: SlotSync,
+    pub(super) chains: Mutex<Chains>,
 }
 
 #[derive(Default)]
-struct Chains {
-    input: Chain,
-    output: Chain,
+pub(super) struct Chains {
+    pub(super) input: Chain,
+    pub(super) output: Chain,
 }
 
 /// Snapshot of the queue's slots, for tests and `dev info`.
@@ -103,20 +98,20 @@ pub struct Queue {
     page: DmaRegion,
     pool: BlockPool,
     geometry: CmdqGeometry,
-    slots: Box<[Slot]>,
-    mask: Slots,
+    pub(super) slots: Box<[Slot]>,
+    pub(super) mask: Slots,
     regular: u32,
     page_class: u32,
     token: AtomicU32,
     events: AtomicBool,
     sign: AtomicBool,
-    verify: AtomicBool,
+    pub(super) verify: AtomicBool,
     fatal: Mutex<Option<FatalCause>>,
     is_fatal: AtomicBool,
     users_aborted: AtomicBool,
     timeout_ns: AtomicU64,
     slot_wait: Duration,
-    stats: Stats,
+    pub(super) stats: Stats,
 }
 
 impl Queue {
@@ -296,7 +291,7 @@ impl Queue {
         }
     }
 
-    fn check_alive(&self, user: bool) -> Result<()> {
+    pub(super) fn check_alive(&self, user: bool) -> Result<()> {
         if self.is_fatal.load(Ordering::Acquire) {
             let cause = self.fatal.lock().unwrap_or(FatalCause::PciDead);
             return Err(Error::FwFatal { cause });
@@ -307,7 +302,7 @@ impl Queue {
         Ok(())
     }
 
-    fn entry(&self, slot: u32) -> Result<DmaView<'_>> {
+    pub(super) fn entry(&self, slot: u32) -> Result<DmaView<'_>> {
         let off = self.geometry.entry_offset(slot)?;
         Ok(self.page.subview(off, ENTRY_SIZE)?)
     }
@@ -403,7 +398,7 @@ impl Queue {
         false
     }
 
-    fn lock_chains(&self, slot: u32) -> Result<parking_lot::MutexGuard<'_, Chains>> {
+    pub(super) fn lock_chains(&self, slot: u32) -> Result<parking_lot::MutexGuard<'_, Chains>> {
         self.slots[slot as usize].chains.try_lock().ok_or_else(|| {
             Error::BadMessage(format!(
                 "slot {slot}: buffers in use by another owner (driver bug)"
@@ -448,7 +443,7 @@ impl Queue {
 
     /// Completes `slot` if the device has given its entry back. Any thread may
     /// call it for any slot; each command completes once.
-    fn try_complete(&self, slot: u32) -> bool {
+    pub(super) fn try_complete(&self, slot: u32) -> bool {
         let s = &self.slots[slot as usize].sync;
         let seen = s.load();
         if !matches!(slot::phase(seen), slot::POSTED | slot::ABANDONED) {
@@ -524,240 +519,8 @@ impl Queue {
             mailbox_blocks_in_use: self.pool.stats().in_use,
         }
     }
-
-    /// Reads and checks the completed command in `slot`.
-    fn read_result(&self, h: &CmdHandle<'_>) -> Result<Vec<u8>> {
-        let (slot, opcode, token) = (h.slot, h.opcode, h.token);
-        let checksum = self.verify.load(Ordering::Acquire);
-        let mut raw = [0u8; ENTRY_SIZE];
-        self.entry(slot)?.read_bytes(0, &mut raw)?;
-        let entry = CmdEntry::decode(&raw)?;
-        if entry.token != token {
-            return Err(Error::BadToken {
-                opcode,
-                slot,
-                place: "entry".into(),
-                expected: token,
-                found: entry.token,
-            });
-        }
-        if checksum && !ce::signature_ok(&raw) {
-            return Err(Error::BadSignature {
-                opcode,
-                slot,
-                place: "entry".into(),
-            });
-        }
-        let ds = entry.delivery_status();
-        if ds != DeliveryStatus::OK {
-            return Err(Error::Delivery { opcode, status: ds });
-        }
-        if entry.outlen as usize != h.outlen {
-            return Err(Error::BadOutputLength {
-                opcode,
-                expected: h.outlen,
-                found: entry.outlen as usize,
-            });
-        }
-        let mut out = vec![0u8; h.outlen];
-        let n = h.outlen.min(INLINE_SIZE);
-        out[..n].copy_from_slice(&entry.inline_out[..n]);
-        let fault = self
-            .lock_chains(slot)?
-            .output
-            .read_output(&mut out, token, checksum)?;
-        match fault {
-            None => {}
-            Some(BlockFault::Token { block, found }) => {
-                return Err(Error::BadToken {
-                    opcode,
-                    slot,
-                    place: format!("output block {block}"),
-                    expected: token,
-                    found,
-                })
-            }
-            Some(BlockFault::Signature { block }) => {
-                return Err(Error::BadSignature {
-                    opcode,
-                    slot,
-                    place: format!("output block {block}"),
-                })
-            }
-        }
-        let hdr = OutHeader::decode(&out)?;
-        if hdr.status != CmdStatus::OK {
-            return Err(Error::Command {
-                opcode,
-                status: hdr.status,
-                syndrome: hdr.syndrome,
-            });
-        }
-        Ok(out)
-    }
 }
 
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// A posted command. Wait for it with [`CmdHandle::wait`]; dropping it without
-/// waiting abandons it (its slot comes back when the device completes it).
-#[must_use = "a command handle must be waited for, or the result is lost"]
-pub struct CmdHandle<'q> {
-    queue: &'q Queue,
-    slot: u32,
-    posted: u32,
-    token: u8,
-    opcode: Opcode,
-    outlen: usize,
-    user: bool,
-    start: Instant,
-    span: tracing::Span,
-    settled: bool,
-}
-
-impl CmdHandle<'_> {
-    /// The slot the command occupies.
-    pub fn slot(&self) -> u32 {
-        self.slot
-    }
-
-    /// The command's opcode.
-    pub fn opcode(&self) -> Opcode {
-        self.opcode
-    }
-
-    /// The command's token.
-    pub fn token(&self) -> u8 {
-        self.token
-    }
-
-    fn sync(&self) -> &SlotSync {
-        &self.queue.slots[self.slot as usize].sync
-    }
-
-    /// True once the command has completed (then `wait` returns at once).
-    pub fn is_done(&self) -> bool {
-        self.sync().is_done(self.posted) || {
-            self.queue.try_complete(self.slot);
-            self.sync().is_done(self.posted)
-        }
-    }
-
-    /// Waits for the command and returns its output message (header included),
-    /// or the error it ended with.
-    pub fn wait(mut self) -> Result<Vec<u8>> {
-        let q = self.queue;
-        let deadline = self.start + q.timeout();
-        let mut spins = 0u32;
-        loop {
-            if self.sync().is_done(self.posted) {
-                return self.consume();
-            }
-            if let Err(e) = q.check_alive(self.user) {
-                return self.give_up(e, false);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                // Last look, as the kernel's EQ recovery does.
-                q.try_complete(self.slot);
-                if self.sync().is_done(self.posted) {
-                    return self.consume();
-                }
-                let after = now - self.start;
-                return self.give_up(
-                    Error::Timeout {
-                        opcode: self.opcode,
-                        slot: self.slot,
-                        after,
-                    },
-                    true,
-                );
-            }
-            match q.mode() {
-                Mode::Polling => {
-                    q.poll();
-                    spins = spins.saturating_add(1);
-                    if spins < POLL_SPINS {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
-                Mode::Events => {
-                    if self.sync().register_waiter(self.posted) {
-                        std::thread::park_timeout((deadline - now).min(MAX_EVENT_PARK));
-                    }
-                }
-            }
-        }
-    }
-
-    /// The command completed: read it, free the slot, count it.
-    fn consume(&mut self) -> Result<Vec<u8>> {
-        let q = self.queue;
-        let res = q.read_result(self);
-        if let Ok(mut c) = q.lock_chains(self.slot) {
-            c.input.trim();
-            c.output.trim();
-        }
-        self.sync().finish(self.posted);
-        q.mask.release(self.slot);
-        self.settled = true;
-        let latency = self.start.elapsed();
-        let outcome = if res.is_ok() {
-            Outcome::Ok
-        } else {
-            Outcome::Error
-        };
-        q.stats.record(self.opcode, outcome, latency);
-        self.span.record("latency_us", latency.as_micros() as u64);
-        match &res {
-            Ok(_) => {
-                debug!(parent: &self.span, latency_us = latency.as_micros() as u64, "command completed")
-            }
-            Err(e) => {
-                debug!(parent: &self.span, latency_us = latency.as_micros() as u64, error = %e, "command failed")
-            }
-        }
-        res
-    }
-
-    /// Gives the command up with `err`. If it completed meanwhile it is consumed
-    /// (and `err` still returned for a forced failure, never for a timeout).
-    fn give_up(&mut self, err: Error, timed_out: bool) -> Result<Vec<u8>> {
-        let q = self.queue;
-        if self.sync().abandon(self.posted) {
-            self.settled = true;
-            if timed_out {
-                q.mask.mark_stale(self.slot);
-                q.stats
-                    .record(self.opcode, Outcome::Timeout, self.start.elapsed());
-                warn!(parent: &self.span, error = %err, "command timed out; its slot stays with the device");
-            } else {
-                q.stats
-                    .record(self.opcode, Outcome::Error, self.start.elapsed());
-            }
-            Err(err)
-        } else if timed_out {
-            self.consume()
-        } else {
-            let _ = self.consume();
-            Err(err)
-        }
-    }
-}
-
-impl Drop for CmdHandle<'_> {
-    fn drop(&mut self) {
-        if self.settled {
-            return;
-        }
-        if self.sync().abandon(self.posted) {
-            debug!(parent: &self.span, "command handle dropped before completion");
-        } else {
-            let _ = self.consume();
-        }
-    }
 }

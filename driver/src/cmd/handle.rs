@@ -1,0 +1,255 @@
+//! A posted command: waiting for it (polling or parked for its event), reading
+//! and checking its output, giving it up (timeout, fatal error, removal).
+
+use std::time::{Duration, Instant};
+
+use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE};
+use cxu_hal::ifc::header::OutHeader;
+use cxu_hal::ifc::{CmdStatus, DeliveryStatus, Opcode};
+use std::sync::atomic::Ordering;
+use tracing::{debug, warn};
+
+use super::chain::BlockFault;
+use super::queue::{Mode, Queue};
+use super::slot::SlotSync;
+use super::stats::Outcome;
+use crate::error::{Error, Result};
+
+/// Spins of a polling waiter before it starts yielding the CPU between polls.
+const POLL_SPINS: u32 = 2_000;
+/// Longest park of an events-mode waiter between checks of the abort flags
+/// (a safety net: fatal errors and removal unpark waiters explicitly).
+const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
+
+/// A posted command. Wait for it with [`CmdHandle::wait`]; dropping it without
+/// waiting abandons it (its slot comes back when the device completes it).
+#[must_use = "a command handle must be waited for, or the result is lost"]
+pub struct CmdHandle<'q> {
+    pub(super) queue: &'q Queue,
+    pub(super) slot: u32,
+    pub(super) posted: u32,
+    pub(super) token: u8,
+    pub(super) opcode: Opcode,
+    pub(super) outlen: usize,
+    pub(super) user: bool,
+    pub(super) start: Instant,
+    pub(super) span: tracing::Span,
+    pub(super) settled: bool,
+}
+
+impl CmdHandle<'_> {
+    /// Reads and checks the completed command (the device gave the entry back).
+    fn read(&self) -> Result<Vec<u8>> {
+        let q = self.queue;
+        let (slot, opcode, token) = (self.slot, self.opcode, self.token);
+        let checksum = q.verify.load(Ordering::Acquire);
+        let mut raw = [0u8; ENTRY_SIZE];
+        q.entry(slot)?.read_bytes(0, &mut raw)?;
+        let entry = CmdEntry::decode(&raw)?;
+        if entry.token != token {
+            return Err(Error::BadToken {
+                opcode,
+                slot,
+                place: "entry".into(),
+                expected: token,
+                found: entry.token,
+            });
+        }
+        if checksum && !ce::signature_ok(&raw) {
+            return Err(Error::BadSignature {
+                opcode,
+                slot,
+                place: "entry".into(),
+            });
+        }
+        let ds = entry.delivery_status();
+        if ds != DeliveryStatus::OK {
+            return Err(Error::Delivery { opcode, status: ds });
+        }
+        if entry.outlen as usize != self.outlen {
+            return Err(Error::BadOutputLength {
+                opcode,
+                expected: self.outlen,
+                found: entry.outlen as usize,
+            });
+        }
+        let mut out = vec![0u8; self.outlen];
+        let n = self.outlen.min(INLINE_SIZE);
+        out[..n].copy_from_slice(&entry.inline_out[..n]);
+        let fault = q
+            .lock_chains(slot)?
+            .output
+            .read_output(&mut out, token, checksum)?;
+        match fault {
+            None => {}
+            Some(BlockFault::Token { block, found }) => {
+                return Err(Error::BadToken {
+                    opcode,
+                    slot,
+                    place: format!("output block {block}"),
+                    expected: token,
+                    found,
+                })
+            }
+            Some(BlockFault::Signature { block }) => {
+                return Err(Error::BadSignature {
+                    opcode,
+                    slot,
+                    place: format!("output block {block}"),
+                })
+            }
+        }
+        let hdr = OutHeader::decode(&out)?;
+        if hdr.status != CmdStatus::OK {
+            return Err(Error::Command {
+                opcode,
+                status: hdr.status,
+                syndrome: hdr.syndrome,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The slot the command occupies.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// The command's opcode.
+    pub fn opcode(&self) -> Opcode {
+        self.opcode
+    }
+
+    /// The command's token.
+    pub fn token(&self) -> u8 {
+        self.token
+    }
+
+    fn sync(&self) -> &SlotSync {
+        &self.queue.slots[self.slot as usize].sync
+    }
+
+    /// True once the command has completed (then `wait` returns at once).
+    pub fn is_done(&self) -> bool {
+        self.sync().is_done(self.posted) || {
+            self.queue.try_complete(self.slot);
+            self.sync().is_done(self.posted)
+        }
+    }
+
+    /// Waits for the command and returns its output message (header included),
+    /// or the error it ended with.
+    pub fn wait(mut self) -> Result<Vec<u8>> {
+        let q = self.queue;
+        let deadline = self.start + q.timeout();
+        let mut spins = 0u32;
+        loop {
+            if self.sync().is_done(self.posted) {
+                return self.consume();
+            }
+            if let Err(e) = q.check_alive(self.user) {
+                return self.give_up(e, false);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                // Last look, as the kernel's EQ recovery does.
+                q.try_complete(self.slot);
+                if self.sync().is_done(self.posted) {
+                    return self.consume();
+                }
+                let after = now - self.start;
+                return self.give_up(
+                    Error::Timeout {
+                        opcode: self.opcode,
+                        slot: self.slot,
+                        after,
+                    },
+                    true,
+                );
+            }
+            match q.mode() {
+                Mode::Polling => {
+                    q.poll();
+                    spins = spins.saturating_add(1);
+                    if spins < POLL_SPINS {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+                Mode::Events => {
+                    if self.sync().register_waiter(self.posted) {
+                        std::thread::park_timeout((deadline - now).min(MAX_EVENT_PARK));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The command completed: read it, free the slot, count it.
+    fn consume(&mut self) -> Result<Vec<u8>> {
+        let q = self.queue;
+        let res = self.read();
+        if let Ok(mut c) = q.lock_chains(self.slot) {
+            c.input.trim();
+            c.output.trim();
+        }
+        self.sync().finish(self.posted);
+        q.mask.release(self.slot);
+        self.settled = true;
+        let latency = self.start.elapsed();
+        let outcome = if res.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        };
+        q.stats.record(self.opcode, outcome, latency);
+        self.span.record("latency_us", latency.as_micros() as u64);
+        match &res {
+            Ok(_) => {
+                debug!(parent: &self.span, latency_us = latency.as_micros() as u64, "command completed")
+            }
+            Err(e) => {
+                debug!(parent: &self.span, latency_us = latency.as_micros() as u64, error = %e, "command failed")
+            }
+        }
+        res
+    }
+
+    /// Gives the command up with `err`. If it completed meanwhile it is consumed
+    /// (and `err` still returned for a forced failure, never for a timeout).
+    fn give_up(&mut self, err: Error, timed_out: bool) -> Result<Vec<u8>> {
+        let q = self.queue;
+        if self.sync().abandon(self.posted) {
+            self.settled = true;
+            if timed_out {
+                q.mask.mark_stale(self.slot);
+                q.stats
+                    .record(self.opcode, Outcome::Timeout, self.start.elapsed());
+                warn!(parent: &self.span, error = %err, "command timed out; its slot stays with the device");
+            } else {
+                q.stats
+                    .record(self.opcode, Outcome::Error, self.start.elapsed());
+            }
+            Err(err)
+        } else if timed_out {
+            self.consume()
+        } else {
+            let _ = self.consume();
+            Err(err)
+        }
+    }
+}
+
+impl Drop for CmdHandle<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        if self.sync().abandon(self.posted) {
+            debug!(parent: &self.span, "command handle dropped before completion");
+        } else {
+            let _ = self.consume();
+        }
+    }
+}
