@@ -334,6 +334,14 @@ fn bind_refuses_a_function_in_use() {
     let (code, out) = cxu(&["--sysfs", sysfs, "unbind", "0000:09:00.0"]);
     assert_eq!(code, 1);
     assert!(out.contains("0000:09:00.0"), "{out}");
+    let (code, out) = cxu(&["bind", "zz"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        out,
+        "Error: invalid PCI address \"zz\": expected DDDD:BB:DD.F, e.g. 0000:03:00.0\n"
+    );
+    let (code, _) = cxu(&["--pci", "03:00", "dev", "show"]);
+    assert_eq!(code, 2);
     let (code, out) = cxu(&["bind"]);
     assert_eq!(
         (code, out.as_str()),

@@ -205,7 +205,9 @@ pub fn bind(
             if to_vfio { "bind" } else { "unbind" }
         )));
     };
-    let addr: cxu_hal::PciAddress = addr.parse()?;
+    let addr: cxu_hal::PciAddress = addr
+        .parse()
+        .map_err(|e: cxu_hal::Error| CliError::usage(e.to_string()))?;
     let sysfs = Sysfs::new(&s.sysfs_root);
     let o = if to_vfio {
         bind::bind(&sysfs, addr, &SystemWriter)?

@@ -91,7 +91,11 @@ fn parse_global(args: &[String]) -> Result<Global, CliError> {
             }
             "--force" | "-force" => g.force = true,
             "--pci" => {
-                g.source = Source::Pci(val(i)?.parse()?);
+                g.source = Source::Pci(
+                    val(i)?
+                        .parse()
+                        .map_err(|e: cxu_hal::Error| CliError::usage(e.to_string()))?,
+                );
                 i += 1;
             }
             "-b" | "--batch" => {
