@@ -8,9 +8,10 @@
 //!   page worker; [`health`]: the health poller; [`caps`]: features and caps.
 //! * [`devlink`]: the devlink instance built from caps and its ops (traps,
 //!   policers, ports, params, health, info, flash, reload); [`rpc`]: the
-//!   firmware RPC channel; [`cli`]: the `cxu` tool.
+//!   firmware RPC channel; [`cli`]: the `cxu` tool; [`bench`]: `cxu bench`.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod caps;
 pub mod cli;
 pub mod cmd;
@@ -24,7 +25,7 @@ pub mod rpc;
 pub mod error;
 mod sync;
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, cxu_driver_loom))]
 mod loom_tests;
 
 pub use caps::{Caps, Features, PortType};

@@ -1,0 +1,234 @@
+//! What a run measured, as plain data: serialized as the JSON report, printed
+//! as the table, drawn as the plot.
+
+use serde::Serialize;
+
+use super::latency::Latency;
+
+/// The command a point runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommandKind {
+    /// NOP: 16 bytes in, 16 out, everything inline in the entry.
+    Nop,
+    /// QUERY_HCA_CAP (general, current): 16 bytes in, 4112 out, 8 output
+    /// mailbox blocks.
+    QueryHcaCap,
+}
+
+/// How completions are noticed (the driver's [`crate::Mode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeKind {
+    /// Waiters poll the ownership bits.
+    Polling,
+    /// Command-completion EQEs, the EQ thread, MSI-X.
+    Events,
+}
+
+/// The slot allocator (the driver's [`crate::cmd::SlotPolicy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// The driver's lock-free bitmask.
+    LockFree,
+    /// The kernel-style semaphore and locked bitmask (the baseline).
+    Mutex,
+}
+
+impl CommandKind {
+    /// Short name for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            CommandKind::Nop => "NOP",
+            CommandKind::QueryHcaCap => "QUERY_HCA_CAP (8 out blocks)",
+        }
+    }
+}
+
+impl ModeKind {
+    /// Short name for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            ModeKind::Polling => "polling",
+            ModeKind::Events => "events",
+        }
+    }
+}
+
+impl PolicyKind {
+    /// Short name for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            PolicyKind::LockFree => "lock-free",
+            PolicyKind::Mutex => "mutex",
+        }
+    }
+}
+
+/// One measured point of the driver.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// Command.
+    pub command: CommandKind,
+    /// Completion mode.
+    pub mode: ModeKind,
+    /// Slot allocator.
+    pub policy: PolicyKind,
+    /// Submitting threads.
+    pub threads: u32,
+    /// Commands in flight asked for.
+    pub depth: u32,
+    /// Commands in flight actually kept (see `load::max_depth`).
+    pub effective_depth: u32,
+    /// Commands completed in the window.
+    pub completed: u64,
+    /// Commands per second.
+    pub commands_per_sec: f64,
+    /// Per-command latency, submit to result.
+    pub latency: Latency,
+}
+
+/// One point of the device driven alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlonePoint {
+    /// Command.
+    pub command: CommandKind,
+    /// Commands in flight asked for.
+    pub depth: u32,
+    /// Commands in flight kept (at most the regular slots).
+    pub effective_depth: u32,
+    /// Commands per second.
+    pub commands_per_sec: f64,
+    /// Per-command latency, doorbell to ownership back.
+    pub latency: Latency,
+}
+
+/// Lock-free against its baselines at one point.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// Command.
+    pub command: CommandKind,
+    /// Completion mode.
+    pub mode: ModeKind,
+    /// Submitting threads.
+    pub threads: u32,
+    /// Depth asked for.
+    pub depth: u32,
+    /// Lock-free commands per second.
+    pub lock_free_cps: f64,
+    /// Mutex baseline commands per second.
+    pub mutex_cps: Option<f64>,
+    /// lock-free / mutex.
+    pub lock_free_over_mutex: Option<f64>,
+    /// Device alone at the same depth.
+    pub alone_cps: Option<f64>,
+    /// lock-free / device alone.
+    pub fraction_of_alone: Option<f64>,
+    /// Driver overhead per command: 1/lock-free - 1/alone, in ns.
+    pub overhead_ns: Option<f64>,
+}
+
+/// Depth-1 latency against the floors.
+#[derive(Debug, Clone, Serialize)]
+pub struct Depth1 {
+    /// Command.
+    pub command: CommandKind,
+    /// Completion mode.
+    pub mode: ModeKind,
+    /// Median latency of the lock-free queue, one thread, depth 1.
+    pub p50_ns: u64,
+    /// That over the ping-pong round trip.
+    pub rtt_multiple: f64,
+    /// Median latency of the device alone at depth 1.
+    pub alone_p50_ns: Option<u64>,
+    /// The driver's latency over the device alone's.
+    pub alone_multiple: Option<f64>,
+}
+
+/// Resident memory of a probed device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Memory {
+    /// Process RSS with the function created, before the probe.
+    pub rss_before_probe: u64,
+    /// Process RSS right after the probe.
+    pub rss_after_probe: u64,
+    /// Pages the driver gave to firmware (resident: firmware writes them).
+    pub fw_pages: u64,
+    /// Their bytes.
+    pub fw_page_bytes: u64,
+    /// RSS growth of the probe without the firmware pages: the driver's
+    /// rings, buffers, threads and state (and, on the embedded model, the
+    /// model's own bring-up state).
+    pub probed_device_bytes: u64,
+    /// DMA memory the driver has mapped (virtual; not all of it resident).
+    pub dma_mapped_bytes: u64,
+}
+
+/// One target of the issue and whether it was met.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Which target.
+    pub name: String,
+    /// What it asks.
+    pub goal: String,
+    /// Met at every point it covers; `None` if nothing measured it.
+    pub met: Option<bool>,
+    /// The worst value among those points.
+    pub worst: Option<f64>,
+    /// The points and their values.
+    pub detail: String,
+}
+
+/// The machine the numbers came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// CPU model from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// 1/5/15-minute load averages at the start.
+    pub load_before: [f64; 3],
+    /// And at the end.
+    pub load_after: [f64; 3],
+}
+
+/// Ping-pong round trips measured before and after the sweep.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PingPong {
+    /// Before, ns.
+    pub before_ns: u64,
+    /// After, ns.
+    pub after_ns: u64,
+    /// The one ratios use (the smaller: the floor), ns.
+    pub used_ns: u64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// What was benchmarked.
+    pub device: String,
+    /// Where.
+    pub machine: Machine,
+    /// Warm-up per point, ms.
+    pub warmup_ms: u64,
+    /// Measured window per point, ms.
+    pub measure_ms: u64,
+    /// The ping-pong floor.
+    pub ping_pong: Option<PingPong>,
+    /// The device alone.
+    pub alone: Vec<AlonePoint>,
+    /// Every driver point.
+    pub points: Vec<Point>,
+    /// Lock-free against the baselines.
+    pub comparisons: Vec<Comparison>,
+    /// Depth-1 latencies.
+    pub depth1: Vec<Depth1>,
+    /// Memory of the first probed device.
+    pub memory: Option<Memory>,
+    /// The issue's targets.
+    pub targets: Vec<Target>,
+}

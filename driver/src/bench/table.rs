@@ -1,0 +1,171 @@
+//! The report as a table for people.
+
+use std::io::Write;
+
+use super::report::{Comparison, Point, PolicyKind, Report};
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1000.0
+}
+
+fn opt(v: Option<f64>, width: usize, prec: usize) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:>width$.prec$}"),
+        _ => format!("{:>width$}", "-"),
+    }
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
+}
+
+/// Prints `r`.
+pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let m = &r.machine;
+    writeln!(out, "cxu bench: {}", r.device)?;
+    writeln!(
+        out,
+        "machine: {} CPUs, {}, Linux {}; load {:.2} {:.2} {:.2} at start, {:.2} {:.2} {:.2} at end",
+        m.cpus,
+        m.cpu_model,
+        m.kernel,
+        m.load_before[0],
+        m.load_before[1],
+        m.load_before[2],
+        m.load_after[0],
+        m.load_after[1],
+        m.load_after[2]
+    )?;
+    writeln!(
+        out,
+        "window: {} ms warm-up + {} ms measured per point; latency from submit to result",
+        r.warmup_ms, r.measure_ms
+    )?;
+    if let Some(pp) = r.ping_pong {
+        writeln!(
+            out,
+            "cache-line ping-pong round trip: {:.3} us (before {:.3}, after {:.3})",
+            us(pp.used_ns),
+            us(pp.before_ns),
+            us(pp.after_ns)
+        )?;
+    }
+    let mut groups: Vec<(_, _)> = Vec::new();
+    for p in &r.points {
+        if !groups.contains(&(p.command, p.mode)) {
+            groups.push((p.command, p.mode));
+        }
+    }
+    for (cmd, mode) in groups {
+        writeln!(out)?;
+        writeln!(out, "{}, {} mode", cmd.label(), mode.label())?;
+        writeln!(
+            out,
+            "thr depth |  lock-free kcmd/s    p50    p99  p99.9     max (us) | mutex kcmd/s  LF/mutex | alone kcmd/s  LF/alone  overhead ns/cmd"
+        )?;
+        let lf = r
+            .points
+            .iter()
+            .filter(|p| p.command == cmd && p.mode == mode && p.policy == PolicyKind::LockFree);
+        for p in lf {
+            let c: Option<&Comparison> = r.comparisons.iter().find(|c| {
+                c.command == cmd && c.mode == mode && c.threads == p.threads && c.depth == p.depth
+            });
+            row(out, p, c)?;
+        }
+    }
+    if !r.alone.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "device alone (no driver: prebuilt entries, one thread)"
+        )?;
+        writeln!(
+            out,
+            "command                        depth   kcmd/s     p50     p99   p99.9     max (us)"
+        )?;
+        for a in &r.alone {
+            writeln!(
+                out,
+                "{:<30} {:>5} {:>8.1} {:>7.2} {:>7.2} {:>7.2} {:>8.1}",
+                a.command.label(),
+                a.depth,
+                a.commands_per_sec / 1000.0,
+                us(a.latency.p50_ns),
+                us(a.latency.p99_ns),
+                us(a.latency.p999_ns),
+                us(a.latency.max_ns)
+            )?;
+        }
+    }
+    if !r.depth1.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "depth 1, one thread (lock-free): median latency")?;
+        for d in &r.depth1 {
+            writeln!(
+                out,
+                "  {:<30} {:<8} {:>8.2} us = {:>6} x ping-pong, {:>6} x device alone",
+                d.command.label(),
+                d.mode.label(),
+                us(d.p50_ns),
+                opt(Some(d.rtt_multiple), 6, 1),
+                opt(d.alone_multiple, 6, 2)
+            )?;
+        }
+    }
+    if let Some(mem) = &r.memory {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "memory: probed device {:.2} MiB resident (RSS {:.2} -> {:.2} MiB, less {} firmware pages = {:.2} MiB counted apart); {:.2} MiB of DMA memory mapped",
+            mib(mem.probed_device_bytes),
+            mib(mem.rss_before_probe),
+            mib(mem.rss_after_probe),
+            mem.fw_pages,
+            mib(mem.fw_page_bytes),
+            mib(mem.dma_mapped_bytes)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "targets")?;
+    for t in &r.targets {
+        let verdict = match t.met {
+            Some(true) => "MET   ",
+            Some(false) => "MISSED",
+            None => "n/a   ",
+        };
+        writeln!(
+            out,
+            "  {verdict} {} ({}): worst {}",
+            t.name,
+            t.goal,
+            opt(t.worst, 0, 2)
+        )?;
+    }
+    Ok(())
+}
+
+fn row(out: &mut dyn Write, p: &Point, c: Option<&Comparison>) -> std::io::Result<()> {
+    let l = &p.latency;
+    let depth = if p.effective_depth == p.depth {
+        format!("{}", p.depth)
+    } else {
+        format!("{}*", p.depth)
+    };
+    writeln!(
+        out,
+        "{:>3} {:>5} | {:>17.1} {:>6.1} {:>6.1} {:>6.1} {:>7.1}      | {:>12} {:>9} | {:>12} {:>9} {:>16}",
+        p.threads,
+        depth,
+        p.commands_per_sec / 1000.0,
+        us(l.p50_ns),
+        us(l.p99_ns),
+        us(l.p999_ns),
+        us(l.max_ns),
+        opt(c.and_then(|c| c.mutex_cps).map(|v| v / 1000.0), 12, 1),
+        opt(c.and_then(|c| c.lock_free_over_mutex), 9, 2),
+        opt(c.and_then(|c| c.alone_cps).map(|v| v / 1000.0), 12, 1),
+        opt(c.and_then(|c| c.fraction_of_alone), 9, 2),
+        opt(c.and_then(|c| c.overhead_ns), 16, 0),
+    )
+}
