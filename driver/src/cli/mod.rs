@@ -50,6 +50,7 @@ objects:
   monitor [all|dev|port|trap|trap-group|trap-policer|param|health|flash] [count N] [timeout MS]
   rpc [scope configuration|debug_read_only|debug_write|debug_write_full] [outlen N] HEX
   bind DDDD:BB:DD.F | unbind DDDD:BB:DD.F
+  bench ...                       (command-queue benchmarks; `cxu bench --help`)
 DEV is optional (one device per invocation): model/0 on the embedded model,
 pci/DDDD:BB:DD.F with --pci.
 ";
@@ -132,6 +133,14 @@ pub fn run_with<S: AsRef<str>>(args: &[S], out: &mut dyn Write, err: &mut dyn Wr
         Ok(g) => g,
         Err(e) => return report(err, &e, None),
     };
+    // `cxu bench` probes its own device(s) with its own options.
+    if g.rest.first().map(String::as_str) == Some("bench") {
+        let pci = match &g.source {
+            Source::Pci(a) => Some(*a),
+            Source::Embedded(_) => None,
+        };
+        return crate::bench::cli(&g.rest, pci, out, err);
+    }
     let mut s = Session::new(g.source.clone(), g.opts);
     if let Some(root) = &g.sysfs {
         s.sysfs_root = root.into();
