@@ -162,7 +162,7 @@ pub(crate) fn wanted(cur: &HcaCap) -> Option<HcaCap> {
     Some(c)
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(cxu_driver_loom)))]
 mod tests {
     use super::*;
 

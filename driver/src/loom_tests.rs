@@ -1,8 +1,8 @@
 //! loom model checks of the command queue's lock-free core: the free-slot
 //! bitmask with its waiter list, and the completion hand-off of a slot's state
 //! word. Run with:
-//! `LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg loom" cargo test -p cxu-driver --lib --release loom`
-//! (with `--cfg loom` and no preemption bound the two-waiter model takes hours).
+//! `LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg cxu_driver_loom" cargo test -p cxu-driver --lib --release loom`
+//! (with `--cfg cxu_driver_loom` and no preemption bound the two-waiter model takes hours).
 
 use std::time::{Duration, Instant};
 

@@ -1,25 +1,27 @@
 //! The synchronization primitives of the command queue's lock-free core, swapped
-//! for loom's under `cfg(loom)` so that the slot bitmask and the completion
+//! for loom's under `cfg(cxu_driver_loom)` so that the slot bitmask and the completion
 //! hand-off are model-checked with the code that ships.
 //!
 //! Run the check with:
-//! `LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg loom" cargo test -p cxu-driver --lib --release loom`
-//! (with `--cfg loom` and no preemption bound the two-waiter model takes hours).
+//! `LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg cxu_driver_loom" cargo test -p cxu-driver --lib --release loom`
+//! (with no preemption bound the two-waiter model takes hours). The cfg is the
+//! crate's own rather than `loom`: `--cfg loom` would also switch devlink-core
+//! to loom's types, which the rest of this crate cannot use outside a model.
 
-#[cfg(loom)]
+#[cfg(cxu_driver_loom)]
 pub(crate) use loom::sync::{
     atomic::{AtomicU32, Ordering},
     Mutex, MutexGuard,
 };
-#[cfg(loom)]
+#[cfg(cxu_driver_loom)]
 pub(crate) use loom::thread::{current as current_thread, Thread};
 
-#[cfg(not(loom))]
+#[cfg(not(cxu_driver_loom))]
 pub(crate) use std::sync::{
     atomic::{AtomicU32, Ordering},
     Mutex, MutexGuard,
 };
-#[cfg(not(loom))]
+#[cfg(not(cxu_driver_loom))]
 pub(crate) use std::thread::{current as current_thread, Thread};
 
 use std::time::Duration;
@@ -37,19 +39,19 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// park: a wake-up the code forgot to send shows up as a deadlock, which is
 /// exactly what the model check is for.
 pub(crate) fn park_timeout(d: Duration) {
-    #[cfg(loom)]
+    #[cfg(cxu_driver_loom)]
     {
         let _ = d;
         loom::thread::park();
     }
-    #[cfg(not(loom))]
+    #[cfg(not(cxu_driver_loom))]
     std::thread::park_timeout(d);
 }
 
 /// One step of a busy wait.
 pub(crate) fn spin_hint() {
-    #[cfg(loom)]
+    #[cfg(cxu_driver_loom)]
     loom::thread::yield_now();
-    #[cfg(not(loom))]
+    #[cfg(not(cxu_driver_loom))]
     std::hint::spin_loop();
 }

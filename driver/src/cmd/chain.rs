@@ -152,7 +152,7 @@ impl Chain {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(cxu_driver_loom)))]
 mod tests {
     use std::sync::Arc;
 

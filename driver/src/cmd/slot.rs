@@ -174,7 +174,7 @@ impl SlotSync {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(cxu_driver_loom)))]
 mod tests {
     use super::*;
 

@@ -29,9 +29,9 @@ use crate::sync::{
 };
 
 /// Spins before a claimer parks (one under loom, to keep the model small).
-#[cfg(not(loom))]
+#[cfg(not(cxu_driver_loom))]
 const SPINS: u32 = 64;
-#[cfg(loom)]
+#[cfg(cxu_driver_loom)]
 const SPINS: u32 = 1;
 /// Longest single park: a bound on the cost of a wake-up that went to a
 /// waiter which then gave up.
@@ -226,7 +226,7 @@ impl SlotMask {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(cxu_driver_loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;

@@ -105,7 +105,7 @@ impl Stats {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(cxu_driver_loom)))]
 mod tests {
     use super::*;
 
