@@ -28,6 +28,9 @@ use super::load::{Measured, Window, Workload};
 const BLOCKS_PER_SLOT: usize = 8;
 /// No completion for this long: the device is stuck.
 const STALL: Duration = Duration::from_secs(5);
+/// Empty scans before the submitter yields its CPU between scans (the
+/// driver's polling waiter spins as long before it yields).
+const IDLE_SPINS: u32 = 2_000;
 /// How long firmware may stay `initializing`.
 const BOOT_WAIT: Duration = Duration::from_secs(10);
 
@@ -261,8 +264,15 @@ impl DeviceAlone {
             if any {
                 idle_scans = 0;
             } else {
-                idle_scans += 1;
-                std::hint::spin_loop();
+                idle_scans = idle_scans.saturating_add(1);
+                // Wait as the driver's polling waiter does: spin, then yield, so
+                // that on a machine with fewer cores than threads the device's
+                // workers get to run (else this measures the scheduler).
+                if idle_scans < IDLE_SPINS {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
                 if idle_scans % 1024 == 0 && last.elapsed() > STALL {
                     return Err(raw(format!("{}: no completion for {STALL:?}", w.opcode)));
                 }

@@ -96,6 +96,9 @@ pub struct BenchOpts {
     /// Measured window of each point, in ms.
     #[arg(long, default_value_t = 250)]
     pub duration_ms: u64,
+    /// Runs of every point (taken in turn, depth by depth); the median counts.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
     /// Where to write the JSON report ("-" for none).
     #[arg(long, default_value = "cxu-bench.json")]
     pub json: PathBuf,
@@ -115,6 +118,9 @@ impl BenchOpts {
         }
         if self.modes.is_empty() || self.commands.is_empty() || self.policies.is_empty() {
             return bad("at least one mode, command and policy");
+        }
+        if self.repeat == 0 {
+            return bad("repeat must be at least 1");
         }
         if self.duration_ms == 0 {
             return bad("the measured window must be at least 1 ms");
@@ -249,7 +255,15 @@ struct Results {
     alone: Vec<AlonePoint>,
 }
 
-/// Runs every point of `devs` (and of `alone`, if given), depth by depth.
+/// The run with the median throughput of `runs` (its latencies go with it).
+fn median<T: Clone>(runs: &[T], cps: impl Fn(&T) -> f64) -> Option<T> {
+    let mut sorted: Vec<&T> = runs.iter().collect();
+    sorted.sort_by(|a, b| cps(a).total_cmp(&cps(b)));
+    sorted.get(sorted.len() / 2).map(|t| (*t).clone())
+}
+
+/// Runs every point of `devs` (and of `alone`, if given), depth by depth:
+/// each depth's points `repeat` times in turn, keeping the median of each.
 fn sweep(
     opts: &BenchOpts,
     devs: &[Variant],
@@ -260,62 +274,89 @@ fn sweep(
     for &cmd in &opts.commands {
         let w = cmd.workload();
         for &depth in &opts.depths {
-            if let Some(a) = alone {
-                let m = a.run(&w, depth, win)?;
-                info!(
-                    command = cmd.label(),
-                    depth,
-                    cps = m.throughput(),
-                    "device alone"
-                );
-                res.alone.push(AlonePoint {
-                    command: cmd,
-                    depth,
-                    effective_depth: depth.min(a.regular_slots()),
-                    commands_per_sec: m.throughput(),
-                    latency: m.latency,
-                });
-            }
-            for &mode in &opts.modes {
-                for &threads in &opts.threads {
-                    if threads > depth {
-                        continue;
-                    }
-                    for v in devs.iter().filter(|v| v.mode == mode) {
-                        let name = format!(
-                            "{} {} {} {threads} thr depth {depth}",
-                            cmd.label(),
-                            mode.label(),
-                            v.policy.label()
-                        );
-                        let (m, regular) = v
-                            .device
-                            .with_queue(|q| {
-                                Ok((
-                                    load::run(q, &w, threads, depth, win, &name),
-                                    q.regular_slots(),
-                                ))
-                            })
-                            .map_err(error::device(format!("{name}: the device")))?;
-                        let m = m?;
-                        info!(point = %name, cps = m.throughput(), p50_ns = m.latency.p50_ns, "measured");
-                        res.points.push(Point {
-                            command: cmd,
-                            mode,
-                            policy: v.policy,
-                            threads,
-                            depth,
-                            effective_depth: depth.min(load::max_depth(regular, threads)),
-                            completed: m.completed,
-                            commands_per_sec: m.throughput(),
-                            latency: m.latency,
-                        });
+            let mut alone_runs = Vec::new();
+            let mut runs: Vec<Vec<Point>> = Vec::new();
+            for _ in 0..opts.repeat.max(1) {
+                if let Some(a) = alone {
+                    let m = a.run(&w, depth, win)?;
+                    info!(
+                        command = cmd.label(),
+                        depth,
+                        cps = m.throughput(),
+                        "device alone"
+                    );
+                    alone_runs.push(AlonePoint {
+                        command: cmd,
+                        depth,
+                        effective_depth: depth.min(a.regular_slots()),
+                        commands_per_sec: m.throughput(),
+                        latency: m.latency,
+                    });
+                }
+                let mut k = 0;
+                for &mode in &opts.modes {
+                    for &threads in &opts.threads {
+                        if threads > depth {
+                            continue;
+                        }
+                        for v in devs.iter().filter(|v| v.mode == mode) {
+                            let p = point(v, cmd, &w, threads, depth, win)?;
+                            if runs.len() <= k {
+                                runs.push(Vec::new());
+                            }
+                            runs[k].push(p);
+                            k += 1;
+                        }
                     }
                 }
+            }
+            res.alone
+                .extend(median(&alone_runs, |a| a.commands_per_sec));
+            for r in &runs {
+                res.points.extend(median(r, |p| p.commands_per_sec));
             }
         }
     }
     Ok(())
+}
+
+/// One measured point of one device.
+fn point(
+    v: &Variant,
+    cmd: CommandKind,
+    w: &Workload,
+    threads: u32,
+    depth: u32,
+    win: Window,
+) -> Result<Point, BenchError> {
+    let name = format!(
+        "{} {} {} {threads} thr depth {depth}",
+        cmd.label(),
+        v.mode.label(),
+        v.policy.label()
+    );
+    let (m, regular) = v
+        .device
+        .with_queue(|q| {
+            Ok((
+                load::run(q, w, threads, depth, win, &name),
+                q.regular_slots(),
+            ))
+        })
+        .map_err(error::device(format!("{name}: the device")))?;
+    let m = m?;
+    info!(point = %name, cps = m.throughput(), p50_ns = m.latency.p50_ns, "measured");
+    Ok(Point {
+        command: cmd,
+        mode: v.mode,
+        policy: v.policy,
+        threads,
+        depth,
+        effective_depth: depth.min(load::max_depth(regular, threads)),
+        completed: m.completed,
+        commands_per_sec: m.throughput(),
+        latency: m.latency,
+    })
 }
 
 fn remove(v: Variant) -> Result<(), BenchError> {
@@ -390,6 +431,7 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
         machine: machine(load_before),
         warmup_ms: opts.warmup_ms,
         measure_ms: opts.duration_ms,
+        repeat: opts.repeat,
         ping_pong,
         alone: res.alone,
         points: res.points,

@@ -217,6 +217,8 @@ pub struct Report {
     pub warmup_ms: u64,
     /// Measured window per point, ms.
     pub measure_ms: u64,
+    /// Runs per point; each point is the run with the median throughput.
+    pub repeat: u32,
     /// The ping-pong floor.
     pub ping_pong: Option<PingPong>,
     /// The device alone.

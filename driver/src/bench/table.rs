@@ -38,8 +38,8 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "window: {} ms warm-up + {} ms measured per point; latency from submit to result",
-        r.warmup_ms, r.measure_ms
+        "window: {} ms warm-up + {} ms measured per point, median of {} runs taken in turn; latency from submit to result",
+        r.warmup_ms, r.measure_ms, r.repeat
     )?;
     if let Some(pp) = r.ping_pong {
         writeln!(

@@ -14,6 +14,7 @@ fn quick(dir: &std::path::Path) -> BenchOpts {
         no_ping_pong: false,
         warmup_ms: 5,
         duration_ms: 100,
+        repeat: 1,
         json: dir.join("b.json"),
         plot: dir.join("b.svg"),
     }
@@ -76,6 +77,18 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     // One line per policy, mode and thread count, plus the device alone, per command.
     assert_eq!(svg.matches("<polyline").count(), 2 * (2 * 2 * 2 + 1));
+}
+
+#[test]
+fn the_median_run_is_kept() {
+    let runs = [3.0, 1.0, 7.0, 2.0, 9.0];
+    assert_eq!(median(&runs, |x| *x), Some(3.0));
+    assert_eq!(
+        median(&[4.0, 8.0], |x| *x),
+        Some(8.0),
+        "upper median of two"
+    );
+    assert_eq!(median::<f64>(&[], |x| *x), None);
 }
 
 #[test]
