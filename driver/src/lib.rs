@@ -18,11 +18,11 @@ pub mod cmd;
 pub mod device;
 pub mod devlink;
 pub mod eq;
+pub mod error;
 pub mod health;
 pub mod pages;
 mod probe;
 pub mod rpc;
-pub mod error;
 mod sync;
 
 #[cfg(all(test, cxu_driver_loom))]
@@ -31,6 +31,6 @@ mod loom_tests;
 pub use caps::{Caps, Features, PortType};
 pub use cmd::{CmdHandle, Mode, OpStats, Queue, QueueConfig};
 pub use device::{Device, DriverConfig, FwVersion, RemoveReport, Summary};
+pub use error::{Error, FatalCause, Result, Syndrome};
 pub use health::HealthReport;
 pub use pages::PageStats;
-pub use error::{Error, FatalCause, Result, Syndrome};

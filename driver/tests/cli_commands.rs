@@ -395,3 +395,32 @@ fn usage_errors_and_batch_failures() {
     assert_eq!(code, 1);
     assert!(out.starts_with("model/0\n"), "{out}");
 }
+
+#[test]
+fn probe_shows_what_bring_up_found() {
+    let text = ok(&["probe"]);
+    assert!(
+        text.starts_with("device:    cxu-model 15b3:1017\nfirmware:  16.35.2000\n"),
+        "{text}"
+    );
+    assert!(text.contains("\ncommands:  32 slots, events\n"), "{text}");
+    let j = json(&ok(&["-j", "probe"]));
+    let p = &j["probe"]["model/0"];
+    assert_eq!(p["firmware"], "16.35.2000");
+    assert_eq!(p["completion"], "events");
+    assert_eq!(p["cmd_slots"], 32);
+    assert!(p["ports"].as_u64().unwrap() >= 1, "{j}");
+    assert!(p["fw_pages"].as_u64().unwrap() > 0, "{j}");
+    let features: Vec<&str> = p["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        text.contains(&format!("features:  {}\n", features.join(" "))),
+        "{text}"
+    );
+    let (code, out) = cxu(&["probe", "pci/0000:03:00.0"]);
+    assert_eq!(code, 2, "{out}");
+}

@@ -17,6 +17,7 @@ mod cmd_dev;
 mod cmd_health;
 mod cmd_misc;
 mod cmd_port;
+mod cmd_probe;
 mod cmd_trap;
 pub mod device;
 mod error;
@@ -38,6 +39,7 @@ usage: cxu [OPTIONS] OBJECT COMMAND [ARGS]
 options: -j/--json  -p/--pretty  -s/--statistics  -v/--verbose  --pci DDDD:BB:DD.F
          --force (with -b: go on after a failed command)  --sysfs ROOT (bind/unbind)
 objects:
+  probe                           what bring-up found: firmware, ports, features, queue
   dev show | info | reload [action driver_reinit|fw_activate] | flash FILE
   dev param show [name N] | set name N value V cmode runtime|driverinit|permanent
   param ...                       (same as dev param)

@@ -7,7 +7,7 @@ use cxu_qemu::model::Control;
 use devlink_core::{Delivery, ObjectKinds};
 
 use super::device::{Device, Source};
-use super::{cmd_dev, cmd_health, cmd_misc, cmd_port, cmd_trap, jsontext, CliError};
+use super::{cmd_dev, cmd_health, cmd_misc, cmd_port, cmd_probe, cmd_trap, jsontext, CliError};
 
 /// Output options (`-j`, `-p`, `-s`, `-v`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -92,6 +92,7 @@ impl Session {
                 write_out(out, super::USAGE)?;
                 Ok(())
             }
+            ["probe", rest @ ..] => cmd_probe::run(self, rest, out),
             ["dev", rest @ ..] => cmd_dev::run(self, rest, out),
             ["param", rest @ ..] => cmd_dev::param(self, rest, out),
             ["port", rest @ ..] => cmd_port::run(self, rest, out),
@@ -102,7 +103,7 @@ impl Session {
             ["bind", rest @ ..] => cmd_misc::bind(self, rest, out, true),
             ["unbind", rest @ ..] => cmd_misc::bind(self, rest, out, false),
             [other, ..] => Err(CliError::usage(format!(
-                "unknown object {other:?}; objects: dev port trap param health rpc monitor bind unbind"
+                "unknown object {other:?}; objects: probe dev port trap param health rpc monitor bind unbind"
             ))),
         };
         self.flush_monitor(out)?;
