@@ -63,17 +63,45 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "thr depth |  lock-free kcmd/s    p50    p99  p99.9     max (us) | mutex kcmd/s  LF/mutex | alone kcmd/s  LF/alone  overhead ns/cmd"
         )?;
-        let lf = r
+        // One row per (threads, depth) measured with any policy.
+        let mut keys: Vec<(u32, u32)> = Vec::new();
+        for p in r
             .points
             .iter()
-            .filter(|p| p.command == cmd && p.mode == mode && p.policy == PolicyKind::LockFree);
-        for p in lf {
+            .filter(|p| p.command == cmd && p.mode == mode)
+        {
+            if !keys.contains(&(p.threads, p.depth)) {
+                keys.push((p.threads, p.depth));
+            }
+        }
+        keys.sort_by_key(|&(t, d)| (d, t));
+        for (threads, depth) in keys {
+            let at = |policy| {
+                r.points.iter().find(|p| {
+                    p.command == cmd
+                        && p.mode == mode
+                        && p.policy == policy
+                        && p.threads == threads
+                        && p.depth == depth
+                })
+            };
             let c: Option<&Comparison> = r.comparisons.iter().find(|c| {
-                c.command == cmd && c.mode == mode && c.threads == p.threads && c.depth == p.depth
+                c.command == cmd && c.mode == mode && c.threads == threads && c.depth == depth
             });
-            row(out, p, c)?;
+            row(
+                out,
+                threads,
+                depth,
+                at(PolicyKind::LockFree),
+                at(PolicyKind::Mutex),
+                c,
+            )?;
         }
     }
+    writeln!(
+        out,
+        "(* depth capped: one thread cannot hold more than the 31 regular slots; LF = lock-free; alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
+    )?;
     if !r.alone.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -145,24 +173,32 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn row(out: &mut dyn Write, p: &Point, c: Option<&Comparison>) -> std::io::Result<()> {
-    let l = &p.latency;
-    let depth = if p.effective_depth == p.depth {
-        format!("{}", p.depth)
+fn row(
+    out: &mut dyn Write,
+    threads: u32,
+    depth: u32,
+    lf: Option<&Point>,
+    mutex: Option<&Point>,
+    c: Option<&Comparison>,
+) -> std::io::Result<()> {
+    let capped = lf.or(mutex).is_some_and(|p| p.effective_depth != p.depth);
+    let depth = if capped {
+        format!("{depth}*")
     } else {
-        format!("{}*", p.depth)
+        format!("{depth}")
     };
+    let lat = |f: fn(&Point) -> u64| opt(lf.map(|p| us(f(p))), 6, 1);
     writeln!(
         out,
-        "{:>3} {:>5} | {:>17.1} {:>6.1} {:>6.1} {:>6.1} {:>7.1}      | {:>12} {:>9} | {:>12} {:>9} {:>16}",
-        p.threads,
+        "{:>3} {:>5} | {:>17} {} {} {} {:>7}      | {:>12} {:>9} | {:>12} {:>9} {:>16}",
+        threads,
         depth,
-        p.commands_per_sec / 1000.0,
-        us(l.p50_ns),
-        us(l.p99_ns),
-        us(l.p999_ns),
-        us(l.max_ns),
-        opt(c.and_then(|c| c.mutex_cps).map(|v| v / 1000.0), 12, 1),
+        opt(lf.map(|p| p.commands_per_sec / 1000.0), 17, 1),
+        lat(|p| p.latency.p50_ns),
+        lat(|p| p.latency.p99_ns),
+        lat(|p| p.latency.p999_ns),
+        opt(lf.map(|p| us(p.latency.max_ns)), 7, 1),
+        opt(mutex.map(|p| p.commands_per_sec / 1000.0), 12, 1),
         opt(c.and_then(|c| c.lock_free_over_mutex), 9, 2),
         opt(c.and_then(|c| c.alone_cps).map(|v| v / 1000.0), 12, 1),
         opt(c.and_then(|c| c.fraction_of_alone), 9, 2),
