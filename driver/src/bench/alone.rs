@@ -7,7 +7,10 @@
 //! and one doorbell write, and a completion one acquire load of it (plus one
 //! byte of the output header, checked). One thread, no slot allocation, no
 //! tokens, no copies: the driver's extra work is everything the real queue
-//! does beyond this.
+//! does beyond this. While nothing completes it spins for a few
+//! microseconds and then yields between scans, so that on a machine with
+//! fewer cores than threads it leaves the in-process device its CPU: the
+//! limit is what the device can do, not what a spinning thread lets it do.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,9 +31,11 @@ use super::load::{Measured, Window, Workload};
 const BLOCKS_PER_SLOT: usize = 8;
 /// No completion for this long: the device is stuck.
 const STALL: Duration = Duration::from_secs(5);
-/// Empty scans before the submitter yields its CPU between scans (the
-/// driver's polling waiter spins as long before it yields).
-const IDLE_SPINS: u32 = 2_000;
+/// How long the submitter spins without a completion before it yields the
+/// CPU between scans. Longer than a command of the in-process device takes
+/// (about 1 us), short enough not to starve the device's own threads when
+/// they share the CPUs with it.
+const IDLE_SPIN: Duration = Duration::from_micros(20);
 /// How long firmware may stay `initializing`.
 const BOOT_WAIT: Duration = Duration::from_secs(10);
 
@@ -236,7 +241,7 @@ impl DeviceAlone {
         let mut live: u64 = (1u64 << depth) - 1;
         let mut samples = Vec::with_capacity(1 << 17);
         let mut last = Instant::now();
-        let mut idle_scans = 0u32;
+        let mut idle_since: Option<Instant> = None;
         while live != 0 {
             let mut bits = live;
             let mut any = false;
@@ -262,20 +267,20 @@ impl DeviceAlone {
                 }
             }
             if any {
-                idle_scans = 0;
+                idle_since = None;
+                continue;
+            }
+            // Nothing done: spin a little, then yield, so that the device's
+            // workers get a CPU on a machine with fewer cores than threads.
+            let now = Instant::now();
+            let since = *idle_since.get_or_insert(now);
+            if now - since < IDLE_SPIN {
+                std::hint::spin_loop();
             } else {
-                idle_scans = idle_scans.saturating_add(1);
-                // Wait as the driver's polling waiter does: spin, then yield, so
-                // that on a machine with fewer cores than threads the device's
-                // workers get to run (else this measures the scheduler).
-                if idle_scans < IDLE_SPINS {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-                if idle_scans % 1024 == 0 && last.elapsed() > STALL {
-                    return Err(raw(format!("{}: no completion for {STALL:?}", w.opcode)));
-                }
+                std::thread::yield_now();
+            }
+            if now - last > STALL {
+                return Err(raw(format!("{}: no completion for {STALL:?}", w.opcode)));
             }
         }
         Ok(Measured {

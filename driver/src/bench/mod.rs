@@ -99,6 +99,9 @@ pub struct BenchOpts {
     /// Runs of every point (taken in turn, depth by depth); the median counts.
     #[arg(long, default_value_t = 3)]
     pub repeat: u32,
+    /// Firmware worker threads of the embedded model (default: the model's own).
+    #[arg(long)]
+    pub model_workers: Option<usize>,
     /// Where to write the JSON report ("-" for none).
     #[arg(long, default_value = "cxu-bench.json")]
     pub json: PathBuf,
@@ -118,6 +121,9 @@ impl BenchOpts {
         }
         if self.modes.is_empty() || self.commands.is_empty() || self.policies.is_empty() {
             return bad("at least one mode, command and policy");
+        }
+        if self.model_workers == Some(0) {
+            return bad("the model needs at least one worker");
         }
         if self.repeat == 0 {
             return bad("repeat must be at least 1");
@@ -184,8 +190,12 @@ fn driver_config(policy: PolicyKind, mode: ModeKind) -> DriverConfig {
 }
 
 /// The embedded model with zero firmware latency for the benched commands.
-fn model() -> Arc<LocalFunction> {
-    let f = Arc::new(LocalFunction::new(Profile::default()));
+fn model(workers: Option<usize>) -> Arc<LocalFunction> {
+    let d = Profile::default();
+    let f = Arc::new(LocalFunction::new(Profile {
+        workers: workers.unwrap_or(d.workers),
+        ..d
+    }));
     let ctl = f.control();
     for op in [Opcode::NOP, Opcode::QUERY_HCA_CAP] {
         ctl.set_latency(op, Duration::ZERO);
@@ -378,17 +388,20 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
     let device_name;
     match opts.pci {
         None => {
-            device_name = "embedded model (cxu-qemu LocalFunction), firmware latency 0".to_string();
+            device_name = format!(
+                "embedded model (cxu-qemu LocalFunction, {} firmware workers), firmware latency 0",
+                opts.model_workers.unwrap_or(Profile::default().workers)
+            );
             let mut devs = Vec::new();
             for (i, (p, m)) in variants(opts).into_iter().enumerate() {
-                let (v, mem) = probe(model(), p, m, i == 0)?;
+                let (v, mem) = probe(model(opts.model_workers), p, m, i == 0)?;
                 memory = memory.or(mem);
                 devs.push(v);
             }
             let alone = if opts.no_alone {
                 None
             } else {
-                Some(DeviceAlone::open(model())?)
+                Some(DeviceAlone::open(model(opts.model_workers))?)
             };
             sweep(opts, &devs, alone.as_ref(), &mut res)?;
             for v in devs {

@@ -15,6 +15,7 @@ fn quick(dir: &std::path::Path) -> BenchOpts {
         warmup_ms: 5,
         duration_ms: 100,
         repeat: 1,
+        model_workers: None,
         json: dir.join("b.json"),
         plot: dir.join("b.svg"),
     }
