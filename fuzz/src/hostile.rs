@@ -55,37 +55,50 @@ pub enum Sig {
 /// The device's answer to one output block.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct BlockAnswer {
-    data: Vec<u8>,
-    token: Tamper<u8>,
-    sig: Sig,
+    /// Data bytes (the first 512 are used).
+    pub data: Vec<u8>,
+    /// The block's token.
+    pub token: Tamper<u8>,
+    /// The block's signatures.
+    pub sig: Sig,
     /// Junk the device writes over the block's `next` and `block_num`
     /// (the driver owns them and must not care).
-    junk_ctrl: Option<(u64, u32)>,
+    pub junk_ctrl: Option<(u64, u32)>,
 }
 
 /// The device's answer to one command.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct Answer {
     /// Keep the entry (never give it back, until a later [`Op::LateReturn`]).
-    keep: bool,
-    delivery: u8,
-    token: Tamper<u8>,
-    outlen: Tamper<u32>,
-    inline_out: [u8; INLINE_SIZE],
+    pub keep: bool,
+    /// Delivery status (7 bits used).
+    pub delivery: u8,
+    /// The entry's token.
+    pub token: Tamper<u8>,
+    /// The entry's `outlen`.
+    pub outlen: Tamper<u32>,
+    /// The first 16 output bytes.
+    pub inline_out: [u8; INLINE_SIZE],
     /// Force the output header's status to OK (the fuzzer reaches honest
     /// answers more often).
-    status_ok: bool,
-    entry_sig: Sig,
-    blocks: Vec<BlockAnswer>,
+    pub status_ok: bool,
+    /// The entry's signature.
+    pub entry_sig: Sig,
+    /// Output blocks, in chain order.
+    pub blocks: Vec<BlockAnswer>,
 }
 
 /// A command the driver sends.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct Cmd {
-    manage_pages: bool,
-    inlen: u16,
-    outlen: u16,
-    answer: Answer,
+    /// MANAGE_PAGES (the reserved slot) rather than a regular command.
+    pub manage_pages: bool,
+    /// Input length beyond the header (modulo 3000).
+    pub inlen: u16,
+    /// Output length beyond the header (modulo 3000).
+    pub outlen: u16,
+    /// How the device answers it.
+    pub answer: Answer,
 }
 
 /// One step of a script.
@@ -104,9 +117,25 @@ pub enum Op {
 /// A whole input of `cmd_output`.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct Script {
-    log_cmdq_size: u8,
-    checksum: bool,
-    ops: Vec<Op>,
+    /// log2 of the queue size the device reports (modulo 6; 0 must be refused).
+    pub log_cmdq_size: u8,
+    /// Checksums on (the driver signs and verifies).
+    pub checksum: bool,
+    /// The steps (the first 24 are run).
+    pub ops: Vec<Op>,
+}
+
+/// What a script's commands ended as; the assertions in [`run`] hold for each.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcomes {
+    /// Honest answers the driver returned as `Ok` with the device's bytes.
+    pub honest_ok: u32,
+    /// Tampered answers the driver refused.
+    pub tampered_refused: u32,
+    /// Commands the device kept, which timed out.
+    pub kept_timed_out: u32,
+    /// Submissions refused before the doorbell (no free slot, all stalled).
+    pub not_posted: u32,
 }
 
 /// How the device answered a doorbell of one slot.
@@ -243,7 +272,7 @@ impl HostileBar {
     ) -> Verdict {
         let iommu = self.f.device().iommu();
         let mut tampered: Option<&'static str> = None;
-        let token = entry[ce::TOKEN.byte];
+        let token = ce::TOKEN.get(&entry).unwrap_or(0) as u8;
         let outlen = ce::OUTLEN.get(&entry).unwrap_or(0) as usize;
         let mut out = vec![0u8; outlen];
         let mut inline = a.map_or([0u8; INLINE_SIZE], |a| a.inline_out);
@@ -271,7 +300,7 @@ impl HostileBar {
             blk[..data.len()].copy_from_slice(data);
             out[range.clone()].copy_from_slice(&blk[..range.len()]);
             if let Some(Tamper::Set(t)) = ba.map(|b| b.token) {
-                blk[mb::TOKEN.byte] = t;
+                let _ = mb::TOKEN.set(&mut blk, u64::from(t));
                 if t != token {
                     tampered = Some("block token");
                 }
@@ -297,7 +326,7 @@ impl HostileBar {
                 if t != token {
                     tampered = Some("entry token");
                 }
-                entry[ce::TOKEN.byte] = t;
+                let _ = ce::TOKEN.set(&mut entry, u64::from(t));
             }
             if let Tamper::Set(l) = a.outlen {
                 if l as usize != outlen {
@@ -418,8 +447,8 @@ fn message(c: &Cmd) -> (Vec<u8>, usize) {
     (m, 8 + usize::from(c.outlen % 3000))
 }
 
-/// Runs one script.
-pub fn run(script: Script) {
+/// Runs one script and says what became of its commands.
+pub fn run(script: Script) -> Outcomes {
     let profile = Profile {
         workers: 1,
         ..Profile::default()
@@ -439,27 +468,39 @@ pub fn run(script: Script) {
         Ok(q) => q,
         Err(e) => {
             assert!(log_size < 1, "queue of 2^{log_size} entries refused: {e}");
-            return;
+            return Outcomes::default();
         }
     };
     assert!(log_size >= 1, "a 1-entry queue was accepted");
     queue.set_checksum(script.checksum);
     bar.lock().checksum = script.checksum;
 
+    let outcomes = std::cell::Cell::new(Outcomes::default());
     let check = |c: &Cmd, slot: Option<u32>, res: cxu_driver::Result<Vec<u8>>| {
         let verdict = slot.and_then(|s| bar.lock().verdicts[s as usize].take());
+        let mut o = outcomes.get();
         match (&verdict, &res) {
             (Some(Verdict::Honest(out)), Ok(got)) => {
-                assert_eq!(got, out, "output differs from what the device wrote")
+                assert_eq!(got, out, "output differs from what the device wrote");
+                o.honest_ok += 1;
             }
             (Some(Verdict::Honest(_)), Err(e)) => panic!("honest answer refused: {e}"),
             (Some(Verdict::Tampered(why)), Ok(_)) => {
                 panic!("tampered answer ({why}) accepted: {c:?}")
             }
+            (Some(Verdict::Tampered(_)), Err(_)) => o.tampered_refused += 1,
             (Some(Verdict::Kept), Ok(_)) => panic!("a command the device kept succeeded"),
+            (Some(Verdict::Kept), Err(e)) => {
+                assert!(
+                    matches!(e, cxu_driver::Error::Timeout { .. }),
+                    "a kept command ended with {e}, not a timeout"
+                );
+                o.kept_timed_out += 1;
+            }
             (None, Ok(_)) => panic!("success without a doorbell"),
-            _ => {}
+            (None, Err(_)) => o.not_posted += 1,
         }
+        outcomes.set(o);
     };
     let cmd_slot = |h: &cxu_driver::CmdHandle<'_>| h.slot();
 
@@ -558,4 +599,5 @@ pub fn run(script: Script) {
         violations.is_empty(),
         "driver broke the device contract: {violations:?}"
     );
+    outcomes.get()
 }

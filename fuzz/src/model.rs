@@ -79,15 +79,23 @@ pub enum Mutation {
 /// A command built correctly, then mutated.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct Command {
-    slot: u8,
-    opcode: u8,
-    raw_opcode: u16,
-    op_mod: u16,
-    body: Vec<u8>,
-    outlen: u16,
-    mutations: Vec<Mutation>,
+    /// Slot (modulo 32).
+    pub slot: u8,
+    /// Index into [`OPCODES`]; past its end, `raw_opcode` is used.
+    pub opcode: u8,
+    /// Any opcode.
+    pub raw_opcode: u16,
+    /// The header's op_mod.
+    pub op_mod: u16,
+    /// The input after the 16-byte header part (its first 8 bytes also fill
+    /// bytes 8..16).
+    pub body: Vec<u8>,
+    /// Output length beyond the header (modulo 8 KiB).
+    pub outlen: u16,
+    /// Changes made after building (the first 16 apply).
+    pub mutations: Vec<Mutation>,
     /// Re-sign the entry and blocks after the mutations.
-    resign: bool,
+    pub resign: bool,
 }
 
 /// One step of a session.
@@ -118,9 +126,12 @@ pub enum Step {
 /// A whole input of `model_cmd`.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct Session {
-    bring_up: bool,
-    checksum: bool,
-    steps: Vec<Step>,
+    /// Bring the HCA up honestly first (so commands reach their handlers).
+    pub bring_up: bool,
+    /// The device has command checksums on.
+    pub checksum: bool,
+    /// The steps (the first 32 are run).
+    pub steps: Vec<Step>,
 }
 
 /// The harness: a function with a command page, a mailbox area and FW pages.
