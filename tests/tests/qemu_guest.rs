@@ -13,6 +13,9 @@
 //! the guest's own summary line. The server is killed when the test ends; a
 //! guest that hangs is killed after a bound and its console printed.
 
+#[path = "qemu_guest/model_state.rs"]
+mod model_state;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -136,6 +139,8 @@ struct Server {
     child: Child,
     socket: PathBuf,
     log: PathBuf,
+    /// Its stdout: the model-state lines.
+    states: PathBuf,
 }
 
 impl Server {
@@ -143,6 +148,7 @@ impl Server {
         let dir = std::env::temp_dir();
         let socket = dir.join(format!("cxu-vfu-{}.sock", std::process::id()));
         let log = dir.join(format!("cxu-vfu-{}.log", std::process::id()));
+        let states = dir.join(format!("cxu-vfu-{}.states", std::process::id()));
         let _ = std::fs::remove_file(&socket);
         let child = Command::new(bin)
             .arg("--socket")
@@ -156,11 +162,16 @@ impl Server {
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
             )
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&states).expect("server state file"))
             .stderr(std::fs::File::create(&log).expect("server log"))
             .spawn()
             .expect("start cxu-vfio-user");
-        let mut s = Server { child, socket, log };
+        let mut s = Server {
+            child,
+            socket,
+            log,
+            states,
+        };
         let t = Instant::now();
         while !s.socket.exists() {
             if let Ok(Some(status)) = s.child.try_wait() {
@@ -182,6 +193,10 @@ impl Server {
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    fn state_text(&self) -> String {
+        std::fs::read_to_string(&self.states).unwrap_or_default()
+    }
 }
 
 impl Drop for Server {
@@ -190,6 +205,7 @@ impl Drop for Server {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.socket);
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(&self.states);
     }
 }
 
@@ -280,13 +296,14 @@ fn linux_guest_drives_the_model_through_real_vfio() {
     // Give the server a moment to log the connection summary after QEMU exits.
     std::thread::sleep(Duration::from_millis(200));
     let server_log = server.log_text();
+    let server_states = server.state_text();
     drop(server);
     let _ = std::fs::remove_dir_all(&scratch);
     println!("{stdout}");
     let counts = summary(&stdout);
     let detail = || {
         format!(
-            "{}\n--- server log\n{server_log}",
+            "{}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
             show("qemu/guest/run.sh", &out)
         )
     };
@@ -300,6 +317,20 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         "hal's vfio_guest test did not pass in the guest:\n{}",
         detail()
     );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("guest: ")
+            && l.contains("(0x15b3:")
+            && l.contains("-> vfio-pci, iommu group")),
+        "the guest kernel did not bind a 15b3 function to vfio-pci:\n{}",
+        detail()
+    );
+    match model_state::check(&stdout, &server_states) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!(
+            "the model does not show what the guest set: {e}\n{}",
+            detail()
+        ),
+    }
     eprintln!("qemu_guest: whole run took {:?}", total.elapsed());
 }
 

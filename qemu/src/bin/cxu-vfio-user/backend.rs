@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io;
 use std::sync::Arc;
 
+use cxu_hal::pci::config;
 use cxu_qemu::Device;
 use vfio_user::{DmaMapFlags, DmaUnmapFlags, ServerBackend};
 
@@ -39,6 +40,9 @@ pub struct Backend {
     irqs: Irqs,
     access: AccessStats,
 }
+
+/// Device Control's offset in the PCI Express capability.
+const PCIE_DEVCTL: usize = 0x08;
 
 fn invalid(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, what)
@@ -98,6 +102,34 @@ impl Backend {
         self.irqs = Irqs::default();
     }
 
+    /// Whether a config write of `data` at `offset` sets Initiate Function
+    /// Level Reset (PCIe Device Control bit 15): the model then resets
+    /// itself inside the write, so its state has to be shown before.
+    fn initiates_flr(&self, offset: usize, data: &[u8]) -> bool {
+        let byte = |at: usize| {
+            let mut b = [0u8];
+            self.device.config_read(at, &mut b).then_some(b[0])
+        };
+        let mut cap = byte(usize::from(config::CAPABILITIES_PTR));
+        // A well-formed list has at most 48 entries in 256 bytes; stop there.
+        for _ in 0..48 {
+            let at = match cap {
+                Some(p) if p >= 0x40 => usize::from(p & !3),
+                _ => return false,
+            };
+            if byte(at) == Some(config::CAP_ID_EXP) {
+                // High byte of Device Control: bit 7 is Initiate FLR.
+                let high = at + PCIE_DEVCTL + 1;
+                return high
+                    .checked_sub(offset)
+                    .and_then(|i| data.get(i))
+                    .is_some_and(|b| b & 0x80 != 0);
+            }
+            cap = byte(at + 1);
+        }
+        false
+    }
+
     fn check_bar0(&self, offset: u64, len: usize) -> io::Result<()> {
         let size = self.device.bar0_size();
         match offset.checked_add(len as u64) {
@@ -152,6 +184,10 @@ impl ServerBackend for Backend {
                 self.access.config_writes += 1;
                 let off = usize::try_from(offset).map_err(|_| invalid("config offset".into()))?;
                 tracing::debug!(offset = format_args!("{offset:#x}"), data = ?data, "config write");
+                if self.initiates_flr(off, data) {
+                    // What the guest programmed is lost with the reset: show it first.
+                    crate::state::print(&self.device, "function level reset");
+                }
                 if self.device.config_write(off, data) {
                     Ok(())
                 } else {
@@ -199,6 +235,8 @@ impl ServerBackend for Backend {
 
     fn reset(&mut self) -> io::Result<()> {
         self.access.resets += 1;
+        // What the guest programmed is lost with the reset: show it first.
+        crate::state::print(&self.device, "reset");
         self.device.reset();
         Ok(())
     }
@@ -230,7 +268,30 @@ impl ServerBackend for Backend {
 
 #[cfg(test)]
 mod tests {
-    use super::aligned_pieces;
+    use super::*;
+    use cxu_qemu::model::TableMode;
+    use cxu_qemu::Profile;
+
+    #[test]
+    fn only_the_initiate_flr_bit_of_device_control_is_an_flr() {
+        let d = Arc::new(Device::new(Profile::default(), TableMode::HostVirtualized));
+        let b = Backend::new(d.clone());
+        let flr = 0x8000u16.to_le_bytes();
+        let hits: Vec<usize> = (0..0x100).filter(|&o| b.initiates_flr(o, &flr)).collect();
+        assert_eq!(hits.len(), 1, "{hits:x?}");
+        let devctl = hits[0];
+        let mut id = [0u8];
+        assert!(d.config_read(devctl - PCIE_DEVCTL, &mut id));
+        assert_eq!(
+            id[0],
+            config::CAP_ID_EXP,
+            "Device Control of the PCIe capability"
+        );
+        assert!(b.initiates_flr(devctl + 1, &[0x80]));
+        assert!(b.initiates_flr(devctl - 2, &[0, 0, 0, 0x80]));
+        assert!(!b.initiates_flr(devctl, &0x7FFFu16.to_le_bytes()));
+        assert!(!b.initiates_flr(devctl + 2, &flr));
+    }
 
     #[test]
     fn accesses_split_into_natural_alignment() {

@@ -14,7 +14,9 @@
 //!
 //! One connection is served; when QEMU closes it the server exits. Logs go to
 //! stderr through `tracing` (`RUST_LOG=debug` shows every DMA map and SET_IRQS,
-//! `trace` every BAR0 access).
+//! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
+//! line (see `state.rs`: trap, trap group and policer registers) before each
+//! device reset and when the connection ends.
 #![forbid(unsafe_code)]
 
 mod backend;
@@ -22,6 +24,7 @@ mod dma;
 mod irq;
 mod page_request;
 mod regions;
+mod state;
 #[cfg(test)]
 mod tests;
 
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
     let mut backend = Backend::new(device.clone());
     let result = server.run(&mut backend);
     backend.disconnect();
+    state::print(&device, "connection closed");
     tracing::info!(
         access = ?backend.access_stats(),
         dma = ?backend.dma_stats(),

@@ -5,12 +5,14 @@
 //! Finds the first 15b3 function bound to vfio-pci, opens it with
 //! `hal::vfio::VfioFunction`, and runs the checks of `raw.rs` (hand-rolled
 //! commands from `hal::ifc` layouts, no driver), then those of `driver.rs` (the
-//! driver's command queue alone) and `probe.rs` (the driver end to end). Prints `PASS name`/`FAIL name:
+//! driver's command queue alone) and `probe.rs` (the driver end to end, with
+//! its devlink instance and RPC channel from `devlink.rs`). Prints `PASS name`/`FAIL name:
 //! why` per check, `INFO` lines for measurements, then `guest: N passed, M
 //! failed`; exits non-zero when a check failed.
 #![forbid(unsafe_code)]
 
 mod cmdq;
+mod devlink;
 mod driver;
 mod probe;
 mod raw;

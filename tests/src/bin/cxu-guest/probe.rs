@@ -1,7 +1,8 @@
 //! The driver end to end through the guest's real VFIO: `Device::probe` from
 //! the init segment to INIT_HCA with its EQ (completions by events through
 //! MSI-X), commands with multi-block mailboxes, a firmware page request served
-//! while commands run, command rates, `remove`, and a second probe.
+//! while commands run, the devlink instance and RPC channel on top
+//! (`devlink.rs`), command rates, `remove`, and a second probe.
 //!
 //! The server is started with `--page-request 6`: each bring-up gets one.
 
@@ -9,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cxu_driver::{Device, DriverConfig, Mode};
+use cxu_driver::{Device, DriverConfig, Mode, Summary};
 use cxu_hal::ifc::Opcode;
 use cxu_hal::PciFunction;
 
@@ -20,8 +21,8 @@ fn nop(d: &Device) -> Result<(), String> {
     d.exec(&msg(Opcode::NOP, 0, 16), 16).map(|_| ()).ctx("NOP")
 }
 
-/// Probes; returns the device, a description, and the pages probe gave.
-fn probe(f: &Arc<dyn PciFunction>) -> Result<(Arc<Device>, String, u64), String> {
+/// Probes; returns the device, a description, and its summary.
+fn probe(f: &Arc<dyn PciFunction>) -> Result<(Arc<Device>, String, Summary), String> {
     let t = Instant::now();
     let d = Device::probe(f.clone(), DriverConfig::default()).ctx("probe")?;
     let s = d.summary().ctx("summary")?;
@@ -36,7 +37,7 @@ fn probe(f: &Arc<dyn PciFunction>) -> Result<(Arc<Device>, String, u64), String>
         s.mode,
         s.fw_pages
     );
-    Ok((d, detail, s.fw_pages))
+    Ok((d, detail, s))
 }
 
 /// Completions arrive as command EQEs through MSI-X.
@@ -155,9 +156,13 @@ fn remove(d: &Device) -> Check {
 /// Runs the probe checks on `f`.
 pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
     let (d, probe_pages) = match probe(&f) {
-        Ok((d, detail, pages)) => {
+        Ok((d, detail, summary)) => {
             r.check("driver-probe", Ok(detail));
-            (d, pages)
+            // The driver's own description of what it probed (`cxu dev info`).
+            for line in summary.to_string().lines() {
+                r.info("driver-summary", line);
+            }
+            (d, summary.fw_pages)
         }
         Err(e) => {
             r.check("driver-probe", Err(e));
@@ -170,6 +175,7 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
         "driver-page-request-during-commands",
         page_request(&d, probe_pages),
     );
+    crate::devlink::run(r, &d, f.name());
     match rate_depth1(&d, 200) {
         Ok(rate) => r.info(
             "driver-events-rate-depth1",

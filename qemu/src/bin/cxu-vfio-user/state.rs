@@ -1,0 +1,128 @@
+//! The model's control-plane registers as one machine-readable line, so a test
+//! on the host can see what a guest driver programmed: the guest cannot reach
+//! the model's `Control` handle, the server can.
+//!
+//! ```text
+//! cxu-vfio-user: state {"reason":"reset","hca":"Initialized","psid":"MT_0000000008",
+//!   "ieee_vendor_id":713,"traps":{"1":{"action":1,"group":0}},
+//!   "groups":{"0":{"policer_enabled":true,"pid":1}},
+//!   "policers":{"0":{"cir":2000,"cbs":9,"rate_type":1,"violate_count":0}}}
+//! ```
+//!
+//! (one line). Keys are the registers' own indexes (HPKT `trap_id`, HTGT
+//! `trap_group`, QPCR `pid`); values are raw field values, so the reader maps
+//! devlink names and ids itself. Only entries firmware has been written hold
+//! appear. The line goes to stdout (logs go to stderr).
+
+use std::fmt::Write;
+
+use cxu_qemu::Device;
+
+/// HPKT `trap_id` is 10 bits wide.
+const TRAP_IDS: u16 = 1 << 10;
+/// QPCR `pid` is 14 bits wide.
+const POLICER_IDS: u16 = 1 << 14;
+
+/// Escapes `s` for a JSON string (the model's strings are ASCII; anything
+/// else is escaped as well, to keep the line one line).
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (' '..='~').contains(&c) => o.push(c),
+            c => {
+                let mut b = [0u16; 2];
+                for u in c.encode_utf16(&mut b) {
+                    let _ = write!(o, "\\u{u:04x}");
+                }
+            }
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The state of `device` as a JSON object; `reason` says what triggered it.
+pub fn json(device: &Device, reason: &str) -> String {
+    let ctl = device.control();
+    let p = device.profile();
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"{{"reason":{},"hca":"{:?}","psid":{},"ieee_vendor_id":{},"traps":{{"#,
+        json_str(reason),
+        ctl.hca_state(),
+        json_str(p.psid),
+        p.ieee_vendor_id
+    );
+    let traps = (0..TRAP_IDS).filter_map(|id| ctl.trap(id).map(|t| (id, t)));
+    for (i, (id, t)) in traps.enumerate() {
+        let _ = write!(
+            o,
+            r#"{}"{id}":{{"action":{},"group":{}}}"#,
+            if i == 0 { "" } else { "," },
+            t.action as u8,
+            t.trap_group
+        );
+    }
+    o.push_str(r#"},"groups":{"#);
+    let groups = (0..=u8::MAX).filter_map(|g| ctl.trap_group(g).map(|h| (g, h)));
+    for (i, (g, h)) in groups.enumerate() {
+        let _ = write!(
+            o,
+            r#"{}"{g}":{{"policer_enabled":{},"pid":{}}}"#,
+            if i == 0 { "" } else { "," },
+            h.policer_enabled,
+            h.pid
+        );
+    }
+    o.push_str(r#"},"policers":{"#);
+    let policers = (0..POLICER_IDS).filter_map(|pid| ctl.policer(pid).map(|q| (pid, q)));
+    for (i, (pid, q)) in policers.enumerate() {
+        let _ = write!(
+            o,
+            r#"{}"{pid}":{{"cir":{},"cbs":{},"rate_type":{},"violate_count":{}}}"#,
+            if i == 0 { "" } else { "," },
+            q.cir,
+            q.cbs,
+            q.rate_type,
+            q.violate_count
+        );
+    }
+    o.push_str("}}");
+    o
+}
+
+/// Prints the state line on stdout.
+pub fn print(device: &Device, reason: &str) {
+    println!("cxu-vfio-user: state {}", json(device, reason));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cxu_qemu::model::TableMode;
+    use cxu_qemu::Profile;
+
+    #[test]
+    fn a_fresh_device_shows_no_trap_registers() {
+        let p = Profile::default();
+        let d = Device::new(p.clone(), TableMode::HostVirtualized);
+        assert_eq!(
+            json(&d, "reset"),
+            format!(
+                r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"traps":{{}},"groups":{{}},"policers":{{}}}}"#,
+                p.psid, p.ieee_vendor_id
+            )
+        );
+    }
+
+    #[test]
+    fn strings_stay_on_one_line_and_valid() {
+        assert_eq!(json_str("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(json_str("x\ny\u{e9}"), r#""x\u000ay\u00e9""#);
+    }
+}
