@@ -63,6 +63,7 @@ const PP_TRIPS: u32 = 2_000;
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "bench",
+    bin_name = "cxu bench",
     about = "Command throughput and latency of the driver against the kernel-style baseline and the device alone"
 )]
 pub struct BenchOpts {
@@ -481,9 +482,14 @@ pub fn cli(
     use clap::Parser;
     let mut opts = match BenchOpts::try_parse_from(args) {
         Ok(o) => o,
-        Err(e) => {
+        Err(e) if e.use_stderr() => {
             let _ = write!(err, "{}", e.render());
-            return if e.use_stderr() { 2 } else { 0 };
+            return 2;
+        }
+        Err(e) => {
+            // --help, --version
+            let _ = write!(out, "{}", e.render());
+            return 0;
         }
     };
     opts.pci = opts.pci.or(pci);

@@ -141,4 +141,13 @@ fn the_command_line_parses_lists_and_refuses_nonsense() {
     );
     assert!(String::from_utf8_lossy(&err).contains("nothing to run"));
     assert!(out.is_empty(), "nothing ran");
+    assert_eq!(
+        cli(&args(&["bench", "--help"]), None, &mut out, &mut err),
+        0
+    );
+    let help = String::from_utf8(out).unwrap();
+    assert!(
+        help.contains("Usage: cxu bench") && help.contains("--depths"),
+        "{help}"
+    );
 }
