@@ -1,15 +1,23 @@
 //! Resident memory of this process, from `/proc/self/status` (Linux).
 
-/// `VmRSS` of this process in bytes, or `None` where `/proc` does not say.
+/// Resident bytes of this process: `VmRSS` plus `HugetlbPages` (huge pages
+/// mapped with `MAP_HUGETLB`, which DMA buffers may use, are not in
+/// `VmRSS`), or `None` where `/proc` does not say.
 pub(crate) fn resident_bytes() -> Option<u64> {
-    parse_vm_rss(&std::fs::read_to_string("/proc/self/status").ok()?)
+    parse_status(&std::fs::read_to_string("/proc/self/status").ok()?)
 }
 
-fn parse_vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let mut words = line["VmRSS:".len()..].split_whitespace();
+fn field_kib(status: &str, name: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(name))?;
+    let mut words = line[name.len()..].split_whitespace();
     let kib: u64 = words.next()?.parse().ok()?;
     (words.next()? == "kB").then_some(kib * 1024)
+}
+
+fn parse_status(status: &str) -> Option<u64> {
+    let rss = field_kib(status, "VmRSS:")?;
+    // Absent on kernels before 4.15: then there is nothing to add.
+    Some(rss + field_kib(status, "HugetlbPages:").unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -17,11 +25,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_vm_rss_and_refuses_other_units() {
-        let s = "Name:\tcxu\nVmHWM:\t  9000 kB\nVmRSS:\t   1234 kB\nThreads: 3\n";
-        assert_eq!(parse_vm_rss(s), Some(1234 * 1024));
-        assert_eq!(parse_vm_rss("VmRSS: 12 MB\n"), None);
-        assert_eq!(parse_vm_rss("Name: x\n"), None);
+    fn adds_hugetlb_pages_to_vm_rss_and_refuses_other_units() {
+        let s = "Name:\tcxu\nVmHWM:\t  9000 kB\nVmRSS:\t   1234 kB\nHugetlbPages:\t  2048 kB\n";
+        assert_eq!(parse_status(s), Some((1234 + 2048) * 1024));
+        assert_eq!(parse_status("VmRSS:\t 12 kB\n"), Some(12 * 1024));
+        assert_eq!(parse_status("VmRSS: 12 MB\n"), None);
+        assert_eq!(parse_status("Name: x\n"), None);
     }
 
     #[test]

@@ -216,20 +216,23 @@ fn probe(
     } else {
         None
     };
-    let device = Device::probe(function, driver_config(policy, mode)).map_err(error::device(
-        format!("probing ({} queue, {} mode)", policy.label(), mode.label()),
-    ))?;
+    let config = driver_config(policy, mode);
+    let device = Device::probe(function, config.clone()).map_err(error::device(format!(
+        "probing ({} queue, {} mode)",
+        policy.label(),
+        mode.label()
+    )))?;
     let mem = match (before, memory::resident_bytes()) {
         (Some(before), Some(after)) => {
             let pages = device.page_stats().map_err(error::device("page stats"))?;
             let dma = device.dma_stats().map_err(error::device("DMA stats"))?;
-            let fw_page_bytes = pages.outstanding * 4096;
+            let pool = (config.fw_pages * cxu_dma::FW_PAGE_SIZE) as u64;
             Some(Memory {
                 rss_before_probe: before,
                 rss_after_probe: after,
-                fw_pages: pages.outstanding,
-                fw_page_bytes,
-                probed_device_bytes: after.saturating_sub(before).saturating_sub(fw_page_bytes),
+                fw_page_pool_bytes: pool,
+                fw_pages_given: pages.outstanding,
+                probed_device_bytes: after.saturating_sub(before).saturating_sub(pool),
                 dma_mapped_bytes: dma.mapped_bytes,
             })
         }

@@ -149,19 +149,21 @@ pub struct Depth1 {
 /// Resident memory of a probed device.
 #[derive(Debug, Clone, Serialize)]
 pub struct Memory {
-    /// Process RSS with the function created, before the probe.
+    /// Process resident bytes (RSS + huge pages) with the function
+    /// created, before the probe.
     pub rss_before_probe: u64,
-    /// Process RSS right after the probe.
+    /// The same right after the probe.
     pub rss_after_probe: u64,
-    /// Pages the driver gave to firmware (resident: firmware writes them).
-    pub fw_pages: u64,
-    /// Their bytes.
-    pub fw_page_bytes: u64,
-    /// RSS growth of the probe without the firmware pages: the driver's
-    /// rings, buffers, threads and state (and, on the embedded model, the
-    /// model's own bring-up state).
+    /// The pool of firmware pages the driver allocates (pinned, so resident)
+    /// at probe, whether or not firmware asked for them yet.
+    pub fw_page_pool_bytes: u64,
+    /// Pages given to firmware by the end of the probe.
+    pub fw_pages_given: u64,
+    /// Growth of the process over the probe without the firmware page pool:
+    /// the driver's command page, mailbox pool, EQ ring, threads and state
+    /// (on the embedded model also the model's own bring-up state).
     pub probed_device_bytes: u64,
-    /// DMA memory the driver has mapped (virtual; not all of it resident).
+    /// DMA memory the driver has mapped, firmware page pool included.
     pub dma_mapped_bytes: u64,
 }
 

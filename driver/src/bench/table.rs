@@ -145,12 +145,14 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "memory: probed device {:.2} MiB resident (RSS {:.2} -> {:.2} MiB, less {} firmware pages = {:.2} MiB counted apart); {:.2} MiB of DMA memory mapped",
+            "memory: probed device {:.2} MiB resident without the firmware page pool; the pool {:.2} MiB \
+             (pinned at probe; {} pages given to firmware); process {:.2} -> {:.2} MiB over the probe; \
+             {:.2} MiB of DMA memory mapped",
             mib(mem.probed_device_bytes),
+            mib(mem.fw_page_pool_bytes),
+            mem.fw_pages_given,
             mib(mem.rss_before_probe),
             mib(mem.rss_after_probe),
-            mem.fw_pages,
-            mib(mem.fw_page_bytes),
             mib(mem.dma_mapped_bytes)
         )?;
     }

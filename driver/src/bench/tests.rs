@@ -57,7 +57,14 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
     let pp = r.ping_pong.expect("ping-pong measured");
     assert!(pp.used_ns > 0 && pp.used_ns <= pp.before_ns.min(pp.after_ns));
     let mem = r.memory.as_ref().expect("memory of the first probe");
-    assert!(mem.rss_after_probe > 0 && mem.fw_pages > 0, "{mem:?}");
+    assert!(
+        mem.rss_after_probe > mem.rss_before_probe && mem.fw_pages_given > 0,
+        "{mem:?}"
+    );
+    assert!(
+        mem.fw_page_pool_bytes >= mem.fw_pages_given * 4096,
+        "{mem:?}"
+    );
     assert_eq!(r.targets.len(), 5);
 
     let json: serde_json::Value =
