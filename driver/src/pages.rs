@@ -210,6 +210,21 @@ impl Pages {
         info!(pages = n, "firmware released all pages");
     }
 
+    /// Firmware is dead: its pages are taken back without a command, as the
+    /// kernel does in internal-error state (`reclaim_pages_cmd`: "no hard
+    /// feelings, we want our pages back"). The caller unmaps them next, so
+    /// a device that still wrote would hit the IOMMU, not reused memory.
+    pub fn reclaim_from_dead(&self) {
+        let mut held = self.held.lock();
+        let n = held.len() as u64;
+        held.clear();
+        self.reclaimed.fetch_add(n, Ordering::Relaxed);
+        info!(
+            pages = n,
+            "firmware is dead: pages taken back without a command"
+        );
+    }
+
     /// Takes every page back, giving up after `no_progress` without any page
     /// returned (the kernel's RECLAIM_PAGES timeout).
     pub fn reclaim_all(&self, queue: &Queue, no_progress: Duration) -> Result<()> {

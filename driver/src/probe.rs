@@ -300,6 +300,8 @@ pub(crate) fn teardown(
             r.pages.reclaim_all(&q, cfg.reclaim_timeout),
             "reclaim pages",
         );
+    } else if dead {
+        r.pages.reclaim_from_dead();
     }
     if let Some(mut h) = r.health.take() {
         h.stop();

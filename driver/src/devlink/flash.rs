@@ -186,7 +186,15 @@ pub fn update(g: &mut InstanceGuard<'_, Cxu>, req: &FlashRequest) -> Result<(), 
                 RegisterId::MCDA,
                 &m.encode().map_err(|e| CtlError::ifc("MCDA", e))?,
             )
-            .map_err(|e| CtlError::Flash(format!("writing block at {offset:#x}: {e}")))?;
+            .map_err(|e| match e {
+                // Keep the command's error so its kind (EBUSY for a timeout
+                // or dead firmware, EINVAL for a refusal) reaches the user.
+                CtlError::Cmd { what, source } => CtlError::Cmd {
+                    what: format!("flash: writing block at {offset:#x}: {what}"),
+                    source,
+                },
+                e => CtlError::Flash(format!("writing block at {offset:#x}: {e}")),
+            })?;
             g.flash_update_status("Downloading", None, (offset + chunk.len()) as u64, total);
         }
         g.flash_update_status("Verifying", None, 0, 0);

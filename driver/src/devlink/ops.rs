@@ -202,13 +202,13 @@ impl DevlinkOps<Cxu> for CxuOps {
 /// policers, ports), in the reverse of their order of registration.
 fn teardown(g: &mut InstanceGuard<'_, Cxu>) -> Result<()> {
     let detail = devlink_core::Detail::default();
-    for t in g.trap_show(detail)? {
+    for t in none_if_unsupported(g.trap_show(detail))? {
         g.trap_remove(&t.name)?;
     }
-    for grp in g.trap_group_show(detail)? {
+    for grp in none_if_unsupported(g.trap_group_show(detail))? {
         g.trap_group_remove(&grp.name)?;
     }
-    for p in g.trap_policer_show(detail)? {
+    for p in none_if_unsupported(g.trap_policer_show(detail))? {
         g.trap_policer_remove(p.policer)?;
     }
     let ports: Vec<u32> = g.port_show().into_iter().map(|(i, _)| i).collect();
@@ -217,6 +217,17 @@ fn teardown(g: &mut InstanceGuard<'_, Cxu>) -> Result<()> {
     }
     g.driver_mut().trap_reporters.clear();
     Ok(())
+}
+
+/// A `show` of an object kind the instance has none of says "not
+/// supported": for teardown that is an empty list. It happens on a device
+/// without trap caps, and after a failed `reload_up`, which must not make
+/// every later reload fail (the user retries to recover, as in the kernel).
+fn none_if_unsupported<T>(r: Result<Vec<T>>) -> Result<Vec<T>> {
+    match r {
+        Err(Error::NotSupported(_)) => Ok(Vec::new()),
+        r => r,
+    }
 }
 
 /// `reload_up`: the objects again, from the caps and the (promoted)
