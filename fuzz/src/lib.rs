@@ -8,10 +8,12 @@
 //! * [`hostile`]: the driver's command queue against a device that writes
 //!   whatever the fuzzer says into entries and output mailbox chains;
 //! * [`model`]: the device model's command engine against a driver that writes
-//!   whatever the fuzzer says into entries, mailbox chains and BAR0.
+//!   whatever the fuzzer says into entries, mailbox chains and BAR0;
+//! * [`rpc`]: the firmware RPC channel fed any input, size and scope.
 #![forbid(unsafe_code)]
 
 pub mod decode;
 pub mod hostile;
 pub mod model;
+pub mod rpc;
 pub mod simple;

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
-use cxu_fuzz::{hostile, model, simple};
+use cxu_fuzz::{hostile, model, rpc, simple};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -89,6 +89,13 @@ fn cmd_output_corpus() {
 fn model_cmd_corpus() {
     replay("model_cmd", |d| {
         typed::<model::Session>(d).map(model::run).is_some()
+    });
+}
+
+#[test]
+fn rpc_input_corpus() {
+    replay("rpc_input", |d| {
+        typed::<rpc::Call>(d).map(rpc::run).is_some()
     });
 }
 
