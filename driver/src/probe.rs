@@ -312,6 +312,14 @@ pub(crate) fn teardown(
             "DISABLE_HCA",
         );
     }
+    // A command that timed out may still complete: stop the device's DMA
+    // before its memory is unmapped and freed (the kernel's
+    // pci_disable_device), so a late write is blocked, not an IOMMU fault
+    // (or, without an IOMMU, a write into reused memory).
+    note(
+        function.set_bus_master(false).map_err(Error::from),
+        "disable bus mastering",
+    );
     let pages = r.pages.stats();
     let dma = r.dma.clone();
     drop(q);

@@ -17,14 +17,17 @@
 //! The test prints the matrix (faults down, phases across, the outcome in
 //! each cell) and fails if any cell fails that is not in [`KNOWN`].
 //!
-//! Two rows are stand-ins, said here so nobody mistakes them: the driver
-//! never posts a looping mailbox chain nor an unmapped IOVA, and it reads
-//! back only data, tokens and signatures of its own blocks, never a `next`
-//! pointer the device wrote (cmd/chain.rs). So "mailbox chain loop" and
-//! "IOMMU fault" are injected as what the hardware answers when it finds
-//! them: delivery status BAD_BLOCK_NUMBER (0x03) and OUTPUT_POINTER
-//! (0x04, the model's status for an IOMMU fault on the output chain). The
-//! model's own detection of both is tested in qemu/tests/faults.rs.
+//! Mailbox chain loops come in two rows. "chain loop (device)" is real: the
+//! device writes every output block back with `next` pointing at itself;
+//! the driver reads back only data, tokens and signatures of its own
+//! blocks, never a pointer the device wrote (cmd/chain.rs), so the right
+//! outcome is "ok" (the RPC cell checks the loop really was written).
+//! "chain loop (posted)" is a stand-in: the driver never posts a looping
+//! chain, so it is injected as what the hardware answers when it finds
+//! one, delivery status BAD_BLOCK_NUMBER (0x03); the model's own detection
+//! is tested in qemu/tests/faults.rs. The IOMMU row is real: the device
+//! writes to an unmapped IOVA, the IOMMU records it (checked in every
+//! cell), and the command fails with delivery status 0x04.
 
 mod common;
 
@@ -37,7 +40,7 @@ use std::time::{Duration, Instant};
 use common::{fast_profile, short_config, thread_count, wait_for, wait_threads, Stack};
 use cxu_driver::rpc::{RpcError, Scope};
 use cxu_driver::{DriverConfig, Error, FatalCause};
-use cxu_hal::ifc::commands::hca::{nop_in, query_adapter_in, QUERY_ADAPTER_OUT_SIZE};
+use cxu_hal::ifc::commands::hca::{query_adapter_in, QUERY_ADAPTER_OUT_SIZE};
 use cxu_hal::ifc::header::OutHeader;
 use cxu_hal::ifc::regs::hpkt;
 use cxu_hal::ifc::regs::mcc::ControlState;
@@ -71,13 +74,14 @@ enum FaultKind {
     BadToken,
     BadSignature,
     OversizedOutput,
+    ChainLoopDevice,
     ChainLoop,
     IommuFault,
     FwFatal,
     SurpriseRemoval,
 }
 
-const FAULTS: [FaultKind; 11] = [
+const FAULTS: [FaultKind; 12] = [
     FaultKind::Hang,
     FaultKind::Late,
     FaultKind::BadStatus,
@@ -85,6 +89,7 @@ const FAULTS: [FaultKind; 11] = [
     FaultKind::BadToken,
     FaultKind::BadSignature,
     FaultKind::OversizedOutput,
+    FaultKind::ChainLoopDevice,
     FaultKind::ChainLoop,
     FaultKind::IommuFault,
     FaultKind::FwFatal,
@@ -101,7 +106,8 @@ impl FaultKind {
             FaultKind::BadToken => "bad token",
             FaultKind::BadSignature => "bad signature",
             FaultKind::OversizedOutput => "oversized outlen",
-            FaultKind::ChainLoop => "mailbox chain loop",
+            FaultKind::ChainLoopDevice => "chain loop (device)",
+            FaultKind::ChainLoop => "chain loop (posted)",
             FaultKind::IommuFault => "IOMMU fault",
             FaultKind::FwFatal => "firmware fatal",
             FaultKind::SurpriseRemoval => "surprise removal",
@@ -128,8 +134,9 @@ impl FaultKind {
             FaultKind::BadToken => Fault::BadToken,
             FaultKind::BadSignature => Fault::BadSignature,
             FaultKind::OversizedOutput => Fault::OversizedOutput { extra: 4096 },
+            FaultKind::ChainLoopDevice => Fault::LoopedOutputChain,
             FaultKind::ChainLoop => Fault::Delivery(DeliveryStatus::BAD_BLOCK_NUMBER),
-            FaultKind::IommuFault => Fault::Delivery(DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED),
+            FaultKind::IommuFault => Fault::StrayDma,
             FaultKind::FwFatal | FaultKind::SurpriseRemoval => return None,
         })
     }
@@ -227,6 +234,7 @@ fn expected_driver(f: FaultKind) -> &'static [&'static str] {
         // them off (the kernel never checks: checksum_disabled is always 1).
         FaultKind::BadSignature => &[],
         FaultKind::OversizedOutput => &["bad outlen"],
+        FaultKind::ChainLoopDevice => &[],
         FaultKind::ChainLoop => &["delivery 0x3"],
         FaultKind::IommuFault => &["delivery 0x4"],
         FaultKind::FwFatal => &["fw fatal", "timeout"],
@@ -325,6 +333,7 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
     let f = Arc::new(LocalFunction::new(profile(fault)));
     let ctl = f.control();
     let started = Instant::now();
+    let iommu_faults = ctl.counters().iommu_faults;
 
     if phase == Phase::Probe {
         probe_phase(&mut c, fault, &f);
@@ -350,20 +359,27 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
         if phase == Phase::Remove {
             fault.arm(&f, Opcode::TEARDOWN_HCA, 1);
         }
-        check_slots(&mut c, fault, &s);
+        let stalled = check_slots(&mut c, fault, &s);
         let removed = s.remove();
         match (&removed, phase) {
             (Ok(_), Phase::Remove) => c.outcome = "ok".into(),
             (Err(e), Phase::Remove) => c.outcome = kind(e),
             _ => {}
         }
-        check_removal(&mut c, fault, phase, &removed);
+        check_removal(&mut c, fault, phase, &removed, stalled);
         drop(s);
     }
     // Late completions land (or fault in the IOMMU) before the count.
     if fault == FaultKind::Late {
         std::thread::sleep(LATE);
     }
+    // Only the stray write of the IOMMU row may fault; a late completion
+    // to memory the driver had already unmapped would show here too.
+    let faults = ctl.counters().iommu_faults - iommu_faults;
+    let want_faults = fault == FaultKind::IommuFault && c.outcome != "ok";
+    c.check((faults > 0) == want_faults, || {
+        format!("{faults} IOMMU faults recorded")
+    });
     let maps = f.device().iommu().mappings();
     c.check(maps == 0, || {
         format!("{maps} DMA mappings left in the IOMMU after the driver is gone")
@@ -416,18 +432,20 @@ struct Tally {
     kinds: BTreeSet<String>,
 }
 
-/// Four threads post NOPs (eight in flight each); the fault hits three of
-/// them in the middle, or the device dies under the storm.
+/// Four threads post QUERY_ADAPTER (output through a mailbox block; eight
+/// in flight each); the fault hits three of them in the middle, or the
+/// device dies under the storm.
 fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
     let d = &s.device;
-    let before = d.cmd_stats(Opcode::NOP).map(|x| x.count).unwrap_or(0);
+    const OP: Opcode = Opcode::QUERY_ADAPTER;
+    let before = d.cmd_stats(OP).map(|x| x.count).unwrap_or(0);
     let go = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..STORM_THREADS)
         .map(|_| {
             let (d, go) = (d.clone(), go.clone());
             std::thread::spawn(move || {
                 let mut t = Tally::default();
-                let msg = nop_in();
+                let msg = query_adapter_in();
                 while !go.load(Ordering::Acquire) {
                     std::thread::yield_now();
                 }
@@ -439,7 +457,7 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
                         let mut hs = Vec::new();
                         let mut errs = Vec::new();
                         for _ in 0..batch {
-                            match q.submit(&msg, 16, true) {
+                            match q.submit(&msg, QUERY_ADAPTER_OUT_SIZE, true) {
                                 Ok(h) => hs.push(h),
                                 Err(e) => errs.push(e),
                             }
@@ -479,10 +497,10 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
     go.store(true, Ordering::Release);
     // Let the storm run, then hit it.
     let started = wait_for(Duration::from_secs(2), || {
-        d.cmd_stats(Opcode::NOP).map(|x| x.count).unwrap_or(0) >= before + 100
+        d.cmd_stats(OP).map(|x| x.count).unwrap_or(0) >= before + 100
     });
     c.check(started, || "storm did not start".into());
-    fault.arm(&s.function, Opcode::NOP, 3);
+    fault.arm(&s.function, OP, 3);
     let mut total = Tally::default();
     for h in handles {
         match h.join() {
@@ -506,10 +524,10 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
         format!("{} posted, {} answered", total.posted, total.answers)
     });
     if !fault.kills_device() {
-        let counted = d.cmd_stats(Opcode::NOP).map(|x| x.count).unwrap_or(0) - before;
+        let counted = d.cmd_stats(OP).map(|x| x.count).unwrap_or(0) - before;
         c.check(counted == total.posted, || {
             format!(
-                "driver counted {counted} NOPs, callers posted {}",
+                "driver counted {counted} commands, callers posted {}",
                 total.posted
             )
         });
@@ -523,7 +541,7 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
             format!("storm saw {k:?}, documented for this fault: {allowed:?}")
         });
     }
-    if fault != FaultKind::BadSyndrome && fault != FaultKind::BadSignature {
+    if !expected_driver(fault).is_empty() {
         c.check(!total.kinds.is_empty(), || {
             "the fault was never seen".into()
         });
@@ -549,7 +567,7 @@ fn devlink_label(e: &devlink_core::Error) -> String {
 fn expected_devlink(f: FaultKind) -> &'static [&'static str] {
     match f {
         FaultKind::BadStatus => &["EINVAL"],
-        FaultKind::BadSyndrome | FaultKind::BadSignature => &[],
+        FaultKind::BadSyndrome | FaultKind::BadSignature | FaultKind::ChainLoopDevice => &[],
         _ => &["EBUSY"],
     }
 }
@@ -580,7 +598,6 @@ fn device_did_not_run(f: FaultKind) -> bool {
         FaultKind::Hang
             | FaultKind::BadStatus
             | FaultKind::ChainLoop
-            | FaultKind::IommuFault
             | FaultKind::FwFatal
             | FaultKind::SurpriseRemoval
     )
@@ -656,6 +673,10 @@ fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
             c.problems.push(format!("unexpected RPC error: {e}"));
         }
     }
+    let loops = looped_output_blocks(s);
+    c.check((loops > 0) == (fault == FaultKind::ChainLoopDevice), || {
+        format!("{loops} output blocks link to themselves")
+    });
     if !fault.kills_device() {
         s.control.clear_faults();
         let r = h.rpc(
@@ -665,6 +686,27 @@ fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
         );
         c.check(r.is_ok(), || format!("RPC after the fault: {r:?}"));
     }
+}
+
+/// Output blocks (of the last command of each slot) whose `next` points at
+/// the block itself, read through the model's IOMMU as the device sees them.
+fn looped_output_blocks(s: &Stack) -> usize {
+    let iommu = s.function.device().iommu();
+    let cmdq = s.control.cmdq_addr();
+    let mut n = 0;
+    for slot in 0..32u64 {
+        let mut entry = [0u8; 64];
+        if iommu.read(cmdq + slot * 64, &mut entry).is_err() {
+            continue;
+        }
+        let out = u64::from_be_bytes(entry[0x30..0x38].try_into().expect("8 bytes"));
+        let mut next = [0u8; 8];
+        if out != 0 && iommu.read(out + 0x230, &mut next).is_ok() && u64::from_be_bytes(next) == out
+        {
+            n += 1;
+        }
+    }
+    n
 }
 
 fn image(version: u32, len: usize) -> tempfile::NamedTempFile {
@@ -798,7 +840,8 @@ fn reload_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
 
 /// Busy slots before removal: only a hung command may hold one (a late one
 /// is returned by the device when it completes).
-fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) {
+/// Returns the stalled slots.
+fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) -> u32 {
     if fault == FaultKind::Late {
         // Wait for the late completions to come back.
         std::thread::sleep(LATE);
@@ -806,7 +849,7 @@ fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) {
     if fault.kills_device() {
         // Commands given up on a dead device leave their slots with it;
         // removal drops the queue, and the IOMMU count checks the memory.
-        return;
+        return 0;
     }
     let settled = wait_for(Duration::from_secs(1), || match s.device.slots() {
         Ok(x) => x.busy & !x.stalled == 0,
@@ -822,7 +865,9 @@ fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) {
             x.stalled.count_ones() <= allowed && x.busy == x.stalled,
             || format!("slots after the phase: {x:?}"),
         );
+        return x.stalled;
     }
+    0
 }
 
 /// The removal report: no page outstanding, nothing mapped, nothing leaked.
@@ -831,6 +876,7 @@ fn check_removal(
     fault: FaultKind,
     phase: Phase,
     r: &cxu_driver::Result<cxu_driver::RemoveReport>,
+    stalled: u32,
 ) {
     match r {
         Ok(rep) => {
@@ -856,10 +902,16 @@ fn check_removal(
                 // and reclaim gives up after its bound.
                 Phase::Remove if fault == FaultKind::BadSyndrome => k == "pages",
                 Phase::Remove => expected_driver(fault).contains(&k.as_str()),
-                // A hung command keeps its slot: teardown cannot quiesce.
-                _ => fault == FaultKind::Hang,
+                // A hung command keeps its slot: teardown cannot quiesce,
+                // and says which slots (those the hung commands hold).
+                _ => {
+                    fault == FaultKind::Hang
+                        && matches!(e.root(), Error::Quiesce { busy, .. } if *busy == stalled)
+                }
             };
-            c.check(ok, || format!("remove failed: {e}"));
+            c.check(ok, || {
+                format!("remove failed: {e} (stalled slots {stalled:#x})")
+            });
         }
     }
 }

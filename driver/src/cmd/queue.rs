@@ -236,9 +236,11 @@ impl Queue {
                 }) {
                 Ok(s) => held.push(s),
                 Err(_) => {
+                    // The slots this quiesce holds itself are not the problem.
+                    let mine = held.iter().fold(0u32, |m, &s| m | (1u32 << s));
                     res = Err(Error::Quiesce {
                         waited: wait,
-                        busy: self.mask.busy(),
+                        busy: self.mask.busy() & !mine,
                     });
                     break;
                 }

@@ -215,8 +215,15 @@ pub fn complete(
         _ => req.token(),
     };
     let bad_sig = fault == Some(Fault::BadSignature);
+    let looped = fault == Some(Fault::LoopedOutputChain);
+    if fault == Some(Fault::StrayDma)
+        && ds == DeliveryStatus::OK
+        && iommu.write(super::control::STRAY_IOVA, &[0u8; 64]).is_err()
+    {
+        ds = DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED;
+    }
     if ds == DeliveryStatus::OK {
-        let rewrite_ctrl = checksum || bad_sig || token != req.token();
+        let rewrite_ctrl = checksum || bad_sig || looped || token != req.token();
         let mut block = [0u8; BLOCK_SIZE];
         for (n, &ptr) in req.out_blocks.iter().enumerate() {
             let start = INLINE_SIZE + n * DATA_SIZE;
@@ -232,6 +239,9 @@ pub fn complete(
             }
             let res = if rewrite_ctrl {
                 block[CTRL_OFFSET + 0x0D] = token;
+                if looped {
+                    block[CTRL_OFFSET..CTRL_OFFSET + 8].copy_from_slice(&ptr.to_be_bytes());
+                }
                 if checksum || bad_sig {
                     let _ = mb::sign_block(&mut block);
                 }

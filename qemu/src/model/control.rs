@@ -39,7 +39,18 @@ pub enum Fault {
         /// Bytes added to `outlen`.
         extra: u32,
     },
+    /// The command executes, but every output block is written back with
+    /// its `next` pointing at itself: a looping chain, for a driver that
+    /// would follow the pointers the device wrote.
+    LoopedOutputChain,
+    /// The command executes, but the device also writes to [`STRAY_IOVA`],
+    /// which nothing maps: the IOMMU records the fault and the command
+    /// fails with delivery status 0x04, as an output-side IOMMU fault does.
+    StrayDma,
 }
+
+/// Where [`Fault::StrayDma`] writes: below the IOMMU aperture, never mapped.
+pub const STRAY_IOVA: u64 = 0x800;
 
 #[derive(Clone, Copy, Debug)]
 struct Rule {

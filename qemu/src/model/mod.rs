@@ -33,7 +33,7 @@ use firmware::{Env, Firmware};
 use init_seg::{InitSeg, IsegWrite};
 use layout::*;
 
-pub use control::{Counters, Fault};
+pub use control::{Counters, Fault, STRAY_IOVA};
 pub use firmware::regs::{FlashState, PortState, FLASH_IMAGE_MAGIC};
 pub use firmware::{syndrome, EqInfo, HcaState};
 pub use handle::Control;
