@@ -188,68 +188,82 @@ fn malformed_cli_arguments_are_refused_and_change_nothing() {
     let mut s = Session::embedded(fast_profile()).expect("session");
     let c = s.control().expect("control");
     let before = state(&c);
-    // (line, a word the error must contain)
-    let cases: &[(&str, &str)] = &[
-        ("", "no command"),
-        ("frobnicate", "unknown object"),
+    // (line, a word the error must contain, exit code: 2 for a malformed
+    // line, 1 for a well-formed one the driver or the device refuses)
+    let cases: &[(&str, &str, i32)] = &[
+        ("", "no command", 2),
+        ("frobnicate", "unknown object", 2),
         (
             "trap set trap source_mac_is_multicast action explode",
             "explode",
+            2,
         ),
-        ("trap set trap source_mac_is_multicast", "action"),
-        ("trap set trap no_such_trap action trap", "no_such_trap"),
-        ("trap set trap source_mac_is_multicast action", "action"),
-        ("trap set -j trap stp action drop", "options go before"),
-        ("trap set trap stp action drop color red", "color"),
-        ("trap group set group l2_drops policer 99", "99"),
+        ("trap set trap source_mac_is_multicast", "action", 2),
+        ("trap set trap no_such_trap action trap", "no_such_trap", 1),
+        ("trap set trap source_mac_is_multicast action", "action", 2),
+        ("trap set -j trap stp action drop", "options go before", 2),
+        ("trap set trap stp action drop color red", "color", 2),
+        ("trap group set group l2_drops policer 99", "99", 1),
         (
             "trap group set group no_such_group action drop",
             "no_such_group",
+            1,
         ),
-        ("trap group set group l2_drops policer abc", "abc"),
-        ("trap policer set policer 1 rate lots", "lots"),
+        ("trap group set group l2_drops policer abc", "abc", 2),
+        ("trap policer set policer 1 rate lots", "lots", 2),
         (
             "trap policer set policer 1 rate 99999999999999999999999",
             "99999999999999999999999",
+            2,
         ),
-        ("trap policer set policer 1 burst 0x", "0x"),
-        ("trap policer set policer 42 rate 1000", "42"),
-        ("port set model/0/1 state sideways", "sideways"),
-        ("port set model/0/9 state down", "9"),
-        ("port set other/0/1 state down", "other/0"),
-        ("dev reload action reboot_everything", "reboot_everything"),
-        ("dev reload limit forever", "forever"),
+        ("trap policer set policer 1 burst 0x", "0x", 2),
+        ("trap policer set policer 42 rate 1000", "42", 1),
+        ("port set model/0/1 state sideways", "sideways", 2),
+        ("port set model/0/9 state down", "9", 1),
+        ("port set other/0/1 state down", "other/0", 2),
+        (
+            "dev reload action reboot_everything",
+            "reboot_everything",
+            2,
+        ),
+        ("dev reload limit forever", "forever", 2),
         (
             "dev param set name no_such_param value 1 cmode runtime",
             "no_such_param",
+            1,
         ),
         (
             "dev param set name counters_clear_on_read value maybe cmode runtime",
             "maybe",
+            2,
         ),
-        ("dev flash", "file"),
+        ("dev flash", "file", 2),
         (
             "dev flash /nonexistent/cxu/fw.bin",
             "cannot read /nonexistent/cxu/fw.bin",
+            1,
         ),
-        ("rpc scope root 0x0", "root"),
-        ("rpc scope debug_write_full zz", "zz"),
-        ("rpc scope debug_write_full 0102", "input"),
+        ("rpc scope root 0x0", "root", 2),
+        ("rpc scope debug_write_full zz", "zz", 2),
+        ("rpc scope debug_write_full 0102", "input", 1),
         (
             "rpc scope debug_write_full outlen 2 010d0000000000000000000000000000",
             "output",
+            1,
         ),
         (
             "rpc scope configuration 01020000000000000000000000000000",
             "never allowed",
+            1,
         ),
         (
             "rpc scope configuration 080d0000000000000000000000000000",
             "debug_read_only",
+            1,
         ),
     ];
     let cmds = c.counters().commands_executed;
-    for (line, word) in cases {
+    for (line, word, want) in cases {
         match run(&mut s, line) {
             Ok(out) => panic!("`{line}` succeeded: {out}"),
             Err((e, code)) => {
@@ -257,7 +271,7 @@ fn malformed_cli_arguments_are_refused_and_change_nothing() {
                     e.contains(word),
                     "`{line}`: {e:?} does not mention {word:?}"
                 );
-                assert!(code != 0, "`{line}` exit code 0");
+                assert_eq!(code, *want, "`{line}`: {e}");
             }
         }
         assert_eq!(state(&c), before, "`{line}` changed the device");
