@@ -1,6 +1,7 @@
 //! Injected faults and what the hardware gives for each: commands that never
 //! complete or complete late, wrong status, bad token or signature, oversized
-//! output, firmware fatal error, surprise removal, IOMMU faults, function reset.
+//! output, looped output chains, stray DMA, firmware fatal error, surprise
+//! removal, IOMMU faults, function reset.
 
 mod common;
 
@@ -313,4 +314,40 @@ fn a_command_queue_at_the_top_of_the_address_space_only_faults() {
     // Back to the real queue: the device still works.
     h.program_cmdq();
     h.simple(Opcode::NOP, 0).ok();
+}
+
+#[test]
+fn a_looped_output_chain_and_a_stray_dma_write_are_what_a_hostile_device_does() {
+    let h = enabled(Profile::default());
+    // 0x110 bytes of output: one block, written back linking to itself;
+    // the data is still there.
+    h.ctl.inject(
+        Some(Opcode::QUERY_ADAPTER),
+        Fault::LoopedOutputChain,
+        Some(1),
+    );
+    let p = h.prepare(0, &msg(Opcode::QUERY_ADAPTER, 0, 16), 0x110);
+    h.post(&p);
+    let c = h.wait(&p, WAIT).unwrap();
+    assert_eq!((c.ds, c.status()), (DeliveryStatus::OK, CmdStatus::OK));
+    assert!(!p.out_blocks.is_empty());
+    for ((addr, _), b) in p.out_blocks.iter().zip(&c.out_blocks) {
+        assert_eq!(mb::NEXT.get(b).unwrap(), *addr, "block at {addr:#x}");
+        assert_eq!(b[0x23D], p.entry[0x3C], "token kept");
+    }
+    // Without the fault the driver's links are left alone.
+    let p = h.prepare(0, &msg(Opcode::QUERY_ADAPTER, 0, 16), 0x110);
+    h.post(&p);
+    let c = h.wait(&p, WAIT).unwrap();
+    assert!(c.out_blocks.iter().all(|b| mb::NEXT.get(b).unwrap() == 0));
+
+    // A stray write: recorded by the IOMMU at STRAY_IOVA, delivery 0x04.
+    let before = h.ctl.counters().iommu_faults;
+    h.ctl.inject(Some(Opcode::NOP), Fault::StrayDma, Some(1));
+    let c = h.simple(Opcode::NOP, 0);
+    assert_eq!(c.ds, DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED);
+    assert_eq!(h.ctl.counters().iommu_faults, before + 1);
+    let f = *h.ctl.iommu_faults().last().unwrap();
+    assert_eq!((f.iova, f.write), (cxu_qemu::model::STRAY_IOVA, true));
+    assert_eq!(h.simple(Opcode::NOP, 0).ds, DeliveryStatus::OK);
 }
