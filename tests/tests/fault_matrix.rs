@@ -56,6 +56,9 @@ use devlink_core::{Delivery, EventBody, ObjectKinds};
 const CMD_TIMEOUT: Duration = Duration::from_millis(400);
 /// A completion this late is past the timeout.
 const LATE: Duration = Duration::from_millis(1000);
+/// The phase itself (the faulted operation and its retry) must finish in
+/// this long: a few command timeouts, never an unbounded wait.
+const PHASE_BOUND: Duration = Duration::from_secs(4);
 /// A cell that has not finished after this long is a hang.
 const CELL_BOUND: Duration = Duration::from_secs(20);
 /// Storm: threads, and commands each thread posts.
@@ -337,7 +340,9 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
     let iommu_faults = ctl.counters().iommu_faults;
 
     if phase == Phase::Probe {
+        let t = Instant::now();
         probe_phase(&mut c, fault, &f);
+        check_bound(&mut c, t);
     } else {
         let s = match Stack::up(f.clone(), config()) {
             Ok(s) => s,
@@ -347,6 +352,7 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
                 return c;
             }
         };
+        let t = Instant::now();
         match phase {
             Phase::Storm => storm_phase(&mut c, fault, &s),
             Phase::DevlinkSet => devlink_phase(&mut c, fault, &s),
@@ -356,12 +362,15 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
             Phase::Remove => {}
             Phase::Probe => unreachable!(),
         }
+        check_bound(&mut c, t);
         ctl.clear_faults();
         if phase == Phase::Remove {
             fault.arm(&f, Opcode::TEARDOWN_HCA, 1);
         }
         let stalled = check_slots(&mut c, fault, &s);
+        let t = Instant::now();
         let removed = s.remove();
+        check_bound(&mut c, t);
         match (&removed, phase) {
             (Ok(_), Phase::Remove) => c.outcome = "ok".into(),
             (Err(e), Phase::Remove) => c.outcome = kind(e),
@@ -390,6 +399,13 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
         format!("took {:?}", started.elapsed())
     });
     c
+}
+
+fn check_bound(c: &mut Cell, since: Instant) {
+    let took = since.elapsed();
+    c.check(took < PHASE_BOUND, || {
+        format!("took {took:?}, bound {PHASE_BOUND:?}")
+    });
 }
 
 /// Probe with the fault on QUERY_HCA_CAP (the first command that moves
