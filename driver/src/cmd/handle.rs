@@ -15,8 +15,12 @@ use super::slot::SlotSync;
 use super::stats::Outcome;
 use crate::error::{Error, Result};
 
-/// Spins of a polling waiter before it starts yielding the CPU between polls.
-const POLL_SPINS: u32 = 2_000;
+/// How long a polling waiter spins before it starts yielding the CPU between
+/// polls. Bounded in time, not in polls: at depth 32 each poll scans every busy
+/// slot, and a count-bounded spin held a CPU for about a millisecond, which
+/// starved firmware that shares the host's CPUs (the model, a QEMU guest) and
+/// collapsed throughput (docs/performance.md, "Findings for the driver").
+const POLL_SPIN: Duration = Duration::from_micros(20);
 /// Longest park of an events-mode waiter between checks of the abort flags
 /// (a safety net: fatal errors and removal unpark waiters explicitly).
 const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
@@ -142,7 +146,7 @@ impl CmdHandle<'_> {
     pub fn wait(mut self) -> Result<Vec<u8>> {
         let q = self.queue;
         let deadline = self.start + q.timeout();
-        let mut spins = 0u32;
+        let spin_until = Instant::now() + POLL_SPIN;
         loop {
             if self.sync().is_done(self.posted) {
                 return self.consume();
@@ -170,8 +174,7 @@ impl CmdHandle<'_> {
             match q.mode() {
                 Mode::Polling => {
                     q.poll();
-                    spins = spins.saturating_add(1);
-                    if spins < POLL_SPINS {
+                    if now < spin_until {
                         std::hint::spin_loop();
                     } else {
                         std::thread::yield_now();
