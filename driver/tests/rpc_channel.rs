@@ -205,7 +205,7 @@ fn removal_waits_for_rpcs_inside_and_refuses_later_ones() {
         go.wait();
         // Wait until all N are inside firmware, then remove.
         let t0 = Instant::now();
-        while c.busy_slots() < N as u32 {
+        while c.busy_slots().count_ones() < N as u32 {
             assert!(
                 t0.elapsed() < Duration::from_secs(5),
                 "RPCs never reached firmware"

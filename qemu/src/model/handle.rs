@@ -172,7 +172,8 @@ impl Control {
         self.inner.iseg.lock().nic_interface()
     }
 
-    /// Slots fetched and not completed.
+    /// Bit mask of the slots fetched and not completed (bit `i` = slot `i`;
+    /// `count_ones()` for how many).
     pub fn busy_slots(&self) -> u32 {
         self.inner.engine.busy_slots()
     }
