@@ -131,3 +131,48 @@ fn loom_abandon_races_completion() {
         assert_eq!(slot::phase(s.load()), slot::FREE);
     });
 }
+
+/// The RPC channel's registration gate: a call racing removal either runs
+/// entirely before `close` returns (and sees the device) or finds the gate
+/// closed; no call body runs after `close` has returned, and the value comes
+/// out of `close` exactly once.
+#[test]
+fn loom_gate_no_call_after_close_returns() {
+    use crate::rpc::gate::Gate;
+    use loom::sync::atomic::AtomicBool;
+
+    loom::model(|| {
+        let gate = Arc::new(Gate::new(7u32));
+        let closed = Arc::new(AtomicBool::new(false));
+        let inside = Arc::new(AtomicU32::new(0));
+        let caller = {
+            let (gate, closed, inside) = (gate.clone(), closed.clone(), inside.clone());
+            thread::spawn(move || {
+                let r = gate.with(|v| {
+                    inside.fetch_add(1, Ordering::SeqCst);
+                    // The remover cannot have returned while we are inside.
+                    assert!(
+                        !closed.load(Ordering::SeqCst),
+                        "a call ran after close returned"
+                    );
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    *v
+                });
+                assert!(r.is_none() || r == Some(7));
+                r
+            })
+        };
+        let v = gate.close();
+        assert_eq!(
+            inside.load(Ordering::SeqCst),
+            0,
+            "close returned with a call inside"
+        );
+        closed.store(true, Ordering::SeqCst);
+        assert_eq!(v, Some(7));
+        assert_eq!(gate.close(), None, "the value comes out once");
+        assert_eq!(gate.with(|v| *v), None);
+        assert!(!gate.is_open());
+        caller.join().unwrap();
+    });
+}

@@ -7,8 +7,30 @@
 //! parking_lot's `RwLock` is fair: once removal waits, new calls queue
 //! behind it instead of starving it. Removal holds the exclusive side only
 //! to clear the slot, never while waiting for anything else.
+//!
+//! Under `cfg(cxu_driver_loom)` the lock is loom's, so the same code is
+//! model-checked (`loom_tests::loom_gate_*`).
 
-use parking_lot::RwLock;
+#[cfg(cxu_driver_loom)]
+use loom::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(cxu_driver_loom))]
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The shared side. A panic inside a call must not close the gate for
+/// everyone, so a poisoned lock (loom's, which is std-like) is used as is.
+fn shared<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    #[cfg(cxu_driver_loom)]
+    return l.read().unwrap_or_else(|p| p.into_inner());
+    #[cfg(not(cxu_driver_loom))]
+    l.read()
+}
+
+fn exclusive<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    #[cfg(cxu_driver_loom)]
+    return l.write().unwrap_or_else(|p| p.into_inner());
+    #[cfg(not(cxu_driver_loom))]
+    l.write()
+}
 
 /// A value usable until [`Gate::close`].
 pub struct Gate<T> {
@@ -25,18 +47,18 @@ impl<T> Gate<T> {
 
     /// Runs `f` with the value, holding the shared side; `None` once closed.
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
-        let g = self.slot.read();
+        let g = shared(&self.slot);
         g.as_ref().map(f)
     }
 
     /// Waits until no call is inside, then closes the gate for good and
     /// returns the value (to be dropped by the caller, outside the lock).
     pub fn close(&self) -> Option<T> {
-        self.slot.write().take()
+        exclusive(&self.slot).take()
     }
 
     /// Whether the gate is still open.
     pub fn is_open(&self) -> bool {
-        self.slot.read().is_some()
+        shared(&self.slot).is_some()
     }
 }
