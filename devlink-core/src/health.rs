@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -110,13 +110,7 @@ impl Serialize for FmsgValue {
             FmsgValue::U32(v) => s.serialize_u32(*v),
             FmsgValue::U64(v) => s.serialize_u64(*v),
             FmsgValue::String(v) => s.serialize_str(v),
-            FmsgValue::Binary(v) => {
-                let mut seq = s.serialize_seq(Some(v.len()))?;
-                for b in v {
-                    seq.serialize_element(b)?;
-                }
-                seq.end()
-            }
+            FmsgValue::Binary(v) => s.collect_seq(v),
         }
     }
 }
@@ -132,20 +126,8 @@ impl Serialize for FmsgNode {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
             FmsgNode::Value(v) => v.serialize(s),
-            FmsgNode::Object(items) => {
-                let mut m = s.serialize_map(Some(items.len()))?;
-                for (k, v) in items {
-                    m.serialize_entry(k, v)?;
-                }
-                m.end()
-            }
-            FmsgNode::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for v in items {
-                    seq.serialize_element(v)?;
-                }
-                seq.end()
-            }
+            FmsgNode::Object(items) => s.collect_map(items.iter().map(|(k, v)| (k, v))),
+            FmsgNode::Array(items) => s.collect_seq(items),
         }
     }
 }
