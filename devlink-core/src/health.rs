@@ -619,18 +619,27 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         self.health_do_recover(name, port)
     }
 
-    /// `devlink health diagnose`.
-    pub fn health_diagnose(&mut self, name: &str, port: Option<u32>) -> Result<Fmsg> {
+    /// The index of reporter `name` (on `port`), if it has the op `cap`;
+    /// "not supported" naming the op otherwise.
+    fn reporter_with_op(
+        &self,
+        name: &str,
+        port: Option<u32>,
+        cap: ReporterCaps,
+        op: &str,
+    ) -> Result<usize> {
         let i = self.st.objs.reporter_index(name, port)?;
-        if !self.st.objs.reporters[i]
-            .desc
-            .caps
-            .contains(ReporterCaps::DIAGNOSE)
-        {
+        if !self.st.objs.reporters[i].desc.caps.contains(cap) {
             return Err(Error::not_supported(format!(
-                "reporter {name:?} has no diagnose op"
+                "reporter {name:?} has no {op} op"
             )));
         }
+        Ok(i)
+    }
+
+    /// `devlink health diagnose`.
+    pub fn health_diagnose(&mut self, name: &str, port: Option<u32>) -> Result<Fmsg> {
+        self.reporter_with_op(name, port, ReporterCaps::DIAGNOSE, "diagnose")?;
         let ops = self.ops_for(Capabilities::empty(), "health diagnose")?;
         let mut fmsg = Fmsg::new();
         ops.health_diagnose(self, name, port, &mut fmsg)?;
@@ -641,16 +650,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// `devlink health dump show`: the stored dump, taking one first if none
     /// is stored.
     pub fn health_dump_get(&mut self, name: &str, port: Option<u32>) -> Result<Fmsg> {
-        let i = self.st.objs.reporter_index(name, port)?;
-        if !self.st.objs.reporters[i]
-            .desc
-            .caps
-            .contains(ReporterCaps::DUMP)
-        {
-            return Err(Error::not_supported(format!(
-                "reporter {name:?} has no dump op"
-            )));
-        }
+        let i = self.reporter_with_op(name, port, ReporterCaps::DUMP, "dump")?;
         if self.st.objs.reporters[i].dump.is_none() {
             self.health_do_dump(i)?;
         }
@@ -664,16 +664,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
 
     /// `devlink health dump clear`.
     pub fn health_dump_clear(&mut self, name: &str, port: Option<u32>) -> Result<()> {
-        let i = self.st.objs.reporter_index(name, port)?;
-        if !self.st.objs.reporters[i]
-            .desc
-            .caps
-            .contains(ReporterCaps::DUMP)
-        {
-            return Err(Error::not_supported(format!(
-                "reporter {name:?} has no dump op"
-            )));
-        }
+        let i = self.reporter_with_op(name, port, ReporterCaps::DUMP, "dump")?;
         self.st.objs.reporters[i].dump = None;
         Ok(())
     }
@@ -681,16 +672,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// `devlink health test`: the driver injects a fake error, typically by
     /// calling [`InstanceGuard::health_report`] on the guard it is given.
     pub fn health_test(&mut self, name: &str, port: Option<u32>) -> Result<()> {
-        let i = self.st.objs.reporter_index(name, port)?;
-        if !self.st.objs.reporters[i]
-            .desc
-            .caps
-            .contains(ReporterCaps::TEST)
-        {
-            return Err(Error::not_supported(format!(
-                "reporter {name:?} has no test op"
-            )));
-        }
+        self.reporter_with_op(name, port, ReporterCaps::TEST, "test")?;
         let ops = self.ops_for(Capabilities::empty(), "health test")?;
         ops.health_test(self, name, port)
     }
