@@ -9,26 +9,7 @@ use cxu_hal::ifc::iseg::{self, CmdqGeometry, FwRev, HealthSyndrome, NicInterface
 use cxu_hal::ifc::Opcode;
 
 /// Opcodes planted at the start of inputs so command decoders reach their bodies.
-pub const OPCODES: &[Opcode] = &[
-    Opcode::ENABLE_HCA,
-    Opcode::DISABLE_HCA,
-    Opcode::QUERY_ISSI,
-    Opcode::SET_ISSI,
-    Opcode::QUERY_PAGES,
-    Opcode::MANAGE_PAGES,
-    Opcode::QUERY_HCA_CAP,
-    Opcode::SET_HCA_CAP,
-    Opcode::INIT_HCA,
-    Opcode::TEARDOWN_HCA,
-    Opcode::SET_DRIVER_VERSION,
-    Opcode::QUERY_ADAPTER,
-    Opcode::NOP,
-    Opcode::ALLOC_UAR,
-    Opcode::DEALLOC_UAR,
-    Opcode::CREATE_EQ,
-    Opcode::DESTROY_EQ,
-    Opcode::ACCESS_REG,
-];
+pub const OPCODES: &[Opcode] = cxu_hal::ifc::commands::LAID_OUT;
 
 /// `ifc_decode`: byte 0 picks an opcode to plant in the first two bytes (or
 /// none), the rest is the message.

@@ -15,26 +15,7 @@ use proptest::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-const OPCODES: &[Opcode] = &[
-    Opcode::ENABLE_HCA,
-    Opcode::QUERY_ISSI,
-    Opcode::SET_ISSI,
-    Opcode::QUERY_PAGES,
-    Opcode::MANAGE_PAGES,
-    Opcode::QUERY_HCA_CAP,
-    Opcode::SET_HCA_CAP,
-    Opcode::INIT_HCA,
-    Opcode::TEARDOWN_HCA,
-    Opcode::SET_DRIVER_VERSION,
-    Opcode::QUERY_ADAPTER,
-    Opcode::NOP,
-    Opcode::ALLOC_UAR,
-    Opcode::DEALLOC_UAR,
-    Opcode::CREATE_EQ,
-    Opcode::DESTROY_EQ,
-    Opcode::ACCESS_REG,
-    Opcode::DISABLE_HCA,
-];
+const OPCODES: &[Opcode] = cxu_hal::ifc::commands::LAID_OUT;
 
 /// One device for all cases, brought up so that most commands reach their handler.
 fn harness() -> &'static Harness {

@@ -48,6 +48,29 @@ const fn fixed(inlen: usize, outlen: usize) -> Sizes {
     }
 }
 
+/// Every opcode whose command `ifc` lays out (the ones [`sizes`] knows), in
+/// a fixed order: fuzzers index into it, so append, don't reorder.
+pub const LAID_OUT: &[Opcode] = &[
+    Opcode::ENABLE_HCA,
+    Opcode::DISABLE_HCA,
+    Opcode::QUERY_ISSI,
+    Opcode::SET_ISSI,
+    Opcode::QUERY_PAGES,
+    Opcode::MANAGE_PAGES,
+    Opcode::QUERY_HCA_CAP,
+    Opcode::SET_HCA_CAP,
+    Opcode::INIT_HCA,
+    Opcode::TEARDOWN_HCA,
+    Opcode::SET_DRIVER_VERSION,
+    Opcode::QUERY_ADAPTER,
+    Opcode::NOP,
+    Opcode::ALLOC_UAR,
+    Opcode::DEALLOC_UAR,
+    Opcode::CREATE_EQ,
+    Opcode::DESTROY_EQ,
+    Opcode::ACCESS_REG,
+];
+
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
 /// model answers BAD_INP_LEN_ERR / BAD_OUTP_LEN_ERR when a command's lengths are
 /// below these (or, for fixed-size commands, different).
@@ -159,4 +182,19 @@ pub(crate) fn write_pas(
         buf[offset + i * 8..offset + i * 8 + 8].copy_from_slice(&pa.to_be_bytes());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn laid_out_is_exactly_the_opcodes_with_sizes() {
+        for op in LAID_OUT {
+            assert!(sizes(*op).is_some(), "{op} is listed but has no sizes");
+        }
+        for op in Opcode::ALL {
+            assert_eq!(sizes(*op).is_some(), LAID_OUT.contains(op), "{op}");
+        }
+    }
 }
