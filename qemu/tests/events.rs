@@ -173,7 +173,7 @@ fn create_eq_checks_its_context_and_pages() {
         syndrome::EQ_BAD_VECTOR,
     );
 
-    let mut unmapped = DmaMem::new(&h.f, EQ_IOVA + 0x10_0000, 4096);
+    let unmapped = DmaMem::new(&h.f, EQ_IOVA + 0x10_0000, 4096);
     unmapped.unmap();
     let faults = h.ctl.counters().iommu_faults;
     fail(

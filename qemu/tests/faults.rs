@@ -246,10 +246,10 @@ fn dma_to_unmapped_iovas_is_an_iommu_fault_and_fails_the_command() {
 
 #[test]
 fn an_unreadable_command_queue_loses_the_command() {
-    let mut h = enabled(Profile::default());
+    let h = enabled(Profile::default());
     let p = h.prepare(0, &msg(Opcode::NOP, 0, 16), 16);
     h.write(&p);
-    h.cmdq.unmap();
+    h.cmdq().unmap();
     let before = h.ctl.counters();
     h.ring(1);
     let t = std::time::Instant::now();
@@ -331,8 +331,9 @@ fn a_looped_output_chain_and_a_stray_dma_write_are_what_a_hostile_device_does() 
     let c = h.wait(&p, WAIT).unwrap();
     assert_eq!((c.ds, c.status()), (DeliveryStatus::OK, CmdStatus::OK));
     assert!(!p.out_blocks.is_empty());
-    for ((addr, _), b) in p.out_blocks.iter().zip(&c.out_blocks) {
-        assert_eq!(mb::NEXT.get(b).unwrap(), *addr, "block at {addr:#x}");
+    for (sent, b) in p.out_blocks.iter().zip(&c.out_blocks) {
+        let addr = sent.iova;
+        assert_eq!(mb::NEXT.get(b).unwrap(), addr, "block at {addr:#x}");
         assert_eq!(b[0x23D], p.entry[0x3C], "token kept");
     }
     // Without the fault the driver's links are left alone.

@@ -86,7 +86,7 @@ proptest! {
         if checksum_ok {
             ce::sign(&mut e);
         }
-        let p = Prepared { slot: 29, entry: e, in_blocks: vec![], out_blocks: vec![] };
+        let p = Prepared::raw(29, e);
         h.post(&p);
         prop_assert!(h.wait(&p, WAIT).is_some(), "entry did not complete");
         still_alive(h);

@@ -77,9 +77,9 @@ fn map_checks_alignment_aperture_and_overlap() {
 #[test]
 fn unmap_has_range_semantics() {
     let f = function();
-    let mut a = DmaMem::new(&f, 0x40_0000, 4096);
-    let mut b = DmaMem::new(&f, 0x40_1000, 4096);
-    let mut c = DmaMem::new(&f, 0x50_0000, 2 * 4096);
+    let a = DmaMem::new(&f, 0x40_0000, 4096);
+    let b = DmaMem::new(&f, 0x40_1000, 4096);
+    let c = DmaMem::new(&f, 0x50_0000, 2 * 4096);
     let iommu = f.device().iommu();
     // A range that would split `c` is refused and changes nothing.
     assert!(matches!(

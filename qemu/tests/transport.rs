@@ -103,38 +103,38 @@ fn delivery_checks() {
     assert_eq!(delivery(&h, &p), DeliveryStatus::BAD_TYPE);
 
     let mut p = h.prepare(0, &big, 16);
-    p.in_blocks[1].1[0x23D] ^= 0x11;
+    p.in_blocks[1].bytes[0x23D] ^= 0x11;
     assert_eq!(delivery(&h, &p), DeliveryStatus::TOKEN_ERR);
 
     let mut p = h.prepare(0, &big, 16);
-    p.in_blocks[2].1[0x23B] = 7;
+    p.in_blocks[2].bytes[0x23B] = 7;
     assert_eq!(delivery(&h, &p), DeliveryStatus::BAD_BLOCK_NUMBER);
 
     // A chain that loops back to its first block ends with a delivery error.
     let mut p = h.prepare(0, &big, 16);
-    let first = p.in_blocks[0].0;
-    p.in_blocks[1].1[0x230..0x238].copy_from_slice(&first.to_be_bytes());
+    let first = p.in_blocks[0].iova;
+    p.in_blocks[1].bytes[0x230..0x238].copy_from_slice(&first.to_be_bytes());
     assert_eq!(delivery(&h, &p), DeliveryStatus::BAD_BLOCK_NUMBER);
 
     // A chain that ends before inlen does.
     let mut p = h.prepare(0, &big, 16);
-    p.in_blocks[1].1[0x230..0x238].fill(0);
+    p.in_blocks[1].bytes[0x230..0x238].fill(0);
     assert_eq!(delivery(&h, &p), DeliveryStatus::INPUT_LEN_ERR);
 
     let mut p = h.prepare(0, &big, 16);
-    let bad = p.in_blocks[0].0 + 0x40;
+    let bad = p.in_blocks[0].iova + 0x40;
     p.entry[0x08..0x10].copy_from_slice(&bad.to_be_bytes());
     ce::sign(&mut p.entry);
     assert_eq!(delivery(&h, &p), DeliveryStatus::INPUT_POINTER_NOT_ALIGNED);
 
     let mut p = h.prepare(0, &nop, 600);
-    let bad = p.out_blocks[0].0 + 0x200;
+    let bad = p.out_blocks[0].iova + 0x200;
     p.entry[0x30..0x38].copy_from_slice(&bad.to_be_bytes());
     ce::sign(&mut p.entry);
     assert_eq!(delivery(&h, &p), DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED);
 
     let mut p = h.prepare(0, &nop, 600);
-    p.out_blocks[1].1[0x23D] ^= 1;
+    p.out_blocks[1].bytes[0x23D] ^= 1;
     assert_eq!(delivery(&h, &p), DeliveryStatus::TOKEN_ERR);
 
     let mut p = h.prepare(0, &nop, 16);
@@ -148,7 +148,7 @@ fn delivery_checks() {
     // With checksums off, signatures are not checked.
     let mut p = h.prepare(0, &big, 16);
     p.entry[ce::SIG_OFFSET] ^= 0xFF;
-    p.in_blocks[0].1[mb::SIG_OFFSET] ^= 0xFF;
+    p.in_blocks[0].bytes[mb::SIG_OFFSET] ^= 0xFF;
     h.post(&p);
     assert_eq!(h.wait(&p, WAIT).unwrap().ds, DeliveryStatus::OK);
 
@@ -180,7 +180,7 @@ fn signatures_are_checked_and_written_when_checksums_are_on() {
     p.entry[ce::SIG_OFFSET] ^= 0x01;
     assert_eq!(delivery(&h, &p), DeliveryStatus::SIGNATURE_ERR);
     let mut p = h.prepare(0, &big, 16);
-    p.in_blocks[1].1[100] ^= 0x01;
+    p.in_blocks[1].bytes[100] ^= 0x01;
     assert_eq!(delivery(&h, &p), DeliveryStatus::SIGNATURE_ERR);
 
     // Output blocks come back signed.

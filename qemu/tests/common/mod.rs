@@ -1,22 +1,23 @@
-//! A small test-side command submitter over `PciFunction`, built from
-//! `cxu_hal::ifc` only (no driver, no dma crate): DMA memory is page-aligned
-//! host allocations mapped through the function; every access to it goes
-//! through volatile reads and writes because the device may touch it at any time.
+//! The model tests' harness: `cxu_testkit`'s submitter over memory of their
+//! own (page-aligned host allocations mapped at fixed IOVAs through the
+//! function, so that tests can name addresses and unmap them), with the
+//! panicking wrappers a test wants, and EQ helpers.
 #![allow(dead_code, unsafe_code)]
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE};
-use cxu_hal::ifc::header::{InHeader, OutHeader};
-use cxu_hal::ifc::iseg;
-use cxu_hal::ifc::mailbox::{self as mb, BlockCtrl, BLOCK_ALIGN, BLOCK_SIZE};
+use cxu_hal::ifc::header::OutHeader;
+use cxu_hal::ifc::mailbox::BLOCK_ALIGN;
 use cxu_hal::ifc::{CmdStatus, DeliveryStatus, Opcode};
 use cxu_hal::{Mmio, PciFunction};
 use cxu_qemu::model::{Control, Profile};
 use cxu_qemu::LocalFunction;
+use cxu_testkit::{DeviceMemory, Error, Submitter};
+
+pub use cxu_testkit::{msg, Completion, Prepared};
 
 /// Page-aligned host memory mapped for DMA at `iova`.
 pub struct DmaMem {
@@ -25,7 +26,7 @@ pub struct DmaMem {
     pub iova: u64,
     pub size: usize,
     f: Arc<LocalFunction>,
-    mapped: bool,
+    mapped: AtomicBool,
 }
 
 // SAFETY: the memory is only accessed through volatile operations.
@@ -46,54 +47,95 @@ impl DmaMem {
             iova,
             size,
             f: f.clone(),
-            mapped: true,
+            mapped: AtomicBool::new(true),
         }
     }
 
-    /// Host memory that is NOT mapped (for IOMMU fault tests): same API.
-    pub fn unmap(&mut self) {
-        if self.mapped {
+    /// Takes the memory away from the device (for IOMMU fault tests).
+    pub fn unmap(&self) {
+        if self.mapped.swap(false, Ordering::Relaxed) {
             self.f.dma_unmap(self.iova, self.size as u64).unwrap();
-            self.mapped = false;
         }
     }
 
     /// The mapping was removed behind our back (by a range unmap): do not unmap on drop.
-    pub fn mark_unmapped(&mut self) {
-        self.mapped = false;
+    pub fn mark_unmapped(&self) {
+        self.mapped.store(false, Ordering::Relaxed);
     }
 
     pub fn read(&self, off: usize, len: usize) -> Vec<u8> {
-        assert!(off + len <= self.size);
-        // SAFETY: in bounds; volatile because the device writes concurrently.
-        (0..len)
-            .map(|i| unsafe { self.ptr.add(off + i).read_volatile() })
-            .collect()
+        let mut v = vec![0u8; len];
+        self.read_at(off, &mut v).unwrap();
+        v
     }
 
     pub fn write(&self, off: usize, data: &[u8]) {
-        assert!(off + data.len() <= self.size);
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: in bounds; volatile.
-            unsafe { self.ptr.add(off + i).write_volatile(*b) };
-        }
-    }
-
-    pub fn read_u8(&self, off: usize) -> u8 {
-        // SAFETY: in bounds; volatile.
-        let v = unsafe { self.ptr.add(off).read_volatile() };
-        fence(Ordering::Acquire);
-        v
+        self.write_at(off, data).unwrap();
     }
 
     pub fn addr(&self, off: usize) -> u64 {
         self.iova + off as u64
     }
+
+    fn check(&self, offset: usize, len: usize) -> Result<(), Error> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size => Ok(()),
+            _ => Err(Error::OutOfBounds {
+                offset,
+                len,
+                size: self.size,
+            }),
+        }
+    }
+}
+
+impl DeviceMemory for DmaMem {
+    fn iova(&self) -> u64 {
+        self.iova
+    }
+
+    fn len(&self) -> usize {
+        self.size
+    }
+
+    fn write_at(&self, off: usize, data: &[u8]) -> Result<(), Error> {
+        self.check(off, data.len())?;
+        for (i, b) in data.iter().enumerate() {
+            // SAFETY: in bounds; volatile because the device reads concurrently.
+            unsafe { self.ptr.add(off + i).write_volatile(*b) };
+        }
+        Ok(())
+    }
+
+    fn read_at(&self, off: usize, buf: &mut [u8]) -> Result<(), Error> {
+        self.check(off, buf.len())?;
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: in bounds; volatile because the device writes concurrently.
+            *b = unsafe { self.ptr.add(off + i).read_volatile() };
+        }
+        Ok(())
+    }
+
+    fn load_u8_acquire(&self, off: usize) -> Result<u8, Error> {
+        self.check(off, 1)?;
+        // SAFETY: in bounds; volatile.
+        let v = unsafe { self.ptr.add(off).read_volatile() };
+        fence(Ordering::Acquire);
+        Ok(v)
+    }
+
+    fn store_u8_release(&self, off: usize, value: u8) -> Result<(), Error> {
+        self.check(off, 1)?;
+        fence(Ordering::Release);
+        // SAFETY: in bounds; volatile.
+        unsafe { self.ptr.add(off).write_volatile(value) };
+        Ok(())
+    }
 }
 
 impl Drop for DmaMem {
     fn drop(&mut self) {
-        if self.mapped {
+        if *self.mapped.get_mut() {
             let _ = self.f.dma_unmap(self.iova, self.size as u64);
         }
         // SAFETY: allocated in new with this layout; the device can no longer reach it.
@@ -104,39 +146,44 @@ impl Drop for DmaMem {
 /// IOVA layout of the harness.
 pub const CMDQ_IOVA: u64 = 0x10_0000;
 pub const MBOX_IOVA: u64 = 0x20_0000;
-/// Per slot: 32 input blocks then 32 output blocks, 1 KiB apart.
-pub const MBOX_PER_SLOT: usize = 64 * BLOCK_ALIGN;
+/// Mailbox blocks per chain: 32 input blocks, then 32 output blocks per slot.
+pub const CHAIN_BLOCKS: usize = 32;
+/// Mailbox bytes per slot.
+pub const MBOX_PER_SLOT: usize = 2 * CHAIN_BLOCKS * BLOCK_ALIGN;
 pub const EQ_IOVA: u64 = 0x100_0000;
 pub const PAGES_IOVA: u64 = 0x200_0000;
 
-/// A command as it will be posted: the test may tamper with it before `post`.
-#[derive(Clone)]
-pub struct Prepared {
-    pub slot: u32,
-    pub entry: [u8; ENTRY_SIZE],
-    pub in_blocks: Vec<(u64, Vec<u8>)>,
-    pub out_blocks: Vec<(u64, Vec<u8>)>,
+/// How long a command may take before a test fails.
+const EXEC_WAIT: Duration = Duration::from_secs(5);
+
+/// The value, or a panic that says what failed.
+fn must<T>(r: Result<T, Error>, what: &str) -> T {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
-/// A completed command.
-#[derive(Debug, Clone)]
-pub struct Completion {
-    pub entry: [u8; ENTRY_SIZE],
-    pub ds: DeliveryStatus,
-    /// The whole output message (outlen bytes: inline + blocks).
-    pub out: Vec<u8>,
-    pub out_blocks: Vec<Vec<u8>>,
+/// A test's view of a completion: every check is an assertion.
+pub trait CompletionExt {
+    /// The output header.
+    fn header(&self) -> OutHeader;
+    /// The command status; the command must have been delivered.
+    fn status(&self) -> CmdStatus;
+    /// Asserts delivery and command status OK.
+    fn ok(&self) -> &Self;
+    /// The big-endian dword at `off` of the output.
+    fn be32(&self, off: usize) -> u32;
 }
 
-impl Completion {
-    pub fn header(&self) -> OutHeader {
-        OutHeader::decode(&self.out).unwrap()
+impl CompletionExt for Completion {
+    fn header(&self) -> OutHeader {
+        must(self.out_header(), "output header")
     }
-    pub fn status(&self) -> CmdStatus {
+
+    fn status(&self) -> CmdStatus {
         assert_eq!(self.ds, DeliveryStatus::OK, "delivery failed");
         self.header().status
     }
-    pub fn ok(&self) -> &Self {
+
+    fn ok(&self) -> &Self {
         let h = self.header();
         assert_eq!(
             (self.ds, h.status),
@@ -146,8 +193,9 @@ impl Completion {
         );
         self
     }
-    pub fn be32(&self, off: usize) -> u32 {
-        u32::from_be_bytes(self.out[off..off + 4].try_into().unwrap())
+
+    fn be32(&self, off: usize) -> u32 {
+        must(self.be32_at(off), "output dword")
     }
 }
 
@@ -155,16 +203,7 @@ pub struct Harness {
     pub f: Arc<LocalFunction>,
     pub bar: Arc<dyn Mmio>,
     pub ctl: Control,
-    pub cmdq: DmaMem,
-    pub mbox: DmaMem,
-    token: std::sync::atomic::AtomicU8,
-}
-
-/// An input message: header then zeroes to `len`.
-pub fn msg(op: Opcode, op_mod: u16, len: usize) -> Vec<u8> {
-    let mut m = vec![0u8; len.max(16)];
-    InHeader::new(op, op_mod).encode_into(&mut m).unwrap();
-    m
+    q: Submitter<DmaMem>,
 }
 
 impl Harness {
@@ -176,14 +215,9 @@ impl Harness {
         let ctl = f.control();
         let cmdq = DmaMem::new(&f, CMDQ_IOVA, 4096);
         let mbox = DmaMem::new(&f, MBOX_IOVA, 32 * MBOX_PER_SLOT);
-        Harness {
-            f,
-            bar,
-            ctl,
-            cmdq,
-            mbox,
-            token: 1.into(),
-        }
+        let layout = cxu_testkit::Layout::new(32, CHAIN_BLOCKS).unwrap();
+        let q = must(Submitter::new(bar.clone(), cmdq, mbox, layout), "submitter");
+        Harness { f, bar, ctl, q }
     }
 
     /// Waits for `initializing` to clear and programs the command queue.
@@ -194,161 +228,55 @@ impl Harness {
         h
     }
 
+    /// The command page.
+    pub fn cmdq(&self) -> &DmaMem {
+        self.q.cmdq()
+    }
+
     pub fn wait_ready(&self) {
-        let t = Instant::now();
-        while self.bar.read32_be(iseg::INITIALIZING.byte as u64) >> 31 != 0 {
-            assert!(
-                t.elapsed() < Duration::from_secs(5),
-                "firmware never finished booting"
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        must(
+            self.q.wait_ready(EXEC_WAIT),
+            "firmware never finished booting",
+        );
     }
 
     pub fn program_cmdq(&self) {
-        let (h, l) = iseg::cmdq_addr_words(CMDQ_IOVA, iseg::NicInterface::FullDriver).unwrap();
-        self.bar.write32_be(iseg::CMDQ_ADDR_H.byte as u64, h);
-        self.bar.write32_be(iseg::CMDQ_ADDR_L.byte as u64, l);
-    }
-
-    pub fn next_token(&self) -> u8 {
-        loop {
-            let t = self.token.fetch_add(1, Ordering::Relaxed);
-            if t != 0 {
-                return t;
-            }
-        }
+        must(self.q.program_cmdq(), "command queue address");
     }
 
     /// Builds the entry and chains for `input` with an output of `outlen` bytes in `slot`.
     pub fn prepare(&self, slot: u32, input: &[u8], outlen: usize) -> Prepared {
-        let token = self.next_token();
-        let base = MBOX_IOVA + slot as u64 * MBOX_PER_SLOT as u64;
-        let chain = |first: u64, len: usize, data: Option<&[u8]>| -> Vec<(u64, Vec<u8>)> {
-            let n = mb::blocks_for_len(len);
-            (0..n)
-                .map(|i| {
-                    let addr = first + (i * BLOCK_ALIGN) as u64;
-                    let mut b = vec![0u8; BLOCK_SIZE];
-                    if let Some(d) = data {
-                        let r = mb::block_range(len, i).unwrap();
-                        b[..r.len()].copy_from_slice(&d[r]);
-                    }
-                    let next = if i + 1 < n {
-                        addr + BLOCK_ALIGN as u64
-                    } else {
-                        0
-                    };
-                    BlockCtrl {
-                        next,
-                        block_num: i as u32,
-                        token,
-                        ctrl_sig: 0,
-                        sig: 0,
-                    }
-                    .encode_into(&mut b)
-                    .unwrap();
-                    mb::sign_block(&mut b).unwrap();
-                    (addr, b)
-                })
-                .collect()
-        };
-        let in_blocks = chain(base, input.len(), Some(input));
-        let out_blocks = chain(base + 32 * BLOCK_ALIGN as u64, outlen, None);
-        let mut inline = [0u8; INLINE_SIZE];
-        let n = input.len().min(INLINE_SIZE);
-        inline[..n].copy_from_slice(&input[..n]);
-        let entry = CmdEntry::new_request(
-            inline,
-            input.len() as u32,
-            in_blocks.first().map_or(0, |b| b.0),
-            outlen as u32,
-            out_blocks.first().map_or(0, |b| b.0),
-            token,
-        )
-        .encode();
-        Prepared {
-            slot,
-            entry,
-            in_blocks,
-            out_blocks,
-        }
+        must(self.q.prepare(slot, input, outlen), "prepare")
     }
 
     /// Writes a prepared command to memory (entry last) without ringing.
     pub fn write(&self, p: &Prepared) {
-        for (addr, b) in p.in_blocks.iter().chain(&p.out_blocks) {
-            self.mem_write(*addr, b);
-        }
-        let off = (p.slot as usize) * 64;
-        self.cmdq.write(off, &p.entry[..ENTRY_SIZE - 1]);
-        fence(Ordering::Release);
-        self.cmdq
-            .write(off + ENTRY_SIZE - 1, &p.entry[ENTRY_SIZE - 1..]);
-        fence(Ordering::Release);
-    }
-
-    pub fn mem_write(&self, addr: u64, data: &[u8]) {
-        let off = (addr - MBOX_IOVA) as usize;
-        self.mbox.write(off, data);
-    }
-
-    pub fn mem_read(&self, addr: u64, len: usize) -> Vec<u8> {
-        self.mbox.read((addr - MBOX_IOVA) as usize, len)
+        must(self.q.write(p), "write");
     }
 
     pub fn ring(&self, bits: u32) {
-        self.bar.write32_be(iseg::CMD_DBELL.byte as u64, bits);
+        self.q.ring(bits);
     }
 
     pub fn post(&self, p: &Prepared) {
-        self.write(p);
-        self.ring(1 << p.slot);
+        must(self.q.post(p), "post");
     }
 
     pub fn owned_by_hw(&self, slot: u32) -> bool {
-        ce::owner_is_hw(
-            self.cmdq
-                .read_u8(slot as usize * 64 + ce::STATUS_OWN_OFFSET),
-        )
+        must(self.q.hw_owned(slot), "ownership")
     }
 
     /// Polls until the slot is back with software, or `timeout`.
     pub fn wait(&self, p: &Prepared, timeout: Duration) -> Option<Completion> {
-        let t = Instant::now();
-        while self.owned_by_hw(p.slot) {
-            if t.elapsed() > timeout {
-                return None;
-            }
-            std::thread::yield_now();
+        match self.q.wait(p, timeout) {
+            Ok(c) => Some(c),
+            Err(Error::Timeout { .. }) => None,
+            Err(e) => panic!("wait: {e}"),
         }
-        Some(self.read_completion(p))
     }
 
     pub fn read_completion(&self, p: &Prepared) -> Completion {
-        let e: [u8; ENTRY_SIZE] = self
-            .cmdq
-            .read(p.slot as usize * 64, ENTRY_SIZE)
-            .try_into()
-            .unwrap();
-        let outlen = u32::from_be_bytes(p.entry[0x38..0x3C].try_into().unwrap()) as usize;
-        let mut out = vec![0u8; outlen];
-        let n = outlen.min(INLINE_SIZE);
-        out[..n].copy_from_slice(&e[ce::OUT_INLINE..ce::OUT_INLINE + n]);
-        let mut blocks = Vec::new();
-        for (i, (addr, _)) in p.out_blocks.iter().enumerate() {
-            let b = self.mem_read(*addr, BLOCK_SIZE);
-            let r = mb::block_range(outlen, i).unwrap();
-            let len = r.len();
-            out[r].copy_from_slice(&b[..len]);
-            blocks.push(b);
-        }
-        Completion {
-            ds: ce::delivery_status(e[ce::STATUS_OWN_OFFSET]),
-            entry: e,
-            out,
-            out_blocks: blocks,
-        }
+        must(self.q.read_completion(p), "completion")
     }
 
     /// Runs one command in slot 0 and waits for it (5 s).
@@ -357,46 +285,27 @@ impl Harness {
     }
 
     pub fn exec_in(&self, slot: u32, input: &[u8], outlen: usize) -> Completion {
-        let p = self.prepare(slot, input, outlen);
-        self.post(&p);
-        self.wait(&p, Duration::from_secs(5))
-            .expect("command did not complete")
+        must(
+            self.q.exec_in(slot, input, outlen),
+            "command did not complete",
+        )
     }
 
     /// A command with an all-zero body of ifc's input size (16 bytes for
     /// unknown opcodes) and ifc's output size.
     pub fn simple(&self, op: Opcode, op_mod: u16) -> Completion {
-        let s = cxu_hal::ifc::commands::sizes(op);
-        let (inlen, outlen) = s.map_or((16, 16), |s| (s.inlen, s.outlen));
-        self.exec(&msg(op, op_mod, inlen), outlen)
+        must(self.q.simple(op, op_mod), "command did not complete")
     }
 
     /// ENABLE_HCA, SET_ISSI 1, boot pages, init pages, INIT_HCA.
     pub fn bring_up(&self, pages: &DmaMem) {
         self.simple(Opcode::ENABLE_HCA, 0).ok();
-        let mut set_issi = msg(Opcode::SET_ISSI, 0, 16);
-        set_issi[0x0A..0x0C].copy_from_slice(&1u16.to_be_bytes());
-        self.exec(&set_issi, 16).ok();
-        let mut next = 0usize;
-        for stage in [1u16, 2] {
-            let q = self.simple(Opcode::QUERY_PAGES, stage);
-            q.ok();
-            let n = q.be32(0x0C) as usize;
-            self.give_pages(pages, next, n).ok();
-            next += n;
-        }
-        self.simple(Opcode::INIT_HCA, 0).ok();
+        must(self.q.init_hca(pages), "bring-up");
     }
 
     /// MANAGE_PAGES GIVE of `n` pages of `pages` starting at page `first`.
     pub fn give_pages(&self, pages: &DmaMem, first: usize, n: usize) -> Completion {
-        let mut m = msg(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
-        m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
-        for i in 0..n {
-            let a = pages.addr((first + i) * 4096);
-            m[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_be_bytes());
-        }
-        self.exec_in(31, &m, 16)
+        must(self.q.give_pages(pages, first, n), "MANAGE_PAGES")
     }
 
     /// MANAGE_PAGES TAKE of up to `n` pages; returns the IOVAs given back.
@@ -415,7 +324,6 @@ impl Harness {
         (c, pages)
     }
 }
-
 /// CREATE_EQ of `1 << log_size` entries in `mem` (owners initialised to 1 first).
 pub fn create_eq(
     h: &Harness,
