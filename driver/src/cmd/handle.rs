@@ -1,7 +1,7 @@
 //! A posted command: waiting for it (polling or parked for its event), reading
 //! and checking its output, giving it up (timeout, fatal error, removal).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE};
 use cxu_hal::ifc::header::OutHeader;
@@ -13,6 +13,7 @@ use super::chain::BlockFault;
 use super::queue::{Mode, Queue};
 use super::slot::SlotSync;
 use super::stats::Outcome;
+use super::time::{self, Instant};
 use crate::error::{Error, Result};
 
 /// How long a polling waiter spins before it starts yielding the CPU between
@@ -21,6 +22,27 @@ use crate::error::{Error, Result};
 /// starved firmware that shares the host's CPUs (the model, a QEMU guest) and
 /// collapsed throughput (docs/performance.md, "Findings for the driver").
 const POLL_SPIN: Duration = Duration::from_micros(20);
+/// How long an events-mode waiter watches its slot's state word before it
+/// parks. An EQ thread that is already awake (it polls a busy EQ before it
+/// re-arms, `eq.rs`) marks the slot done within a microsecond or two; a parked
+/// waiter costs a futex wake on its path and a scheduler wake-up on the
+/// waiter's.
+const EVENT_SPIN: Duration = Duration::from_micros(100);
+/// The first part of either spin keeps the CPU (a command of the in-process
+/// device takes about a microsecond); after it the waiter yields between
+/// looks, since with more runnable threads than CPUs (two submitters, the EQ
+/// thread, the firmware's workers on two CPUs) a waiter that keeps its CPU
+/// delays the very completion it waits for.
+const BUSY_SPIN: Duration = Duration::from_micros(2);
+/// A spinning waiter reads the clock once per this many checks.
+const CLOCK_EVERY: u32 = 16;
+
+fn mode_spin(mode: Mode) -> Duration {
+    match mode {
+        Mode::Polling => POLL_SPIN,
+        Mode::Events => EVENT_SPIN,
+    }
+}
 /// Longest park of an events-mode waiter between checks of the abort flags
 /// (a safety net: fatal errors and removal unpark waiters explicitly).
 const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
@@ -39,6 +61,8 @@ pub struct CmdHandle<'q> {
     pub(super) start: Instant,
     pub(super) span: tracing::Span,
     pub(super) settled: bool,
+    /// Set when the command completed: submit to completion.
+    pub(super) latency: Option<Duration>,
 }
 
 impl CmdHandle<'_> {
@@ -143,19 +167,54 @@ impl CmdHandle<'_> {
 
     /// Waits for the command and returns its output message (header included),
     /// or the error it ended with.
-    pub fn wait(mut self) -> Result<Vec<u8>> {
+    pub fn wait(self) -> Result<Vec<u8>> {
+        self.wait_timed().0
+    }
+
+    /// [`CmdHandle::wait`], and the command's latency from `submit` (before
+    /// its slot was claimed) to completion, as the driver measured it for its
+    /// counters: a caller that reports latencies needs no clock reads of its
+    /// own (on the hot path each costs about as much as a slot claim).
+    pub fn wait_timed(mut self) -> (Result<Vec<u8>>, Duration) {
+        let res = self.wait_inner();
+        let latency = self.latency.unwrap_or_else(|| self.start.elapsed());
+        (res, latency)
+    }
+
+    fn wait_inner(&mut self) -> Result<Vec<u8>> {
         let q = self.queue;
-        let deadline = self.start + q.timeout();
-        let spin_until = Instant::now() + POLL_SPIN;
+        let deadline = time::after(self.start, q.timeout());
+        // The clock is read only every CLOCK_EVERY checks: a completion seen at
+        // the first look costs no clock read at all.
+        let mut spin_until: Option<Instant> = None;
+        let mut busy_until: Option<Instant> = None;
+        let mut spinning = true;
+        let mut busy = true;
+        let mut checks: u32 = 0;
         loop {
+            let mode = q.mode();
+            if mode == Mode::Polling {
+                // Its own slot first: a full scan of every busy slot per check
+                // cost more than the rest of the completion at depth 32.
+                q.try_complete(self.slot);
+            }
             if self.sync().is_done(self.posted) {
                 return self.consume();
             }
             if let Err(e) = q.check_alive(self.user) {
                 return self.give_up(e, false);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let now = if checks % CLOCK_EVERY == 0 || !spinning {
+                let now = Instant::now();
+                let until = *spin_until.get_or_insert(time::after(now, mode_spin(mode)));
+                spinning = now < until;
+                busy = now < *busy_until.get_or_insert(time::after(now, BUSY_SPIN));
+                Some(now)
+            } else {
+                None
+            };
+            checks = checks.wrapping_add(1);
+            if let Some(now) = now.filter(|&n| n >= deadline) {
                 // Last look, as the kernel's EQ recovery does.
                 q.try_complete(self.slot);
                 if self.sync().is_done(self.posted) {
@@ -171,18 +230,28 @@ impl CmdHandle<'_> {
                     true,
                 );
             }
-            match q.mode() {
+            if spinning {
+                if busy {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                continue;
+            }
+            match mode {
                 Mode::Polling => {
+                    // Past the spin: retire every finished slot (commands given
+                    // up by their owners come back only through a poll), and let
+                    // the device's threads have the CPU.
                     q.poll();
-                    if now < spin_until {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
+                    std::thread::yield_now();
                 }
                 Mode::Events => {
                     if self.sync().register_waiter(self.posted) {
-                        std::thread::park_timeout((deadline - now).min(MAX_EVENT_PARK));
+                        let now = now.unwrap_or_else(Instant::now);
+                        std::thread::park_timeout(
+                            deadline.saturating_duration_since(now).min(MAX_EVENT_PARK),
+                        );
                     }
                 }
             }
@@ -201,6 +270,7 @@ impl CmdHandle<'_> {
         q.mask.release(self.slot);
         self.settled = true;
         let latency = self.start.elapsed();
+        self.latency = Some(latency);
         let outcome = if res.is_ok() {
             Outcome::Ok
         } else {

@@ -9,6 +9,7 @@ pub(crate) mod slot;
 pub(crate) mod slots;
 mod slots_locked;
 mod stats;
+pub(crate) mod time;
 
 pub use policy::SlotPolicy;
 pub use queue::{CmdHandle, Mode, Queue, QueueConfig, SlotsSnapshot};

@@ -2,7 +2,7 @@
 //! driver) or the Linux driver's semaphore and lock (the benchmark's
 //! baseline, so that both run the very same queue code around them).
 
-use std::time::Instant;
+use super::time::Instant;
 
 use super::slots::{ClaimError, SlotMask};
 use super::slots_locked::LockedSlots;

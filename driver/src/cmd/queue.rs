@@ -18,7 +18,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cxu_dma::{fence, BlockPool, BlockPoolConfig, DmaContext, DmaRegion, DmaView, PageSize};
 use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE, STATUS_OWN_OFFSET};
@@ -35,6 +35,7 @@ use super::policy::{SlotPolicy, Slots};
 use super::slot::{self, Completed, SlotSync};
 use super::slots::ClaimError;
 use super::stats::{OpStats, Stats};
+use super::time::{self, Instant};
 use crate::error::{Error, FatalCause, Result};
 
 /// Settings of a queue.
@@ -134,6 +135,7 @@ impl Queue {
                 geometry.entries()
             )));
         }
+        time::calibrate();
         let page = dma.alloc(4096, PageSize::Base4K)?;
         let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(cfg.mailbox_blocks.max(1)))?;
         let (high, low) = iseg::cmdq_addr_words(page.iova(), NicInterface::FullDriver)?;
@@ -225,7 +227,7 @@ impl Queue {
     /// and give the slots back. Fails if a slot cannot be taken within `wait`
     /// (a stalled command), leaving the mode unchanged.
     pub fn set_mode(&self, mode: Mode, wait: Duration) -> Result<()> {
-        let deadline = Instant::now() + wait;
+        let deadline = time::after(Instant::now(), wait);
         let mut held = Vec::with_capacity(self.entries() as usize);
         let mut res = Ok(());
         for _ in 0..self.entries() {
@@ -340,7 +342,9 @@ impl Queue {
         let start = Instant::now();
         let slot = self
             .mask
-            .claim(class, start + self.slot_wait, &|| self.idle(user))
+            .claim(class, time::after(start, self.slot_wait), &|| {
+                self.idle(user)
+            })
             .map_err(|e| match e {
                 ClaimError::TimedOut => Error::NoFreeSlot {
                     opcode,
@@ -370,6 +374,7 @@ impl Queue {
                     start,
                     span,
                     settled: false,
+                    latency: None,
                 })
             }
             Err(e) => {

@@ -22,7 +22,9 @@
 //! of `SeqCst`, which loom does not model, and loom found the lost wake-up.
 //! `loom_tests` checks the RMW version.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::time::Instant;
 
 use crate::sync::{
     current_thread, lock, park_timeout, spin_hint, AtomicU32, Mutex, Ordering, Thread,

@@ -15,7 +15,9 @@
 //! lock-free mask.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -51,7 +53,8 @@ impl Semaphore {
     fn down_until(&self, until: Instant) -> bool {
         let mut c = self.count.lock();
         while *c == 0 {
-            if self.freed.wait_until(&mut c, until).timed_out() {
+            let left = until.saturating_duration_since(Instant::now());
+            if self.freed.wait_for(&mut c, left).timed_out() {
                 if *c == 0 {
                     return false;
                 }
