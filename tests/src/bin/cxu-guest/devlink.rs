@@ -23,11 +23,11 @@ use cxu_hal::ifc::regs::htgt::Htgt;
 use cxu_hal::ifc::regs::qpcr::{self, Qpcr};
 use cxu_hal::ifc::regs::{hpkt, RegisterId};
 use cxu_hal::ifc::{CmdStatus, Opcode};
+use cxu_testkit::msg;
 use devlink_core::trap::{generic_trap_group_id, generic_trap_id};
 use devlink_core::{Detail, Handle, TrapAction};
 
-use crate::cmdq::{msg, Ctx};
-use crate::report::{Check, Report};
+use crate::report::{Check, Ctx, Report};
 
 /// The trap whose action is changed (registered with `drop`).
 const TRAP: &str = "source_mac_is_multicast";

@@ -14,9 +14,9 @@ use cxu_driver::{Queue, QueueConfig};
 use cxu_hal::ifc::iseg;
 use cxu_hal::ifc::Opcode;
 use cxu_hal::{Mmio, PciFunction};
+use cxu_testkit::msg;
 
-use crate::cmdq::{msg, Ctx};
-use crate::report::{Check, Report};
+use crate::report::{Check, Ctx, Report};
 
 fn be32(out: &[u8], off: usize) -> Result<u32, String> {
     out.get(off..off + 4)

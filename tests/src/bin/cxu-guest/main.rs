@@ -11,7 +11,6 @@
 //! failed`; exits non-zero when a check failed.
 #![forbid(unsafe_code)]
 
-mod cmdq;
 mod devlink;
 mod driver;
 mod probe;

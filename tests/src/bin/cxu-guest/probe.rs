@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use cxu_driver::{Device, DriverConfig, Mode, Summary};
 use cxu_hal::ifc::Opcode;
 use cxu_hal::PciFunction;
+use cxu_testkit::msg;
 
-use crate::cmdq::{msg, Ctx};
-use crate::report::{Check, Report};
+use crate::report::{Check, Ctx, Report};
 
 fn nop(d: &Device) -> Result<(), String> {
     d.exec(&msg(Opcode::NOP, 0, 16), 16).map(|_| ()).ctx("NOP")

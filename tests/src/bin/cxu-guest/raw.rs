@@ -1,22 +1,47 @@
 //! Checks of the function through the guest's real VFIO with the hand-rolled
-//! submitter of `cmdq.rs` (no driver): config space, bus mastering, the init
+//! submitter of `cxu_testkit` (no driver): config space, bus mastering, the init
 //! segment, DMA, commands by polling and by MSI-X, command rates, an IOMMU
 //! unmap that takes memory away from the device, and function reset.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cxu_dma::PageSize;
+use cxu_dma::{DmaContext, DmaRegion, PageSize};
+use cxu_hal::ifc::cmd_entry as ce;
 use cxu_hal::ifc::eq::{eq_doorbell_value, EqContext, EventMask, EQ_DOORBELL_ARM};
 use cxu_hal::ifc::eqe::{Eqe, EventType, EQE_SIZE, OWNER_OFFSET};
-use cxu_hal::ifc::{iseg, Opcode};
+use cxu_hal::ifc::{iseg, DeliveryStatus, Opcode};
 use cxu_hal::pci::{config, wait_eventfd};
 use cxu_hal::PciFunction;
 
-use crate::cmdq::{msg, Ctx, Submitter, SLOTS};
-use crate::report::{Check, Report};
+use cxu_testkit::{chain, give_pages_msg, msg, write_blocks, Completion, Error, Layout, Prepared};
+
+use crate::report::{Check, Ctx, Report};
 
 const LONG: Duration = Duration::from_secs(5);
+/// Command slots.
+const SLOTS: u32 = 32;
+/// 16 mailbox blocks per chain: messages up to 8 KiB each way.
+const LAYOUT: Layout = Layout {
+    slots: SLOTS,
+    chain_blocks: 16,
+};
+
+type Submitter = cxu_testkit::Submitter<DmaRegion>;
+
+/// The completion of a command that must have succeeded, or why not.
+fn ok(r: cxu_testkit::Result<Completion>, what: &str) -> Result<Completion, String> {
+    let c = r.ctx(what)?;
+    c.check().ctx(what)?;
+    Ok(c)
+}
+
+/// Builds and writes a command into `slot`, without ringing.
+fn write(s: &Submitter, slot: u32, input: &[u8], outlen: usize) -> Result<Prepared, String> {
+    let p = s.prepare(slot, input, outlen).ctx("prepare")?;
+    s.write(&p).ctx("write")?;
+    Ok(p)
+}
 
 fn config_ids(f: &dyn PciFunction) -> Check {
     let vendor = f.config_read16(config::VENDOR_ID).ctx("vendor")?;
@@ -43,8 +68,8 @@ fn bus_master(f: &dyn PciFunction) -> Check {
 }
 
 fn init_segment(s: &Submitter) -> Check {
-    let w0 = s.bar.read32_be(0);
-    let w1 = s.bar.read32_be(4);
+    let w0 = s.bar().read32_be(0);
+    let w1 = s.bar().read32_be(4);
     let (major, minor, sub, cmdif) = (w0 & 0xFFFF, w0 >> 16, w1 & 0xFFFF, w1 >> 16);
     if cmdif != iseg::CMDIF_REV_SUPPORTED {
         return Err(format!(
@@ -57,7 +82,7 @@ fn init_segment(s: &Submitter) -> Check {
 
 fn nop(s: &Submitter, slot: u32) -> Check {
     let t = Instant::now();
-    s.exec_in(slot, &msg(Opcode::NOP, 0, 16), 16)?.ok()?;
+    ok(s.exec_in(slot, &msg(Opcode::NOP, 0, 16), 16), "NOP")?;
     Ok(format!("slot {slot}, {:?}", t.elapsed()))
 }
 
@@ -72,7 +97,7 @@ fn mmio_cost(s: &Submitter, n: u32) -> (f64, f64) {
     let write = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
     let t = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(s.bar.read32_be(0));
+        std::hint::black_box(s.bar().read32_be(0));
     }
     let read = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
     (write, read)
@@ -82,7 +107,7 @@ fn mmio_cost(s: &Submitter, n: u32) -> (f64, f64) {
 fn rate_depth1(s: &Submitter, n: u32) -> Result<f64, String> {
     let t = Instant::now();
     for _ in 0..n {
-        s.exec_in(0, &msg(Opcode::NOP, 0, 16), 16)?.ok()?;
+        ok(s.exec_in(0, &msg(Opcode::NOP, 0, 16), 16), "NOP")?;
     }
     Ok(f64::from(n) / t.elapsed().as_secs_f64())
 }
@@ -92,11 +117,11 @@ fn rate_depth32(s: &Submitter, rounds: u32) -> Result<f64, String> {
     let t = Instant::now();
     for _ in 0..rounds {
         let posted = (0..SLOTS)
-            .map(|slot| s.write(slot, &msg(Opcode::NOP, 0, 16), 16))
+            .map(|slot| write(s, slot, &msg(Opcode::NOP, 0, 16), 16))
             .collect::<Result<Vec<_>, _>>()?;
         s.ring(u32::MAX);
         for p in &posted {
-            s.wait(p, LONG)?.ok()?;
+            ok(s.wait(p, LONG), "NOP")?;
         }
     }
     Ok(f64::from(rounds * SLOTS) / t.elapsed().as_secs_f64())
@@ -104,41 +129,20 @@ fn rate_depth32(s: &Submitter, rounds: u32) -> Result<f64, String> {
 
 /// ENABLE_HCA was done; SET_ISSI, boot and init pages, INIT_HCA, ALLOC_UAR.
 /// Returns the UAR index and the page memory (kept until the end).
-fn bring_up(s: &Submitter) -> Result<(u32, cxu_dma::DmaRegion), String> {
+fn bring_up(s: &Submitter) -> Result<(u32, DmaRegion), String> {
     const PAGES: usize = 256;
-    let mut set_issi = msg(Opcode::SET_ISSI, 0, 16);
-    set_issi[0x0A..0x0C].copy_from_slice(&1u16.to_be_bytes());
-    s.exec_in(0, &set_issi, 16)?.ok().ctx("SET_ISSI")?;
     let pages = s
-        .dma
+        .dma()
         .alloc(PAGES * 4096, PageSize::Base4K)
         .ctx("page memory")?;
-    let mut next = 0usize;
-    for stage in [1u16, 2] {
-        let q = s.simple(Opcode::QUERY_PAGES, stage)?;
-        q.ok().ctx("QUERY_PAGES")?;
-        let n = q.be32(0x0C)? as usize;
-        if next + n > PAGES {
-            return Err(format!("firmware wants {} pages, have {PAGES}", next + n));
-        }
-        let mut m = msg(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
-        m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
-        for i in 0..n {
-            let a = pages.iova_at((next + i) * 4096).ctx("page")?;
-            m[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_be_bytes());
-        }
-        s.exec_in(31, &m, 16)?.ok().ctx("MANAGE_PAGES")?;
-        next += n;
-    }
-    s.simple(Opcode::INIT_HCA, 0)?.ok().ctx("INIT_HCA")?;
-    let u = s.simple(Opcode::ALLOC_UAR, 0)?;
-    u.ok().ctx("ALLOC_UAR")?;
-    Ok((u.be32(0x08)? & 0xFF_FFFF, pages))
+    s.init_hca(&pages).ctx("bring-up")?;
+    let u = ok(s.simple(Opcode::ALLOC_UAR, 0), "ALLOC_UAR")?;
+    Ok((u.be32_at(0x08).ctx("ALLOC_UAR")? & 0xFF_FFFF, pages))
 }
 
 /// An event queue of 8 entries on one MSI-X vector.
 struct Eq {
-    mem: cxu_dma::DmaRegion,
+    mem: DmaRegion,
     eqn: u8,
     uar: u32,
     ci: u32,
@@ -148,7 +152,7 @@ const LOG_EQ: u8 = 3;
 
 impl Eq {
     fn create(s: &Submitter, uar: u32, vector: u16, events: &[EventType]) -> Result<Eq, String> {
-        let mem = s.dma.alloc(4096, PageSize::Base4K).ctx("EQ memory")?;
+        let mem = s.dma().alloc(4096, PageSize::Base4K).ctx("EQ memory")?;
         for i in 0..(1usize << LOG_EQ) {
             mem.view()
                 .write_u8(i * EQE_SIZE + OWNER_OFFSET, 1)
@@ -165,8 +169,7 @@ impl Eq {
         .ctx("EQ context")?;
         m[0x58..0x78].copy_from_slice(&EventMask::of(events).encode());
         m[0x110..0x118].copy_from_slice(&mem.iova().to_be_bytes());
-        let c = s.exec_in(0, &m, 16)?;
-        c.ok().ctx("CREATE_EQ")?;
+        let c = ok(s.exec_in(0, &m, 16), "CREATE_EQ")?;
         Ok(Eq {
             mem,
             eqn: c.out[0x0B],
@@ -196,12 +199,12 @@ impl Eq {
     fn destroy(self, s: &Submitter) -> Result<u8, String> {
         let mut m = msg(Opcode::DESTROY_EQ, 0, 16);
         m[0x0B] = self.eqn;
-        s.exec_in(0, &m, 16)?.ok().ctx("DESTROY_EQ")?;
+        ok(s.exec_in(0, &m, 16), "DESTROY_EQ")?;
         Ok(self.eqn)
     }
 
     fn arm(&self, s: &Submitter) {
-        s.bar.write32_be(
+        s.bar().write32_be(
             u64::from(self.uar) * 4096 + EQ_DOORBELL_ARM as u64,
             eq_doorbell_value(self.eqn, self.ci),
         );
@@ -214,7 +217,7 @@ fn completion_by_event(s: &Submitter, eq: &mut Eq, irq: &cxu_hal::EventFd) -> Ch
     let _ = wait_eventfd(irq, Some(Duration::ZERO));
     eq.arm(s);
     let slot = 5;
-    let p = s.write(slot, &msg(Opcode::NOP, 0, 16), 16)?;
+    let p = write(s, slot, &msg(Opcode::NOP, 0, 16), 16)?;
     let t = Instant::now();
     s.ring(1 << slot);
     if wait_eventfd(irq, Some(LONG)).ctx("wait")?.is_none() {
@@ -231,10 +234,10 @@ fn completion_by_event(s: &Submitter, eq: &mut Eq, irq: &cxu_hal::EventFd) -> Ch
             e.event_type.0
         ));
     }
-    if s.hw_owned(slot)? {
+    if s.hw_owned(slot).ctx("ownership")? {
         return Err("EQE arrived before the slot was returned".into());
     }
-    s.read(&p)?.ok()?;
+    ok(s.read_completion(&p), "NOP")?;
     Ok(format!(
         "doorbell -> EQE (cmd_vector {vector:#x}) -> MSI-X -> eventfd in {latency:?}"
     ))
@@ -246,21 +249,25 @@ fn completion_by_event(s: &Submitter, eq: &mut Eq, irq: &cxu_hal::EventFd) -> Ch
 /// read faults in its IOMMU. The buffer is leaked afterwards (its region's own
 /// unmap then fails, which `cxu_dma` answers by leaking, never freeing).
 fn unmap_blocks_dma(s: &Submitter) -> Check {
-    let buf = s.dma.alloc(4096, PageSize::Base4K).ctx("buffer")?;
+    let buf = s.dma().alloc(4096, PageSize::Base4K).ctx("buffer")?;
     let (iova, slot) = (buf.iova(), 7);
     let input = msg(Opcode::NOP, 0, 64);
-    let token = s.next_token();
-    let in_ptr = s.write_chain(&buf, 0, input.len(), Some(&input), token)?;
-    let p = s.write_entry(slot, &input, 16, in_ptr, token)?;
-    s.ring(1 << slot);
-    s.wait(&p, LONG)?.ok().ctx("while mapped")?;
+    // The input chain goes to `buf`, not to the slot's mailboxes.
+    let mut p = s.prepare(slot, &input, 16).ctx("prepare")?;
+    let in_chain = chain(iova, input.len(), &input, p.token, 1).ctx("input chain")?;
+    write_blocks(&buf, &in_chain).ctx("mailbox write")?;
+    p.in_blocks.clear();
+    ce::IN_PTR.set(&mut p.entry, iova).ctx("in_ptr")?;
+    ce::sign(&mut p.entry);
+    s.post(&p).ctx("post")?;
+    ok(s.wait(&p, LONG), "while mapped")?;
 
-    s.f.dma_unmap(iova, 4096).ctx("VFIO unmap")?;
-    let p = s.write_entry(slot, &input, 16, in_ptr, token)?;
-    s.ring(1 << slot);
+    s.dma().function().dma_unmap(iova, 4096).ctx("VFIO unmap")?;
+    s.post(&p).ctx("post")?;
     let outcome = match s.wait(&p, Duration::from_millis(500)) {
-        Err(_) => "never completed".to_string(),
-        Ok(c) if c.ds != cxu_hal::ifc::DeliveryStatus::OK => {
+        Err(Error::Timeout { .. }) => "never completed".to_string(),
+        Err(e) => return Err(e.to_string()),
+        Ok(c) if c.ds != DeliveryStatus::OK => {
             format!("completed with delivery status {}", c.ds)
         }
         Ok(_) => return Err("the device read a mailbox from unmapped memory".into()),
@@ -279,7 +286,7 @@ fn page_request_while_commands(
     s: &Submitter,
     uar: u32,
     irq: &cxu_hal::EventFd,
-    spare: &cxu_dma::DmaRegion,
+    spare: &DmaRegion,
 ) -> Check {
     let mut eq = Eq::create(s, uar, 2, &[EventType::PAGE_REQUEST])?;
     let _ = wait_eventfd(irq, Some(Duration::ZERO));
@@ -295,7 +302,7 @@ fn page_request_while_commands(
                 "no page request within 10 s ({nops} NOPs ran; server without --page-request?)"
             ));
         }
-        s.exec_in(0, &msg(Opcode::NOP, 0, 16), 16)?.ok()?;
+        ok(s.exec_in(0, &msg(Opcode::NOP, 0, 16), 16), "NOP")?;
         nops += 1;
     }
     let waited = t.elapsed();
@@ -310,21 +317,14 @@ fn page_request_while_commands(
     if n <= 0 || n as usize > have {
         return Err(format!("firmware asks for {n} pages (have {have} spare)"));
     }
-    let n = n as usize;
-    let mut m = msg(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
-    m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
-    for i in 0..n {
-        let a = spare.iova_at(i * 4096).ctx("page")?;
-        m[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_be_bytes());
-    }
-    let give = s.write(31, &m, 16)?;
-    let nop = s.write(0, &msg(Opcode::NOP, 0, 16), 16)?;
+    let m = give_pages_msg(spare, 0, n as usize).ctx("MANAGE_PAGES")?;
+    let give = write(s, 31, &m, 16)?;
+    let nop = write(s, 0, &msg(Opcode::NOP, 0, 16), 16)?;
     s.ring(1 << 31 | 1);
-    s.wait(&give, LONG)?.ok().ctx("MANAGE_PAGES")?;
-    s.wait(&nop, LONG)?.ok().ctx("NOP beside it")?;
-    let q = s.simple(Opcode::QUERY_PAGES, 3)?;
-    q.ok().ctx("QUERY_PAGES")?;
-    let still = q.be32(0x0C)?;
+    ok(s.wait(&give, LONG), "MANAGE_PAGES")?;
+    ok(s.wait(&nop, LONG), "NOP beside it")?;
+    let q = ok(s.simple(Opcode::QUERY_PAGES, 3), "QUERY_PAGES")?;
+    let still = q.be32_at(0x0C).ctx("QUERY_PAGES")?;
     if still != 0 {
         return Err(format!("firmware still wants {still} pages"));
     }
@@ -337,16 +337,16 @@ fn page_request_while_commands(
 /// Reset through VFIO: firmware forgets the HCA state, so ENABLE_HCA works again.
 fn reset(s: &Submitter) -> Check {
     let t = Instant::now();
-    s.f.reset().ctx("VFIO reset")?;
+    s.dma().function().reset().ctx("VFIO reset")?;
     let took = t.elapsed();
-    s.wait_ready(LONG)?;
-    s.program_cmdq()?;
-    s.exec_in(0, &msg(Opcode::ENABLE_HCA, 0, 16), 16)?
-        .ok()
-        .ctx("ENABLE_HCA after reset")?;
-    s.exec_in(0, &msg(Opcode::DISABLE_HCA, 0, 16), 16)?
-        .ok()
-        .ctx("DISABLE_HCA")?;
+    s.wait_ready(LONG).ctx("firmware")?;
+    s.program_cmdq().ctx("command queue")?;
+    let enable = msg(Opcode::ENABLE_HCA, 0, 16);
+    ok(s.exec_in(0, &enable, 16), "ENABLE_HCA after reset")?;
+    ok(
+        s.exec_in(0, &msg(Opcode::DISABLE_HCA, 0, 16), 16),
+        "DISABLE_HCA",
+    )?;
     Ok(format!("reset took {took:?}; HCA state was reset"))
 }
 
@@ -354,7 +354,10 @@ fn reset(s: &Submitter) -> Check {
 pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
     r.check("config-ids", config_ids(&*f));
     r.check("bus-master", bus_master(&*f));
-    let s = match Submitter::new(f.clone()) {
+    let s = match DmaContext::new(f.clone())
+        .ctx("DMA context")
+        .and_then(|dma| Submitter::alloc(&dma, LAYOUT).ctx("command queue"))
+    {
         Ok(s) => s,
         Err(e) => {
             r.check("dma-map", Err(e));
@@ -364,14 +367,16 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
     r.check("init-segment", init_segment(&s));
     let ready = s
         .wait_ready(LONG)
-        .map(|t| format!("initializing cleared after {t:?}"));
+        .map(|t| format!("initializing cleared after {t:?}"))
+        .ctx("firmware");
     if !r.check("firmware-boot", ready) {
         return;
     }
     r.check(
         "dma-map",
         s.program_cmdq()
-            .map(|iova| format!("command page at iova {iova:#x}, {:?}", s.dma.stats())),
+            .map(|iova| format!("command page at iova {iova:#x}, {:?}", s.dma().stats()))
+            .ctx("command queue"),
     );
     let irqs = match f.enable_msix(4) {
         Ok(v) => v,
@@ -381,9 +386,11 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
         }
     };
     r.check("msix-enable", Ok(format!("{} vectors", irqs.len())));
-    let enable = s
-        .exec_in(0, &msg(Opcode::ENABLE_HCA, 0, 16), 16)
-        .and_then(|c| c.ok().map(|_| "ENABLE_HCA by polling".to_string()));
+    let enable = ok(
+        s.exec_in(0, &msg(Opcode::ENABLE_HCA, 0, 16), 16),
+        "ENABLE_HCA",
+    )
+    .map(|_| "ENABLE_HCA by polling".to_string());
     if !r.check("cmd-enable-hca", enable) {
         return;
     }
@@ -431,7 +438,7 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
                     r.check("create-eq", Err(e));
                 }
             }
-            match s.dma.alloc(16 * 4096, PageSize::Base4K) {
+            match s.dma().alloc(16 * 4096, PageSize::Base4K) {
                 Ok(spare) => {
                     r.check(
                         "page-request-while-commands",

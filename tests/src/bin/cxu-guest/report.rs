@@ -3,6 +3,18 @@
 /// A check's outcome: `Ok(detail)` passes, `Err(why)` fails.
 pub type Check = Result<String, String>;
 
+/// `.ctx("what")?` on any error that displays, inside a [`Check`].
+pub trait Ctx<T> {
+    /// Turns the error into `"what: error"`.
+    fn ctx(self, what: &str) -> Result<T, String>;
+}
+
+impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
+    fn ctx(self, what: &str) -> Result<T, String> {
+        self.map_err(|e| format!("{what}: {e}"))
+    }
+}
+
 /// Tally of the checks run so far.
 #[derive(Default)]
 pub struct Report {
