@@ -4,7 +4,9 @@
 //! `LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg cxu_driver_loom" cargo test -p cxu-driver --lib --release loom`
 //! (with `--cfg cxu_driver_loom` and no preemption bound the two-waiter model takes hours).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::cmd::time::Instant;
 
 use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::sync::Arc;

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE};
+use cxu_hal::ifc::cmd_entry::{self as ce, Completion, ENTRY_SIZE, INLINE_SIZE};
 use cxu_hal::ifc::header::OutHeader;
 use cxu_hal::ifc::{CmdStatus, DeliveryStatus, Opcode};
 use std::sync::atomic::Ordering;
 use tracing::{debug, warn};
 
 use super::chain::BlockFault;
-use super::queue::{Mode, Queue};
+use super::queue::{Chains, Mode, Queue};
 use super::slot::SlotSync;
 use super::stats::Outcome;
 use super::time::{self, Instant};
@@ -66,14 +66,15 @@ pub struct CmdHandle<'q> {
 }
 
 impl CmdHandle<'_> {
-    /// Reads and checks the completed command (the device gave the entry back).
-    fn read(&self) -> Result<Vec<u8>> {
+    /// Reads and checks the completed command (the device gave the entry back);
+    /// `chains` are the slot's mailbox chains, locked by the caller.
+    fn read(&self, chains: &Chains) -> Result<Vec<u8>> {
         let q = self.queue;
         let (slot, opcode, token) = (self.slot, self.opcode, self.token);
         let checksum = q.verify.load(Ordering::Acquire);
         let mut raw = [0u8; ENTRY_SIZE];
         q.entry(slot)?.read_bytes(0, &mut raw)?;
-        let entry = CmdEntry::decode(&raw)?;
+        let entry = Completion::from_entry(&raw);
         if entry.token != token {
             return Err(Error::BadToken {
                 opcode,
@@ -101,13 +102,13 @@ impl CmdHandle<'_> {
                 found: entry.outlen as usize,
             });
         }
-        let mut out = vec![0u8; self.outlen];
+        // Inline part copied, the rest zeroed for the chain to fill: no memset
+        // of the whole buffer for outputs that fit inline.
         let n = self.outlen.min(INLINE_SIZE);
-        out[..n].copy_from_slice(&entry.inline_out[..n]);
-        let fault = q
-            .lock_chains(slot)?
-            .output
-            .read_output(&mut out, token, checksum)?;
+        let mut out = Vec::with_capacity(self.outlen);
+        out.extend_from_slice(&entry.inline_out[..n]);
+        out.resize(self.outlen, 0);
+        let fault = chains.output.read_output(&mut out, token, checksum)?;
         match fault {
             None => {}
             Some(BlockFault::Token { block, found }) => {
@@ -261,11 +262,13 @@ impl CmdHandle<'_> {
     /// The command completed: read it, free the slot, count it.
     fn consume(&mut self) -> Result<Vec<u8>> {
         let q = self.queue;
-        let res = self.read();
-        if let Ok(mut c) = q.lock_chains(self.slot) {
+        // One lock for reading the output and trimming the chains.
+        let res = q.lock_chains(self.slot).and_then(|mut c| {
+            let res = self.read(&c);
             c.input.trim();
             c.output.trim();
-        }
+            res
+        });
         self.sync().finish(self.posted);
         q.mask.release(self.slot);
         self.settled = true;
