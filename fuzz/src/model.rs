@@ -14,38 +14,42 @@
 //!   firmware ready, queue address programmed), a NOP completes with
 //!   delivery status OK.
 //!
-//! DMA memory comes from `cxu_dma` (so its `unsafe` runs under the fuzzer
-//! too); the harness itself has no `unsafe`.
+//! The driver side is `cxu_testkit`'s submitter, its DMA memory from
+//! `cxu_dma` (so that crate's `unsafe` runs under the fuzzer too); the harness
+//! itself has no `unsafe`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 use cxu_dma::{DmaContext, DmaRegion, PageSize};
-use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, ENTRY_SIZE, INLINE_SIZE, STATUS_OWN_OFFSET};
-use cxu_hal::ifc::header::InHeader;
-use cxu_hal::ifc::iseg::{self, NicInterface};
-use cxu_hal::ifc::mailbox::{self as mb, BlockCtrl, BLOCK_ALIGN, BLOCK_SIZE};
+use cxu_hal::ifc::cmd_entry::{self as ce, ENTRY_SIZE, STATUS_OWN_OFFSET};
+use cxu_hal::ifc::mailbox::{self as mb, BLOCK_ALIGN, BLOCK_SIZE};
 use cxu_hal::ifc::{DeliveryStatus, Opcode};
-use cxu_hal::{Mmio, PciFunction};
+use cxu_hal::PciFunction;
 use cxu_qemu::model::Profile;
 use cxu_qemu::LocalFunction;
+use cxu_testkit::{msg, Completion, Layout, MailboxBlock, Prepared, Submitter};
 
 use crate::simple::OPCODES;
 
 /// How long the model may take to give a command back.
 pub const COMPLETION_WAIT: Duration = Duration::from_secs(5);
-/// Mailbox blocks per chain in the harness's layout.
-const CHAIN_BLOCKS: usize = 16;
-/// Mailbox area: input chain, output chain, spare blocks for stray pointers.
-const MBOX_BLOCKS: usize = 3 * CHAIN_BLOCKS;
+/// 32 slots, each with an input and an output chain of 16 blocks.
+const LAYOUT: Layout = Layout {
+    slots: 32,
+    chain_blocks: 16,
+};
+/// Blocks in the mailbox area.
+const MBOX_BLOCKS: usize = LAYOUT.mbox_len() / BLOCK_ALIGN;
 /// Firmware pages the bring-up can give.
 const FW_PAGES: usize = 64;
 
 /// An address the driver writes into an entry or a block's `next`.
 #[derive(Arbitrary, Debug, Clone, Copy)]
 pub enum Ptr {
-    /// Block `n` of the harness's mailbox area (may be misaligned by `skew`).
+    /// Block `n` counted from the command's slot's own chains (input blocks
+    /// 0..16, output 16..32, then other slots'), misaligned by `skew`.
     Block(u8, u16),
     /// The command page itself.
     CmdPage(u16),
@@ -134,14 +138,11 @@ pub struct Session {
     pub steps: Vec<Step>,
 }
 
-/// The harness: a function with a command page, a mailbox area and FW pages.
+/// The harness: `cxu_testkit`'s submitter on a fresh function, and FW pages.
 struct Harness {
     f: Arc<LocalFunction>,
-    bar: Arc<dyn Mmio>,
-    cmdq: DmaRegion,
-    mbox: DmaRegion,
+    q: Submitter<DmaRegion>,
     pages: DmaRegion,
-    token: u8,
 }
 
 impl Harness {
@@ -155,22 +156,11 @@ impl Harness {
         };
         let f = Arc::new(LocalFunction::new(profile));
         let dma = DmaContext::new(f.clone() as Arc<dyn PciFunction>).expect("DMA context");
-        let cmdq = dma.alloc(4096, PageSize::Base4K).expect("command page");
-        let mbox = dma
-            .alloc(MBOX_BLOCKS * BLOCK_ALIGN, PageSize::Base4K)
-            .expect("mailboxes");
+        let q = Submitter::alloc(&dma, LAYOUT).expect("command queue");
         let pages = dma
             .alloc(FW_PAGES * 4096, PageSize::Base4K)
             .expect("FW pages");
-        let bar = f.bar(0).expect("BAR0");
-        let h = Harness {
-            f,
-            bar,
-            cmdq,
-            mbox,
-            pages,
-            token: 0,
-        };
+        let h = Harness { f, q, pages };
         h.setup();
         h
     }
@@ -179,261 +169,117 @@ impl Harness {
     /// firmware, program the queue address.
     fn setup(&self) {
         self.f.set_bus_master(true).expect("config write");
-        let t = Instant::now();
-        while iseg::INITIALIZING.extract(self.bar.read32_be(iseg::INITIALIZING.byte as u64)) != 0 {
-            assert!(t.elapsed() < COMPLETION_WAIT, "firmware never became ready");
-            std::thread::yield_now();
-        }
-        let (h, l) =
-            iseg::cmdq_addr_words(self.cmdq.iova(), NicInterface::FullDriver).expect("aligned");
-        self.bar.write32_be(iseg::CMDQ_ADDR_H.byte as u64, h);
-        self.bar.write32_be(iseg::CMDQ_ADDR_L.byte as u64, l);
+        self.q
+            .wait_ready(COMPLETION_WAIT)
+            .expect("firmware never became ready");
+        self.q.program_cmdq().expect("aligned");
     }
 
-    fn next_token(&mut self) -> u8 {
-        self.token = self.token.wrapping_add(1).max(1);
-        self.token
-    }
-
-    fn ptr(&self, p: Ptr) -> u64 {
+    /// `p` as an address: blocks count from `slot`'s own chains, wrapping
+    /// around the mailbox area (blocks past its two chains are other slots',
+    /// never written or stale).
+    fn ptr(&self, slot: u32, p: Ptr) -> u64 {
         match p {
             Ptr::Block(n, skew) => {
-                let n = usize::from(n) % MBOX_BLOCKS;
-                self.mbox.iova() + (n * BLOCK_ALIGN) as u64 + u64::from(skew % 1024)
+                let first = slot as usize * 2 * LAYOUT.chain_blocks;
+                let n = (first + usize::from(n)) % MBOX_BLOCKS;
+                self.q.mbox().iova() + (n * BLOCK_ALIGN) as u64 + u64::from(skew % 1024)
             }
-            Ptr::CmdPage(off) => self.cmdq.iova() + u64::from(off % 4096),
+            Ptr::CmdPage(off) => self.q.cmdq().iova() + u64::from(off % 4096),
             Ptr::Raw(a) => a,
         }
     }
 
-    fn block_iova(&self, first: usize, i: usize) -> u64 {
-        self.mbox.iova() + ((first + i) * BLOCK_ALIGN) as u64
+    /// Writes `p` with the ownership bit set whatever the mutations did, and
+    /// rings its slot.
+    fn post(&self, mut p: Prepared) -> Prepared {
+        p.entry[STATUS_OWN_OFFSET] |= ce::OWNER_HW;
+        self.q.post(&p).expect("the harness's own memory");
+        p
     }
 
-    /// Builds `msg`'s chains in blocks 0.. (input) and 16.. (output).
-    fn chains(&self, msg: &[u8], outlen: usize, token: u8) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-        let build = |first: usize, len: usize, data: Option<&[u8]>| -> Vec<Vec<u8>> {
-            let n = mb::blocks_for_len(len).min(CHAIN_BLOCKS);
-            (0..n)
-                .map(|i| {
-                    let mut b = vec![0u8; BLOCK_SIZE];
-                    if let (Some(d), Ok(r)) = (data, mb::block_range(len, i)) {
-                        b[..r.len()].copy_from_slice(&d[r]);
-                    }
-                    let next = if i + 1 < n {
-                        self.block_iova(first, i + 1)
-                    } else {
-                        0
-                    };
-                    BlockCtrl {
-                        next,
-                        block_num: i as u32,
-                        token,
-                        ctrl_sig: 0,
-                        sig: 0,
-                    }
-                    .encode_into(&mut b)
-                    .expect("a whole block");
-                    b
-                })
-                .collect()
-        };
-        (
-            build(0, msg.len(), Some(msg)),
-            build(CHAIN_BLOCKS, outlen, None),
-        )
+    /// Waits for `p` to come back; panics if the model keeps it.
+    fn wait(&self, p: &Prepared, what: &dyn std::fmt::Debug) -> Completion {
+        self.q
+            .wait(p, COMPLETION_WAIT)
+            .unwrap_or_else(|e| panic!("the model kept slot {}: {e}: {what:?}", p.slot))
     }
 
-    /// Writes the chains and the entry (ownership last) and rings `slot`.
-    fn post(&self, slot: u32, entry: &[u8; ENTRY_SIZE], ins: &[Vec<u8>], outs: &[Vec<u8>]) {
-        let view = self.mbox.view();
-        for (i, b) in ins.iter().enumerate() {
-            view.write_bytes(i * BLOCK_ALIGN, b).expect("in the area");
-        }
-        for (i, b) in outs.iter().enumerate() {
-            view.write_bytes((CHAIN_BLOCKS + i) * BLOCK_ALIGN, b)
-                .expect("in the area");
-        }
-        let e = self
-            .cmdq
-            .subview(slot as usize * ENTRY_SIZE, ENTRY_SIZE)
-            .expect("in the page");
-        e.write_bytes(0, &entry[..STATUS_OWN_OFFSET])
-            .expect("entry");
-        e.store_u8_release(STATUS_OWN_OFFSET, entry[STATUS_OWN_OFFSET] | ce::OWNER_HW)
-            .expect("entry");
-        cxu_dma::fence::wmb();
-        self.bar.write32_be(iseg::CMD_DBELL.byte as u64, 1 << slot);
+    /// An honest command; returns its delivery status.
+    fn exec(&self, slot: u32, m: &[u8], outlen: usize) -> DeliveryStatus {
+        let p = self.q.prepare(slot, m, outlen).expect("fits the layout");
+        let p = self.post(p);
+        self.wait(&p, &Opcode(u16::from_be_bytes([m[0], m[1]]))).ds
     }
 
-    /// Waits for `slot` to come back; panics if the model keeps it.
-    fn wait(&self, slot: u32, what: &dyn std::fmt::Debug) -> [u8; ENTRY_SIZE] {
-        let e = self
-            .cmdq
-            .subview(slot as usize * ENTRY_SIZE, ENTRY_SIZE)
-            .expect("in the page");
-        let t = Instant::now();
-        while ce::owner_is_hw(e.load_u8_acquire(STATUS_OWN_OFFSET).expect("entry")) {
-            assert!(
-                t.elapsed() < COMPLETION_WAIT,
-                "the model kept slot {slot}: {what:?}"
-            );
-            std::thread::yield_now();
-        }
-        let mut raw = [0u8; ENTRY_SIZE];
-        e.read_bytes(0, &mut raw).expect("entry");
-        raw
+    /// ENABLE_HCA, SET_ISSI 1, boot and init pages, INIT_HCA, as a driver
+    /// does; a fresh function must take it.
+    fn bring_up(&self) {
+        self.exec(0, &msg(Opcode::ENABLE_HCA, 0, 16), 16);
+        self.q.init_hca(&self.pages).expect("honest bring-up");
     }
 
-    /// An honest command; returns the delivery status and the output's inline part.
-    fn exec(&mut self, slot: u32, msg: &[u8], outlen: usize) -> (DeliveryStatus, Vec<u8>) {
-        let token = self.next_token();
-        let (ins, outs) = self.chains(msg, outlen, token);
-        let entry = self.entry(msg, outlen, token, !ins.is_empty(), !outs.is_empty());
-        let (ins, outs) = (sign_all(ins), sign_all(outs));
-        self.post(slot, &entry, &ins, &outs);
-        let done = self.wait(slot, &Opcode(u16::from_be_bytes([msg[0], msg[1]])));
-        let mut out = done[ce::OUT_INLINE..ce::OUT_INLINE + INLINE_SIZE].to_vec();
-        if outlen > INLINE_SIZE {
-            let mut b = vec![0u8; mb::DATA_SIZE];
-            self.mbox
-                .view()
-                .read_bytes(CHAIN_BLOCKS * BLOCK_ALIGN, &mut b)
-                .expect("area");
-            out.extend_from_slice(&b);
-        }
-        (ce::delivery_status(done[STATUS_OWN_OFFSET]), out)
-    }
-
-    fn entry(
-        &self,
-        msg: &[u8],
-        outlen: usize,
-        token: u8,
-        in_chain: bool,
-        out_chain: bool,
-    ) -> [u8; ENTRY_SIZE] {
-        let mut inline = [0u8; INLINE_SIZE];
-        let n = msg.len().min(INLINE_SIZE);
-        inline[..n].copy_from_slice(&msg[..n]);
-        let in_ptr = if in_chain { self.block_iova(0, 0) } else { 0 };
-        let out_ptr = if out_chain {
-            self.block_iova(CHAIN_BLOCKS, 0)
-        } else {
-            0
-        };
-        CmdEntry::new_request(
-            inline,
-            msg.len() as u32,
-            in_ptr,
-            outlen as u32,
-            out_ptr,
-            token,
-        )
-        .encode()
-    }
-
-    /// ENABLE_HCA, SET_ISSI 1, boot and init pages, INIT_HCA, as a driver does.
-    fn bring_up(&mut self) {
-        let simple = |op: Opcode, op_mod: u16, len: usize| {
-            let mut m = vec![0u8; len];
-            InHeader::new(op, op_mod)
-                .encode_into(&mut m)
-                .expect("header");
-            m
-        };
-        self.exec(0, &simple(Opcode::ENABLE_HCA, 0, 16), 16);
-        let mut issi = simple(Opcode::SET_ISSI, 0, 16);
-        issi[0x0A..0x0C].copy_from_slice(&1u16.to_be_bytes());
-        self.exec(0, &issi, 16);
-        let mut given = 0usize;
-        for stage in [1u16, 2] {
-            let (ds, out) = self.exec(0, &simple(Opcode::QUERY_PAGES, stage, 16), 16);
-            let want = u32::from_be_bytes([out[0x0C], out[0x0D], out[0x0E], out[0x0F]]) as usize;
-            if ds != DeliveryStatus::OK || out[0] != 0 {
-                return;
-            }
-            let n = want.min(FW_PAGES - given).min(60);
-            let mut m = simple(Opcode::MANAGE_PAGES, 1, 16 + 8 * n);
-            m[0x0C..0x10].copy_from_slice(&(n as u32).to_be_bytes());
-            for i in 0..n {
-                let a = self.pages.iova() + ((given + i) * 4096) as u64;
-                m[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_be_bytes());
-            }
-            self.exec(31, &m, 16);
-            given += n;
-        }
-        self.exec(0, &simple(Opcode::INIT_HCA, 0, 96), 16);
-    }
-
-    fn command(&mut self, c: &Command) {
+    fn command(&self, c: &Command) {
         let slot = u32::from(c.slot % 32);
         let op = OPCODES
             .get(usize::from(c.opcode))
             .copied()
             .unwrap_or(Opcode(c.raw_opcode));
-        let mut msg = vec![0u8; 16 + c.body.len().min(CHAIN_BLOCKS * mb::DATA_SIZE - 16)];
-        let n = msg.len() - 16;
-        msg[16..].copy_from_slice(&c.body[..n]);
+        let max = LAYOUT.max_message();
+        let mut m = msg(op, c.op_mod, 16 + c.body.len().min(max - 16));
+        let n = m.len() - 16;
+        m[16..].copy_from_slice(&c.body[..n]);
         // The body's first 8 bytes also fill the rest of the inline input.
         let k = c.body.len().min(8);
-        msg[8..8 + k].copy_from_slice(&c.body[..k]);
-        InHeader::new(op, c.op_mod)
-            .encode_into(&mut msg)
-            .expect("header");
-        let outlen = 8 + usize::from(c.outlen) % (CHAIN_BLOCKS * mb::DATA_SIZE);
-        let token = self.next_token();
-        let (mut ins, mut outs) = self.chains(&msg, outlen, token);
-        let mut entry = self.entry(&msg, outlen, token, !ins.is_empty(), !outs.is_empty());
-        for m in c.mutations.iter().take(16) {
-            self.mutate(*m, &mut entry, &mut ins, &mut outs);
+        m[8..8 + k].copy_from_slice(&c.body[..k]);
+        let outlen = 8 + usize::from(c.outlen) % (max - 16);
+        let mut p = self.q.prepare(slot, &m, outlen).expect("fits the layout");
+        for mu in c.mutations.iter().take(16) {
+            self.mutate(*mu, &mut p);
         }
         if c.resign {
-            ce::sign(&mut entry);
-            ins = sign_all(ins);
-            outs = sign_all(outs);
+            ce::sign(&mut p.entry);
+            for b in p.in_blocks.iter_mut().chain(&mut p.out_blocks) {
+                mb::sign_block(&mut b.bytes).expect("a whole block");
+            }
         }
-        self.post(slot, &entry, &ins, &outs);
-        self.wait(slot, c);
+        let p = self.post(p);
+        self.wait(&p, c);
     }
 
-    fn mutate(
-        &self,
-        m: Mutation,
-        entry: &mut [u8; ENTRY_SIZE],
-        ins: &mut [Vec<u8>],
-        outs: &mut [Vec<u8>],
-    ) {
-        let block = |v: &mut [Vec<u8>], n: u8| -> Option<usize> {
+    fn mutate(&self, m: Mutation, p: &mut Prepared) {
+        let slot = p.slot;
+        let block = |v: &mut [MailboxBlock], n: u8| -> Option<usize> {
             (!v.is_empty()).then(|| usize::from(n) % v.len())
         };
+        let (entry, ins, outs) = (&mut p.entry, &mut p.in_blocks, &mut p.out_blocks);
         match m {
             Mutation::EntryByte(off, val) => entry[usize::from(off) % ENTRY_SIZE] = val,
             Mutation::InBlockByte(n, off, val) => {
                 if let Some(i) = block(ins, n) {
-                    ins[i][usize::from(off) % BLOCK_SIZE] = val;
+                    ins[i].bytes[usize::from(off) % BLOCK_SIZE] = val;
                 }
             }
             Mutation::OutBlockByte(n, off, val) => {
                 if let Some(i) = block(outs, n) {
-                    outs[i][usize::from(off) % BLOCK_SIZE] = val;
+                    outs[i].bytes[usize::from(off) % BLOCK_SIZE] = val;
                 }
             }
-            Mutation::InNext(n, p) => {
+            Mutation::InNext(n, to) => {
                 if let Some(i) = block(ins, n) {
-                    let _ = mb::NEXT.set(&mut ins[i], self.ptr(p));
+                    let _ = mb::NEXT.set(&mut ins[i].bytes, self.ptr(slot, to));
                 }
             }
-            Mutation::OutNext(n, p) => {
+            Mutation::OutNext(n, to) => {
                 if let Some(i) = block(outs, n) {
-                    let _ = mb::NEXT.set(&mut outs[i], self.ptr(p));
+                    let _ = mb::NEXT.set(&mut outs[i].bytes, self.ptr(slot, to));
                 }
             }
-            Mutation::InPtr(p) => {
-                let _ = ce::IN_PTR.set(entry, self.ptr(p));
+            Mutation::InPtr(to) => {
+                let _ = ce::IN_PTR.set(entry, self.ptr(slot, to));
             }
-            Mutation::OutPtr(p) => {
-                let _ = ce::OUT_PTR.set(entry, self.ptr(p));
+            Mutation::OutPtr(to) => {
+                let _ = ce::OUT_PTR.set(entry, self.ptr(slot, to));
             }
             Mutation::Inlen(v) => {
                 let _ = ce::INLEN.set(entry, u64::from(v));
@@ -444,17 +290,10 @@ impl Harness {
         }
     }
 
-    fn raw(
-        &mut self,
-        slot: u8,
-        mut entry: [u8; ENTRY_SIZE],
-        in_ptr: Ptr,
-        out_ptr: Ptr,
-        sign: bool,
-    ) {
+    fn raw(&self, slot: u8, mut entry: [u8; ENTRY_SIZE], in_ptr: Ptr, out_ptr: Ptr, sign: bool) {
         let slot = u32::from(slot % 32);
-        let _ = ce::IN_PTR.set(&mut entry, self.ptr(in_ptr));
-        let _ = ce::OUT_PTR.set(&mut entry, self.ptr(out_ptr));
+        let _ = ce::IN_PTR.set(&mut entry, self.ptr(slot, in_ptr));
+        let _ = ce::OUT_PTR.set(&mut entry, self.ptr(slot, out_ptr));
         if entry[0] >= 16 {
             entry[0] = ce::PCI_CMD_XPORT;
         }
@@ -462,22 +301,18 @@ impl Harness {
         if sign {
             ce::sign(&mut entry);
         }
-        self.post(slot, &entry, &[], &[]);
-        self.wait(slot, &entry);
+        let p = self.post(Prepared::raw(slot, entry));
+        self.wait(&p, &entry);
     }
 
     /// A doorbell for slots nobody prepared: entries the device owns from an
     /// earlier step are not there (every step waits), so the model sees
     /// software-owned or stale entries and must ignore or refuse them.
     fn doorbell(&self, v: u32) {
-        self.bar.write32_be(iseg::CMD_DBELL.byte as u64, v);
+        self.q.ring(v);
         let t = Instant::now();
         for slot in 0..32u32 {
-            let e = self
-                .cmdq
-                .subview(slot as usize * ENTRY_SIZE, ENTRY_SIZE)
-                .expect("page");
-            while ce::owner_is_hw(e.load_u8_acquire(STATUS_OWN_OFFSET).expect("entry")) {
+            while self.q.hw_owned(slot).expect("in the page") {
                 assert!(
                     t.elapsed() < COMPLETION_WAIT,
                     "the model kept slot {slot} after doorbell {v:#x}"
@@ -488,16 +323,9 @@ impl Harness {
     }
 }
 
-fn sign_all(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    for b in &mut v {
-        mb::sign_block(b).expect("a whole block");
-    }
-    v
-}
-
 /// Runs one session.
 pub fn run(s: Session) {
-    let mut h = Harness::new(s.checksum);
+    let h = Harness::new(s.checksum);
     if s.bring_up {
         h.bring_up();
     }
@@ -513,17 +341,19 @@ pub fn run(s: Session) {
             } => h.raw(*slot, *entry, *in_ptr, *out_ptr, *sign),
             Step::Doorbell(v) => h.doorbell(*v),
             Step::Bar0Write(off, v) => {
-                let off = u64::from(*off) % h.bar.len();
+                let bar = h.q.bar();
+                let off = u64::from(*off) % bar.len();
                 // The queue address and doorbell are the harness's; a driver that
                 // moves its queue under the device's feet gets what it asked for,
                 // which is not a model bug.
                 if !(0x10..0x1C).contains(&off) {
-                    h.bar.write32_be(off & !3, *v);
+                    bar.write32_be(off & !3, *v);
                     h.setup();
                 }
             }
             Step::Bar0Read(off) => {
-                let _ = h.bar.read32_be((u64::from(*off) % h.bar.len()) & !3);
+                let bar = h.q.bar();
+                let _ = bar.read32_be((u64::from(*off) % bar.len()) & !3);
             }
             Step::ConfigWrite(off, v) => {
                 let _ = h.f.config_write(*off % 4096, &v.to_le_bytes());
@@ -536,11 +366,7 @@ pub fn run(s: Session) {
         }
     }
     h.setup();
-    let mut nop = vec![0u8; 16];
-    InHeader::new(Opcode::NOP, 0)
-        .encode_into(&mut nop)
-        .expect("header");
-    let (ds, _) = h.exec(0, &nop, 16);
+    let ds = h.exec(0, &msg(Opcode::NOP, 0, 16), 16);
     assert_eq!(
         ds,
         DeliveryStatus::OK,

@@ -29,22 +29,22 @@ impl Layout {
     }
 
     /// Bytes of command page the entries take.
-    pub fn cmdq_len(&self) -> usize {
+    pub const fn cmdq_len(&self) -> usize {
         self.slots as usize * ENTRY_SIZE
     }
 
     /// Bytes of mailbox memory per slot (both chains).
-    pub fn slot_mbox_len(&self) -> usize {
+    pub const fn slot_mbox_len(&self) -> usize {
         2 * self.chain_blocks * BLOCK_ALIGN
     }
 
     /// Bytes of mailbox memory for all slots.
-    pub fn mbox_len(&self) -> usize {
+    pub const fn mbox_len(&self) -> usize {
         self.slots as usize * self.slot_mbox_len()
     }
 
     /// The longest message one direction carries: inline part plus the chain.
-    pub fn max_message(&self) -> usize {
+    pub const fn max_message(&self) -> usize {
         16 + self.chain_blocks * DATA_SIZE
     }
 
