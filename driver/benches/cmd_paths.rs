@@ -10,6 +10,10 @@
 //! ownership bit, complete the slot, read and check the output, free the
 //! slot. No thread hand-off, no firmware.
 //!
+//! A second group runs the same round trip from 2 and 4 threads on one queue
+//! (time per command over all threads): the contended cost of what the
+//! threads share (slot allocator, token, counters), still with no device.
+//!
 //! `cargo bench -p cxu-driver --bench cmd_paths`
 
 use std::sync::Arc;
@@ -145,6 +149,41 @@ fn bench(c: &mut Criterion) {
                     b.iter(|| r.round(msg, outlen, mode))
                 });
             }
+        }
+    }
+    g.finish();
+
+    // The same paths from several threads at once on one queue: what the slot
+    // allocator (and everything else shared: token, counters) costs when
+    // contended, with no device to hide it. Time per command over all threads.
+    let mut g = c.benchmark_group("submit_complete_contended");
+    g.throughput(Throughput::Elements(1));
+    for threads in [2u64, 4] {
+        for (policy, pname) in [
+            (SlotPolicy::LockFree, "lock-free"),
+            (SlotPolicy::MutexSemaphore, "mutex"),
+        ] {
+            let r = rig(policy, Mode::Polling);
+            let nop = nop_in();
+            g.bench_function(
+                BenchmarkId::new(format!("nop/polling/{threads}-threads"), pname),
+                |b| {
+                    b.iter_custom(|iters| {
+                        let per = iters.div_ceil(threads);
+                        let start = Instant::now();
+                        std::thread::scope(|s| {
+                            for _ in 0..threads {
+                                s.spawn(|| {
+                                    for _ in 0..per {
+                                        r.round(&nop, 16, Mode::Polling);
+                                    }
+                                });
+                            }
+                        });
+                        start.elapsed()
+                    })
+                },
+            );
         }
     }
     g.finish();
