@@ -144,6 +144,11 @@ pub struct Depth1 {
     pub alone_p50_ns: Option<u64>,
     /// The driver's latency over the device alone's.
     pub alone_multiple: Option<f64>,
+    /// What the driver adds to the device alone's median latency, over the
+    /// ping-pong round trip: the target's "<= 3x ping-pong" asked of the
+    /// driver's own share, since the model's own ~0.6 us per command is
+    /// already a dozen round trips.
+    pub added_rtt_multiple: Option<f64>,
 }
 
 /// Resident memory of a probed device.

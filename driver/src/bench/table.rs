@@ -132,12 +132,13 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         for d in &r.depth1 {
             writeln!(
                 out,
-                "  {:<30} {:<8} {:>8.2} us = {:>6} x ping-pong, {:>6} x device alone",
+                "  {:<30} {:<8} {:>8.2} us = {:>6} x ping-pong, {:>6} x device alone; the driver adds {:>6} x ping-pong",
                 d.command.label(),
                 d.mode.label(),
                 us(d.p50_ns),
                 opt(Some(d.rtt_multiple), 6, 1),
-                opt(d.alone_multiple, 6, 2)
+                opt(d.alone_multiple, 6, 2),
+                opt(d.added_rtt_multiple, 6, 1)
             )?;
         }
     }
