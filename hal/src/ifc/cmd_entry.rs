@@ -145,10 +145,10 @@ impl CmdEntry {
     }
 }
 
-/// Byte offset of `token` (the same byte as [`TOKEN`]).
-pub const TOKEN_OFFSET: usize = 0x3C;
-/// Byte offset of the big-endian `outlen` (the same dword as [`OUTLEN`]).
-pub const OUTLEN_OFFSET: usize = 0x38;
+/// Byte offset of `token`.
+pub const TOKEN_OFFSET: usize = TOKEN.first_byte();
+/// Byte offset of the big-endian `outlen`.
+pub const OUTLEN_OFFSET: usize = OUTLEN.first_byte();
 
 /// What software checks of an entry the device gave back, read straight from
 /// its bytes: the completion path's share of [`CmdEntry::decode`], which goes

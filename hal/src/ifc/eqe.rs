@@ -349,23 +349,50 @@ pub const SW_OWNER_INIT: u8 = 1;
 
 /// Index of the entry the consumer counter `ci` points at.
 pub const fn eqe_index(ci: u32, log_size: u32) -> u32 {
-    ci & ((1u32 << log_size) - 1)
+    // A ring of 2^32 or more entries never wraps a 32-bit counter.
+    match 1u32.checked_shl(log_size) {
+        Some(entries) => ci & (entries - 1),
+        None => ci,
+    }
+}
+
+/// Which pass over the ring counter `c` is on, modulo 2 (0 for rings of 2^32
+/// entries or more, which a 32-bit counter never wraps).
+const fn pass(c: u32, log_size: u32) -> u32 {
+    match c.checked_shr(log_size) {
+        Some(p) => p & 1,
+        None => 0,
+    }
 }
 
 /// True if the entry at `ci` holds a new event for software
 /// (`(owner & 1) == ((ci >> log_size) & 1)`, `next_eqe_sw`).
 pub const fn is_sw_owned(owner: u8, ci: u32, log_size: u32) -> bool {
-    (owner & 1) as u32 == (ci >> log_size) & 1
+    (owner & 1) as u32 == pass(ci, log_size)
 }
 
 /// The owner value HW writes for producer counter `pi` (0 on the first pass, 1 on the second...).
 pub const fn hw_owner_value(pi: u32, log_size: u32) -> u8 {
-    ((pi >> log_size) & 1) as u8
+    pass(pi, log_size) as u8
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ring size is the driver's choice, but a bad one must not panic.
+    #[test]
+    fn ring_arithmetic_takes_any_log_size() {
+        assert_eq!(eqe_index(0x1_0005, 4), 5);
+        assert_eq!(eqe_index(0xFFFF_FFFF, 31), 0x7FFF_FFFF);
+        assert_eq!(eqe_index(0xFFFF_FFFF, 32), 0xFFFF_FFFF);
+        assert_eq!(eqe_index(7, 40), 7);
+        assert!(is_sw_owned(1, 1 << 4, 4));
+        assert!(is_sw_owned(0, u32::MAX, 32));
+        assert!(!is_sw_owned(1, u32::MAX, 33));
+        assert_eq!(hw_owner_value(1 << 31, 31), 1);
+        assert_eq!(hw_owner_value(u32::MAX, 32), 0);
+    }
 
     #[test]
     fn owner_bit_alternates_per_pass() {

@@ -85,6 +85,14 @@ impl Field {
         }
     }
 
+    /// The offset in the buffer of the byte holding the field's most
+    /// significant bit: for a byte-wide field its own byte, which `byte` (the
+    /// offset of the container dword) is not. `Field::u8_at("sig", 0x3D)` has
+    /// `byte` 0x3C and `first_byte()` 0x3D.
+    pub const fn first_byte(&self) -> usize {
+        self.byte + ((self.container_len() as u32 * 8 - self.bit - self.width) / 8) as usize
+    }
+
     /// First byte past the container: a buffer must be at least this long.
     pub const fn end(&self) -> usize {
         self.byte + self.container_len()
@@ -205,6 +213,20 @@ pub fn need(what: &'static str, buf: &[u8], need: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_byte_is_the_fields_own_offset() {
+        for off in 0..64 {
+            assert_eq!(Field::u8_at("b", off).first_byte(), off);
+            assert_eq!(Field::be32_at("d", off).first_byte(), off);
+            assert_eq!(Field::be64_at("q", off).first_byte(), off);
+            if off % 2 == 0 {
+                assert_eq!(Field::be16_at("h", off).first_byte(), off);
+            }
+        }
+        // Bits 23:20 of the dword at 8 live in its second byte.
+        assert_eq!(Field::new("nibble", 8, 20, 4).first_byte(), 9);
+    }
 
     #[test]
     fn big_endian_bit_numbering_matches_the_prm() {

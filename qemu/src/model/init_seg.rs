@@ -68,7 +68,7 @@ impl InitSeg {
         self.boot_start = Instant::now();
         self.fatal = None;
         // rfr_severity, irisc_index, synd, ext_synd (0x238..0x240).
-        let rfr = iseg::HEALTH_RFR.byte - iseg::HEALTH_BUFFER;
+        let rfr = iseg::HEALTH_RFR.first_byte() - iseg::HEALTH_BUFFER;
         self.health_buffer[rfr..rfr + 8].fill(0);
     }
 
@@ -104,9 +104,9 @@ impl InitSeg {
     pub fn set_fatal(&mut self, syndrome: u8) {
         let counter = self.counter();
         self.fatal = Some((counter, syndrome));
-        let off = iseg::HEALTH_SYND.byte - iseg::HEALTH_BUFFER + 1;
+        let off = iseg::HEALTH_SYND.first_byte() - iseg::HEALTH_BUFFER;
         self.health_buffer[off] = syndrome;
-        let rfr = iseg::HEALTH_RFR.byte - iseg::HEALTH_BUFFER;
+        let rfr = iseg::HEALTH_RFR.first_byte() - iseg::HEALTH_BUFFER;
         self.health_buffer[rfr] |= 0x80;
     }
 
