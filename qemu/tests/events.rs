@@ -27,6 +27,7 @@ fn command_completions_post_eqes_and_interrupt_when_armed() {
     c.ok();
     let eqn = c.out[0x0B];
     // CREATE_EQ's own completion is the EQ's first event (model behaviour).
+    wait_eqes(&h, 1);
     let e = eqe(&mem, 0);
     assert_eq!((e.event_type, e.owner & 1), (EventType::CMD, 0));
     assert_eq!(e.cmd_vector(), 1 << 0);
@@ -46,6 +47,7 @@ fn command_completions_post_eqes_and_interrupt_when_armed() {
     eq_doorbell(&h, uar, eqn, 1, true);
     h.exec_in(5, &msg(Opcode::NOP, 0, 16), 16).ok();
     assert!(wait_eventfd(&irq[1], Some(LONG)).unwrap().is_some());
+    wait_eqes(&h, 2);
     let e = eqe(&mem, 1);
     assert_eq!(
         (e.event_type, e.cmd_vector(), e.owner & 1),
@@ -54,6 +56,7 @@ fn command_completions_post_eqes_and_interrupt_when_armed() {
 
     // Disarmed after firing: the next EQE arrives without an interrupt.
     h.exec_in(6, &msg(Opcode::NOP, 0, 16), 16).ok();
+    wait_eqes(&h, 3);
     assert_eq!(eqe(&mem, 2).cmd_vector(), 1 << 6);
     assert_eq!(wait_eventfd(&irq[1], Some(SHORT)).unwrap(), None);
     // The no-arm doorbell moves the consumer index only.
@@ -62,6 +65,7 @@ fn command_completions_post_eqes_and_interrupt_when_armed() {
     assert_eq!(wait_eventfd(&irq[1], Some(SHORT)).unwrap(), None);
     // Entry 3, then the ring wraps: entry 0 gets owner 1 on the second pass.
     h.exec_in(8, &msg(Opcode::NOP, 0, 16), 16).ok();
+    wait_eqes(&h, 5);
     let (e3, e0) = (eqe(&mem, 3), eqe(&mem, 0));
     assert_eq!((e3.cmd_vector(), e3.owner & 1), (1 << 7, 0));
     assert_eq!((e0.cmd_vector(), e0.owner & 1), (1 << 8, 1));
@@ -80,6 +84,7 @@ fn a_full_eq_drops_events_and_counts_the_overrun() {
     }
     let before = h.ctl.counters().events_dropped;
     h.exec_in(4, &msg(Opcode::NOP, 0, 16), 16).ok();
+    wait_until("the overrun", || h.ctl.counters().events_dropped > before);
     assert_eq!(h.ctl.counters().events_dropped, before + 1);
     assert_eq!(h.ctl.eqs()[0].overruns, 1);
     // The entry that would have been overwritten still holds the first event.

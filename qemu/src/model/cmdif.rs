@@ -201,6 +201,8 @@ pub enum Written {
 /// Writes the output message `out` (header included; empty for a delivery
 /// error) and returns the entry to software. `ds` is the delivery status;
 /// an IOMMU fault on an output block turns it into 0x04 and stops the output.
+/// `handing_over` runs with the final status just before ownership returns,
+/// so that whatever it records is visible to a driver that sees the entry.
 pub fn complete(
     iommu: &Iommu,
     checksum: bool,
@@ -208,6 +210,7 @@ pub fn complete(
     mut ds: DeliveryStatus,
     out: &[u8],
     fault: Option<Fault>,
+    handing_over: impl FnOnce(DeliveryStatus),
 ) -> Written {
     let outlen = req.outlen();
     let token = match fault {
@@ -285,6 +288,7 @@ pub fn complete(
     ) {
         return Written::Lost(err);
     }
+    handing_over(ds);
     if let Err(err) = iommu.write_u8_release(
         a.wrapping_add(ce::STATUS_OWN_OFFSET as u64),
         e[ce::STATUS_OWN_OFFSET],

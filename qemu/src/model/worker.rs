@@ -135,13 +135,18 @@ impl Inner {
             return;
         }
         let checksum = self.checksum.load(Ordering::Acquire);
-        match cmdif::complete(&self.iommu, checksum, req, ds, out, fault) {
-            Written::Done(ds) => {
-                if ds == DeliveryStatus::OK {
-                    self.ctl.commands_executed.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    self.ctl.delivery_errors.fetch_add(1, Ordering::Relaxed);
-                }
+        // Counted before ownership returns: a test that saw the completion
+        // reads counters that include it. (If the ownership write itself then
+        // fails, the command is counted as lost too.)
+        let count = |ds: DeliveryStatus| {
+            if ds == DeliveryStatus::OK {
+                self.ctl.commands_executed.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.ctl.delivery_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        match cmdif::complete(&self.iommu, checksum, req, ds, out, fault, count) {
+            Written::Done(_) => {
                 self.engine.release(req.slot, req.generation);
                 let data = event_data(&[(eqe::CMD_VECTOR, 1u64 << req.slot)]);
                 self.fw

@@ -356,6 +356,27 @@ pub fn create_eq(
 }
 
 /// The EQE at `index` (ring position) of an EQ in `mem`.
+/// Waits (up to 5 s) until `cond` holds. The model gives a command's entry
+/// back before it posts the command's EQE (as hardware may), so a test that
+/// saw the completion waits for the event before it reads it.
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+}
+
+/// Waits until the first EQ has had `n` EQEs written.
+pub fn wait_eqes(h: &Harness, n: u32) {
+    wait_until(&format!("{n} EQEs"), || {
+        h.ctl.eqs().first().is_some_and(|e| e.producer_index >= n)
+    });
+}
+
 pub fn eqe(mem: &DmaMem, index: usize) -> cxu_hal::ifc::eqe::Eqe {
     cxu_hal::ifc::eqe::Eqe::decode(&mem.read(index * 64, 64)).unwrap()
 }
