@@ -47,6 +47,46 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Events mode under load: the EQ thread keeps polling a busy EQ unarmed
+/// (no interrupt per completion), and still tells the device how far it has
+/// read, so the ring wraps many times without an overrun or a lost command.
+#[test]
+fn a_busy_eq_is_polled_without_overruns_or_an_interrupt_per_command() {
+    let f = function(Profile::default());
+    let ctl = f.control();
+    let d = probe(&f, cfg());
+    assert_eq!(d.summary().unwrap().mode, Mode::Events);
+    let entries = 1u64 << ctl.eqs()[0].log_size;
+    let per_thread = 4 * entries;
+    let before = d.eq_counters().interrupts.load(Ordering::Relaxed);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    d.exec(&nop(), 16).expect("NOP in events mode");
+                }
+            });
+        }
+    });
+    let commands = 4 * per_thread;
+    let interrupts = d.eq_counters().interrupts.load(Ordering::Relaxed) - before;
+    let eq = &ctl.eqs()[0];
+    assert_eq!(eq.overruns, 0, "{eq:?}");
+    assert!(
+        u64::from(eq.producer_index) > 4 * entries,
+        "the ring wrapped: {eq:?}"
+    );
+    assert!(
+        d.eq_counters().cmd_eqes.load(Ordering::Relaxed) >= commands,
+        "every command completed by its EQE"
+    );
+    assert!(
+        interrupts < commands,
+        "{interrupts} interrupts for {commands} commands: the busy EQ was not polled"
+    );
+    d.remove().unwrap();
+}
+
 #[test]
 fn probe_and_remove_twice_on_one_function() {
     let p = Profile::default();
