@@ -257,7 +257,9 @@ impl Ring {
             // In polling mode the waiters retire commands themselves: the
             // command EQEs this EQ still gets are only bookkeeping, not worth a CPU.
             if s.queue.mode() == Mode::Events {
+                s.queue.set_eq_awake(true);
                 self.poll_while_busy(bar, s, stop);
+                s.queue.set_eq_awake(false);
             }
             self.arm(bar);
         }

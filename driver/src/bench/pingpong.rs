@@ -57,12 +57,13 @@ mod tests {
     use super::*;
 
     /// A round trip is two cache-line transfers plus a little work: it takes
-    /// some time, and far less than a scheduler tick on any machine that can
-    /// run the bench (a descheduled partner only hurts some batches).
+    /// some time, and (even with both threads losing their CPUs to a loaded
+    /// test run on two cores, where every round trip can wait out a scheduler
+    /// slice: 5 ms was seen to fail there) far less than 50 ms.
     #[test]
     fn a_round_trip_is_measured_and_plausible() {
         let rtt = round_trip(9, 200);
         assert!(rtt > Duration::ZERO);
-        assert!(rtt < Duration::from_millis(5), "{rtt:?}");
+        assert!(rtt < Duration::from_millis(50), "{rtt:?}");
     }
 }

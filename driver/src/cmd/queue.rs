@@ -105,6 +105,7 @@ pub struct Queue {
     page_class: u32,
     token: AtomicU32,
     events: AtomicBool,
+    eq_awake: AtomicBool,
     sign: AtomicBool,
     pub(super) verify: AtomicBool,
     fatal: Mutex<Option<FatalCause>>,
@@ -166,6 +167,7 @@ impl Queue {
             page_class: 1u32 << page_slot,
             token: AtomicU32::new(0),
             events: AtomicBool::new(false),
+            eq_awake: AtomicBool::new(false),
             // Until the caps are known, sign (harmless if the device does not
             // check) but do not verify (the device may not sign its output).
             sign: AtomicBool::new(true),
@@ -205,6 +207,18 @@ impl Queue {
     pub fn set_checksum(&self, on: bool) {
         self.sign.store(on, Ordering::Release);
         self.verify.store(on, Ordering::Release);
+    }
+
+    /// The EQ thread says whether it is polling the EQ (awake, completions
+    /// land within microseconds) or armed and asleep on the interrupt.
+    pub fn set_eq_awake(&self, awake: bool) {
+        self.eq_awake.store(awake, Ordering::Relaxed);
+    }
+
+    /// Whether the EQ thread is polling the EQ now (a hint: events-mode
+    /// waiters keep yielding instead of parking while it is).
+    pub(super) fn eq_awake(&self) -> bool {
+        self.eq_awake.load(Ordering::Relaxed)
     }
 
     /// Switches to polling without quiescing: only for a dead device, whose
