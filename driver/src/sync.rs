@@ -48,6 +48,14 @@ pub(crate) fn park_timeout(d: Duration) {
     std::thread::park_timeout(d);
 }
 
+/// Gives the CPU to another runnable thread (a step of a longer wait).
+pub(crate) fn yield_hint() {
+    #[cfg(cxu_driver_loom)]
+    loom::thread::yield_now();
+    #[cfg(not(cxu_driver_loom))]
+    std::thread::yield_now();
+}
+
 /// One step of a busy wait.
 pub(crate) fn spin_hint() {
     #[cfg(cxu_driver_loom)]
