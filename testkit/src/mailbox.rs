@@ -42,19 +42,8 @@ pub fn chain(
             if let Some(src) = data.get(range.start..range.end.min(data.len())) {
                 bytes[..src.len()].copy_from_slice(src);
             }
-            let next = if i + 1 < n {
-                iova + BLOCK_ALIGN as u64
-            } else {
-                0
-            };
-            BlockCtrl {
-                next,
-                block_num: i as u32,
-                token,
-                ctrl_sig: 0,
-                sig: 0,
-            }
-            .encode_into(&mut bytes)?;
+            let next = (i + 1 < n).then(|| iova + BLOCK_ALIGN as u64);
+            BlockCtrl::chained(i, next, token).encode_into(&mut bytes)?;
             mb::sign_block(&mut bytes)?;
             Ok(MailboxBlock { iova, bytes })
         })

@@ -149,19 +149,13 @@ impl DeviceAlone {
         let mut block = [0u8; BLOCK_SIZE];
         for i in 0..n {
             let next = if i + 1 < n {
-                self.block_iova(slot, i + 1)?
+                Some(self.block_iova(slot, i + 1)?)
             } else {
-                0
+                None
             };
-            BlockCtrl {
-                next,
-                block_num: i as u32,
-                token,
-                ctrl_sig: 0,
-                sig: 0,
-            }
-            .encode_into(&mut block)
-            .map_err(|e| raw(format!("mailbox block: {e}")))?;
+            BlockCtrl::chained(i, next, token)
+                .encode_into(&mut block)
+                .map_err(|e| raw(format!("mailbox block: {e}")))?;
             let off = (slot as usize * BLOCKS_PER_SLOT + i) * BLOCK_ALIGN;
             view.write_bytes(off, &block)
                 .map_err(error::dma("output block"))?;

@@ -105,17 +105,8 @@ impl Chain {
     }
 
     fn ctrl(&self, i: usize, n: usize, token: u8) -> BlockCtrl {
-        BlockCtrl {
-            next: if i + 1 < n {
-                self.blocks[i + 1].iova()
-            } else {
-                0
-            },
-            block_num: i as u32,
-            token,
-            ctrl_sig: 0,
-            sig: 0,
-        }
+        let next = (i + 1 < n).then(|| self.blocks[i + 1].iova());
+        BlockCtrl::chained(i, next, token)
     }
 
     /// Reads the bytes past the 16 inline ones of output from the chain into `out[16..]`,

@@ -49,6 +49,20 @@ pub struct BlockCtrl {
 }
 
 impl BlockCtrl {
+    /// The control part of block `block_num` of a chain with `token`, whose
+    /// next block is at `next` (`None` for the last); signatures unset.
+    pub fn chained(block_num: usize, next: Option<u64>, token: u8) -> Self {
+        Self {
+            next: next.unwrap_or(0),
+            // A chain is never longer than the queue's longest message
+            // (outlen is 32 bits, a block carries 512 bytes).
+            block_num: u32::try_from(block_num).unwrap_or(u32::MAX),
+            token,
+            ctrl_sig: 0,
+            sig: 0,
+        }
+    }
+
     /// Reads the control fields of a block (at least 576 bytes).
     pub fn decode(block: &[u8]) -> Result<Self> {
         need("mailbox block", block, BLOCK_SIZE)?;
