@@ -66,12 +66,15 @@ pub struct CmdHandle<'q> {
     pub(super) settled: bool,
     /// Set when the command completed: submit to completion.
     pub(super) latency: Option<Duration>,
+    /// No mailbox chain: completion reads the entry alone.
+    pub(super) inline_only: bool,
 }
 
 impl CmdHandle<'_> {
     /// Reads and checks the completed command (the device gave the entry back);
-    /// `chains` are the slot's mailbox chains, locked by the caller.
-    fn read(&self, chains: &Chains) -> Result<Vec<u8>> {
+    /// `chains` are the slot's mailbox chains, locked by the caller (`None`
+    /// for a command without any).
+    fn read(&self, chains: Option<&Chains>) -> Result<Vec<u8>> {
         let q = self.queue;
         let (slot, opcode, token) = (self.slot, self.opcode, self.token);
         let checksum = q.verify.load(Ordering::Acquire);
@@ -111,7 +114,10 @@ impl CmdHandle<'_> {
         let mut out = Vec::with_capacity(self.outlen);
         out.extend_from_slice(&entry.inline_out[..n]);
         out.resize(self.outlen, 0);
-        let fault = chains.output.read_output(&mut out, token, checksum)?;
+        let fault = match chains {
+            Some(c) => c.output.read_output(&mut out, token, checksum)?,
+            None => None,
+        };
         match fault {
             None => {}
             Some(BlockFault::Token { block, found }) => {
@@ -272,13 +278,18 @@ impl CmdHandle<'_> {
     /// The command completed: read it, free the slot, count it.
     fn consume(&mut self) -> Result<Vec<u8>> {
         let q = self.queue;
-        // One lock for reading the output and trimming the chains.
-        let res = q.lock_chains(self.slot).and_then(|mut c| {
-            let res = self.read(&c);
-            c.input.trim();
-            c.output.trim();
-            res
-        });
+        // One lock for reading the output and trimming the chains, and none
+        // for a command that had no chain.
+        let res = if self.inline_only {
+            self.read(None)
+        } else {
+            q.lock_chains(self.slot).and_then(|mut c| {
+                let res = self.read(Some(&c));
+                c.input.trim();
+                c.output.trim();
+                res
+            })
+        };
         self.sync().finish(self.posted);
         q.mask.release(self.slot);
         self.settled = true;

@@ -389,6 +389,7 @@ impl Queue {
                     span,
                     settled: false,
                     latency: None,
+                    inline_only: inline_only(msg.len(), outlen),
                 })
             }
             Err(e) => {
@@ -430,7 +431,11 @@ impl Queue {
     /// Writes the command into `slot` and rings the doorbell.
     fn post(&self, slot: u32, msg: &[u8], outlen: usize, token: u8) -> Result<u32> {
         let checksum = self.sign.load(Ordering::Acquire);
-        let (in_ptr, out_ptr) = {
+        // A command that fits the entry has no mailbox chain: its slot's
+        // chains are not touched (nor locked) at all.
+        let (in_ptr, out_ptr) = if inline_only(msg.len(), outlen) {
+            (0, 0)
+        } else {
             let mut c = self.lock_chains(slot)?;
             let in_ptr = c.input.write_input(&self.pool, msg, token, checksum)?;
             let out_ptr = c
@@ -540,6 +545,11 @@ impl Queue {
             mailbox_blocks_in_use: self.pool.stats().in_use,
         }
     }
+}
+
+/// Whether a command travels in its entry alone (no mailbox block either way).
+pub(super) fn inline_only(inlen: usize, outlen: usize) -> bool {
+    inlen <= INLINE_SIZE && outlen <= INLINE_SIZE
 }
 
 fn duration_ns(d: Duration) -> u64 {
