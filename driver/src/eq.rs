@@ -220,18 +220,21 @@ impl Drop for EventQueue {
     }
 }
 
+/// Writes the EQ doorbell at `doorbell` (the EQ's UAR page): consumer index
+/// `ci`, and re-arm or not.
+fn write_eq_doorbell(bar: &dyn Mmio, doorbell: u64, eqn: u8, ci: u32, arm: bool) {
+    let off = if arm {
+        cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_ARM
+    } else {
+        cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_NO_ARM
+    };
+    bar.write32_be(doorbell + off as u64, eq_doorbell_value(eqn, ci));
+}
+
 impl Ring {
     fn write_doorbell(&mut self, bar: &dyn Mmio, arm: bool) {
         self.unreported = 0;
-        let off = if arm {
-            cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_ARM
-        } else {
-            cxu_hal::ifc::doorbell::UAR_EQ_DOORBELL_NO_ARM
-        };
-        bar.write32_be(
-            self.doorbell + off as u64,
-            eq_doorbell_value(self.eqn, self.ci),
-        );
+        write_eq_doorbell(bar, self.doorbell, self.eqn, self.ci, arm);
     }
 
     fn arm(&mut self, bar: &dyn Mmio) {
@@ -286,8 +289,7 @@ impl Ring {
 
     /// Consumes every EQE software owns now; returns how many.
     fn consume(&mut self, bar: &dyn Mmio, s: &Sinks) -> u32 {
-        let region = self.region.clone();
-        let view = region.view();
+        let view = self.region.view();
         let mut consumed = 0;
         let mut buf = [0u8; EQE_SIZE];
         loop {
@@ -315,7 +317,9 @@ impl Ring {
             // device must still learn how far software has read.
             self.unreported += 1;
             if self.unreported >= EQ_POLLING_BUDGET {
-                self.write_doorbell(bar, false);
+                // The field-wise call keeps `view`'s borrow of the region.
+                self.unreported = 0;
+                write_eq_doorbell(bar, self.doorbell, self.eqn, self.ci, false);
             }
         }
     }

@@ -211,7 +211,7 @@ impl Queue {
 
     /// The EQ thread says whether it is polling the EQ (awake, completions
     /// land within microseconds) or armed and asleep on the interrupt.
-    pub fn set_eq_awake(&self, awake: bool) {
+    pub(crate) fn set_eq_awake(&self, awake: bool) {
         self.eq_awake.store(awake, Ordering::Relaxed);
     }
 
