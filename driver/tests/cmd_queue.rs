@@ -36,6 +36,24 @@ fn nop_completes_by_polling_and_is_counted() {
     assert_eq!(r.queue.stats(Opcode::ENABLE_HCA).count, 1);
 }
 
+/// `wait_timed` reports the driver's own submit-to-completion time: at least
+/// the firmware's latency, and the same as the per-opcode counters saw.
+#[test]
+fn wait_timed_reports_the_commands_latency() {
+    let r = rig(Profile::default(), QueueConfig::default());
+    r.control
+        .set_latency(Opcode::NOP, Duration::from_millis(20));
+    let t = Instant::now();
+    let (out, latency) = r.queue.submit(&nop(), 16, false).unwrap().wait_timed();
+    let outside = t.elapsed();
+    assert_eq!(out.unwrap().len(), 16);
+    assert!(
+        latency >= Duration::from_millis(20) && latency <= outside,
+        "{latency:?} (caller saw {outside:?})"
+    );
+    assert_eq!(r.queue.stats(Opcode::NOP).latency_sum, latency);
+}
+
 #[test]
 fn unknown_opcode_is_a_typed_error_naming_opcode_status_and_syndrome() {
     let r = rig(Profile::default(), QueueConfig::default());
