@@ -43,10 +43,10 @@ impl DevlinkOps<Dev> for LoomOps {
     }
 }
 
-fn instance(flag: Arc<AtomicBool>, hub: Arc<Hub>) -> Arc<crate::Instance<Dev>> {
-    let handle = Handle::new("pci", "0000:01:00.0").unwrap();
+/// A builder for device `name` with one generic trap group and nothing else.
+fn builder(name: &str, flag: Arc<AtomicBool>) -> Builder<Dev> {
     let mut b = Builder::new(
-        handle,
+        Handle::new("pci", name).unwrap(),
         &OPS,
         Capabilities::TRAP_ACTION_SET,
         ReloadCaps::default(),
@@ -56,8 +56,13 @@ fn instance(flag: Arc<AtomicBool>, hub: Arc<Hub>) -> Arc<crate::Instance<Dev>> {
         },
     )
     .unwrap();
-    b.hub(hub);
     b.trap_group(TrapGroup::generic(0, 0)).unwrap();
+    b
+}
+
+fn instance(flag: Arc<AtomicBool>, hub: Arc<Hub>) -> Arc<crate::Instance<Dev>> {
+    let mut b = builder("0000:01:00.0", flag);
+    b.hub(hub);
     b.trap(Trap::generic(0, TrapAction::Drop, 0)).unwrap();
     b.register()
 }
@@ -191,20 +196,7 @@ fn loom_notification_queue_loses_nothing_silently() {
 #[test]
 fn loom_trap_counters() {
     loom::model(|| {
-        let handle = Handle::new("pci", "x").unwrap();
-        let flag = Arc::new(AtomicBool::new(false));
-        let mut b = Builder::new(
-            handle,
-            &OPS,
-            Capabilities::TRAP_ACTION_SET,
-            ReloadCaps::default(),
-            Dev {
-                unregister_returned: flag,
-                calls: 0,
-            },
-        )
-        .unwrap();
-        b.trap_group(TrapGroup::generic(0, 0)).unwrap();
+        let mut b = builder("x", Arc::new(AtomicBool::new(false)));
         let r = b.trap(Trap::generic(0, TrapAction::Drop, 0)).unwrap();
         let dev = b.register();
         let r2 = r.clone();

@@ -390,14 +390,19 @@ fn running_version(h: &Harness) -> McqiVersion {
     McqiVersion::decode(&ok_reg(h, RegisterId::MCQI, RegOp::Read, &q)[mcqi::HEADER_LEN..]).unwrap()
 }
 
+/// One MCDA write of `data` at `offset` of the component being updated.
+fn mcda(h: &Harness, handle: u32, offset: u32, data: &[u8]) -> Completion {
+    let b = Mcda {
+        update_handle: handle,
+        offset,
+        data: data.to_vec(),
+    };
+    reg(h, RegisterId::MCDA, RegOp::Write, &b.encode().unwrap())
+}
+
 fn write_image(h: &Harness, handle: u32, image: &[u8]) {
     for (i, chunk) in image.chunks(256).enumerate() {
-        let b = Mcda {
-            update_handle: handle,
-            offset: (i * 256) as u32,
-            data: chunk.to_vec(),
-        };
-        ok_reg(h, RegisterId::MCDA, RegOp::Write, &b.encode().unwrap());
+        mcda(h, handle, (i * 256) as u32, chunk).ok();
     }
 }
 
@@ -425,15 +430,8 @@ fn firmware_flash_flow_changes_the_version_on_activate() {
     assert_eq!(idle.control_state, ControlState::IDLE);
     let handle = idle.update_handle;
     // MCDA before the update starts, and a wrong handle, are refused.
-    let early = Mcda {
-        update_handle: handle,
-        offset: 0,
-        data: vec![0; 4],
-    }
-    .encode()
-    .unwrap();
     fail(
-        &reg(&h, RegisterId::MCDA, RegOp::Write, &early),
+        &mcda(&h, handle, 0, &[0; 4]),
         CmdStatus::BAD_SYS_STATE_ERR,
         syndrome::FLASH_BAD_STATE,
     );
@@ -515,15 +513,8 @@ fn an_incomplete_image_is_rejected() {
     let mut first = FLASH_IMAGE_MAGIC.to_vec();
     first.resize(256, 0);
     write_image(&h, handle, &first);
-    let past_end = Mcda {
-        update_handle: handle,
-        offset: 512,
-        data: vec![0; 4],
-    }
-    .encode()
-    .unwrap();
     fail(
-        &reg(&h, RegisterId::MCDA, RegOp::Write, &past_end),
+        &mcda(&h, handle, 512, &[0; 4]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
     );
