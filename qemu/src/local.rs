@@ -68,6 +68,21 @@ pub struct LocalFunction {
 }
 
 impl LocalFunction {
+    /// The result of a config space access the device did (`done`) or refused
+    /// as out of range.
+    fn config_access(&self, done: bool, offset: u16, len: usize) -> Result<()> {
+        if done {
+            Ok(())
+        } else {
+            Err(Error::OutOfRange {
+                what: "config space",
+                offset: u64::from(offset),
+                len: len as u64,
+                size: self.device.config_size() as u64,
+            })
+        }
+    }
+
     /// A new device with `profile`, powered on (firmware starts booting now).
     pub fn new(profile: Profile) -> Self {
         let device = Arc::new(Device::new(profile, TableMode::Emulated));
@@ -103,29 +118,13 @@ impl PciFunction for LocalFunction {
     }
 
     fn config_read(&self, offset: u16, data: &mut [u8]) -> Result<()> {
-        if self.device.config_read(usize::from(offset), data) {
-            Ok(())
-        } else {
-            Err(Error::OutOfRange {
-                what: "config space",
-                offset: u64::from(offset),
-                len: data.len() as u64,
-                size: self.device.config_size() as u64,
-            })
-        }
+        let done = self.device.config_read(usize::from(offset), data);
+        self.config_access(done, offset, data.len())
     }
 
     fn config_write(&self, offset: u16, data: &[u8]) -> Result<()> {
-        if self.device.config_write(usize::from(offset), data) {
-            Ok(())
-        } else {
-            Err(Error::OutOfRange {
-                what: "config space",
-                offset: u64::from(offset),
-                len: data.len() as u64,
-                size: self.device.config_size() as u64,
-            })
-        }
+        let done = self.device.config_write(usize::from(offset), data);
+        self.config_access(done, offset, data.len())
     }
 
     fn bar(&self, index: u8) -> Result<Arc<dyn Mmio>> {
