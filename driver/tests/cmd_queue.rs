@@ -47,8 +47,14 @@ fn wait_timed_reports_the_commands_latency() {
     let (out, latency) = r.queue.submit(&nop(), 16, false).unwrap().wait_timed();
     let outside = t.elapsed();
     assert_eq!(out.unwrap().len(), 16);
+    // The driver times commands with quanta's TSC clock, calibrated against
+    // the OS clock the model and this test use: the two agree within a small
+    // fraction, not to the nanosecond (a 20 ms command once read 3.6 us
+    // longer than the caller's own measure around it).
+    let slack = |d: Duration| d / 100;
+    let least = Duration::from_millis(20);
     assert!(
-        latency >= Duration::from_millis(20) && latency <= outside,
+        latency >= least - slack(least) && latency <= outside + slack(outside),
         "{latency:?} (caller saw {outside:?})"
     );
     assert_eq!(r.queue.stats(Opcode::NOP).latency_sum, latency);
