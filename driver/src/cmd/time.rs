@@ -46,8 +46,10 @@ mod tests {
         let t = Instant::now();
         std::thread::sleep(Duration::from_millis(2));
         let e = t.elapsed();
+        // The OS slept 2 ms by its clock; the TSC clock is calibrated against
+        // it, not identical to it.
         assert!(
-            e >= Duration::from_millis(2) && e < Duration::from_secs(2),
+            e >= Duration::from_micros(1980) && e < Duration::from_secs(2),
             "{e:?}"
         );
     }
