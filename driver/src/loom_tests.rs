@@ -434,3 +434,51 @@ fn loom_core_timeout_races_the_event() {
         assert_eq!(q.0.mask.stale(), 0);
     });
 }
+
+/// The gate as the probed device ships it (`Device::with`, `recover`,
+/// `remove`): a caller, a recovery replacing the value under the exclusive
+/// side, and removal. A caller sees the old value, the new one or none, never
+/// a value after `close` returned; the value comes out of `close` once, as
+/// recovery left it (or as it was, if removal came first: recovery then finds
+/// nothing). loom's RwLock does not model the writer preference of
+/// parking_lot's `read` (the fairness); `a_stream_of_callers_cannot_starve_removal`
+/// in `tests/device.rs` checks that on the real lock.
+#[test]
+fn loom_gate_recovery_replaces_and_removal_closes() {
+    use crate::rpc::gate::Gate;
+    use loom::sync::atomic::AtomicBool;
+
+    loom::model(|| {
+        let gate = Arc::new(Gate::new(7u32));
+        let closed = Arc::new(AtomicBool::new(false));
+        let caller = {
+            let (gate, closed) = (gate.clone(), closed.clone());
+            thread::spawn(move || {
+                gate.with(|v| {
+                    assert!(!closed.load(Ordering::SeqCst), "a call after close");
+                    *v
+                })
+            })
+        };
+        let recovery = {
+            let gate = gate.clone();
+            thread::spawn(move || {
+                gate.update(|g| match g.take() {
+                    Some(old) => {
+                        *g = Some(old + 1);
+                        true
+                    }
+                    None => false,
+                })
+            })
+        };
+        let v = gate.close();
+        closed.store(true, Ordering::SeqCst);
+        let recovered = recovery.join().unwrap();
+        let seen = caller.join().unwrap();
+        assert_eq!(v, Some(if recovered { 8 } else { 7 }));
+        assert!(matches!(seen, None | Some(7) | Some(8)), "{seen:?}");
+        assert_eq!(gate.close(), None, "the value comes out once");
+        assert_eq!(gate.with(|v| *v), None);
+    });
+}
