@@ -137,6 +137,8 @@ fn hal_test_script(dir: &Path, hal_test: &Path) -> PathBuf {
 /// The server process, killed and reaped on drop; its log is kept for failures.
 struct Server {
     child: Child,
+    /// Holds the socket, the log and the state lines; removed after the child is reaped.
+    _dir: tempfile::TempDir,
     socket: PathBuf,
     log: PathBuf,
     /// Its stdout: the model-state lines.
@@ -145,11 +147,13 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path) -> Server {
-        let dir = std::env::temp_dir();
-        let socket = dir.join(format!("cxu-vfu-{}.sock", std::process::id()));
-        let log = dir.join(format!("cxu-vfu-{}.log", std::process::id()));
-        let states = dir.join(format!("cxu-vfu-{}.states", std::process::id()));
-        let _ = std::fs::remove_file(&socket);
+        let dir = tempfile::Builder::new()
+            .prefix("cxu-vfu-")
+            .tempdir()
+            .expect("server temp dir");
+        let socket = dir.path().join("server.sock");
+        let log = dir.path().join("server.log");
+        let states = dir.path().join("server.states");
         let child = Command::new(bin)
             .arg("--socket")
             .arg(&socket)
@@ -168,6 +172,7 @@ impl Server {
             .expect("start cxu-vfio-user");
         let mut s = Server {
             child,
+            _dir: dir,
             socket,
             log,
             states,
@@ -203,9 +208,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-        let _ = std::fs::remove_file(&self.log);
-        let _ = std::fs::remove_file(&self.states);
     }
 }
 
@@ -278,9 +280,11 @@ fn linux_guest_drives_the_model_through_real_vfio() {
     assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
 
     let bins = build();
-    let scratch = std::env::temp_dir().join(format!("cxu-qemu-guest-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).expect("scratch dir");
-    let hal_script = hal_test_script(&scratch, &bins.hal_test);
+    let scratch = tempfile::Builder::new()
+        .prefix("cxu-qemu-guest-")
+        .tempdir()
+        .expect("scratch dir");
+    let hal_script = hal_test_script(scratch.path(), &bins.hal_test);
     let server = Server::start(&bins.server);
     let mut cmd = Command::new(scripts.join("run.sh"));
     cmd.arg("--socket")
@@ -298,7 +302,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
     let server_log = server.log_text();
     let server_states = server.state_text();
     drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     println!("{stdout}");
     let counts = summary(&stdout);
     let detail = || {
