@@ -35,7 +35,7 @@ fn channel(d: &Arc<Device>) -> Arc<RpcDevice> {
 fn scopes_refuse_before_the_device() {
     let (d, c) = device();
     let rpc = channel(&d);
-    let h = rpc.open();
+    let h = rpc.open().expect("open");
     let before = c.counters().commands_executed;
 
     // NOP needs debug_read_only.
@@ -120,7 +120,7 @@ fn scopes_refuse_before_the_device() {
 #[test]
 fn a_firmware_error_comes_back_in_the_output() {
     let (d, _c) = device();
-    let h = channel(&d).open();
+    let h = channel(&d).open().expect("open");
     // A register firmware does not know: delivered, status in the header.
     let m = AccessRegIn {
         op: RegOp::Read,
@@ -139,7 +139,7 @@ fn a_firmware_error_comes_back_in_the_output() {
 #[test]
 fn slow_rpcs_run_in_parallel() {
     let (d, c) = device();
-    let h = channel(&d).open();
+    let h = channel(&d).open().expect("open");
     // Long enough that all N are submitted while the first still runs, on any
     // machine: submitting takes microseconds.
     let lat = Duration::from_secs(1);
@@ -194,7 +194,7 @@ fn removal_waits_for_rpcs_inside_and_refuses_later_ones() {
     let lat = Duration::from_millis(300);
     c.set_latency(Opcode::QUERY_ADAPTER, lat);
     const N: usize = 6;
-    let handles: Vec<_> = (0..N).map(|_| rpc.open()).collect();
+    let handles: Vec<_> = (0..N).map(|_| rpc.open().expect("open")).collect();
     let executed = c.counters().commands_executed;
     let go = Barrier::new(N + 1);
     let mut started = Instant::now();
@@ -280,7 +280,7 @@ fn stress_rpcs_racing_removal() {
     let (per_thread, removed_at) = std::thread::scope(|s| {
         let ts: Vec<_> = (0..THREADS)
             .map(|_| {
-                let h = rpc.open();
+                let h = rpc.open().expect("open");
                 let go = &go;
                 s.spawn(move || {
                     go.wait();

@@ -653,7 +653,7 @@ fn devlink_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
 
 /// An RPC (QUERY_ADAPTER at configuration scope) with the fault on it.
 fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
-    let h = s.rpc.open();
+    let h = s.rpc.open().expect("open");
     fault.arm(&s.function, Opcode::QUERY_ADAPTER, 1);
     match h.rpc(
         Scope::Configuration,
