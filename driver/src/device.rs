@@ -324,6 +324,13 @@ impl Device {
             .unwrap_or(false)
     }
 
+    /// Asks driver thread `thread` to panic at its next turn (tests of the
+    /// thread guard).
+    #[cfg(test)]
+    pub(crate) fn test_panic_thread(&self, thread: &'static str) {
+        *self.obs.health.test_panic.lock() = Some(thread);
+    }
+
     /// Removes the device: user commands in flight fail with "device removed",
     /// then everything is torn down in reverse order. When this returns no
     /// driver thread touches the device and its DMA memory is unmapped. A second

@@ -28,7 +28,9 @@ use crate::cmd::{Mode, Queue};
 use crate::device::{DriverConfig, FwVersion, Observers, RemoveReport, Running};
 use crate::eq::{EventQueue, Sinks};
 use crate::error::{Error, Result, StepExt};
-use crate::health::HealthPoller;
+use crate::health::{FailDevice, HealthPoller};
+use crate::iseg_timeouts::device_timeouts;
+use crate::page_requests::PageRequests;
 use crate::pages::{PageWorker, Pages};
 
 /// The longest teardown waits for the device to give back slots of commands
@@ -92,11 +94,18 @@ pub(crate) fn bring_up(
     let queue =
         Arc::new(Queue::enable(bar.clone(), &dma, &cfg.queue).step("command queue enable")?);
     let mut init_limit = cfg.fw_init_timeout;
-    if cfg.use_device_timeouts && bar.read32_be(iseg::CMD_Q_INIT_TO.byte as u64) != 0 {
-        init_limit = iseg::decode_timeout(bar.read32_be(iseg::CMD_Q_INIT_TO.byte as u64));
-        let exec = iseg::decode_timeout(bar.read32_be(iseg::CMD_EXEC_TO.byte as u64));
-        if !exec.is_zero() {
-            queue.set_timeout(exec);
+    // A nonzero cmd_q_init_to says the device gives its timeouts (the kernel's
+    // mlx5_tout_query_iseg); both are clamped to sane bounds.
+    if cfg.use_device_timeouts {
+        let t = device_timeouts(
+            bar.read32_be(iseg::CMD_EXEC_TO.byte as u64),
+            bar.read32_be(iseg::CMD_Q_INIT_TO.byte as u64),
+        );
+        if let Some(init) = t.cmd_q_init {
+            init_limit = init;
+            if let Some(exec) = t.cmd_exec {
+                queue.set_timeout(exec);
+            }
         }
     }
     wait_fw(&*bar, init_limit, cfg.fw_wait_log_interval, "init")?;
@@ -142,10 +151,13 @@ fn steps(
     };
     q.exec(&enable.encode(true), 16).step("ENABLE_HCA")?;
     r.hca_enabled = true;
+    let fail = FailDevice {
+        bar: r.bar.clone(),
+        queue: q.clone(),
+        state: obs.health.clone(),
+    };
     r.health = Some(HealthPoller::start(
-        r.bar.clone(),
-        q.clone(),
-        obs.health.clone(),
+        fail.clone(),
         cfg.health_interval,
         cfg.health_misses,
     )?);
@@ -203,6 +215,7 @@ fn steps(
     }
     let uar = decode_alloc_uar_out(&q.exec(&alloc_uar_in(), 16).step("ALLOC_UAR")?)?;
     r.uar = Some(uar);
+    let release_all_cap = caps.features.contains(Features::RELEASE_ALL_PAGES);
     r.caps = Some(caps);
 
     if !cfg.use_events || function.msix_vectors() == 0 {
@@ -215,12 +228,14 @@ fn steps(
         .into_iter()
         .next()
         .ok_or_else(|| Error::BadDeviceValue("enable_msix(1) returned no eventfd".into()))?;
-    let (tx, rx) = crossbeam::channel::unbounded();
+    let requests = Arc::new(PageRequests::default());
     let sinks = Sinks {
         queue: q.clone(),
-        pages: tx.clone(),
+        pages: requests.clone(),
         ports: obs.ports.clone(),
         counters: obs.eq.clone(),
+        release_all_cap,
+        fail: fail.clone(),
     };
     let eq = EventQueue::create(
         &r.dma,
@@ -237,7 +252,12 @@ fn steps(
     r.eq = Some(eq);
     q.set_mode(Mode::Events, q.timeout())
         .step("switch to events")?;
-    r.page_worker = Some(PageWorker::start(r.pages.clone(), q.clone(), tx, rx)?);
+    r.page_worker = Some(PageWorker::start(
+        r.pages.clone(),
+        q.clone(),
+        requests,
+        fail,
+    )?);
     Ok(())
 }
 

@@ -57,11 +57,11 @@ fn shell_keeps_one_device_across_commands() {
         "model/0:\n  name blackhole_route type drop generic true action trap group l3_drops\n"
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("Error: unknown object \"bogus\""), "{err}");
+    assert!(err.contains("Error: Object \"bogus\" not found"), "{err}");
     assert!(err.contains("Command failed stdin:2"), "{err}");
     assert_eq!(
         o.status.code(),
-        Some(2),
-        "the shell's exit code is its last failure"
+        Some(1),
+        "a failed command makes the shell fail, as devlink -b"
     );
 }

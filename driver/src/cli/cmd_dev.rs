@@ -10,12 +10,18 @@ use devlink_core::{
     ReloadAction, ReloadLimit,
 };
 
-use super::session::{get, need, only, split_args, write_out, Session};
+use super::session::{canon, get, need, only, split_args, write_out, Session};
 use super::CliError;
 
 /// `cxu dev ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    // devlink's order: `s` is show, `i` info, `r` reload, `f` flash.
+    let w = &canon(
+        w,
+        &["help", "show", "list", "reload", "param", "info", "flash"],
+    )[..];
     match w {
+        ["help", ..] => write_out(out, super::USAGE),
         [] | ["show", ..] | ["list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
@@ -140,8 +146,10 @@ fn progress_bar(st: &devlink_core::FlashStatusView, last: &mut f64) -> String {
 
 /// `cxu param show [DEV] [name N]`, `cxu param set [DEV] name N value V cmode C`.
 pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    let w = &canon(w, &["help", "show", "list", "set"])[..];
     match w {
-        [] | ["show", ..] => {
+        ["help", ..] => write_out(out, super::USAGE),
+        [] | ["show" | "list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["name"])?;

@@ -136,32 +136,41 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
-/// Pretty JSON (`-p`), two-space indent, keys in order.
+/// Pretty JSON (`-p`) as iproute2's json_writer prints it: four-space
+/// indent, each object member on its own line, array elements inline
+/// (`[ a,b ]`, an empty one `[ ]`), keys in order.
 pub fn pretty(j: &J) -> String {
     let mut out = String::new();
     pretty_into(j, 0, &mut out);
     out
 }
 
-fn pretty_into(j: &J, ind: usize, out: &mut String) {
-    let pad = |n: usize| "  ".repeat(n);
+fn pretty_into(j: &J, depth: usize, out: &mut String) {
+    let pad = |n: usize| "    ".repeat(n);
     match j {
-        J::Obj(v) if !v.is_empty() => {
-            out.push_str("{\n");
+        J::Obj(v) => {
+            out.push('{');
             for (i, (k, x)) in v.iter().enumerate() {
-                out.push_str(&format!("{}{}: ", pad(ind + 1), quote(k)));
-                pretty_into(x, ind + 1, out);
-                out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&format!("{}}}", pad(ind)));
-        }
-        J::Arr(v) if !v.is_empty() => {
-            out.push_str("[ ");
-            for (i, x) in v.iter().enumerate() {
-                pretty_into(x, ind + 1, out);
-                if i + 1 < v.len() {
+                if i > 0 {
                     out.push(',');
                 }
+                out.push_str(&format!("\n{}{}: ", pad(depth + 1), quote(k)));
+                pretty_into(x, depth + 1, out);
+            }
+            if !v.is_empty() {
+                out.push_str(&format!("\n{}", pad(depth)));
+            }
+            out.push('}');
+        }
+        J::Arr(v) => {
+            out.push_str("[ ");
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                pretty_into(x, depth + 1, out);
+            }
+            if !v.is_empty() {
                 out.push(' ');
             }
             out.push(']');
@@ -281,7 +290,16 @@ mod tests {
             text_section(&parse(p).unwrap()),
             "model/0/1: type notset flavour physical port 1\n"
         );
-        assert!(pretty(&parse(p).unwrap()).contains("\n      \"type\": \"notset\",\n"));
+        assert_eq!(
+            pretty(&parse(p).unwrap()),
+            "{\n    \"port\": {\n        \"model/0/1\": {\n            \"type\": \"notset\",\n            \"flavour\": \"physical\",\n            \"port\": 1\n        }\n    }\n}"
+        );
+        // json_writer's arrays: inline, objects in them indented one level
+        // deeper than the array's key.
+        assert_eq!(
+            pretty(&parse(r#"{"a":[{"b":1},{"c":[]}],"d":{},"e":[1,2]}"#).unwrap()),
+            "{\n    \"a\": [ {\n            \"b\": 1\n        },{\n            \"c\": [ ]\n        } ],\n    \"d\": {},\n    \"e\": [ 1,2 ]\n}"
+        );
         assert!(parse("{\"a\":").is_err());
     }
 }

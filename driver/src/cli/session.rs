@@ -20,6 +20,8 @@ pub struct Opts {
     pub stats: bool,
     /// Verbose.
     pub verbose: bool,
+    /// Standard output is a terminal (progress is drawn in place there).
+    pub tty: bool,
 }
 
 /// One device and the commands run on it.
@@ -33,6 +35,12 @@ pub struct Session {
     pub(crate) sysfs_root: std::path::PathBuf,
     /// Monitor: print notifications after every command, of these kinds.
     monitor: Option<ObjectKinds>,
+    /// JSON documents as devlink's one writer per invocation prints them:
+    /// joined by ',', one newline at [`Session::close`]. Off (the default
+    /// for a library caller), every document ends with its own newline.
+    pub join_json: bool,
+    /// JSON documents written so far.
+    json_docs: usize,
 }
 
 impl Session {
@@ -45,6 +53,8 @@ impl Session {
             opts,
             sysfs_root: cxu_hal::vfio::SYSFS_ROOT.into(),
             monitor: None,
+            join_json: false,
+            json_docs: 0,
         }
     }
 
@@ -83,12 +93,15 @@ impl Session {
             .ok_or_else(|| CliError::usage("not running on the embedded model"))
     }
 
-    /// Runs one command line (without the global options).
+    /// Runs one command line (without the global options). Objects and
+    /// commands may be abbreviated to any prefix, the first match in
+    /// devlink's order winning (`d` is `dev`, `h` is `help`).
     pub fn exec(&mut self, words: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let w = canon(&w, OBJECTS);
         let res = match w.as_slice() {
             [] => Err(CliError::usage("no command; try `cxu help`")),
-            ["help"] | ["-h"] | ["--help"] => {
+            ["help", ..] | ["-h"] | ["--help"] => {
                 write_out(out, super::USAGE)?;
                 Ok(())
             }
@@ -99,11 +112,12 @@ impl Session {
             ["trap", rest @ ..] => cmd_trap::run(self, rest, out),
             ["health", rest @ ..] => cmd_health::run(self, rest, out),
             ["rpc", rest @ ..] => cmd_misc::rpc(self, rest, out),
-            ["monitor", rest @ ..] | ["mon", rest @ ..] => cmd_misc::monitor(self, rest, out),
+            ["monitor", rest @ ..] => cmd_misc::monitor(self, rest, out),
             ["bind", rest @ ..] => cmd_misc::bind(self, rest, out, true),
             ["unbind", rest @ ..] => cmd_misc::bind(self, rest, out, false),
             [other, ..] => Err(CliError::usage(format!(
-                "unknown object {other:?}; objects: probe dev port trap param health rpc monitor bind unbind"
+                "Object \"{other}\" not found; objects: {}",
+                OBJECTS[1..].join(" ")
             ))),
         };
         self.flush_monitor(out)?;
@@ -166,25 +180,44 @@ impl Session {
         }
         self.flush_monitor(out)?;
         self.dev = None;
+        if self.join_json && self.json_docs > 0 {
+            self.json_docs = 0;
+            write_out(out, "\n")?;
+        }
         Ok(())
     }
 
     /// Prints a `{"section":{...}}` answer as JSON (`-j`, `-p`) or text.
-    pub(crate) fn emit(&self, out: &mut dyn Write, json: &str) -> Result<(), CliError> {
+    pub(crate) fn emit(&mut self, out: &mut dyn Write, json: &str) -> Result<(), CliError> {
         let j = jsontext::parse(json)
             .map_err(|e| CliError::usage(format!("internal: bad JSON {e}")))?;
-        let text = if self.opts.json {
-            let mut s = if self.opts.pretty {
-                jsontext::pretty(&j)
-            } else {
-                jsontext::compact(&j)
-            };
-            s.push('\n');
-            s
+        if self.opts.json {
+            return self.write_json(out, &j);
+        }
+        write_out(out, &jsontext::text_section(&j))
+    }
+
+    /// Writes one JSON document (`-p`: pretty), after a ',' if the
+    /// invocation's writer already wrote one ([`Session::join_json`]).
+    pub(crate) fn write_json(
+        &mut self,
+        out: &mut dyn Write,
+        j: &jsontext::J,
+    ) -> Result<(), CliError> {
+        let mut s = String::new();
+        if self.join_json && self.json_docs > 0 {
+            s.push(',');
+        }
+        s.push_str(&if self.opts.pretty {
+            jsontext::pretty(j)
         } else {
-            jsontext::text_section(&j)
-        };
-        write_out(out, &text)
+            jsontext::compact(j)
+        });
+        if !self.join_json {
+            s.push('\n');
+        }
+        self.json_docs += 1;
+        write_out(out, &s)
     }
 
     /// The handle name (`model/0`), checking a `DEV` argument against it.
@@ -197,6 +230,30 @@ impl Session {
             _ => Ok(h),
         }
     }
+}
+
+/// The objects in the order a prefix picks them: devlink's (`dl_cmd`),
+/// then cxu's own.
+const OBJECTS: &[&str] = &[
+    "help", "dev", "port", "monitor", "health", "trap", "param", "probe", "rpc", "bind", "unbind",
+    "shell",
+];
+
+/// The first of `names` that `word` is a prefix of (devlink's `strcmpx`:
+/// `word` no longer than the name and equal to its start).
+pub(crate) fn pick<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|n| n.starts_with(word))
+}
+
+/// `w` with its first word replaced by the name it abbreviates, if any.
+pub(crate) fn canon<'a>(w: &[&'a str], names: &[&'a str]) -> Vec<&'a str> {
+    let mut v = w.to_vec();
+    if let Some(first) = v.first_mut() {
+        if let Some(n) = pick(first, names) {
+            *first = n;
+        }
+    }
+    v
 }
 
 /// One notification as a line: NDJSON with `-j`, else
@@ -262,7 +319,7 @@ pub(crate) fn split_args<'a>(
         let k = rest[i];
         if k.starts_with('-') {
             return Err(CliError::usage(format!(
-                "{k:?}: options go before the object, as in `cxu {k} trap show`"
+                "{k:?}: options go on the command line (anywhere), not in a batch line"
             )));
         }
         if flags.contains(&k) {

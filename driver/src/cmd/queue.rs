@@ -38,6 +38,10 @@ use super::stats::{OpStats, Stats};
 use super::time::{self, Instant};
 use crate::error::{Error, FatalCause, Result};
 
+/// Mailbox blocks of the page slot's own pool: a MANAGE_PAGES GIVE of 512
+/// pages needs 9 input blocks, a TAKE of 768 pages 13 output blocks.
+pub const PAGE_SLOT_BLOCKS: usize = 32;
+
 /// Settings of a queue.
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
@@ -45,7 +49,9 @@ pub struct QueueConfig {
     pub timeout: Duration,
     /// How long a submitter waits for a free slot.
     pub slot_wait: Duration,
-    /// Mailbox blocks in the pool shared by all slots.
+    /// Mailbox blocks in the pool shared by the regular slots (the page
+    /// slot has its own [`PAGE_SLOT_BLOCKS`], so user commands that drain
+    /// this pool never starve MANAGE_PAGES).
     pub mailbox_blocks: usize,
     /// The slot allocator: lock-free unless a benchmark asks for the baseline.
     pub slot_policy: SlotPolicy,
@@ -93,6 +99,9 @@ pub struct Queue {
     bar: Arc<dyn Mmio>,
     page: DmaRegion,
     pool: BlockPool,
+    /// The page slot's blocks, out of reach of user commands.
+    page_pool: BlockPool,
+    pool_blocks: usize,
     geometry: CmdqGeometry,
     /// The slots' state words and free mask, the mode and abort flags.
     pub(super) core: Core,
@@ -130,7 +139,9 @@ impl Queue {
         }
         time::calibrate();
         let page = dma.alloc(4096, PageSize::Base4K)?;
-        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(cfg.mailbox_blocks.max(1)))?;
+        let pool_blocks = cfg.mailbox_blocks.max(1);
+        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(pool_blocks))?;
+        let page_pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(PAGE_SLOT_BLOCKS))?;
         let (high, low) = iseg::cmdq_addr_words(page.iova(), NicInterface::FullDriver)?;
         bar.write32_be(iseg::CMDQ_ADDR_H.byte as u64, high);
         bar.write32_be(iseg::CMDQ_ADDR_L.byte as u64, low);
@@ -147,6 +158,8 @@ impl Queue {
             bar,
             page,
             pool,
+            page_pool,
+            pool_blocks,
             geometry,
             core: Core::new(
                 entries,
@@ -166,6 +179,11 @@ impl Queue {
             slot_wait: cfg.slot_wait,
             stats: Stats::new(),
         })
+    }
+
+    /// Mailbox blocks one user command may use at most (the regular pool).
+    pub fn user_mailbox_blocks(&self) -> usize {
+        self.pool_blocks
     }
 
     /// Number of slots (the last one is kept for MANAGE_PAGES).
@@ -403,10 +421,13 @@ impl Queue {
             (0, 0)
         } else {
             let mut c = self.lock_chains(slot)?;
-            let in_ptr = c.input.write_input(&self.pool, msg, token, checksum)?;
-            let out_ptr = c
-                .output
-                .prepare_output(&self.pool, outlen, token, checksum)?;
+            let pool = if self.page_class & (1u32 << slot) != 0 {
+                &self.page_pool
+            } else {
+                &self.pool
+            };
+            let in_ptr = c.input.write_input(pool, msg, token, checksum)?;
+            let out_ptr = c.output.prepare_output(pool, outlen, token, checksum)?;
             (in_ptr, out_ptr)
         };
         let mut inline = [0u8; INLINE_SIZE];

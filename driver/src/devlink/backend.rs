@@ -39,6 +39,13 @@ pub trait Backend: Send + Sync {
     fn reset(&self) -> Result<(), super::CtlError> {
         Err(super::CtlError::Unsupported("function reset"))
     }
+
+    /// Mailbox blocks one user command may use at most (input and output
+    /// together), so a message too large for the pool is refused up front;
+    /// `None`: no limit known.
+    fn mailbox_blocks(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl Backend for Queue {
@@ -52,6 +59,10 @@ impl Backend for Queue {
 
     fn cmd_timeout(&self) -> Option<Duration> {
         Some(self.timeout())
+    }
+
+    fn mailbox_blocks(&self) -> Option<usize> {
+        Some(self.user_mailbox_blocks())
     }
 }
 
@@ -70,6 +81,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn reset(&self) -> Result<(), super::CtlError> {
         (**self).reset()
+    }
+    fn mailbox_blocks(&self) -> Option<usize> {
+        (**self).mailbox_blocks()
     }
 }
 
@@ -96,5 +110,9 @@ impl Backend for crate::device::Device {
     fn reset(&self) -> Result<(), super::CtlError> {
         self.recover()
             .map_err(|e| super::CtlError::cmd("device recovery", e))
+    }
+
+    fn mailbox_blocks(&self) -> Option<usize> {
+        self.with_queue(|q| Ok(q.user_mailbox_blocks())).ok()
     }
 }
