@@ -350,7 +350,7 @@ fn removal_fails_an_rpc_in_flight_instead_of_waiting_for_it() {
     .expect("open");
     let control = dev.control.clone().expect("the embedded model");
     control.set_latency(Opcode::NOP, lat);
-    let h = dev.rpc.open();
+    let h = dev.rpc.open().expect("open");
     let busy_before = dev.core.slots().unwrap().busy;
     std::thread::scope(|s| {
         let rpc = s.spawn(|| h.rpc(Scope::DebugReadOnly, &nop_in(), 16));
