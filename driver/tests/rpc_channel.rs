@@ -2,6 +2,7 @@
 //! allow-list, firmware errors inside the output, many slow RPCs at once,
 //! and removal while RPCs are inside.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -139,11 +140,23 @@ fn a_firmware_error_comes_back_in_the_output() {
 fn slow_rpcs_run_in_parallel() {
     let (d, c) = device();
     let h = channel(&d).open().expect("open");
-    let lat = Duration::from_millis(300);
+    // Long enough that all N are submitted while the first still runs, on any
+    // machine: submitting takes microseconds.
+    let lat = Duration::from_secs(1);
     c.set_latency(Opcode::QUERY_ADAPTER, lat);
     const N: usize = 12;
     let start = Instant::now();
-    let results: Vec<_> = std::thread::scope(|s| {
+    let done = AtomicBool::new(false);
+    let (results, most) = std::thread::scope(|s| {
+        // The device's own view: how many RPCs it held at once.
+        let watcher = s.spawn(|| {
+            let mut most = 0;
+            while !done.load(Ordering::Acquire) && most < N as u32 {
+                most = most.max(c.busy_slots().count_ones());
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            most
+        });
         let hs: Vec<_> = (0..N)
             .map(|_| {
                 s.spawn(|| {
@@ -155,7 +168,9 @@ fn slow_rpcs_run_in_parallel() {
                 })
             })
             .collect();
-        hs.into_iter().map(|t| t.join().unwrap()).collect()
+        let results: Vec<_> = hs.into_iter().map(|t| t.join().unwrap()).collect();
+        done.store(true, Ordering::Release);
+        (results, watcher.join().unwrap())
     });
     let took = start.elapsed();
     for r in &results {
@@ -166,13 +181,10 @@ fn slow_rpcs_run_in_parallel() {
             "MT_0000000008"
         );
     }
-    // Serialized, N RPCs would take N x 300 ms = 3.6 s. In parallel they
-    // take about one latency; a quarter of the sum leaves room for a slow CI.
+    // Overlap is what the device saw, not a wall-clock ratio: serialized RPCs
+    // would never hold more than one slot at a time.
     assert!(took >= lat, "each RPC waited for the model: {took:?}");
-    assert!(
-        took < lat * (N as u32) / 4,
-        "{N} RPCs of {lat:?} took {took:?}: they did not overlap"
-    );
+    assert_eq!(most, N as u32, "the device never held all {N} RPCs at once");
 }
 
 #[test]
@@ -183,6 +195,7 @@ fn removal_waits_for_rpcs_inside_and_refuses_later_ones() {
     c.set_latency(Opcode::QUERY_ADAPTER, lat);
     const N: usize = 6;
     let handles: Vec<_> = (0..N).map(|_| rpc.open().expect("open")).collect();
+    let executed = c.counters().commands_executed;
     let go = Barrier::new(N + 1);
     let mut started = Instant::now();
     let (done, removed_at) = std::thread::scope(|s| {
@@ -214,17 +227,11 @@ fn removal_waits_for_rpcs_inside_and_refuses_later_ones() {
         }
         assert!(rpc.unregister());
         let removed_at = Instant::now();
-        // Every RPC inside has left the gate, so its command completed. The
-        // model clears a slot's busy bit just after handing ownership back, so
-        // allow it a moment; a removal that did not wait would leave the slots
-        // busy for the rest of the 300 ms latency.
-        let t1 = Instant::now();
-        while c.busy_slots() != 0 && t1.elapsed() < Duration::from_millis(50) {
-            std::thread::yield_now();
-        }
-        assert_eq!(
-            c.busy_slots(),
-            0,
+        // Every RPC inside has left the gate, so its command completed: the
+        // device counts a command before it hands ownership back. A removal
+        // that did not wait would find them still inside the latency.
+        assert!(
+            c.counters().commands_executed >= executed + N as u64,
             "removal returned while commands were in firmware"
         );
         let done: Vec<_> = ts.into_iter().map(|t| t.join().unwrap()).collect();
@@ -293,7 +300,14 @@ fn stress_rpcs_racing_removal() {
         std::thread::sleep(Duration::from_millis(50));
         rpc.unregister();
         let executed = c.counters().commands_executed;
-        assert_eq!(c.busy_slots(), 0);
+        // The device counts a command before it hands ownership back and
+        // clears the slot's busy bit just after: the last one may still be
+        // on its way out.
+        let t = Instant::now();
+        while c.busy_slots() != 0 {
+            assert!(t.elapsed() < Duration::from_secs(10), "a slot stayed busy");
+            std::thread::yield_now();
+        }
         let per_thread = ts
             .into_iter()
             .map(|t| t.join().unwrap())

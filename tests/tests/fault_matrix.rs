@@ -861,15 +861,20 @@ fn reload_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
 /// Returns the stalled slots.
 fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) -> u32 {
     if fault == FaultKind::Late {
-        // Wait for the late completions to come back.
-        std::thread::sleep(LATE);
+        // Wait for the late completions to come back: LATE after their
+        // commands, or later on a loaded machine; the check below says
+        // whether every slot did.
+        wait_for(LATE * 10, || match s.device.slots() {
+            Ok(x) => x.busy == 0,
+            Err(_) => true,
+        });
     }
     if fault.kills_device() {
         // Commands given up on a dead device leave their slots with it;
         // removal drops the queue, and the IOMMU count checks the memory.
         return 0;
     }
-    let settled = wait_for(Duration::from_secs(1), || match s.device.slots() {
+    let settled = wait_for(Duration::from_secs(10), || match s.device.slots() {
         Ok(x) => x.busy & !x.stalled == 0,
         Err(_) => true,
     });
