@@ -81,11 +81,12 @@ enum FaultKind {
     ChainLoopDevice,
     ChainLoop,
     IommuFault,
+    SkippedOutputBlocks,
     FwFatal,
     SurpriseRemoval,
 }
 
-const FAULTS: [FaultKind; 12] = [
+const FAULTS: [FaultKind; 13] = [
     FaultKind::Hang,
     FaultKind::Late,
     FaultKind::BadStatus,
@@ -96,6 +97,7 @@ const FAULTS: [FaultKind; 12] = [
     FaultKind::ChainLoopDevice,
     FaultKind::ChainLoop,
     FaultKind::IommuFault,
+    FaultKind::SkippedOutputBlocks,
     FaultKind::FwFatal,
     FaultKind::SurpriseRemoval,
 ];
@@ -113,6 +115,7 @@ impl FaultKind {
             FaultKind::ChainLoopDevice => "chain loop (device)",
             FaultKind::ChainLoop => "chain loop (posted)",
             FaultKind::IommuFault => "IOMMU fault",
+            FaultKind::SkippedOutputBlocks => "skipped output blocks",
             FaultKind::FwFatal => "firmware fatal",
             FaultKind::SurpriseRemoval => "surprise removal",
         }
@@ -141,6 +144,7 @@ impl FaultKind {
             FaultKind::ChainLoopDevice => Fault::LoopedOutputChain,
             FaultKind::ChainLoop => Fault::Delivery(DeliveryStatus::BAD_BLOCK_NUMBER),
             FaultKind::IommuFault => Fault::StrayDma,
+            FaultKind::SkippedOutputBlocks => Fault::SkipOutputBlocks,
             FaultKind::FwFatal | FaultKind::SurpriseRemoval => return None,
         })
     }
@@ -241,6 +245,10 @@ fn expected_driver(f: FaultKind) -> &'static [&'static str] {
         FaultKind::ChainLoopDevice => &[],
         FaultKind::ChainLoop => &["delivery 0x3"],
         FaultKind::IommuFault => &["delivery 0x4"],
+        // Undetectable (the tokens the driver stamped are still there), but
+        // what the caller reads of the blocks is zeros (checked in the RPC
+        // cell), never an earlier command's bytes.
+        FaultKind::SkippedOutputBlocks => &[],
         FaultKind::FwFatal => &["fw fatal", "timeout"],
         FaultKind::SurpriseRemoval => &["pci dead", "cmdif revision", "fw init timeout"],
     }
@@ -585,7 +593,10 @@ fn devlink_label(e: &devlink_core::Error) -> String {
 fn expected_devlink(f: FaultKind) -> &'static [&'static str] {
     match f {
         FaultKind::BadStatus => &["EINVAL"],
-        FaultKind::BadSyndrome | FaultKind::BadSignature | FaultKind::ChainLoopDevice => &[],
+        FaultKind::BadSyndrome
+        | FaultKind::BadSignature
+        | FaultKind::ChainLoopDevice
+        | FaultKind::SkippedOutputBlocks => &[],
         _ => &["EBUSY"],
     }
 }
@@ -665,6 +676,12 @@ fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
             match st {
                 Ok((CmdStatus::OK, _)) => {
                     c.outcome = "ok".into();
+                    if fault == FaultKind::SkippedOutputBlocks {
+                        let leaked = out[16..].iter().filter(|&&b| b != 0).count();
+                        c.check(leaked == 0, || {
+                            format!("{leaked} bytes of the skipped blocks are not zero: an earlier output leaked")
+                        });
+                    }
                     c.check(expected_driver(fault).is_empty(), || {
                         "succeeded despite the fault".into()
                     });

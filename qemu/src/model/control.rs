@@ -47,6 +47,10 @@ pub enum Fault {
     /// which nothing maps: the IOMMU records the fault and the command
     /// fails with delivery status 0x04, as an output-side IOMMU fault does.
     StrayDma,
+    /// The command executes, but the device writes none of its output
+    /// mailbox blocks (the inline output and the entry are written): a
+    /// driver that left earlier bytes in those blocks hands them out.
+    SkipOutputBlocks,
 }
 
 /// Where [`Fault::StrayDma`] writes: below the IOMMU aperture, never mapped.
