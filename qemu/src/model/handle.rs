@@ -38,6 +38,12 @@ impl Control {
         self.inner.ctl.inject(opcode, fault, times);
     }
 
+    /// Completions the device wrote for `opcode` (any delivery status),
+    /// counted before the entry went back to software.
+    pub fn completions(&self, opcode: Opcode) -> u64 {
+        self.inner.ctl.completions(opcode)
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.inner.ctl.clear_faults();
