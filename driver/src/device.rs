@@ -57,6 +57,11 @@ pub struct DriverConfig {
     pub driver_version: String,
     /// Create the event queue and switch to events (else stay polling).
     pub use_events: bool,
+    /// Keep command signatures on when firmware powers up with them on
+    /// (sign every command, verify every answer). The kernel turns them off
+    /// (`checksum_disabled`), and so does the default; tests of signature
+    /// checking turn this on.
+    pub cmdif_checksum: bool,
 }
 
 impl Default for DriverConfig {
@@ -75,6 +80,7 @@ impl Default for DriverConfig {
             eq_nent: 64,
             driver_version: format!("cxu,cxu-driver,{}", env!("CARGO_PKG_VERSION")),
             use_events: true,
+            cmdif_checksum: false,
         }
     }
 }

@@ -188,7 +188,7 @@ fn steps(
     };
     let max = query(CapMode::Max).step("QUERY_HCA_CAP max")?;
     let mut cur = query(CapMode::Current).step("QUERY_HCA_CAP current")?;
-    if let Some(want) = caps::wanted(&cur) {
+    if let Some(want) = caps::wanted(&cur).filter(|_| !cfg.cmdif_checksum) {
         let set = SetHcaCapIn {
             cap_type: CapType::GENERAL,
             other_function: false,
