@@ -223,40 +223,6 @@ fn health() {
 }
 
 #[test]
-fn monitor_prints_events_as_ndjson() {
-    // As the kernel, a trap action change is not notified; a param set is.
-    let f = batch(
-        "monitor param\ntrap set trap tail_drop action trap\n\
-         param set name counters_clear_on_read value true cmode runtime\n",
-    );
-    let out = ok(&["-j", "-b", f.path().to_str().unwrap()]);
-    let lines: Vec<serde_json::Value> = out.lines().map(json).collect();
-    // Register burst (2 params), the change, the unregister burst (2).
-    assert_eq!(lines.len(), 5, "{out}");
-    assert_eq!(lines[0]["command"], "new");
-    assert_eq!(lines[2]["command"], "new");
-    assert_eq!(
-        lines[2]["param"]["model/0"]["name"],
-        "counters_clear_on_read"
-    );
-    assert_eq!(lines[2]["param"]["model/0"]["values"][0]["value"], true);
-    assert!(lines[3..].iter().all(|l| l["command"] == "del"));
-    // Text, filtered by kind, waiting for a count.
-    let f = batch("monitor trap-policer count 7 timeout 1000\n");
-    let out = ok(&["-b", f.path().to_str().unwrap()]);
-    assert!(
-        out.starts_with("[trap-policer,new] model/0: policer 1 rate 10000 burst 256\n"),
-        "{out}"
-    );
-    let (code, out) = cxu(&["monitor", "region", "count", "1", "timeout", "50"]);
-    assert_eq!(code, 1);
-    assert!(
-        out.contains("0 of 1 notifications before the timeout"),
-        "{out}"
-    );
-}
-
-#[test]
 fn rpc_hex_in_hex_out() {
     // QUERY_ADAPTER at configuration scope: the PSID comes back.
     let out = ok(&[
