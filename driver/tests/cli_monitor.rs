@@ -119,6 +119,9 @@ fn alone_it_streams_the_document_as_events_come() {
     let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
     let mon = v["mon"].as_array().unwrap();
     assert_eq!(mon.len(), 1, "{doc}");
-    assert_eq!(mon[0]["health"]["model/0"][0]["reporter"], "fw_fatal", "{doc}");
+    assert_eq!(
+        mon[0]["health"]["model/0"][0]["reporter"], "fw_fatal",
+        "{doc}"
+    );
     assert!(doc.ends_with("]}\n"), "{doc}");
 }

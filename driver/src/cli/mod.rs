@@ -25,6 +25,7 @@ mod cmd_probe;
 mod cmd_trap;
 pub mod device;
 mod error;
+mod flash_text;
 mod getopt;
 pub mod jsontext;
 pub mod session;
