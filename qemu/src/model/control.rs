@@ -99,6 +99,7 @@ pub struct ControlState {
     pub(crate) commands_lost: AtomicU64,
     pub(crate) eqes_posted: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) history: Mutex<super::history::History>,
 }
 
 impl ControlState {

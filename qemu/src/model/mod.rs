@@ -12,6 +12,7 @@ mod control;
 mod engine;
 pub mod firmware;
 mod handle;
+pub mod history;
 mod init_seg;
 pub mod iommu;
 pub mod layout;
