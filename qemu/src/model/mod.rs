@@ -18,6 +18,7 @@ pub mod iommu;
 pub mod layout;
 pub mod msix;
 mod profile;
+mod vpd;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
