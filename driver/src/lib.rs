@@ -24,6 +24,7 @@ pub mod pages;
 mod probe;
 pub mod rpc;
 mod sync;
+pub mod vpd;
 
 #[cfg(all(test, cxu_driver_loom))]
 mod loom_tests;
