@@ -233,6 +233,12 @@ impl Device {
         self.with(|r| f(&r.queue))
     }
 
+    /// The serial number in the function's VPD (read from config space, so
+    /// it needs no command and survives removal of the HCA).
+    pub fn serial_number(&self) -> Option<String> {
+        crate::vpd::serial_number(&*self.function)
+    }
+
     /// Reads a big-endian dword of the init segment.
     pub fn iseg_read32(&self, offset: u64) -> Result<u32> {
         self.with(|r| Ok(r.bar.read32_be(offset)))

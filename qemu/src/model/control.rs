@@ -106,6 +106,7 @@ pub struct ControlState {
     /// Completions written (any delivery status), per opcode: the device's
     /// own count of answers, to compare with what callers received.
     completions: Mutex<HashMap<u16, u64>>,
+    pub(crate) history: Mutex<super::history::History>,
 }
 
 impl ControlState {

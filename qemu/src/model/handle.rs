@@ -235,6 +235,11 @@ impl Control {
         self.inner.msix.counters()
     }
 
+    /// The device's history since it was created (commands, pages, EQs, UARs).
+    pub fn history(&self) -> super::history::History {
+        self.inner.ctl.history.lock().clone()
+    }
+
     /// All counters.
     pub fn counters(&self) -> Counters {
         let c = &self.inner.ctl;
