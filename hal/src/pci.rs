@@ -34,6 +34,7 @@ pub mod config {
 
     /// Capability ids.
     pub const CAP_ID_PM: u8 = 0x01;
+    pub const CAP_ID_VPD: u8 = 0x03;
     pub const CAP_ID_VNDR: u8 = 0x09;
     pub const CAP_ID_EXP: u8 = 0x10;
     pub const CAP_ID_MSIX: u8 = 0x11;
