@@ -51,10 +51,10 @@ pub mod param_id {
 ///
 /// and not as a copy taken out from under it (there is no `Clone`):
 ///
-/// ```compile_fail,E0599
+/// ```compile_fail,E0277
 /// use cxu_driver::devlink::{Cxu, CxuInstance};
 /// fn state(dev: &CxuInstance) -> Cxu {
-///     dev.lock().driver().clone()
+///     Clone::clone(dev.lock().driver())
 /// }
 /// ```
 pub struct Cxu {
