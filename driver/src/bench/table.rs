@@ -66,7 +66,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) | mutex kcmd/s [min-max]  LF/mutex | kernel kcmd/s [min-max]    p50 us  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
+            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) | mutex kcmd/s [min-max]    CPU  LF/mutex | kernel kcmd/s [min-max]    p50 us    CPU  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
         )?;
         // One row per (threads, depth) measured with any policy.
         let mut keys: Vec<(u32, u32)> = Vec::new();
@@ -208,6 +208,11 @@ fn range(s: Spread) -> String {
     format!("[{:.0}-{:.0}]", s.min / 1000.0, s.max / 1000.0)
 }
 
+/// The whole process's CPU per command of `p`, in us.
+fn process_us(p: Option<&Point>) -> Option<f64> {
+    p.and_then(|p| p.cpu).map(|c| c.process_ns / 1000.0)
+}
+
 fn kcps(p: Option<&Point>, width: usize) -> String {
     match p {
         Some(p) => format!(
@@ -253,7 +258,7 @@ fn row(
     );
     writeln!(
         out,
-        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>9} | {:>23} {:>9} {:>10} {:>9} | {:>22} {:>9} {:>16}",
+        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>6} {:>9} | {:>23} {:>9} {:>6} {:>10} {:>9} | {:>22} {:>9} {:>16}",
         threads,
         depth,
         kcps(lf, 26),
@@ -263,9 +268,11 @@ fn row(
         opt(lf.map(|p| us(p.latency.max_ns)), 7, 1),
         cpu,
         kcps(mutex, 22),
+        opt(process_us(mutex), 6, 2),
         opt(c.and_then(|c| c.lock_free_over_mutex), 9, 2),
         kcps(kernel, 23),
         opt(kernel.map(|p| us(p.latency.p50_ns)), 9, 1),
+        opt(process_us(kernel), 6, 2),
         opt(c.and_then(|c| c.lock_free_over_kernel), 10, 2),
         opt(c.and_then(|c| c.p50_over_kernel), 9, 2),
         match (c.and_then(|c| c.alone_cps), alone) {
