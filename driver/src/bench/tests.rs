@@ -246,6 +246,41 @@ fn the_kernel_design_keeps_several_commands_in_flight_in_events_mode() {
     assert!(done > 0);
 }
 
+/// A dead device fails the kernel design's commands in the dispatcher (the
+/// semaphore unit goes back, the waiter wakes with the error): the run
+/// returns the error instead of hanging, in both modes.
+#[test]
+fn the_kernel_design_reports_a_dead_device_instead_of_hanging() {
+    for mode in [ModeKind::Polling, ModeKind::Events] {
+        let f = model(None);
+        let (v, _) = probe(
+            f.clone(),
+            Some(f.control()),
+            PolicyKind::Kernel,
+            mode,
+            false,
+        )
+        .unwrap();
+        let w = CommandKind::Nop.workload();
+        let win = Window {
+            warmup: Duration::from_millis(5),
+            measure: Duration::from_millis(20),
+        };
+        let r = v
+            .device
+            .with_queue(|q| {
+                q.fail(crate::error::FatalCause::PciDead);
+                Ok(kernel::run(q, &w, 2, 8, win, "dead device"))
+            })
+            .unwrap();
+        assert!(
+            matches!(r, Err(BenchError::Command { .. })),
+            "{mode:?}: {:?}",
+            r.map(|m| m.completed)
+        );
+    }
+}
+
 #[test]
 fn firmware_latencies_parse_with_units() {
     assert_eq!(parse_latency("0"), Ok(Duration::ZERO));
