@@ -27,6 +27,7 @@ mod probe;
 pub mod rpc;
 mod sync;
 mod thread_guard;
+pub mod vpd;
 
 #[cfg(all(test, cxu_driver_loom))]
 mod loom_tests;

@@ -65,3 +65,29 @@ fn shell_keeps_one_device_across_commands() {
         "a failed command makes the shell fail, as devlink -b"
     );
 }
+
+#[test]
+fn monitor_closes_its_document_on_sigint() {
+    use std::io::Read;
+    let mut child = cxu()
+        .args(["monitor", "-j"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // The opening is written once SIGINT is caught.
+    let mut open = [0u8; 8];
+    stdout.read_exact(&mut open).unwrap();
+    assert_eq!(&open, b"{\"mon\":[");
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(rest, "]}\n");
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+}

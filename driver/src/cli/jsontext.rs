@@ -179,6 +179,40 @@ fn pretty_into(j: &J, depth: usize, out: &mut String) {
     }
 }
 
+/// The opening of a `{"mon":[...]}` document written as it goes (compact
+/// or [`pretty`]); [`mon_item`] and [`mon_close`] write the rest, the
+/// three together being the whole document's text.
+pub fn mon_open(pretty: bool) -> String {
+    if pretty {
+        "{\n    \"mon\": [ ".into()
+    } else {
+        "{\"mon\":[".into()
+    }
+}
+
+/// One element of the `mon` array.
+pub fn mon_item(j: &J, first: bool, pretty: bool) -> String {
+    let mut s = String::new();
+    if !first {
+        s.push(',');
+    }
+    if pretty {
+        pretty_into(j, 2, &mut s);
+    } else {
+        s.push_str(&compact(j));
+    }
+    s
+}
+
+/// The end of the `mon` document; `any`: an element was written.
+pub fn mon_close(any: bool, pretty: bool) -> String {
+    match (pretty, any) {
+        (true, true) => " ]\n}".into(),
+        (true, false) => "]\n}".into(),
+        (false, _) => "]}".into(),
+    }
+}
+
 /// Compact JSON.
 pub fn compact(j: &J) -> String {
     match j {
@@ -301,5 +335,21 @@ mod tests {
             "{\n    \"a\": [ {\n            \"b\": 1\n        },{\n            \"c\": [ ]\n        } ],\n    \"d\": {},\n    \"e\": [ 1,2 ]\n}"
         );
         assert!(parse("{\"a\":").is_err());
+        // The monitor's document written piece by piece is the document.
+        let items = [
+            parse(p).unwrap(),
+            parse(r#"{"command":"del","x":[]}"#).unwrap(),
+        ];
+        for pr in [false, true] {
+            for n in 0..=2 {
+                let mut s = mon_open(pr);
+                for (i, it) in items[..n].iter().enumerate() {
+                    s.push_str(&mon_item(it, i == 0, pr));
+                }
+                s.push_str(&mon_close(n > 0, pr));
+                let whole = J::Obj(vec![("mon".into(), J::Arr(items[..n].to_vec()))]);
+                assert_eq!(s, if pr { pretty(&whole) } else { compact(&whole) });
+            }
+        }
     }
 }

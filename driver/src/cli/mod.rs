@@ -12,18 +12,20 @@
 //! (`-b` input, as iproute2's do_batch), [`session`] (device, options,
 //! monitor, argument helpers, prefix abbreviations),
 //! [`device`] (bring-up and removal), `cmd_dev` (dev, param, reload,
-//! flash), `cmd_port`, `cmd_trap`, `cmd_health`, `cmd_misc` (rpc,
-//! monitor, bind), [`jsontext`] (order-keeping JSON for `-p` and text).
+//! flash), `cmd_port`, `cmd_trap`, `cmd_health`, `cmd_monitor`,
+//! `cmd_misc` (rpc, bind), [`jsontext`] (order-keeping JSON for `-p` and text).
 
 mod batch;
 mod cmd_dev;
 mod cmd_health;
 mod cmd_misc;
+mod cmd_monitor;
 mod cmd_port;
 mod cmd_probe;
 mod cmd_trap;
 pub mod device;
 mod error;
+mod flash_text;
 mod getopt;
 pub mod jsontext;
 pub mod session;
@@ -178,7 +180,8 @@ fn run_opts<S: AsRef<str>>(
     let shell = g
         .rest
         .first()
-        .is_some_and(|w| pick(w, &["shell"]).is_some());
+        .is_some_and(|w| pick(w, session::OBJECTS) == Some("shell"));
+    s.batch = g.batch.is_some() || shell;
     let code = if let Some(file) = &g.batch {
         batch(&mut s, file, g.force, out, err)
     } else if shell {

@@ -4,10 +4,11 @@
 use std::io::Write;
 
 use cxu_qemu::model::Control;
-use devlink_core::{Delivery, ObjectKinds};
 
 use super::device::{Device, Source};
-use super::{cmd_dev, cmd_health, cmd_misc, cmd_port, cmd_probe, cmd_trap, jsontext, CliError};
+use super::{
+    cmd_dev, cmd_health, cmd_misc, cmd_monitor, cmd_port, cmd_probe, cmd_trap, jsontext, CliError,
+};
 
 /// Output options (`-j`, `-p`, `-s`, `-v`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,13 +29,16 @@ pub struct Opts {
 pub struct Session {
     source: Source,
     config: crate::device::DriverConfig,
-    dev: Option<Device>,
+    pub(crate) dev: Option<Device>,
     /// Output options.
     pub opts: Opts,
     /// `--sysfs ROOT` for bind/unbind.
     pub(crate) sysfs_root: std::path::PathBuf,
-    /// Monitor: print notifications after every command, of these kinds.
-    monitor: Option<ObjectKinds>,
+    /// The running monitor (`cxu monitor`).
+    pub(crate) monitor: Option<cmd_monitor::Monitor>,
+    /// Commands come from a batch or the shell (so a monitor does not
+    /// wait, and other commands may follow it).
+    pub(crate) batch: bool,
     /// JSON documents as devlink's one writer per invocation prints them:
     /// joined by ',', one newline at [`Session::close`]. Off (the default
     /// for a library caller), every document ends with its own newline.
@@ -53,6 +57,7 @@ impl Session {
             opts,
             sysfs_root: cxu_hal::vfio::SYSFS_ROOT.into(),
             monitor: None,
+            batch: false,
             join_json: false,
             json_docs: 0,
         }
@@ -112,7 +117,7 @@ impl Session {
             ["trap", rest @ ..] => cmd_trap::run(self, rest, out),
             ["health", rest @ ..] => cmd_health::run(self, rest, out),
             ["rpc", rest @ ..] => cmd_misc::rpc(self, rest, out),
-            ["monitor", rest @ ..] => cmd_misc::monitor(self, rest, out),
+            ["monitor", rest @ ..] => cmd_monitor::run(self, rest, out),
             ["bind", rest @ ..] => cmd_misc::bind(self, rest, out, true),
             ["unbind", rest @ ..] => cmd_misc::bind(self, rest, out, false),
             [other, ..] => Err(CliError::usage(format!(
@@ -120,66 +125,21 @@ impl Session {
                 OBJECTS[1..].join(" ")
             ))),
         };
-        self.flush_monitor(out)?;
+        cmd_monitor::flush(self, out)?;
         res
-    }
-
-    /// Starts printing notifications of `kinds` (see `cxu monitor`).
-    pub(crate) fn start_monitor(&mut self, kinds: ObjectKinds) {
-        self.monitor = Some(kinds);
-    }
-
-    /// Prints the queued notifications the monitor wants; returns how many.
-    pub(crate) fn flush_monitor(&mut self, out: &mut dyn Write) -> Result<usize, CliError> {
-        let Some(kinds) = self.monitor else {
-            return Ok(0);
-        };
-        let Some(dev) = self.dev.as_ref() else {
-            return Ok(0);
-        };
-        let mut n = 0;
-        for d in dev.events.drain() {
-            if let Some(line) = event_line(&d, kinds, self.opts.json) {
-                write_out(out, &line)?;
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
-    /// Waits up to `timeout` for one more notification and prints it.
-    pub(crate) fn wait_monitor(
-        &mut self,
-        out: &mut dyn Write,
-        timeout: std::time::Duration,
-    ) -> Result<usize, CliError> {
-        let Some(kinds) = self.monitor else {
-            return Ok(0);
-        };
-        let json = self.opts.json;
-        let Some(dev) = self.dev.as_ref() else {
-            return Ok(0);
-        };
-        match dev.events.recv_timeout(timeout) {
-            Some(d) => match event_line(&d, kinds, json) {
-                Some(line) => {
-                    write_out(out, &line)?;
-                    Ok(1)
-                }
-                None => Ok(0),
-            },
-            None => Ok(0),
-        }
     }
 
     /// Removes the device (RPCs drain, the instance unregisters) and prints
     /// what the monitor sees of it.
     pub fn close(&mut self, out: &mut dyn Write) -> Result<(), CliError> {
+        // The monitor ends first: devlink's has stopped before the device
+        // goes away.
+        let ended = cmd_monitor::end(self, out);
         if let Some(d) = self.dev.as_ref() {
             d.remove();
         }
-        self.flush_monitor(out)?;
         self.dev = None;
+        ended?;
         if self.join_json && self.json_docs > 0 {
             self.json_docs = 0;
             write_out(out, "\n")?;
@@ -195,6 +155,23 @@ impl Session {
             return self.write_json(out, &j);
         }
         write_out(out, &jsontext::text_section(&j))
+    }
+
+    /// Writes JSON text that opens a document (`opens`: counted as one,
+    /// after a ',' if one came before) or goes on with one.
+    pub(crate) fn json_raw(
+        &mut self,
+        out: &mut dyn Write,
+        text: &str,
+        opens: bool,
+    ) -> Result<(), CliError> {
+        if opens {
+            if self.join_json && self.json_docs > 0 {
+                write_out(out, ",")?;
+            }
+            self.json_docs += 1;
+        }
+        write_out(out, text)
     }
 
     /// Writes one JSON document (`-p`: pretty), after a ',' if the
@@ -234,7 +211,7 @@ impl Session {
 
 /// The objects in the order a prefix picks them: devlink's (`dl_cmd`),
 /// then cxu's own.
-const OBJECTS: &[&str] = &[
+pub(crate) const OBJECTS: &[&str] = &[
     "help", "dev", "port", "monitor", "health", "trap", "param", "probe", "rpc", "bind", "unbind",
     "shell",
 ];
@@ -254,43 +231,6 @@ pub(crate) fn canon<'a>(w: &[&'a str], names: &[&'a str]) -> Vec<&'a str> {
         }
     }
     v
-}
-
-/// One notification as a line: NDJSON with `-j`, else
-/// `[object,command] key: fields`.
-fn event_line(d: &Delivery, kinds: ObjectKinds, json: bool) -> Option<String> {
-    if let Delivery::Event(e) = d {
-        if !kinds.contains(e.body.kind()) {
-            return None;
-        }
-    }
-    let s = devlink_core::json::to_string(d);
-    if json {
-        return Some(format!("{s}\n"));
-    }
-    let j = jsontext::parse(&s).ok()?;
-    let jsontext::J::Obj(fields) = &j else {
-        return None;
-    };
-    let cmd = fields
-        .iter()
-        .find(|(k, _)| k == "command")
-        .map(|(_, v)| jsontext::compact(v).trim_matches('"').to_string())?;
-    match fields.iter().find(|(k, _)| k != "command") {
-        Some((obj, body)) if obj != "lost" => {
-            let sec = jsontext::J::Obj(vec![(obj.clone(), body.clone())]);
-            let text = jsontext::text_section(&sec);
-            let mut lines = text.lines();
-            let first = lines.next().unwrap_or_default();
-            let mut s = format!("[{obj},{cmd}] {first}\n");
-            for l in lines {
-                s.push_str(l);
-                s.push('\n');
-            }
-            Some(s)
-        }
-        _ => Some(format!("[{cmd}] {s}\n")),
-    }
 }
 
 pub(crate) fn write_out(out: &mut dyn Write, s: &str) -> Result<(), CliError> {

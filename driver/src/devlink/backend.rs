@@ -24,6 +24,12 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// The serial number in the function's VPD (`None` without a function
+    /// to read, or without VPD).
+    fn serial_number(&self) -> Option<String> {
+        None
+    }
+
     /// Per-opcode command counters (the `cmd` health reporter).
     fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
         Vec::new()
@@ -73,6 +79,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn iseg_read32(&self, offset: u64) -> Option<u32> {
         (**self).iseg_read32(offset)
     }
+    fn serial_number(&self) -> Option<String> {
+        (**self).serial_number()
+    }
     fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
         (**self).cmd_stats()
     }
@@ -97,6 +106,10 @@ impl Backend for crate::device::Device {
 
     fn iseg_read32(&self, offset: u64) -> Option<u32> {
         crate::device::Device::iseg_read32(self, offset).ok()
+    }
+
+    fn serial_number(&self) -> Option<String> {
+        crate::device::Device::serial_number(self)
     }
 
     fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
