@@ -12,10 +12,11 @@ use serde::Serialize;
 const MODEL_THREADS: &str = "cxu-fw";
 
 /// The clocks at one instant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct CpuSample {
     process_ns: u64,
-    model_ns: Option<u64>,
+    /// Each model thread's time on the CPU, by thread id (sorted).
+    model_ns: Option<Vec<(u32, u64)>>,
 }
 
 /// CPU time spent between two samples, in ns.
@@ -44,23 +45,37 @@ pub(crate) fn sample() -> CpuSample {
 
 impl CpuSample {
     /// What was spent since `earlier`.
+    ///
+    /// A model thread counts what it ran in between: all of it if it started
+    /// in between, nothing if it ended in between (a model dropped mid-window:
+    /// another test's, in a test run).
     pub(crate) fn since(&self, earlier: &CpuSample) -> Option<CpuUse> {
         Some(CpuUse {
             process_ns: self.process_ns.checked_sub(earlier.process_ns)?,
-            model_ns: self
-                .model_ns
-                .zip(earlier.model_ns)
-                .and_then(|(now, then)| now.checked_sub(then)),
+            model_ns: match (&self.model_ns, &earlier.model_ns) {
+                (Some(now), Some(then)) => Some(
+                    now.iter()
+                        .map(|(tid, ns)| match then.binary_search_by_key(tid, |t| t.0) {
+                            Ok(i) => ns.saturating_sub(then[i].1),
+                            Err(_) => *ns,
+                        })
+                        .sum(),
+                ),
+                _ => None,
+            },
         })
     }
 }
 
-/// Time on the CPU of the model's threads now alive: the first field of each
-/// thread's `schedstat` (ns).
-fn model_threads_ns() -> Option<u64> {
+/// Time on the CPU of each model thread now alive: the first field of its
+/// `schedstat` (ns), by thread id.
+fn model_threads_ns() -> Option<Vec<(u32, u64)>> {
     let tasks = std::fs::read_dir("/proc/self/task").ok()?;
-    let mut sum = 0u64;
+    let mut out = Vec::new();
     for t in tasks.flatten() {
+        let Some(tid) = t.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
         let dir = t.path();
         let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
             continue;
@@ -73,10 +88,11 @@ fn model_threads_ns() -> Option<u64> {
             .ok()
             .and_then(|s| run_ns(&s))
         {
-            sum += ns;
+            out.push((tid, ns));
         }
     }
-    Some(sum)
+    out.sort_unstable();
+    Some(out)
 }
 
 /// The time on the CPU from a `schedstat` line ("run wait slices").
@@ -117,7 +133,7 @@ mod tests {
         };
         let fake_earlier = CpuSample {
             process_ns: 9,
-            model_ns: Some(1),
+            model_ns: Some(vec![(1, 1)]),
         };
         assert_eq!(fake_later.since(&fake_earlier), None);
         assert_eq!(
@@ -127,5 +143,22 @@ mod tests {
                 model_ns: None
             })
         );
+    }
+
+    /// Per thread: a thread alive at both ends counts its difference, one
+    /// started in between all of its time, one gone by the end nothing (so a
+    /// model dropped mid-window cannot make the sum go backwards).
+    #[test]
+    fn model_time_is_summed_per_thread() {
+        let then = CpuSample {
+            process_ns: 0,
+            model_ns: Some(vec![(10, 100), (11, 5_000), (12, 50)]),
+        };
+        let now = CpuSample {
+            process_ns: 1,
+            model_ns: Some(vec![(10, 160), (12, 70), (13, 7)]),
+        };
+        let used = now.since(&then).unwrap();
+        assert_eq!(used.model_ns, Some(60 + 20 + 7));
     }
 }
