@@ -339,6 +339,7 @@ mod tests {
                 p50_ns: p50,
                 ..Latency::default()
             },
+            cpu: None,
         }
     }
 

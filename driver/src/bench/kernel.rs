@@ -305,6 +305,7 @@ pub(crate) fn run(
         elapsed,
         latency: Latency::from_samples(&mut samples),
         cpu: cpu_use,
+        cpu_commands: completed,
     })
 }
 

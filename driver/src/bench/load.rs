@@ -57,8 +57,11 @@ pub(crate) struct Measured {
     pub(crate) elapsed: Duration,
     /// Their latencies.
     pub(crate) latency: Latency,
-    /// CPU time the process spent over the window, where the clocks say.
+    /// CPU time the process spent, where the clocks say: over the window,
+    /// or over the whole run where that is what could be measured.
     pub(crate) cpu: Option<CpuUse>,
+    /// The commands completed while `cpu` was counted.
+    pub(crate) cpu_commands: u64,
 }
 
 impl Measured {
@@ -154,6 +157,7 @@ pub(crate) fn run(
         elapsed,
         latency: Latency::from_samples(&mut samples),
         cpu: cpu_use,
+        cpu_commands: completed,
     })
 }
 

@@ -389,6 +389,7 @@ fn sweep_depth(
                 commands_per_sec: m.throughput(),
                 spread: Spread::default(),
                 latency: m.latency,
+                cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
             });
         }
         let mut k = 0;
@@ -466,7 +467,7 @@ fn point(
         commands_per_sec: m.throughput(),
         spread: Spread::default(),
         latency: m.latency,
-        cpu: cpu_per_cmd(m.cpu, m.completed),
+        cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::report::{Comparison, Point, PolicyKind, Report, Spread};
+use super::report::{Comparison, CpuPerCmd, Point, PolicyKind, Report, Spread};
 
 fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
@@ -131,12 +131,12 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)"
+            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model)"
         )?;
         for a in &r.alone {
             writeln!(
                 out,
-                "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}",
+                "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}  {}",
                 a.command.label(),
                 a.fw_latency_us,
                 a.depth,
@@ -145,7 +145,8 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 us(a.latency.p50_ns),
                 us(a.latency.p99_ns),
                 us(a.latency.p999_ns),
-                us(a.latency.max_ns)
+                us(a.latency.max_ns),
+                cpu_cell(a.cpu)
             )?;
         }
     }
@@ -208,6 +209,19 @@ fn range(s: Spread) -> String {
     format!("[{:.0}-{:.0}]", s.min / 1000.0, s.max / 1000.0)
 }
 
+/// "process (model)" CPU per command, in us.
+fn cpu_cell(c: Option<CpuPerCmd>) -> String {
+    match c {
+        Some(c) => format!(
+            "{:.2} ({})",
+            c.process_ns / 1000.0,
+            c.model_ns
+                .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0))
+        ),
+        None => "-".to_string(),
+    }
+}
+
 /// The whole process's CPU per command of `p`, in us.
 fn process_us(p: Option<&Point>) -> Option<f64> {
     p.and_then(|p| p.cpu).map(|c| c.process_ns / 1000.0)
@@ -242,20 +256,7 @@ fn row(
         format!("{depth}")
     };
     let lat = |f: fn(&Point) -> u64| opt(lf.map(|p| us(f(p))), 6, 1);
-    let cpu = lf.and_then(|p| p.cpu).map_or_else(
-        || format!("{:>18}", "-"),
-        |c| {
-            format!(
-                "{:>18}",
-                format!(
-                    "{:.2} ({})",
-                    c.process_ns / 1000.0,
-                    c.model_ns
-                        .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0))
-                )
-            )
-        },
-    );
+    let cpu = format!("{:>18}", cpu_cell(lf.and_then(|p| p.cpu)));
     writeln!(
         out,
         "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>6} {:>9} | {:>23} {:>9} {:>6} {:>10} {:>9} | {:>22} {:>9} {:>16}",

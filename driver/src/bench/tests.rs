@@ -85,6 +85,13 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
     );
     assert_eq!(r.alone.len(), 2 * 2);
     assert!(r.alone.iter().all(|a| a.commands_per_sec > 0.0));
+    // The device alone's CPU covers its whole run: it completed commands.
+    assert!(
+        r.alone
+            .iter()
+            .all(|a| a.cpu.is_some_and(|c| c.process_ns > 0.0)),
+        "{shown}"
+    );
     assert_eq!(r.comparisons.len(), r.points.len() / 3);
     // Every lock-free point found its baselines (a ratio is left out only
     // where a side completed nothing in its window).
