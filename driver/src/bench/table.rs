@@ -206,7 +206,16 @@ fn range(s: Spread) -> String {
     if s.runs == 0 {
         return String::new();
     }
-    format!("[{:.0}-{:.0}]", s.min / 1000.0, s.max / 1000.0)
+    // Whole thousands, except below 10 k/s, where that would round to 0-9.
+    let k = |v: f64| {
+        let k = v / 1000.0;
+        if k < 10.0 {
+            format!("{k:.1}")
+        } else {
+            format!("{k:.0}")
+        }
+    };
+    format!("[{}-{}]", k(s.min), k(s.max))
 }
 
 /// "process (model)" CPU per command, in us.
@@ -283,4 +292,22 @@ fn row(
         opt(c.and_then(|c| c.fraction_of_alone), 9, 2),
         opt(c.and_then(|c| c.overhead_ns), 16, 0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_prints_as_its_slowest_and_fastest_run() {
+        let s = Spread::of([480_000.0, 120_400.0, 300_000.0], 300_000.0);
+        assert_eq!(
+            (s.min, s.median, s.max, s.runs),
+            (120_400.0, 300_000.0, 480_000.0, 3)
+        );
+        assert_eq!(range(s), "[120-480]");
+        // Below 10 k/s whole thousands would read 0-9.
+        assert_eq!(range(Spread::of([400.0, 5_250.0], 400.0)), "[0.4-5.2]");
+        assert_eq!(range(Spread::of([], 0.0)), "", "no repeats, no range");
+    }
 }
