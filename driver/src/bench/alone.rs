@@ -288,7 +288,7 @@ impl DeviceAlone {
             completed: samples.len() as u64,
             elapsed: win.measure,
             latency: Latency::from_samples(&mut samples),
-            cpu: cpu::sample().since(&cpu0),
+            cpu: cpu::sample_end().since(&cpu0),
             cpu_commands: all,
         })
     }

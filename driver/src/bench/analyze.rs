@@ -350,6 +350,7 @@ mod tests {
             process_ns: c,
             model_ns: None,
             driver_ns: None,
+            switches: None,
         });
         p
     }

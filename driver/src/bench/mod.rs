@@ -485,6 +485,7 @@ fn cpu_per_cmd(cpu: Option<CpuUse>, completed: u64) -> Option<CpuPerCmd> {
         driver_ns: cpu
             .model_ns
             .map(|m| cpu.process_ns.saturating_sub(m) as f64 / n),
+        switches: cpu.switches.map(|s| s as f64 / n),
     })
 }
 

@@ -117,6 +117,8 @@ pub struct CpuPerCmd {
     /// The rest: the driver's (or the baseline's) threads and the bench's,
     /// with the model's doorbell emulation on the submitting threads.
     pub driver_ns: Option<f64>,
+    /// Context switches (voluntary and not) of every thread.
+    pub switches: Option<f64>,
 }
 
 /// One measured point of the driver.

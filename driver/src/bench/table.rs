@@ -66,7 +66,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) | mutex kcmd/s [min-max]    CPU  LF/mutex | kernel kcmd/s [min-max]    p50 us    CPU  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
+            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) cs/cmd | mutex kcmd/s [min-max]    CPU  LF/mutex | kernel kcmd/s [min-max]    p50 us    CPU  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
         )?;
         // One row per (threads, depth) measured with any policy.
         let mut keys: Vec<(u32, u32)> = Vec::new();
@@ -119,7 +119,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "(* depth capped: one thread cannot hold more than the 31 regular slots; [min-max] = slowest and fastest of the repeats, the figure before it their median; \
-         CPU = the whole process's CPU time per command in the window (the embedded model's firmware threads in parentheses; the rest is the driver's and the bench's threads, with the model's doorbell emulation); \
+         CPU = the whole process's CPU time per command in the window (the embedded model's firmware threads in parentheses; the rest is the driver's and the bench's threads, with the model's doorbell emulation); cs = context switches per command, all threads; \
          LF = lock-free; kernel = the kernel's design (one dispatcher thread, semaphore, a completion per command); p50 ratio = LF median latency / kernel's; \
          alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
     )?;
@@ -131,7 +131,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model)"
+            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model) cs/cmd"
         )?;
         for a in &r.alone {
             writeln!(
@@ -222,10 +222,12 @@ fn range(s: Spread) -> String {
 fn cpu_cell(c: Option<CpuPerCmd>) -> String {
     match c {
         Some(c) => format!(
-            "{:.2} ({})",
+            "{:.2} ({}) {}",
             c.process_ns / 1000.0,
             c.model_ns
-                .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0))
+                .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0)),
+            c.switches
+                .map_or_else(|| "-".to_string(), |s| format!("{s:.2}"))
         ),
         None => "-".to_string(),
     }
@@ -265,7 +267,7 @@ fn row(
         format!("{depth}")
     };
     let lat = |f: fn(&Point) -> u64| opt(lf.map(|p| us(f(p))), 6, 1);
-    let cpu = format!("{:>18}", cpu_cell(lf.and_then(|p| p.cpu)));
+    let cpu = format!("{:>25}", cpu_cell(lf.and_then(|p| p.cpu)));
     writeln!(
         out,
         "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>6} {:>9} | {:>23} {:>9} {:>6} {:>10} {:>9} | {:>22} {:>9} {:>16}",

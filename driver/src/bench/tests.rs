@@ -59,6 +59,7 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
             if cfg!(target_os = "linux") {
                 let (model, driver) = (cpu.model_ns.unwrap(), cpu.driver_ns.unwrap());
                 assert!(model > 0.0 && driver <= cpu.process_ns, "{p:?}");
+                assert!(cpu.switches.is_some(), "{p:?}");
             }
         }
     }
