@@ -33,6 +33,14 @@ use crate::iseg_timeouts::device_timeouts;
 use crate::page_requests::PageRequests;
 use crate::pages::{PageWorker, Pages};
 
+/// The longest teardown waits for the device to give back slots of commands
+/// still in flight before it switches to polling and destroys the EQ. User
+/// commands were aborted first, so what is in flight was given up or is the
+/// driver's own; stale slots are not waited for at all. Waiting longer would
+/// only delay removal while every other slot is held; bus mastering goes off
+/// before the memory of a slot the device still owns is unmapped.
+const TEARDOWN_QUIESCE: Duration = Duration::from_secs(2);
+
 /// Poll step while waiting for firmware (FW_PRE_INIT_WAIT).
 const FW_WAIT_STEP: Duration = Duration::from_millis(2);
 
@@ -284,11 +292,17 @@ pub(crate) fn teardown(
             q.force_polling();
             drop(eq);
         } else {
-            note(q.set_mode(Mode::Polling, q.timeout()), "switch to polling");
-            note(eq.destroy(&q), "DESTROY_EQ");
-            // If quiescing failed (a stalled slot) the switch did not happen;
-            // with the EQ gone nobody delivers events any more: poll.
+            note(
+                q.set_mode(Mode::Polling, q.timeout().min(TEARDOWN_QUIESCE)),
+                "switch to polling",
+            );
+            // If quiescing failed (a slot not given back in time) the switch
+            // did not happen; but DESTROY_EQ's completion never comes as an
+            // event of the EQ it destroys, and after it nothing delivers
+            // events: poll from here on (a waiter in flight sees the mode at
+            // its next look).
             q.force_polling();
+            note(eq.destroy(&q), "DESTROY_EQ");
         }
     }
     if r.msix {

@@ -57,11 +57,37 @@ fn shell_keeps_one_device_across_commands() {
         "model/0:\n  name blackhole_route type drop generic true action trap group l3_drops\n"
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("Error: unknown object \"bogus\""), "{err}");
+    assert!(err.contains("Error: Object \"bogus\" not found"), "{err}");
     assert!(err.contains("Command failed stdin:2"), "{err}");
     assert_eq!(
         o.status.code(),
-        Some(2),
-        "the shell's exit code is its last failure"
+        Some(1),
+        "a failed command makes the shell fail, as devlink -b"
     );
+}
+
+#[test]
+fn monitor_closes_its_document_on_sigint() {
+    use std::io::Read;
+    let mut child = cxu()
+        .args(["monitor", "-j"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // The opening is written once SIGINT is caught.
+    let mut open = [0u8; 8];
+    stdout.read_exact(&mut open).unwrap();
+    assert_eq!(&open, b"{\"mon\":[");
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(rest, "]}\n");
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
 }

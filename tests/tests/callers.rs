@@ -172,7 +172,8 @@ fn run(s: &mut Session, line: &str) -> Result<String, (String, i32)> {
     let mut out = Vec::new();
     let r = s.exec(&words, &mut out);
     let text = String::from_utf8(out).expect("utf-8 output");
-    r.map(|()| text).map_err(|e| (e.to_string(), e.exit_code()))
+    r.map(|()| text)
+        .map_err(|e| (e.to_string(), if e.is_usage() { 2 } else { 1 }))
 }
 
 fn image_file(bytes: &[u8]) -> tempfile::NamedTempFile {
@@ -188,11 +189,12 @@ fn malformed_cli_arguments_are_refused_and_change_nothing() {
     let mut s = Session::embedded(fast_profile()).expect("session");
     let c = s.control().expect("control");
     let before = state(&c);
-    // (line, a word the error must contain, exit code: 2 for a malformed
-    // line, 1 for a well-formed one the driver or the device refuses)
+    // (line, a word the error must contain, 2 for a malformed line
+    // (`CliError::is_usage`), 1 for a well-formed one the driver or the
+    // device refuses; the tool exits 1 for both, as devlink)
     let cases: &[(&str, &str, i32)] = &[
         ("", "no command", 2),
-        ("frobnicate", "unknown object", 2),
+        ("frobnicate", "not found", 2),
         (
             "trap set trap source_mac_is_multicast action explode",
             "explode",
@@ -201,7 +203,11 @@ fn malformed_cli_arguments_are_refused_and_change_nothing() {
         ("trap set trap source_mac_is_multicast", "action", 2),
         ("trap set trap no_such_trap action trap", "no_such_trap", 1),
         ("trap set trap source_mac_is_multicast action", "action", 2),
-        ("trap set -j trap stp action drop", "options go before", 2),
+        (
+            "trap set -j trap stp action drop",
+            "options go on the command line",
+            2,
+        ),
         ("trap set trap stp action drop color red", "color", 2),
         ("trap group set group l2_drops policer 99", "99", 1),
         (

@@ -7,6 +7,6 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = cxu_driver::cli::run_with(&args, &mut std::io::stdout(), &mut std::io::stderr());
+    let code = cxu_driver::cli::main_with(&args);
     std::process::exit(code);
 }

@@ -2,20 +2,27 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devlink_core::json::{ArraySection, ObjectSection};
 use devlink_core::{
-    Cmode, Command, Delivery, EventBody, FlashRequest, ObjectKinds, ParamType, ParamValue,
-    ReloadAction, ReloadLimit,
+    Cmode, Command, Delivery, EventBody, FlashRequest, ObjectKinds, OverwriteMask, ParamType,
+    ParamValue, ReloadAction, ReloadLimit,
 };
 
-use super::session::{get, need, only, split_args, write_out, Session};
+use super::flash_text::FlashText;
+use super::session::{canon, get, need, only, split_args, write_out, Session};
 use super::CliError;
 
 /// `cxu dev ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    // devlink's order: `s` is show, `i` info, `r` reload, `f` flash.
+    let w = &canon(
+        w,
+        &["help", "show", "list", "reload", "param", "info", "flash"],
+    )[..];
     match w {
+        ["help", ..] => write_out(out, super::USAGE),
         [] | ["show", ..] | ["list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
@@ -65,17 +72,31 @@ fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErr
     s.emit(out, &devlink_core::reload::reload_reply_json(performed))
 }
 
+/// `cxu dev flash DEV file FILE [component C] [overwrite settings|identifiers]...`;
+/// the progress is printed by [`FlashText`].
 fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
     // `dev flash FILE` is accepted as well as devlink's `dev flash DEV file FILE`.
     let (dev, kv) = match w {
-        [f] => (None, vec![("file", Some(*f))]),
+        [f] if !f.contains('/') || std::path::Path::new(f).exists() => {
+            (None, vec![("file", Some(*f))])
+        }
         _ => split_args(w, &[])?,
     };
-    only(&kv, &["file", "component"])?;
+    only(&kv, &["file", "component", "overwrite"])?;
     s.check_dev(dev)?;
     let mut req = FlashRequest::new(need(&kv, "file")?);
     req.component = get(&kv, "component").map(str::to_string);
-    let json = s.opts.json;
+    for (_, v) in kv.iter().filter(|(k, _)| *k == "overwrite") {
+        req.overwrite |= match v.unwrap_or_default() {
+            "settings" => OverwriteMask::SETTINGS,
+            "identifiers" => OverwriteMask::IDENTIFIERS,
+            o => {
+                return Err(CliError::usage(format!(
+                    "Unknown overwrite section \"{o}\"; settings or identifiers"
+                )))
+            }
+        };
+    }
     let inst = Arc::clone(&s.device()?.instance);
     let mon = inst.subscribe(ObjectKinds::FLASH, 4096);
     let worker = std::thread::Builder::new()
@@ -85,30 +106,23 @@ fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErro
             what: "starting the flash thread".into(),
             source: e,
         })?;
-    let mut bar_open = false;
-    let mut last = 0.0;
+    let mut text = FlashText::new(s.opts.tty, Instant::now());
     loop {
-        match mon.recv_timeout(Duration::from_millis(100)) {
-            Some(Delivery::Event(ev)) => {
-                if json {
-                    write_out(out, &format!("{}\n", devlink_core::json::to_string(&*ev)))?;
-                } else if let EventBody::Flash(st) = &ev.body {
-                    if ev.command == Command::Status {
-                        write_out(out, &progress_bar(st, &mut last))?;
-                        bar_open = true;
-                    }
-                }
-                if ev.command == Command::End {
+        let piece = match mon.recv_timeout(Duration::from_millis(100)) {
+            Some(Delivery::Event(ev)) => match (&ev.body, ev.command) {
+                (_, Command::End) => {
+                    write_out(out, &text.end())?;
                     break;
                 }
-            }
-            Some(Delivery::Overflow { .. }) => {}
+                (EventBody::Flash(st), Command::Status) => text.status(st, Instant::now()),
+                _ => String::new(),
+            },
+            Some(Delivery::Overflow { .. }) => String::new(),
             None if worker.is_finished() => break,
-            None => {}
-        }
-    }
-    if bar_open {
-        write_out(out, "\n")?;
+            None => text.tick(Instant::now()),
+        };
+        write_out(out, &piece)?;
+        let _ = out.flush();
     }
     let res = worker
         .join()
@@ -117,31 +131,12 @@ fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErro
     Ok(())
 }
 
-/// `\r[#####     ]  50% Downloading`, redrawn in place: every line has
-/// the same width, and a message without a fraction keeps the last bar.
-fn progress_bar(st: &devlink_core::FlashStatusView, last: &mut f64) -> String {
-    const W: usize = 30;
-    if let Some(f) = st.fraction() {
-        *last = f;
-    }
-    let filled = ((*last * W as f64).round() as usize).min(W);
-    let mut msg = st.msg.clone().unwrap_or_default();
-    if let Some(t) = st.timeout {
-        msg.push_str(&format!(" (timeout {t}s)"));
-    }
-    format!(
-        "\r[{}{}] {:3.0}% {:<24}",
-        "#".repeat(filled),
-        " ".repeat(W - filled),
-        *last * 100.0,
-        msg
-    )
-}
-
 /// `cxu param show [DEV] [name N]`, `cxu param set [DEV] name N value V cmode C`.
 pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    let w = &canon(w, &["help", "show", "list", "set"])[..];
     match w {
-        [] | ["show", ..] => {
+        ["help", ..] => write_out(out, super::USAGE),
+        [] | ["show" | "list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["name"])?;

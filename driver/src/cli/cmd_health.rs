@@ -6,13 +6,22 @@ use std::sync::Arc;
 use devlink_core::json::ArraySection;
 use devlink_core::HealthSet;
 
-use super::session::{get, need, num, only, split_args, Session};
+use super::session::{canon, get, need, num, only, split_args, write_out, Session};
 use super::{jsontext, CliError};
 
 /// `cxu health ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    let mut w = canon(
+        w,
+        &["help", "show", "list", "recover", "diagnose", "dump", "set"],
+    );
+    if w.first() == Some(&"dump") {
+        w = [&["dump"][..], &canon(&w[1..], &["show", "clear"])].concat();
+    }
+    let w = &w[..];
     match w {
-        [] | ["show", ..] => {
+        ["help", ..] => write_out(out, super::USAGE),
+        [] | ["show" | "list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["reporter"])?;
@@ -88,18 +97,10 @@ fn fmsg(s: &mut Session, w: &[&str], out: &mut dyn Write, op: FmsgOp) -> Result<
     let msg = op(&mut inst.enter()?, need(&kv, "reporter")?)?;
     let text = msg.to_json();
     let j = jsontext::parse(&text).map_err(|e| CliError::usage(format!("internal: {e}")))?;
-    let rendered = if s.opts.json {
-        let mut t = if s.opts.pretty {
-            jsontext::pretty(&j)
-        } else {
-            jsontext::compact(&j)
-        };
-        t.push('\n');
-        t
-    } else {
-        let mut t = String::new();
-        jsontext::text_object(&j, 0, &mut t);
-        t
-    };
-    super::session::write_out(out, &rendered)
+    if s.opts.json {
+        return s.write_json(out, &j);
+    }
+    let mut t = String::new();
+    jsontext::text_object(&j, 0, &mut t);
+    write_out(out, &t)
 }

@@ -1,13 +1,11 @@
-//! `cxu rpc`, `cxu monitor`, `cxu bind` / `cxu unbind`.
+//! `cxu rpc`, `cxu bind` / `cxu unbind`.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
 
 use cxu_hal::ifc::header::OutHeader;
 use cxu_hal::vfio::bind::{self, SystemWriter};
 use cxu_hal::vfio::Sysfs;
 use devlink_core::json::{ObjectSection, OrderedMap};
-use devlink_core::ObjectKinds;
 
 use super::session::{num, write_out, Session};
 use super::CliError;
@@ -120,76 +118,6 @@ pub fn rpc(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         text.push('\n');
     }
     write_out(out, &text)
-}
-
-fn kinds(name: &str) -> Option<ObjectKinds> {
-    Some(match name {
-        "all" => ObjectKinds::all(),
-        "dev" => ObjectKinds::DEV,
-        "port" => ObjectKinds::PORT,
-        "trap" => ObjectKinds::TRAP,
-        "trap-group" => ObjectKinds::TRAP_GROUP,
-        "trap-policer" => ObjectKinds::TRAP_POLICER,
-        "param" => ObjectKinds::PARAM,
-        "health" => ObjectKinds::HEALTH,
-        "flash" => ObjectKinds::FLASH,
-        "region" => ObjectKinds::REGION,
-        _ => return None,
-    })
-}
-
-/// `cxu monitor [OBJECT...] [count N] [timeout MS]`: prints every
-/// notification of those kinds (all by default) since the device was
-/// opened, then keeps printing after each later command of the session
-/// (NDJSON with `-j`). `count N` waits (up to `timeout`, default 10 s)
-/// until N notifications have been printed.
-pub fn monitor(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let mut k = ObjectKinds::empty();
-    let mut count = None;
-    let mut timeout = Duration::from_secs(10);
-    let mut i = 0;
-    while i < w.len() {
-        match w[i] {
-            "count" | "timeout" => {
-                let v = w
-                    .get(i + 1)
-                    .ok_or_else(|| CliError::usage(format!("{} needs a value", w[i])))?;
-                if w[i] == "count" {
-                    count = Some(num::<usize>("count", v)?);
-                } else {
-                    timeout = Duration::from_millis(num("timeout", v)?);
-                }
-                i += 2;
-            }
-            o => {
-                k |= kinds(o).ok_or_else(|| {
-                    CliError::usage(format!(
-                        "unknown object {o:?}; all dev port trap trap-group trap-policer param health flash region"
-                    ))
-                })?;
-                i += 1;
-            }
-        }
-    }
-    if k.is_empty() {
-        k = ObjectKinds::all();
-    }
-    s.device()?;
-    s.start_monitor(k);
-    let mut n = s.flush_monitor(out)?;
-    if let Some(want) = count {
-        let deadline = Instant::now() + timeout;
-        while n < want {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(CliError::usage(format!(
-                    "monitor: {n} of {want} notifications before the timeout"
-                )));
-            }
-            n += s.wait_monitor(out, left)?;
-        }
-    }
-    Ok(())
 }
 
 /// `cxu bind ADDR` / `cxu unbind ADDR`.

@@ -11,7 +11,7 @@ use devlink_core::json::{ObjectSection, OrderedMap};
 use devlink_core::PortView;
 use serde::Serialize;
 
-use super::session::{get, need, only, split_args, Session};
+use super::session::{canon, get, need, only, split_args, write_out, Session};
 use super::CliError;
 use crate::devlink::port;
 
@@ -45,9 +45,11 @@ fn port_ref(s: &mut Session, w: &str) -> Result<(String, u32), CliError> {
 
 /// `cxu port ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
+    let w = &canon(w, &["help", "show", "list", "set"])[..];
     match w {
+        ["help", ..] => write_out(out, super::USAGE),
         [] | ["show"] | ["list"] => show(s, None, out),
-        ["show", p] => {
+        ["show" | "list", p] => {
             let (_, i) = port_ref(s, p)?;
             show(s, Some(i), out)
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use devlink_core::json::ArraySection;
 use devlink_core::{Detail, TrapAction};
 
-use super::session::{get, need, num, only, split_args, Session};
+use super::session::{canon, get, need, num, only, split_args, write_out, Session};
 use super::CliError;
 
 fn action(a: &str) -> Result<TrapAction, CliError> {
@@ -26,10 +26,12 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         stats: s.opts.stats,
         verbose: s.opts.verbose,
     };
+    let w = &canon(w, &["help", "show", "list", "set", "group", "policer"])[..];
     match w {
+        ["help", ..] => write_out(out, super::USAGE),
         ["group", rest @ ..] => group(s, rest, detail, out),
         ["policer", rest @ ..] => policer(s, rest, detail, out),
-        [] | ["show", ..] => {
+        [] | ["show" | "list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["trap"])?;
@@ -54,7 +56,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
             let inst = Arc::clone(&s.device()?.instance);
             let warn = inst.enter()?.trap_set_action(need(&kv, "trap")?, a)?;
             if let Some(w) = warn {
-                super::session::write_out(out, &format!("Warning: {w}\n"))?;
+                write_out(out, &format!("Warning: {w}\n"))?;
             }
             Ok(())
         }
@@ -65,8 +67,10 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
 }
 
 fn group(s: &mut Session, w: &[&str], detail: Detail, out: &mut dyn Write) -> Result<(), CliError> {
+    let w = &canon(w, &["help", "show", "list", "set"])[..];
     match w {
-        [] | ["show", ..] => {
+        ["help", ..] => write_out(out, super::USAGE),
+        [] | ["show" | "list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["group"])?;
@@ -116,8 +120,10 @@ fn policer(
     detail: Detail,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let w = &canon(w, &["help", "show", "list", "set"])[..];
     match w {
-        [] | ["show", ..] => {
+        ["help", ..] => write_out(out, super::USAGE),
+        [] | ["show" | "list", ..] => {
             let rest = if w.is_empty() { w } else { &w[1..] };
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["policer"])?;

@@ -75,12 +75,15 @@ impl From<cxu_dma::Error> for CliError {
 }
 
 impl CliError {
-    /// The exit code: 2 for usage errors, 1 for everything else.
+    /// The exit code: 1, whatever failed, as devlink's `EXIT_FAILURE`.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            CliError::Usage(_) => 2,
-            _ => 1,
-        }
+        1
+    }
+
+    /// The command line was wrong (as against a refusal by the driver or
+    /// the device).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, CliError::Usage(_))
     }
 
     pub(crate) fn usage(msg: impl Into<String>) -> Self {

@@ -136,37 +136,80 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
-/// Pretty JSON (`-p`), two-space indent, keys in order.
+/// Pretty JSON (`-p`) as iproute2's json_writer prints it: four-space
+/// indent, each object member on its own line, array elements inline
+/// (`[ a,b ]`, an empty one `[ ]`), keys in order.
 pub fn pretty(j: &J) -> String {
     let mut out = String::new();
     pretty_into(j, 0, &mut out);
     out
 }
 
-fn pretty_into(j: &J, ind: usize, out: &mut String) {
-    let pad = |n: usize| "  ".repeat(n);
+fn pretty_into(j: &J, depth: usize, out: &mut String) {
+    let pad = |n: usize| "    ".repeat(n);
     match j {
-        J::Obj(v) if !v.is_empty() => {
-            out.push_str("{\n");
+        J::Obj(v) => {
+            out.push('{');
             for (i, (k, x)) in v.iter().enumerate() {
-                out.push_str(&format!("{}{}: ", pad(ind + 1), quote(k)));
-                pretty_into(x, ind + 1, out);
-                out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&format!("{}}}", pad(ind)));
-        }
-        J::Arr(v) if !v.is_empty() => {
-            out.push_str("[ ");
-            for (i, x) in v.iter().enumerate() {
-                pretty_into(x, ind + 1, out);
-                if i + 1 < v.len() {
+                if i > 0 {
                     out.push(',');
                 }
+                out.push_str(&format!("\n{}{}: ", pad(depth + 1), quote(k)));
+                pretty_into(x, depth + 1, out);
+            }
+            if !v.is_empty() {
+                out.push_str(&format!("\n{}", pad(depth)));
+            }
+            out.push('}');
+        }
+        J::Arr(v) => {
+            out.push_str("[ ");
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                pretty_into(x, depth + 1, out);
+            }
+            if !v.is_empty() {
                 out.push(' ');
             }
             out.push(']');
         }
         other => out.push_str(&compact(other)),
+    }
+}
+
+/// The opening of a `{"mon":[...]}` document written as it goes (compact
+/// or [`pretty`]); [`mon_item`] and [`mon_close`] write the rest, the
+/// three together being the whole document's text.
+pub fn mon_open(pretty: bool) -> String {
+    if pretty {
+        "{\n    \"mon\": [ ".into()
+    } else {
+        "{\"mon\":[".into()
+    }
+}
+
+/// One element of the `mon` array.
+pub fn mon_item(j: &J, first: bool, pretty: bool) -> String {
+    let mut s = String::new();
+    if !first {
+        s.push(',');
+    }
+    if pretty {
+        pretty_into(j, 2, &mut s);
+    } else {
+        s.push_str(&compact(j));
+    }
+    s
+}
+
+/// The end of the `mon` document; `any`: an element was written.
+pub fn mon_close(any: bool, pretty: bool) -> String {
+    match (pretty, any) {
+        (true, true) => " ]\n}".into(),
+        (true, false) => "]\n}".into(),
+        (false, _) => "]}".into(),
     }
 }
 
@@ -281,7 +324,32 @@ mod tests {
             text_section(&parse(p).unwrap()),
             "model/0/1: type notset flavour physical port 1\n"
         );
-        assert!(pretty(&parse(p).unwrap()).contains("\n      \"type\": \"notset\",\n"));
+        assert_eq!(
+            pretty(&parse(p).unwrap()),
+            "{\n    \"port\": {\n        \"model/0/1\": {\n            \"type\": \"notset\",\n            \"flavour\": \"physical\",\n            \"port\": 1\n        }\n    }\n}"
+        );
+        // json_writer's arrays: inline, objects in them indented one level
+        // deeper than the array's key.
+        assert_eq!(
+            pretty(&parse(r#"{"a":[{"b":1},{"c":[]}],"d":{},"e":[1,2]}"#).unwrap()),
+            "{\n    \"a\": [ {\n            \"b\": 1\n        },{\n            \"c\": [ ]\n        } ],\n    \"d\": {},\n    \"e\": [ 1,2 ]\n}"
+        );
         assert!(parse("{\"a\":").is_err());
+        // The monitor's document written piece by piece is the document.
+        let items = [
+            parse(p).unwrap(),
+            parse(r#"{"command":"del","x":[]}"#).unwrap(),
+        ];
+        for pr in [false, true] {
+            for n in 0..=2 {
+                let mut s = mon_open(pr);
+                for (i, it) in items[..n].iter().enumerate() {
+                    s.push_str(&mon_item(it, i == 0, pr));
+                }
+                s.push_str(&mon_close(n > 0, pr));
+                let whole = J::Obj(vec![("mon".into(), J::Arr(items[..n].to_vec()))]);
+                assert_eq!(s, if pr { pretty(&whole) } else { compact(&whole) });
+            }
+        }
     }
 }

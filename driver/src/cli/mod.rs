@@ -8,19 +8,25 @@
 //! change lasts for one invocation: `-b FILE` (`devlink -b`) or `shell` run
 //! several commands on one device.
 //!
-//! Files: [`session`] (device, options, monitor, argument helpers),
+//! Files: `getopt` (the global options, as devlink's getopt_long), `batch`
+//! (`-b` input, as iproute2's do_batch), [`session`] (device, options,
+//! monitor, argument helpers, prefix abbreviations),
 //! [`device`] (bring-up and removal), `cmd_dev` (dev, param, reload,
-//! flash), `cmd_port`, `cmd_trap`, `cmd_health`, `cmd_misc` (rpc,
-//! monitor, bind), [`jsontext`] (order-keeping JSON for `-p` and text).
+//! flash), `cmd_port`, `cmd_trap`, `cmd_health`, `cmd_monitor`,
+//! `cmd_misc` (rpc, bind), [`jsontext`] (order-keeping JSON for `-p` and text).
 
+mod batch;
 mod cmd_dev;
 mod cmd_health;
 mod cmd_misc;
+mod cmd_monitor;
 mod cmd_port;
 mod cmd_probe;
 mod cmd_trap;
 pub mod device;
 mod error;
+mod flash_text;
+mod getopt;
 pub mod jsontext;
 pub mod session;
 
@@ -29,6 +35,8 @@ use std::io::{BufRead, Write};
 pub use cmd_misc::{from_hex, to_hex};
 pub use device::{Device, Source};
 pub use error::CliError;
+use getopt::Opt;
+use session::pick;
 pub use session::{Opts, Session};
 
 /// `cxu help`.
@@ -36,25 +44,26 @@ pub const USAGE: &str = "\
 usage: cxu [OPTIONS] OBJECT COMMAND [ARGS]
        cxu [OPTIONS] -b FILE          run the commands of FILE ('-' = stdin) on one device
        cxu [OPTIONS] shell            read commands from stdin
-options: -j/--json  -p/--pretty  -s/--statistics  -v/--verbose  --pci DDDD:BB:DD.F
-         --force (with -b: go on after a failed command)  --sysfs ROOT (bind/unbind)
-objects:
+options (anywhere on the line, combinable as -jps; long ones abbreviable):
+  -j/--json  -p/--pretty  -s/--statistics  -v/--verbose  -V/--Version
+  -f/--force (with -b: go on after a failed command)  --pci DDDD:BB:DD.F  --sysfs ROOT
+objects and commands may be abbreviated as in devlink (`cxu d sh`, `cxu tr gr sh`):
   probe                           what bring-up found: firmware, ports, features, queue
-  dev show | info | reload [action driver_reinit|fw_activate] | flash FILE
-  dev param show [name N] | set name N value V cmode runtime|driverinit|permanent
+  dev show [DEV] | info [DEV] | reload DEV [action driver_reinit|fw_activate]
+  dev flash DEV file FILE [component C] [overwrite settings|identifiers]
+  dev param show [DEV [name N]] | set DEV name N { value V | default } cmode runtime|driverinit|permanent
   param ...                       (same as dev param)
-  port show [DEV/N] | set DEV/N state up|down
-  trap show [trap N] | set trap N action drop|trap|mirror
-  trap group show [group G] | set group G [action A] [policer P | nopolicer]
-  trap policer show [policer P] | set policer P [rate R] [burst B]
-  health show [reporter R] | diagnose reporter R | dump show|clear reporter R
-         | recover reporter R | set reporter R [grace_period MS] [auto_recover true|false]
-  monitor [all|dev|port|trap|trap-group|trap-policer|param|health|flash] [count N] [timeout MS]
-  rpc [scope configuration|debug_read_only|debug_write|debug_write_full] [outlen N] HEX
+  port show [DEV | DEV/N] | set DEV/N type eth|ib|auto | set DEV/N state up|down
+  trap show [DEV [trap N]] | set DEV trap N action drop|trap|mirror
+  trap group show [DEV [group G]] | set DEV group G [action A] [policer P | nopolicer]
+  trap policer show [DEV [policer P]] | set DEV policer P [rate R] [burst B]
+  health show [DEV [reporter R]] | diagnose DEV reporter R | dump show|clear DEV reporter R
+         | recover DEV reporter R | set DEV reporter R [grace_period MS] [auto_recover true|false]
+  monitor [all|dev|port|health|trap|trap-group|trap-policer|param|flash] [count N] [timeout MS] [ndjson]
+  rpc [DEV] [scope configuration|debug_read_only|debug_write|debug_write_full] [outlen N] HEX
   bind DDDD:BB:DD.F | unbind DDDD:BB:DD.F
   bench ...                       (command-queue benchmarks; `cxu bench --help`)
-DEV is optional (one device per invocation): model/0 on the embedded model,
-pci/DDDD:BB:DD.F with --pci.
+DEV: model/0 on the embedded model, pci/DDDD:BB:DD.F with --pci.
 ";
 
 struct Global {
@@ -63,64 +72,55 @@ struct Global {
     batch: Option<String>,
     force: bool,
     sysfs: Option<String>,
+    version: bool,
     rest: Vec<String>,
 }
 
 fn parse_global(args: &[String]) -> Result<Global, CliError> {
+    let p = getopt::parse(args)?;
     let mut g = Global {
         opts: Opts::default(),
         source: Source::Embedded(cxu_qemu::Profile::default()),
         batch: None,
         force: false,
         sysfs: None,
-        rest: Vec::new(),
+        version: false,
+        rest: p.words,
     };
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let val = |i: usize| {
-            args.get(i + 1)
-                .cloned()
-                .ok_or_else(|| CliError::usage(format!("{a} needs a value")))
-        };
-        match a {
-            "-j" | "--json" => g.opts.json = true,
-            "-p" | "--pretty" => g.opts.pretty = true,
-            "-s" | "--statistics" => g.opts.stats = true,
-            "-v" | "--verbose" => g.opts.verbose = true,
-            "-jp" | "-pj" => {
-                g.opts.json = true;
-                g.opts.pretty = true;
+    for (o, v) in p.opts {
+        let v = v.unwrap_or_default();
+        match o {
+            Opt::Json => g.opts.json = true,
+            Opt::Pretty => g.opts.pretty = true,
+            Opt::Stats => g.opts.stats = true,
+            Opt::Verbose => g.opts.verbose = true,
+            Opt::Force => g.force = true,
+            Opt::Version => g.version = true,
+            // Interface names, IEC units and hex dumps change outputs cxu
+            // does not have (netdev names, rates, regions); accepted so a
+            // devlink command line runs unchanged.
+            Opt::NoNiceNames | Opt::Iec | Opt::Hex => {}
+            Opt::Help => g.rest = vec!["help".into()],
+            Opt::Batch => g.batch = Some(v),
+            Opt::Netns => {
+                return Err(CliError::usage(format!(
+                    "-N {v}: a VFIO function has no network namespace"
+                )))
             }
-            "--force" | "-force" => g.force = true,
-            "--pci" => {
+            Opt::Pci => {
                 g.source = Source::Pci(
-                    val(i)?
-                        .parse()
+                    v.parse()
                         .map_err(|e: cxu_hal::Error| CliError::usage(e.to_string()))?,
-                );
-                i += 1;
+                )
             }
-            "-b" | "--batch" => {
-                g.batch = Some(val(i)?);
-                i += 1;
-            }
-            "--sysfs" => {
-                g.sysfs = Some(val(i)?);
-                i += 1;
-            }
-            _ => {
-                g.rest = args[i..].to_vec();
-                break;
-            }
+            Opt::Sysfs => g.sysfs = Some(v),
         }
-        i += 1;
     }
     Ok(g)
 }
 
 /// The tool: `args` without the program name. Output and error messages
-/// go to `out`; returns the exit code (0 ok, 1 failed, 2 usage).
+/// go to `out`; returns the exit code (0 ok, 1 failed, as devlink).
 pub fn run<S: AsRef<str>>(args: &[S], out: &mut dyn Write) -> i32 {
     let mut err = Vec::new();
     let code = run_with(args, out, &mut err);
@@ -128,13 +128,40 @@ pub fn run<S: AsRef<str>>(args: &[S], out: &mut dyn Write) -> i32 {
     code
 }
 
-/// [`run`] with error messages on their own stream (main() uses stderr).
+/// [`run`] with error messages on their own stream.
 pub fn run_with<S: AsRef<str>>(args: &[S], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    run_opts(args, Opts::default(), out, err)
+}
+
+/// main(): [`run_with`] on stdout and stderr, knowing whether stdout is a
+/// terminal (`dev flash` draws its bar only there, as devlink).
+pub fn main_with<S: AsRef<str>>(args: &[S]) -> i32 {
+    use std::io::IsTerminal;
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let base = Opts {
+        tty,
+        ..Opts::default()
+    };
+    run_opts(args, base, &mut stdout.lock(), &mut std::io::stderr())
+}
+
+fn run_opts<S: AsRef<str>>(
+    args: &[S],
+    base: Opts,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-    let g = match parse_global(&args) {
+    let mut g = match parse_global(&args) {
         Ok(g) => g,
         Err(e) => return report(err, &e, None),
     };
+    g.opts.tty = base.tty;
+    if g.version {
+        let _ = writeln!(out, "cxu utility, cxu-{}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
     // `cxu bench` probes its own device(s) with its own options.
     if g.rest.first().map(String::as_str) == Some("bench") {
         let pci = match &g.source {
@@ -144,17 +171,25 @@ pub fn run_with<S: AsRef<str>>(args: &[S], out: &mut dyn Write, err: &mut dyn Wr
         return crate::bench::cli(&g.rest, pci, out, err);
     }
     let mut s = Session::new(g.source.clone(), g.opts);
+    // One JSON writer for the whole invocation, as devlink's: documents
+    // joined by ',', one newline at the end.
+    s.join_json = true;
     if let Some(root) = &g.sysfs {
         s.sysfs_root = root.into();
     }
+    let shell = g
+        .rest
+        .first()
+        .is_some_and(|w| pick(w, session::OBJECTS) == Some("shell"));
+    s.batch = g.batch.is_some() || shell;
     let code = if let Some(file) = &g.batch {
         batch(&mut s, file, g.force, out, err)
-    } else if g.rest.first().map(String::as_str) == Some("shell") {
+    } else if shell {
         let stdin = std::io::stdin();
         lines(&mut s, "stdin", &mut stdin.lock(), true, out, err)
     } else if g.rest.is_empty() {
         let _ = out.write_all(USAGE.as_bytes());
-        2
+        0
     } else {
         match s.exec(&g.rest, out) {
             Ok(()) => 0,
@@ -184,14 +219,14 @@ fn batch(
 ) -> i32 {
     if file == "-" {
         let stdin = std::io::stdin();
-        return lines(s, "stdin", &mut stdin.lock(), force, out, err);
+        return lines(s, "-", &mut stdin.lock(), force, out, err);
     }
     match std::fs::File::open(file) {
         Ok(f) => lines(s, file, &mut std::io::BufReader::new(f), force, out, err),
         Err(e) => report(
             err,
             &CliError::Io {
-                what: format!("opening {file}"),
+                what: format!("Cannot open file \"{file}\" for reading"),
                 source: e,
             },
             None,
@@ -199,8 +234,8 @@ fn batch(
     }
 }
 
-/// Runs one command per line (`#` starts a comment); stops at the first
-/// failure unless `force`, as `devlink -b` does.
+/// Runs the commands of `input` ([`batch`] reads them as `do_batch`);
+/// stops at the first failure unless `force`, as `devlink -b` does.
 fn lines(
     s: &mut Session,
     name: &str,
@@ -210,40 +245,17 @@ fn lines(
     err: &mut dyn Write,
 ) -> i32 {
     let mut code = 0;
-    let mut line = String::new();
-    let mut n = 0;
-    loop {
-        line.clear();
-        match input.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return report(
-                    err,
-                    &CliError::Io {
-                        what: format!("reading {name}"),
-                        source: e,
-                    },
-                    None,
-                )
+    let mut r = batch::Reader::new(input);
+    while let Some(cmd) = r.next_command() {
+        let res = match cmd {
+            Ok(l) if matches!(l.words[0].as_str(), "quit" | "exit") => break,
+            Ok(l) => {
+                let _ = out.flush();
+                s.exec(&l.words, out).map_err(|e| (l.lineno, e))
             }
-        }
-        n += 1;
-        let words: Vec<String> = line
-            .split('#')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        if words.is_empty() {
-            continue;
-        }
-        if words[0] == "quit" || words[0] == "exit" {
-            break;
-        }
-        let _ = out.flush();
-        if let Err(e) = s.exec(&words, out) {
+            Err(e) => Err(e),
+        };
+        if let Err((n, e)) = res {
             code = report(err, &e, Some((name, n)));
             if !force {
                 return code;

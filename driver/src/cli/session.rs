@@ -4,10 +4,11 @@
 use std::io::Write;
 
 use cxu_qemu::model::Control;
-use devlink_core::{Delivery, ObjectKinds};
 
 use super::device::{Device, Source};
-use super::{cmd_dev, cmd_health, cmd_misc, cmd_port, cmd_probe, cmd_trap, jsontext, CliError};
+use super::{
+    cmd_dev, cmd_health, cmd_misc, cmd_monitor, cmd_port, cmd_probe, cmd_trap, jsontext, CliError,
+};
 
 /// Output options (`-j`, `-p`, `-s`, `-v`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,19 +21,30 @@ pub struct Opts {
     pub stats: bool,
     /// Verbose.
     pub verbose: bool,
+    /// Standard output is a terminal (progress is drawn in place there).
+    pub tty: bool,
 }
 
 /// One device and the commands run on it.
 pub struct Session {
     source: Source,
     config: crate::device::DriverConfig,
-    dev: Option<Device>,
+    pub(crate) dev: Option<Device>,
     /// Output options.
     pub opts: Opts,
     /// `--sysfs ROOT` for bind/unbind.
     pub(crate) sysfs_root: std::path::PathBuf,
-    /// Monitor: print notifications after every command, of these kinds.
-    monitor: Option<ObjectKinds>,
+    /// The running monitor (`cxu monitor`).
+    pub(crate) monitor: Option<cmd_monitor::Monitor>,
+    /// Commands come from a batch or the shell (so a monitor does not
+    /// wait, and other commands may follow it).
+    pub(crate) batch: bool,
+    /// JSON documents as devlink's one writer per invocation prints them:
+    /// joined by ',', one newline at [`Session::close`]. Off (the default
+    /// for a library caller), every document ends with its own newline.
+    pub join_json: bool,
+    /// JSON documents written so far.
+    json_docs: usize,
 }
 
 impl Session {
@@ -45,6 +57,9 @@ impl Session {
             opts,
             sysfs_root: cxu_hal::vfio::SYSFS_ROOT.into(),
             monitor: None,
+            batch: false,
+            join_json: false,
+            json_docs: 0,
         }
     }
 
@@ -83,12 +98,15 @@ impl Session {
             .ok_or_else(|| CliError::usage("not running on the embedded model"))
     }
 
-    /// Runs one command line (without the global options).
+    /// Runs one command line (without the global options). Objects and
+    /// commands may be abbreviated to any prefix, the first match in
+    /// devlink's order winning (`d` is `dev`, `h` is `help`).
     pub fn exec(&mut self, words: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let w = canon(&w, OBJECTS);
         let res = match w.as_slice() {
             [] => Err(CliError::usage("no command; try `cxu help`")),
-            ["help"] | ["-h"] | ["--help"] => {
+            ["help", ..] | ["-h"] | ["--help"] => {
                 write_out(out, super::USAGE)?;
                 Ok(())
             }
@@ -99,92 +117,84 @@ impl Session {
             ["trap", rest @ ..] => cmd_trap::run(self, rest, out),
             ["health", rest @ ..] => cmd_health::run(self, rest, out),
             ["rpc", rest @ ..] => cmd_misc::rpc(self, rest, out),
-            ["monitor", rest @ ..] | ["mon", rest @ ..] => cmd_misc::monitor(self, rest, out),
+            ["monitor", rest @ ..] => cmd_monitor::run(self, rest, out),
             ["bind", rest @ ..] => cmd_misc::bind(self, rest, out, true),
             ["unbind", rest @ ..] => cmd_misc::bind(self, rest, out, false),
             [other, ..] => Err(CliError::usage(format!(
-                "unknown object {other:?}; objects: probe dev port trap param health rpc monitor bind unbind"
+                "Object \"{other}\" not found; objects: {}",
+                OBJECTS[1..].join(" ")
             ))),
         };
-        self.flush_monitor(out)?;
+        cmd_monitor::flush(self, out)?;
         res
-    }
-
-    /// Starts printing notifications of `kinds` (see `cxu monitor`).
-    pub(crate) fn start_monitor(&mut self, kinds: ObjectKinds) {
-        self.monitor = Some(kinds);
-    }
-
-    /// Prints the queued notifications the monitor wants; returns how many.
-    pub(crate) fn flush_monitor(&mut self, out: &mut dyn Write) -> Result<usize, CliError> {
-        let Some(kinds) = self.monitor else {
-            return Ok(0);
-        };
-        let Some(dev) = self.dev.as_ref() else {
-            return Ok(0);
-        };
-        let mut n = 0;
-        for d in dev.events.drain() {
-            if let Some(line) = event_line(&d, kinds, self.opts.json) {
-                write_out(out, &line)?;
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
-    /// Waits up to `timeout` for one more notification and prints it.
-    pub(crate) fn wait_monitor(
-        &mut self,
-        out: &mut dyn Write,
-        timeout: std::time::Duration,
-    ) -> Result<usize, CliError> {
-        let Some(kinds) = self.monitor else {
-            return Ok(0);
-        };
-        let json = self.opts.json;
-        let Some(dev) = self.dev.as_ref() else {
-            return Ok(0);
-        };
-        match dev.events.recv_timeout(timeout) {
-            Some(d) => match event_line(&d, kinds, json) {
-                Some(line) => {
-                    write_out(out, &line)?;
-                    Ok(1)
-                }
-                None => Ok(0),
-            },
-            None => Ok(0),
-        }
     }
 
     /// Removes the device (RPCs drain, the instance unregisters) and prints
     /// what the monitor sees of it.
     pub fn close(&mut self, out: &mut dyn Write) -> Result<(), CliError> {
+        // The monitor ends first: devlink's has stopped before the device
+        // goes away.
+        let ended = cmd_monitor::end(self, out);
         if let Some(d) = self.dev.as_ref() {
             d.remove();
         }
-        self.flush_monitor(out)?;
         self.dev = None;
+        ended?;
+        if self.join_json && self.json_docs > 0 {
+            self.json_docs = 0;
+            write_out(out, "\n")?;
+        }
         Ok(())
     }
 
     /// Prints a `{"section":{...}}` answer as JSON (`-j`, `-p`) or text.
-    pub(crate) fn emit(&self, out: &mut dyn Write, json: &str) -> Result<(), CliError> {
+    pub(crate) fn emit(&mut self, out: &mut dyn Write, json: &str) -> Result<(), CliError> {
         let j = jsontext::parse(json)
             .map_err(|e| CliError::usage(format!("internal: bad JSON {e}")))?;
-        let text = if self.opts.json {
-            let mut s = if self.opts.pretty {
-                jsontext::pretty(&j)
-            } else {
-                jsontext::compact(&j)
-            };
-            s.push('\n');
-            s
+        if self.opts.json {
+            return self.write_json(out, &j);
+        }
+        write_out(out, &jsontext::text_section(&j))
+    }
+
+    /// Writes JSON text that opens a document (`opens`: counted as one,
+    /// after a ',' if one came before) or goes on with one.
+    pub(crate) fn json_raw(
+        &mut self,
+        out: &mut dyn Write,
+        text: &str,
+        opens: bool,
+    ) -> Result<(), CliError> {
+        if opens {
+            if self.join_json && self.json_docs > 0 {
+                write_out(out, ",")?;
+            }
+            self.json_docs += 1;
+        }
+        write_out(out, text)
+    }
+
+    /// Writes one JSON document (`-p`: pretty), after a ',' if the
+    /// invocation's writer already wrote one ([`Session::join_json`]).
+    pub(crate) fn write_json(
+        &mut self,
+        out: &mut dyn Write,
+        j: &jsontext::J,
+    ) -> Result<(), CliError> {
+        let mut s = String::new();
+        if self.join_json && self.json_docs > 0 {
+            s.push(',');
+        }
+        s.push_str(&if self.opts.pretty {
+            jsontext::pretty(j)
         } else {
-            jsontext::text_section(&j)
-        };
-        write_out(out, &text)
+            jsontext::compact(j)
+        });
+        if !self.join_json {
+            s.push('\n');
+        }
+        self.json_docs += 1;
+        write_out(out, &s)
     }
 
     /// The handle name (`model/0`), checking a `DEV` argument against it.
@@ -199,41 +209,28 @@ impl Session {
     }
 }
 
-/// One notification as a line: NDJSON with `-j`, else
-/// `[object,command] key: fields`.
-fn event_line(d: &Delivery, kinds: ObjectKinds, json: bool) -> Option<String> {
-    if let Delivery::Event(e) = d {
-        if !kinds.contains(e.body.kind()) {
-            return None;
+/// The objects in the order a prefix picks them: devlink's (`dl_cmd`),
+/// then cxu's own.
+pub(crate) const OBJECTS: &[&str] = &[
+    "help", "dev", "port", "monitor", "health", "trap", "param", "probe", "rpc", "bind", "unbind",
+    "shell",
+];
+
+/// The first of `names` that `word` is a prefix of (devlink's `strcmpx`:
+/// `word` no longer than the name and equal to its start).
+pub(crate) fn pick<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|n| n.starts_with(word))
+}
+
+/// `w` with its first word replaced by the name it abbreviates, if any.
+pub(crate) fn canon<'a>(w: &[&'a str], names: &[&'a str]) -> Vec<&'a str> {
+    let mut v = w.to_vec();
+    if let Some(first) = v.first_mut() {
+        if let Some(n) = pick(first, names) {
+            *first = n;
         }
     }
-    let s = devlink_core::json::to_string(d);
-    if json {
-        return Some(format!("{s}\n"));
-    }
-    let j = jsontext::parse(&s).ok()?;
-    let jsontext::J::Obj(fields) = &j else {
-        return None;
-    };
-    let cmd = fields
-        .iter()
-        .find(|(k, _)| k == "command")
-        .map(|(_, v)| jsontext::compact(v).trim_matches('"').to_string())?;
-    match fields.iter().find(|(k, _)| k != "command") {
-        Some((obj, body)) if obj != "lost" => {
-            let sec = jsontext::J::Obj(vec![(obj.clone(), body.clone())]);
-            let text = jsontext::text_section(&sec);
-            let mut lines = text.lines();
-            let first = lines.next().unwrap_or_default();
-            let mut s = format!("[{obj},{cmd}] {first}\n");
-            for l in lines {
-                s.push_str(l);
-                s.push('\n');
-            }
-            Some(s)
-        }
-        _ => Some(format!("[{cmd}] {s}\n")),
-    }
+    v
 }
 
 pub(crate) fn write_out(out: &mut dyn Write, s: &str) -> Result<(), CliError> {
@@ -262,7 +259,7 @@ pub(crate) fn split_args<'a>(
         let k = rest[i];
         if k.starts_with('-') {
             return Err(CliError::usage(format!(
-                "{k:?}: options go before the object, as in `cxu {k} trap show`"
+                "{k:?}: options go on the command line (anywhere), not in a batch line"
             )));
         }
         if flags.contains(&k) {
