@@ -19,7 +19,7 @@ use cxu_hal::ifc::regs::qpcr::Qpcr;
 use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::{CmdStatus, Opcode};
 use cxu_hal::PciFunction;
-use cxu_qemu::model::{syndrome, Profile, FLASH_IMAGE_MAGIC};
+use cxu_qemu::model::{syndrome, FwFeatures, Profile, FLASH_IMAGE_MAGIC};
 
 fn reg(h: &Harness, id: RegisterId, op: RegOp, data: &[u8]) -> Completion {
     let m = AccessRegIn {
@@ -501,6 +501,74 @@ fn firmware_flash_flow_changes_the_version_on_activate() {
     h.program_cmdq();
     h.simple(Opcode::ENABLE_HCA, 0).ok();
     assert_eq!(running_version(&h).version, new_version);
+}
+
+/// Flashes and activates an image whose firmware has `features`.
+fn activate_image_with(h: &Harness, features: FwFeatures) {
+    let handle = mcc_query(h).update_handle;
+    let mut image = FLASH_IMAGE_MAGIC.to_vec();
+    image.extend((16u32 << 24 | 37 << 16).to_be_bytes());
+    image.extend(features.encode());
+    image.resize(64, 0);
+    mcc(h, Instruction::LOCK_UPDATE_HANDLE, handle, 0).ok();
+    mcc(h, Instruction::UPDATE_COMPONENT, handle, image.len() as u32).ok();
+    write_image(h, handle, &image);
+    mcc(h, Instruction::VERIFY_COMPONENT, handle, 0).ok();
+    assert_eq!(mcc_query(h).error_code, ErrorCode::OK);
+    mcc(h, Instruction::ACTIVATE, handle, 0).ok();
+    mcc(h, Instruction::RELEASE_UPDATE_HANDLE, handle, 0).ok();
+}
+
+fn trap_caps(h: &Harness) -> (bool, bool, u32, u32) {
+    let c = h.exec(&msg(Opcode::QUERY_HCA_CAP, 1, 16), 16 + 4096);
+    let cap = HcaCap::from_bytes(&c.out[16..]).unwrap();
+    (
+        cap.cxu_traps(),
+        cap.cxu_trap_policers(),
+        cap.cxu_max_trap_groups(),
+        cap.cxu_max_trap_policers(),
+    )
+}
+
+#[test]
+fn an_activated_image_brings_its_trap_features_and_a_reset_keeps_them() {
+    let h = Harness::new(Profile {
+        policer_support: false,
+        ..Profile::default()
+    });
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    let p = Profile::default();
+    assert_eq!(
+        trap_caps(&h),
+        (true, false, u32::from(p.max_trap_groups), 0)
+    );
+    let pol = Qpcr::packet_policer(0, 100, 8).encode().unwrap();
+    fail(
+        &reg(&h, RegisterId::QPCR, RegOp::Write, &pol),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_UNKNOWN,
+    );
+    // Firmware with policers and without traps.
+    activate_image_with(
+        &h,
+        FwFeatures {
+            traps: false,
+            policers: true,
+        },
+    );
+    assert_eq!(trap_caps(&h), (false, true, 0, u32::from(p.max_policers)));
+    ok_reg(&h, RegisterId::QPCR, RegOp::Write, &pol);
+    fail(
+        &reg(&h, RegisterId::HPKT, RegOp::Read, &[0; 32]),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_UNKNOWN,
+    );
+    // A function reset runs the activated firmware, with its features.
+    h.f.reset().unwrap();
+    h.wait_ready();
+    h.program_cmdq();
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    assert_eq!(trap_caps(&h), (false, true, 0, u32::from(p.max_policers)));
 }
 
 #[test]

@@ -112,15 +112,30 @@ pub fn capabilities(caps: &DeviceCaps) -> Capabilities {
     c
 }
 
+/// One policer per group by default (the driverinit param changes it).
+pub(crate) fn default_policers(caps: &DeviceCaps) -> u32 {
+    caps.max_trap_policers
+        .min(u32::try_from(group_count(caps)).unwrap_or(u32::MAX))
+}
+
+/// The driverinit param `trap_policers`, registered while the device has
+/// policers.
+pub(crate) fn trap_policers_param(default: u32) -> Param {
+    Param::driver(
+        param_id::TRAP_POLICERS,
+        "trap_policers",
+        ParamType::U32,
+        Cmodes::DRIVERINIT,
+    )
+    .driverinit_default(ParamValue::U32(default))
+}
+
 /// Queries the caps, programs the defaults and fills a builder. The caller
 /// adds anything of its own and calls `register` last.
 pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cxu>, CtlError> {
     let caps = DeviceCaps::query(&*backend)?;
     tracing::info!(dev = %opts.handle, ?caps, "building devlink instance from caps");
-    // One policer per group by default (the driverinit param changes it).
-    let default_policers = caps
-        .max_trap_policers
-        .min(u32::try_from(group_count(&caps)).unwrap_or(u32::MAX));
+    let default_policers = default_policers(&caps);
     let objs = objects(&caps, default_policers);
     program(&*backend, &objs)?;
     let reload = ReloadCaps {
@@ -146,15 +161,7 @@ pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cx
     let reporters = b.traps(objs.traps)?;
     b.driver_mut().trap_reporters = reporters;
     if capabilities(&caps).contains(Capabilities::TRAP_POLICER_SET) {
-        b.param(
-            Param::driver(
-                param_id::TRAP_POLICERS,
-                "trap_policers",
-                ParamType::U32,
-                Cmodes::DRIVERINIT,
-            )
-            .driverinit_default(ParamValue::U32(default_policers)),
-        )?;
+        b.param(trap_policers_param(default_policers))?;
     }
     b.param(Param::driver(
         param_id::COUNTERS_CLEAR_ON_READ,

@@ -14,6 +14,7 @@ use cxu_hal::ifc::Field;
 use cxu_hal::ifc::caps::{cxu as cxu_cap, general as cap, CAP_UNION_SIZE as HCA_CAP_SIZE};
 use cxu_hal::ifc::commands::caps::CAPABILITY_OFFSET as HCA_CAP_OFFSET;
 
+use super::regs::FwFeatures;
 use super::{syndrome, Cmd, CmdError, CmdResult};
 use crate::model::profile::Profile;
 
@@ -76,22 +77,19 @@ impl Caps {
         set(cap::DRIVER_VERSION, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
-        // cxu's own fields (traps and policers are not mlx5 features), after
-        // `cmd_hca_cap` where no kernel field can collide.
-        set(cxu_cap::TRAPS, u64::from(p.trap_support));
-        set(cxu_cap::TRAP_POLICERS, u64::from(p.policer_support));
-        set(
-            cxu_cap::MAX_TRAP_GROUPS,
-            u64::from(if p.trap_support { p.max_trap_groups } else { 0 }),
-        );
-        set(
-            cxu_cap::MAX_TRAP_POLICERS,
-            u64::from(if p.policer_support { p.max_policers } else { 0 }),
-        );
+        set_features(&mut c, p, FwFeatures::of(p));
         Caps {
             max: c.clone(),
             cur: c.clone(),
             initial_cur: c,
+        }
+    }
+
+    /// The trap feature fields of firmware with `f` (an activated image), in
+    /// the maximum, current and power-on capabilities alike.
+    pub fn set_features(&mut self, p: &Profile, f: FwFeatures) {
+        for c in [&mut self.max, &mut self.cur, &mut self.initial_cur] {
+            set_features(c, p, f);
         }
     }
 
@@ -159,4 +157,22 @@ impl Caps {
         cmd.out_len(16);
         Ok(())
     }
+}
+
+/// cxu's own fields (traps and policers are not mlx5 features), after
+/// `cmd_hca_cap` where no kernel field can collide.
+fn set_features(c: &mut [u8], p: &Profile, f: FwFeatures) {
+    let mut set = |field: Field, v: u64| {
+        let _ = field.set(c, v & field.max());
+    };
+    set(cxu_cap::TRAPS, u64::from(f.traps));
+    set(cxu_cap::TRAP_POLICERS, u64::from(f.policers));
+    set(
+        cxu_cap::MAX_TRAP_GROUPS,
+        u64::from(if f.traps { p.max_trap_groups } else { 0 }),
+    );
+    set(
+        cxu_cap::MAX_TRAP_POLICERS,
+        u64::from(if f.policers { p.max_policers } else { 0 }),
+    );
 }

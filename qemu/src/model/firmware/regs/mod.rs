@@ -23,7 +23,7 @@ use cxu_hal::ifc::commands::access_reg::{DATA_OFFSET, REGISTER_ID};
 use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::CmdStatus;
 
-pub use flash::{FlashState, FLASH_IMAGE_MAGIC};
+pub use flash::{FlashState, FwFeatures, FLASH_IMAGE_CAPS_TAG, FLASH_IMAGE_MAGIC};
 pub use port::PortState;
 
 use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware};
@@ -75,6 +75,22 @@ impl RegAccess<'_> {
 }
 
 impl Firmware {
+    /// Runs firmware with features `f` from now on (an activated image that
+    /// announced them): the capabilities say so, and the trap tables start
+    /// empty, sized for `f`, as new firmware's would.
+    pub(crate) fn set_features(&mut self, p: &Profile, f: FwFeatures) {
+        if f != self.regs.traps.features() {
+            tracing::info!(?f, "activated firmware changes the trap features");
+        }
+        self.regs.traps = traps::Traps::with_features(p, f);
+        self.caps.set_features(p, f);
+    }
+
+    /// The features of the running firmware.
+    pub(crate) fn features(&self) -> FwFeatures {
+        self.regs.traps.features()
+    }
+
     pub(super) fn access_reg(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let write = match cmd.op_mod {
             REG_WRITE => true,
@@ -90,8 +106,7 @@ impl Firmware {
             });
         }
         let acc = RegAccess { write, data };
-        let traps = env.profile.trap_support;
-        let policers = env.profile.policer_support;
+        let FwFeatures { traps, policers } = self.regs.traps.features();
         let reg = match id {
             RegisterId::PAOS => self.paos(env, &acc)?,
             RegisterId::PPCNT => self.ppcnt(&acc)?,
@@ -99,7 +114,13 @@ impl Firmware {
             RegisterId::HPKT if traps => self.regs.traps.hpkt(&acc)?,
             RegisterId::QPCR if policers => self.regs.traps.qpcr(&acc)?,
             RegisterId::MCQI => self.regs.flash.mcqi(&acc)?,
-            RegisterId::MCC => self.regs.flash.mcc(&acc)?,
+            RegisterId::MCC => {
+                let r = self.regs.flash.mcc(&acc)?;
+                if let Some(f) = self.regs.flash.take_activated_features() {
+                    self.set_features(env.profile, f);
+                }
+                r
+            }
             RegisterId::MCDA => self.regs.flash.mcda(&acc)?,
             RegisterId::HOST_ENDIANNESS => {
                 acc.need(1)?;
