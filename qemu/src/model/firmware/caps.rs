@@ -66,7 +66,9 @@ impl Caps {
         set(cap::FAST_TEARDOWN, 1);
         set(cap::FORCE_TEARDOWN, 1);
         set(cap::RELEASE_ALL_PAGES, 1);
-        set(cap::PKEY_TABLE_SIZE, 128);
+        // Encoded as log2(entries / 128): 0 is the 128 entries Linux asks for
+        // (the raw 128 the model had read as "size 0" to the kernel).
+        set(cap::PKEY_TABLE_SIZE, 0);
         set(cap::PORT_MODULE_EVENT, 1);
         set(cap::PORT_TYPE, u64::from(p.port_type));
         set(cap::NUM_PORTS, u64::from(p.num_ports));
