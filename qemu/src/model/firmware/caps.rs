@@ -49,7 +49,7 @@ pub struct Caps {
 
 impl Caps {
     /// Capabilities of a device with `p`. Only capabilities the model backs
-    /// are advertised: no PCAM/MCAM registers and no Ethernet-offload, RoCE,
+    /// are advertised: MCAM but no PCAM/QCAM registers, and no Ethernet-offload, RoCE,
     /// ODP or GENERAL_2 capability blocks, so a kernel-style driver does not ask
     /// for what the model does not have.
     pub fn new(p: &Profile) -> Self {
@@ -76,6 +76,8 @@ impl Caps {
         set(cap::GENERAL_NOTIFICATION_EVENT, 1);
         set(cap::CMDIF_CHECKSUM, if p.cmdif_checksum { 3 } else { 0 });
         set(cap::DRIVER_VERSION, 1);
+        // MCAM answers which management registers exist (the flash flow's).
+        set(cap::MCAM_REG, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
         // cxu's own fields (traps and policers are not mlx5 features), after
