@@ -43,11 +43,14 @@ sleep 7
 pci=pci/$(basename "$dev")
 /bin/devlink dev info $pci > /tmp/info 2>&1; rc=$?
 sed 's/^/guest: devlink: /' /tmp/info
-[ $rc = 0 ] && grep -q 'driver mlx5_core' /tmp/info && grep -q 'fw.psid MT_0000000008' /tmp/info
-check "devlink dev info: driver mlx5_core and the board id from the model's QUERY_ADAPTER" $?
+# fw.version: MCAM says MCQS/MCQI exist, MCQS finds the boot image, MCQI its version.
+[ $rc = 0 ] && grep -q 'driver mlx5_core' /tmp/info && grep -q 'fw.psid MT_0000000008' /tmp/info \
+  && [ "$(grep -c 'fw.version 16.35.2000' /tmp/info)" = 2 ]
+check "devlink dev info: driver mlx5_core, board id (QUERY_ADAPTER), running and stored firmware version (MCQS, MCQI)" $?
 /bin/devlink -j dev info $pci > /tmp/info.json 2>&1; rc=$?
 sed 's/^/guest: devlink -j: /' /tmp/info.json
-[ $rc = 0 ] && grep -q '"driver":"mlx5_core"' /tmp/info.json && grep -q '"fw.psid":"MT_0000000008"' /tmp/info.json
+[ $rc = 0 ] && grep -q '"driver":"mlx5_core"' /tmp/info.json && grep -q '"fw.psid":"MT_0000000008"' /tmp/info.json \
+  && grep -q '"running":{"fw.version":"16.35.2000"' /tmp/info.json
 check "devlink -j dev info" $?
 /bin/devlink health show $pci > /tmp/health 2>&1; rc=$?
 sed 's/^/guest: devlink health: /' /tmp/health
