@@ -608,3 +608,75 @@ fn host_endianness_and_dtor() {
         .iter()
         .all(|&b| b == 0));
 }
+
+/// What Linux's `mlx5_fw_version_query` does: MCAM says MCQS and MCQI exist,
+/// MCQS is walked to the boot image, MCQI gives its running version.
+#[test]
+fn mcam_and_mcqs_lead_the_kernel_to_the_running_version() {
+    use cxu_hal::ifc::regs::{mcam, mcqs};
+    let h = Harness::new(Profile::default());
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    let mut q = [0u8; mcam::LEN];
+    let g0 = ok_reg(&h, RegisterId::MCAM, RegOp::Read, &q);
+    for f in [mcam::MCQS, mcam::MCQI, mcam::MCC, mcam::MCDA] {
+        assert_eq!(f.get(&g0).unwrap(), 1, "{}", f.name);
+    }
+    // Other groups: nothing (the kernel reads groups 1 and 2 at probe).
+    mcam::ACCESS_REG_GROUP.set(&mut q, 1).unwrap();
+    let g1 = ok_reg(&h, RegisterId::MCAM, RegOp::Read, &q);
+    assert!(g1[8..].iter().all(|&b| b == 0));
+
+    let mut index = 0u64;
+    let boot = loop {
+        let mut r = [0u8; mcqs::LEN];
+        mcqs::COMPONENT_INDEX.set(&mut r, index).unwrap();
+        let o = ok_reg(&h, RegisterId::MCQS, RegOp::Read, &r);
+        if mcqs::IDENTIFIER.get(&o).unwrap() == u64::from(identifier::BOOT_IMG) {
+            assert_eq!(mcqs::COMPONENT_UPDATE_STATE.get(&o).unwrap(), 0, "idle");
+            break index;
+        }
+        assert_eq!(
+            mcqs::LAST_INDEX_FLAG.get(&o).unwrap(),
+            0,
+            "boot image not found"
+        );
+        index += 1;
+    };
+    assert_eq!(boot, 1);
+    let mut past = [0u8; mcqs::LEN];
+    mcqs::COMPONENT_INDEX.set(&mut past, 2).unwrap();
+    fail(
+        &reg(&h, RegisterId::MCQS, RegOp::Read, &past),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_INDEX,
+    );
+    let (ma, mi, sub) = Profile::default().fw_version;
+    let want = u32::from(ma) << 24 | u32::from(mi) << 16 | u32::from(sub);
+    assert_eq!(running_version(&h).version, want);
+    // The kernel's MCQI request is the header alone (`data` is a flexible
+    // array in mlx5_ifc.h); the answer carries `data_size` bytes.
+    let req = McqiHeader::request(
+        identifier::BOOT_IMG,
+        false,
+        info_type::VERSION,
+        mcqi::VERSION_LEN as u16,
+    )
+    .unwrap();
+    let m = AccessRegIn {
+        op: RegOp::Read,
+        register_id: RegisterId::MCQI,
+        argument: 0,
+        data: req[..mcqi::HEADER_LEN].to_vec(),
+    }
+    .encode();
+    let c = h.exec(&m, 16 + req.len());
+    c.ok();
+    let v = McqiVersion::decode(&c.out[16 + mcqi::HEADER_LEN..]).unwrap();
+    assert_eq!(v.version, want);
+    // An output without room for the answer.
+    fail(
+        &h.exec(&m, 16 + mcqi::HEADER_LEN),
+        CmdStatus::BAD_OUTP_LEN_ERR,
+        syndrome::BAD_OUTPUT_LEN,
+    );
+}

@@ -792,14 +792,29 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack, pages: bool) {
     c.check(total.posted == total.answers, || {
         format!("{} posted, {} answered", total.posted, total.answers)
     });
-    if !fault.kills_device() {
-        let counted = d.cmd_stats(OP).map(|x| x.count).unwrap_or(0) - before;
-        c.check(counted == total.posted, || {
+    // The driver's counters survive a dead device (until removal).
+    let counted = d.cmd_stats(OP).map(|x| x.count).unwrap_or(0) - before;
+    c.check(counted == total.posted, || {
+        format!(
+            "driver counted {counted} commands, callers posted {}",
+            total.posted
+        )
+    });
+    if fault.kills_device() {
+        // A dead device answers some of them, never more, never twice.
+        let answered = s.control.completions(OP) - device_before;
+        c.check(answered <= total.posted, || {
             format!(
-                "driver counted {counted} commands, callers posted {}",
+                "the device answered {answered} commands, callers posted {}",
                 total.posted
             )
         });
+        // Every caller got its answer (checked above) because the driver
+        // knows the device is dead.
+        c.check(d.is_fatal(), || {
+            "the driver did not mark the dead device failed".into()
+        });
+    } else {
         // Exactly one answer per command, counted by the device: every
         // command the callers did not give up on was completed once; a late
         // one completes after its timeout, a hung one never.

@@ -50,7 +50,7 @@ pub struct Caps {
 
 impl Caps {
     /// Capabilities of a device with `p`. Only capabilities the model backs
-    /// are advertised: no PCAM/MCAM registers and no Ethernet-offload, RoCE,
+    /// are advertised: MCAM but no PCAM/QCAM registers, and no Ethernet-offload, RoCE,
     /// ODP or GENERAL_2 capability blocks, so a kernel-style driver does not ask
     /// for what the model does not have.
     pub fn new(p: &Profile) -> Self {
@@ -67,7 +67,9 @@ impl Caps {
         set(cap::FAST_TEARDOWN, 1);
         set(cap::FORCE_TEARDOWN, 1);
         set(cap::RELEASE_ALL_PAGES, 1);
-        set(cap::PKEY_TABLE_SIZE, 128);
+        // Encoded as log2(entries / 128): 0 is the 128 entries Linux asks for
+        // (the raw 128 the model had read as "size 0" to the kernel).
+        set(cap::PKEY_TABLE_SIZE, 0);
         set(cap::PORT_MODULE_EVENT, 1);
         set(cap::PORT_TYPE, u64::from(p.port_type));
         set(cap::NUM_PORTS, u64::from(p.num_ports));
@@ -75,6 +77,8 @@ impl Caps {
         set(cap::GENERAL_NOTIFICATION_EVENT, 1);
         set(cap::CMDIF_CHECKSUM, if p.cmdif_checksum { 3 } else { 0 });
         set(cap::DRIVER_VERSION, 1);
+        // MCAM answers which management registers exist (the flash flow's).
+        set(cap::MCAM_REG, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
         set_features(&mut c, p, FwFeatures::of(p));

@@ -155,7 +155,8 @@ impl Flash {
 
     pub(super) fn mcqi(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
         acc.need(mcqi::HEADER_LEN)?;
-        let h = McqiHeader::decode(acc.data).map_err(|_| bad_field())?;
+        // The request is the header; the data goes to the output only.
+        let h = McqiHeader::decode_header(acc.data).map_err(|_| bad_field())?;
         if h.component_index != identifier::BOOT_IMG {
             return Err(CmdError::bad_param(syndrome::REG_BAD_INDEX));
         }
@@ -190,10 +191,45 @@ impl Flash {
             info_type::ACTIVATION_METHOD => vec![0; 4],
             _ => return Err(bad_field()),
         };
-        let mut out = acc.data.to_vec();
+        let mut out = acc.data[..mcqi::HEADER_LEN].to_vec();
+        out.resize(mcqi::HEADER_LEN + usize::from(h.data_size), 0);
         let n = usize::from(h.data_size).min(data.len());
         out[mcqi::HEADER_LEN..mcqi::HEADER_LEN + n].copy_from_slice(&data[..n]);
         let _ = mcqi::INFO_SIZE.set(&mut out, data.len() as u64);
+        Ok(out)
+    }
+
+    /// MCQS: index 0 is the MLNX NVCONFIG (present, never updated), index 1
+    /// the boot image (in use; the last index), whose update state follows
+    /// the MCC flow.
+    pub(super) fn mcqs(&self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+        use cxu_hal::ifc::regs::mcqs as q;
+        acc.need(q::LEN)?;
+        let index = q::COMPONENT_INDEX.get(acc.data).map_err(|_| bad_field())?;
+        let (id, status, state, last) = match index {
+            0 => (
+                identifier::MLNX_NVCONFIG,
+                q::status::PRESENT,
+                q::update_state::IDLE,
+                0,
+            ),
+            1 => {
+                let idle = self.state == ControlState::IDLE && self.pending.is_none();
+                let state = if idle {
+                    q::update_state::IDLE
+                } else {
+                    q::update_state::IN_PROGRESS
+                };
+                (identifier::BOOT_IMG, q::status::IN_USE, state, 1)
+            }
+            _ => return Err(CmdError::bad_param(syndrome::REG_BAD_INDEX)),
+        };
+        let mut out = vec![0u8; acc.data.len()];
+        let _ = q::COMPONENT_INDEX.set(&mut out, index);
+        let _ = q::LAST_INDEX_FLAG.set(&mut out, last);
+        let _ = q::IDENTIFIER.set(&mut out, u64::from(id));
+        let _ = q::COMPONENT_STATUS.set(&mut out, status);
+        let _ = q::COMPONENT_UPDATE_STATE.set(&mut out, state);
         Ok(out)
     }
 
