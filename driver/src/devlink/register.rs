@@ -112,15 +112,19 @@ pub fn capabilities(caps: &DeviceCaps) -> Capabilities {
     c
 }
 
+/// The `trap_policers` param's default: one policer per group (the
+/// driverinit param changes it), as many as the device has.
+pub(crate) fn default_policers(caps: &DeviceCaps) -> u32 {
+    caps.max_trap_policers
+        .min(u32::try_from(group_count(caps)).unwrap_or(u32::MAX))
+}
+
 /// Queries the caps, programs the defaults and fills a builder. The caller
 /// adds anything of its own and calls `register` last.
 pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cxu>, CtlError> {
     let caps = DeviceCaps::query(&*backend)?;
     tracing::info!(dev = %opts.handle, ?caps, "building devlink instance from caps");
-    // One policer per group by default (the driverinit param changes it).
-    let default_policers = caps
-        .max_trap_policers
-        .min(u32::try_from(group_count(&caps)).unwrap_or(u32::MAX));
+    let default_policers = default_policers(&caps);
     let objs = objects(&caps, default_policers);
     program(&*backend, &objs)?;
     let reload = ReloadCaps {
