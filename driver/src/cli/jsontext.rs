@@ -299,6 +299,17 @@ pub fn text_section(j: &J) -> String {
                         out.push_str(&format!("{h}: {line}\n"));
                     }
                 }
+                // pr_out_handle_start without an array: the entry's
+                // scalars on the handle's line, its nested objects under it.
+                J::Obj(fields) => {
+                    let mut body = String::new();
+                    text_object(v, 0, &mut body);
+                    if fields.iter().any(|(_, x)| scalar(x).is_some()) {
+                        out.push_str(&format!("{h}: {body}"));
+                    } else {
+                        out.push_str(&format!("{h}:\n{body}"));
+                    }
+                }
                 _ => {
                     out.push_str(&format!("{h}:\n"));
                     text_object(v, 1, &mut out);
