@@ -464,18 +464,18 @@ impl<T: 'static> Drop for InstanceGuard<'_, T> {
     }
 }
 
-/// Debug builds remember which instance locks the current thread holds, so
-/// taking one twice (e.g. calling [`Instance::health_report`] from inside
+/// Every build (release too) remembers which instance locks the current
+/// thread holds, so taking one twice (e.g. calling [`Instance::health_report`] from inside
 /// a driver op instead of [`InstanceGuard::health_report`]) panics with a
 /// message instead of deadlocking.
 mod held {
-    #[cfg(all(debug_assertions, not(loom)))]
+    #[cfg(not(loom))]
     thread_local! {
         static HELD: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
     }
 
     pub(super) fn before_lock(addr: usize) {
-        #[cfg(all(debug_assertions, not(loom)))]
+        #[cfg(not(loom))]
         HELD.with(|h| {
             assert!(
                 !h.borrow().contains(&addr),
@@ -486,13 +486,13 @@ mod held {
     }
 
     pub(super) fn locked(addr: usize) {
-        #[cfg(all(debug_assertions, not(loom)))]
+        #[cfg(not(loom))]
         HELD.with(|h| h.borrow_mut().push(addr));
         let _ = addr;
     }
 
     pub(super) fn unlocked(addr: usize) {
-        #[cfg(all(debug_assertions, not(loom)))]
+        #[cfg(not(loom))]
         HELD.with(|h| {
             let mut h = h.borrow_mut();
             if let Some(i) = h.iter().rposition(|a| *a == addr) {

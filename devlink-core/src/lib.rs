@@ -153,6 +153,7 @@ pub mod notify;
 mod ops;
 pub mod param;
 pub mod port;
+pub mod proofs;
 pub mod region;
 pub mod reload;
 mod sync;

@@ -55,11 +55,19 @@ pub struct Buffer {
     page_size: PageSize,
 }
 
-// SAFETY: the buffer exclusively owns its mapping; all accesses go through volatile
-// or atomic views, which are sound from any thread (the memory is shared with a
-// device anyway, so no access ever assumes it is unaliased).
+// SAFETY: the buffer exclusively owns its mapping (the pointer is not shared with
+// any other Rust object) and nothing about it is tied to a thread: `munmap` from
+// any thread is fine.
 unsafe impl Send for Buffer {}
-// SAFETY: as above: `&Buffer` only gives volatile/atomic access, never a reference.
+// SAFETY: `&Buffer` gives out no reference into the memory, only views, whose
+// every access is volatile or atomic (bulk copies included: `volatile_copy`), so
+// the compiler never assumes the bytes are unchanged under it. What `Sync` does
+// not make sound by itself is two host threads touching the same bytes at once
+// with one of them writing through volatile (non-atomic) accesses: that is a data
+// race, and the users' ownership rules exclude it (one owner per command slot and
+// per block). The bytes a second party (the device, or the in-process model's
+// thread) does touch concurrently by design are the ownership bytes, and those
+// go through the atomic accessors.
 unsafe impl Sync for Buffer {}
 
 impl Buffer {
@@ -116,8 +124,9 @@ impl Buffer {
 
     /// A volatile view of the whole buffer.
     pub fn view(&self) -> DmaView<'_> {
-        // SAFETY: the memory is `len` bytes, lives as long as `&self`, and every
-        // access to it (ours and the device's) is volatile or atomic.
+        // SAFETY: the memory is `len` bytes and lives as long as `&self`; no Rust
+        // reference into it is ever made (only views, whose accesses are volatile
+        // or atomic; the device's are DMA).
         unsafe { DmaView::from_raw(self.ptr.as_ptr(), self.len) }
     }
 
@@ -129,6 +138,41 @@ impl Buffer {
     pub(crate) fn leak(self) {
         warn!(len = self.len, addr = ?self.ptr, "DMA buffer leaked on purpose");
         std::mem::forget(self);
+    }
+}
+
+/// Holds a buffer the device may reach while a map or unmap call runs: if the
+/// call panics, unwinding drops the guard, which leaks the buffer instead of
+/// freeing memory that may still be mapped. [`LeakOnUnwind::keep`] disarms it
+/// once the call has returned.
+pub(crate) struct LeakOnUnwind(Option<Buffer>);
+
+impl LeakOnUnwind {
+    pub(crate) fn new(buffer: Buffer) -> Self {
+        LeakOnUnwind(Some(buffer))
+    }
+
+    pub(crate) fn buffer(&self) -> &Buffer {
+        self.0
+            .as_ref()
+            .expect("only taken by keep, which consumes the guard")
+    }
+
+    /// The buffer back, for the caller to own (and free or leak) as it decides.
+    pub(crate) fn keep(mut self) -> Buffer {
+        self.0.take().expect("only taken here, once")
+    }
+}
+
+impl Drop for LeakOnUnwind {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.0.take() {
+            error!(
+                len = buffer.len,
+                "a DMA map or unmap call panicked; leaking its buffer"
+            );
+            buffer.leak();
+        }
     }
 }
 

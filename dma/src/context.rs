@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cxu_hal::PciFunction;
 use tracing::debug;
 
-use crate::buffer::{Buffer, PageSize};
+use crate::buffer::{Buffer, LeakOnUnwind, PageSize};
 use crate::error::{Error, Result};
 use crate::iova::IovaAllocator;
 use crate::region::DmaRegion;
@@ -108,12 +108,16 @@ impl DmaContext {
             .iova
             .alloc(len, buffer.page_size().bytes() as u64)?;
         let function = &self.shared.function;
+        // A panic inside `dma_map` may leave the range mapped: leak, do not free.
+        let guard = LeakOnUnwind::new(buffer);
         // SAFETY: `buffer` is moved into the returned region, which frees it only
         // after `dma_unmap` of this exact range returned Ok, and leaks it otherwise
-        // (`DmaRegion::release`). The host reaches it only through volatile/atomic
-        // views. `iova` is 4 KiB aligned by the allocator; the buffer's address and
-        // length are whole pages of at least 4 KiB.
-        let mapped = unsafe { function.dma_map(iova.start, iova.len, buffer.as_mut_ptr()) };
+        // (`DmaRegion::release`); a panic in the map or unmap call leaks it too
+        // (`LeakOnUnwind`). The host reaches it only through volatile/atomic views,
+        // and no reference into it exists. `iova` is 4 KiB aligned by the allocator;
+        // the buffer's address and length are whole pages of at least 4 KiB.
+        let mapped = unsafe { function.dma_map(iova.start, iova.len, guard.buffer().as_mut_ptr()) };
+        let buffer = guard.keep();
         if let Err(source) = mapped {
             if let Err(e) = self.shared.iova.free(iova) {
                 tracing::error!(error = %e, "freeing the IOVA of a failed mapping");

@@ -26,6 +26,8 @@
 //! `unsafe` lives here (mmap, mlock, volatile pointers, `dma_map`); every block
 //! carries a `// SAFETY:` line. The driver uses only the safe API.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 pub mod buffer;
 pub mod context;
 pub mod error;
@@ -34,6 +36,7 @@ pub mod iova;
 pub mod pool;
 pub mod region;
 pub mod view;
+mod volatile_copy;
 
 pub use buffer::{Buffer, PageSize};
 pub use context::{DmaContext, DmaStats};

@@ -7,7 +7,7 @@
 
 use tracing::{error, trace};
 
-use crate::buffer::{Buffer, PageSize};
+use crate::buffer::{Buffer, LeakOnUnwind, PageSize};
 use crate::context::DmaContext;
 use crate::error::{Error, Result};
 use crate::iova::IovaRange;
@@ -97,7 +97,12 @@ impl DmaRegion {
         };
         let shared = &self.ctx.shared;
         let (iova, len) = (self.iova.start, self.iova.len);
-        match shared.function.dma_unmap(iova, len) {
+        // If the unmap panics, the guard leaks the buffer while unwinding: only an
+        // unmap that returned `Ok` lets the memory be freed.
+        let guard = LeakOnUnwind::new(buffer);
+        let unmapped = shared.function.dma_unmap(iova, len);
+        let buffer = guard.keep();
+        match unmapped {
             Ok(()) => {
                 shared.counters.unmapped(len);
                 if let Err(e) = shared.iova.free(self.iova) {

@@ -22,12 +22,16 @@
 //! Multi-byte accesses at an address aligned to their width are single accesses
 //! (no tearing); unaligned ones are done bytewise.
 //!
+//! Bulk copies (`read_bytes`, `write_bytes`, `fill`) are volatile too: one 8-byte
+//! access per aligned word, bytes at the edges (`vm_memory`'s own copies use
+//! `copy_nonoverlapping` above 8 bytes, which is not volatile, so they are not used).
+//!
 //! Host threads: regions and blocks are `Sync`, so any thread may take a view.
 //! Two host threads touching the same bytes at once, one of them writing, is a
-//! logic error that the driver's ownership rules (one owner per command slot, per
-//! block) exclude; the bytes that host and device do touch at the same time are the
-//! ownership bytes, and those go through the atomic accessors. (OpenVMM goes further
-//! and makes every access atomic; this crate uses volatile, as rust-vmm's `vm_memory`.)
+//! data race (volatile is not atomic) that the driver's ownership rules (one owner
+//! per command slot, per block) exclude; the bytes that host and device do touch at
+//! the same time are the ownership bytes, and those go through the atomic
+//! accessors. (OpenVMM goes further and makes every access atomic.)
 
 use std::fmt;
 use std::mem::size_of;
@@ -36,6 +40,7 @@ use std::sync::atomic::Ordering;
 use vm_memory::{Bytes, VolatileSlice};
 
 use crate::error::{Error, Result};
+use crate::volatile_copy;
 
 /// A bounds-checked volatile window onto DMA memory, borrowed from the buffer,
 /// region or block that owns the memory.
@@ -67,8 +72,12 @@ macro_rules! int_accessors {
 
 impl<'a> DmaView<'a> {
     /// # Safety
-    /// `ptr..ptr+len` must stay allocated for `'a`, and every other access to it
-    /// (host or device) must be volatile, atomic or DMA.
+    /// `ptr..ptr+len` must stay allocated for `'a`, and no Rust reference to any of
+    /// it may exist for `'a`: every host access is made through views (volatile or
+    /// atomic, bulk copies included) and the device's are DMA. Two host threads may
+    /// hold views of the same bytes; that one writes while the other touches the
+    /// same non-ownership bytes is excluded by the driver's ownership rules, not by
+    /// this type.
     pub(crate) unsafe fn from_raw(ptr: *mut u8, len: usize) -> DmaView<'a> {
         DmaView {
             // SAFETY: forwarded from this function's contract.
@@ -89,11 +98,6 @@ impl<'a> DmaView<'a> {
     /// The view of `len` bytes at `offset` inside this one.
     pub fn subview(&self, offset: usize, len: usize) -> Result<DmaView<'a>> {
         self.range(offset, len).map(|slice| DmaView { slice })
-    }
-
-    /// The underlying `vm_memory` volatile slice, for code that speaks `vm_memory`.
-    pub fn as_volatile_slice(&self) -> VolatileSlice<'a> {
-        self.slice
     }
 
     /// Host address of the first byte: for logs and alignment checks only.
@@ -117,23 +121,27 @@ impl<'a> DmaView<'a> {
         let s = self.range(offset, N)?;
         let p = s.ptr_guard().as_ptr();
         let mut out = [0u8; N];
+        // `p` points at N bytes inside the view (checked by `range`), valid for the
+        // view's lifetime. An aligned field of 2, 4 or 8 bytes is one volatile load.
         match N {
-            // SAFETY (all four arms): `p` points at N bytes inside the view (checked by
-            // `range`), valid for the view's lifetime; the pointer is aligned to the
-            // access width (checked by `is_aligned`); the access is volatile.
             2 if p.cast::<u16>().is_aligned() => {
-                out.copy_from_slice(&unsafe { p.cast::<u16>().read_volatile() }.to_ne_bytes()[..])
+                // SAFETY: in bounds (above), aligned (the guard), volatile.
+                let v = unsafe { p.cast::<u16>().read_volatile() };
+                out.copy_from_slice(&v.to_ne_bytes());
             }
             4 if p.cast::<u32>().is_aligned() => {
-                out.copy_from_slice(&unsafe { p.cast::<u32>().read_volatile() }.to_ne_bytes()[..])
+                // SAFETY: in bounds (above), aligned (the guard), volatile.
+                let v = unsafe { p.cast::<u32>().read_volatile() };
+                out.copy_from_slice(&v.to_ne_bytes());
             }
             8 if p.cast::<u64>().is_aligned() => {
-                out.copy_from_slice(&unsafe { p.cast::<u64>().read_volatile() }.to_ne_bytes()[..])
+                // SAFETY: in bounds (above), aligned (the guard), volatile.
+                let v = unsafe { p.cast::<u64>().read_volatile() };
+                out.copy_from_slice(&v.to_ne_bytes());
             }
-            _ => {
-                // Bytewise volatile copy (one byte, or an unaligned field).
-                s.copy_to(&mut out[..]);
-            }
+            // One byte, or an unaligned field: volatile, word-wise where it can be.
+            // SAFETY: `p` points at N == out.len() bytes inside the view (above).
+            _ => unsafe { volatile_copy::from_device(p, &mut out) },
         }
         Ok(out)
     }
@@ -141,24 +149,28 @@ impl<'a> DmaView<'a> {
     fn write_raw<const N: usize>(&self, offset: usize, bytes: [u8; N]) -> Result<()> {
         let s = self.range(offset, N)?;
         let p = s.ptr_guard_mut().as_ptr();
+        // As in `read_raw`: in bounds; an aligned field is one volatile store.
         match N {
-            // SAFETY (all three arms): as in `read_raw`: in bounds, aligned, volatile.
-            2 if p.cast::<u16>().is_aligned() => unsafe {
+            2 if p.cast::<u16>().is_aligned() => {
                 let mut b = [0u8; 2];
-                b.copy_from_slice(&bytes[..]);
-                p.cast::<u16>().write_volatile(u16::from_ne_bytes(b))
-            },
-            4 if p.cast::<u32>().is_aligned() => unsafe {
+                b.copy_from_slice(&bytes);
+                // SAFETY: in bounds (`range`), aligned (the guard), volatile.
+                unsafe { p.cast::<u16>().write_volatile(u16::from_ne_bytes(b)) };
+            }
+            4 if p.cast::<u32>().is_aligned() => {
                 let mut b = [0u8; 4];
-                b.copy_from_slice(&bytes[..]);
-                p.cast::<u32>().write_volatile(u32::from_ne_bytes(b))
-            },
-            8 if p.cast::<u64>().is_aligned() => unsafe {
+                b.copy_from_slice(&bytes);
+                // SAFETY: in bounds (`range`), aligned (the guard), volatile.
+                unsafe { p.cast::<u32>().write_volatile(u32::from_ne_bytes(b)) };
+            }
+            8 if p.cast::<u64>().is_aligned() => {
                 let mut b = [0u8; 8];
-                b.copy_from_slice(&bytes[..]);
-                p.cast::<u64>().write_volatile(u64::from_ne_bytes(b))
-            },
-            _ => s.copy_from(&bytes[..]),
+                b.copy_from_slice(&bytes);
+                // SAFETY: in bounds (`range`), aligned (the guard), volatile.
+                unsafe { p.cast::<u64>().write_volatile(u64::from_ne_bytes(b)) };
+            }
+            // SAFETY: `p` points at N == bytes.len() bytes inside the view (`range`).
+            _ => unsafe { volatile_copy::to_device(p, &bytes) },
         }
         Ok(())
     }
@@ -179,36 +191,30 @@ impl<'a> DmaView<'a> {
         u64 => read_u64, write_u64, read_u64_be, write_u64_be;
     }
 
-    /// Copies `buf.len()` bytes at `offset` out of the view into `buf`.
+    /// Copies `buf.len()` bytes at `offset` out of the view into `buf`: volatile
+    /// loads, one 8-byte load per aligned word of the view, bytes at the edges.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
         let s = self.range(offset, buf.len())?;
-        s.copy_to(buf);
+        // SAFETY: `s` is `buf.len()` bytes inside the view (`range`), valid for `'a`;
+        // `buf` is host memory the device cannot reach, so the two do not overlap.
+        unsafe { volatile_copy::from_device(s.ptr_guard().as_ptr(), buf) };
         Ok(())
     }
 
-    /// Copies `buf` into the view at `offset`.
+    /// Copies `buf` into the view at `offset`: volatile stores, one 8-byte store per
+    /// aligned word of the view, bytes at the edges.
     pub fn write_bytes(&self, offset: usize, buf: &[u8]) -> Result<()> {
         let s = self.range(offset, buf.len())?;
-        s.copy_from(buf);
+        // SAFETY: as in `read_bytes`.
+        unsafe { volatile_copy::to_device(s.ptr_guard_mut().as_ptr(), buf) };
         Ok(())
     }
 
-    /// Sets `len` bytes at `offset` to `byte`.
+    /// Sets `len` bytes at `offset` to `byte`, with volatile stores as `write_bytes`.
     pub fn fill(&self, offset: usize, len: usize, byte: u8) -> Result<()> {
         let s = self.range(offset, len)?;
-        let chunk = [byte; 256];
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(chunk.len());
-            s.subslice(done, n)
-                .map_err(|_| Error::OutOfBounds {
-                    offset: offset + done,
-                    len: n,
-                    size: self.len(),
-                })?
-                .copy_from(&chunk[..n]);
-            done += n;
-        }
+        // SAFETY: `s` is `len` bytes inside the view (`range`), valid for `'a`.
+        unsafe { volatile_copy::fill_device(s.ptr_guard_mut().as_ptr(), len, byte) };
         Ok(())
     }
 
@@ -376,6 +382,38 @@ mod tests {
             let mut all = vec![0u8; 600];
             v.read_bytes(0, &mut all).unwrap();
             assert!(all.iter().all(|&b| b == 0xEE));
+        });
+    }
+
+    /// Bulk copies go through the volatile word loops: one 8-byte access per
+    /// aligned word of the view, byte accesses only at the unaligned edges (a
+    /// `memcpy` would show no counted access at all).
+    #[test]
+    fn bulk_copies_are_volatile_word_accesses_with_byte_edges() {
+        use crate::volatile_copy::probe;
+        with_view(128, |v| {
+            let data: Vec<u8> = (0..64).map(|i| i as u8 ^ 0x5A).collect();
+            probe::take();
+            // Offset 3: 5 head bytes to the boundary at 8, 7 words, 3 tail bytes.
+            v.write_bytes(3, &data).unwrap();
+            assert_eq!(probe::take(), (8, 7));
+            let mut back = vec![0u8; 64];
+            v.read_bytes(3, &mut back).unwrap();
+            assert_eq!(probe::take(), (8, 7));
+            assert_eq!(back, data);
+            // Aligned at both ends: words only.
+            v.fill(16, 96, 0xC3).unwrap();
+            assert_eq!(probe::take(), (0, 12));
+            let mut all = vec![0u8; 128];
+            v.read_bytes(0, &mut all).unwrap();
+            assert_eq!(probe::take(), (0, 16));
+            assert_eq!(&all[..3], &[0, 0, 0]);
+            assert_eq!(&all[3..16], &data[..13]);
+            assert!(all[16..112].iter().all(|&b| b == 0xC3));
+            assert_eq!(&all[112..], &[0; 16]);
+            // An unaligned 8-byte field: bytes on both sides of the boundary.
+            v.write_u64_be(13, 0x0102_0304_0506_0708).unwrap();
+            assert_eq!(probe::take(), (8, 0));
         });
     }
 

@@ -83,6 +83,32 @@ fn failed_unmap_leaks_the_memory_and_the_iova_and_says_so() {
     assert_eq!(stats.mapped_regions, 1);
 }
 
+/// Whether the page at `addr` is mapped in this process (`mincore` fails with
+/// ENOMEM on an unmapped range).
+fn page_is_mapped(addr: usize) -> bool {
+    let mut vec = [0u8; 1];
+    // SAFETY: `mincore` only reports on the range; `vec` has room for one page.
+    unsafe { libc::mincore(addr as *mut libc::c_void, 4096, vec.as_mut_ptr()) == 0 }
+}
+
+#[test]
+fn a_panicking_unmap_leaks_the_memory_instead_of_freeing_it() {
+    let f = RecordingFunction::new(RANGES.to_vec());
+    let dma = DmaContext::new(f.clone()).unwrap();
+    let region = dma.alloc(4096, PageSize::Base4K).unwrap();
+    let (iova, addr) = (region.iova(), region.view().addr());
+    region.view().write_u64(0, 0x0123_4567_89AB_CDEF).unwrap();
+    f.panic_unmaps.store(1, Ordering::SeqCst);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| region.unmap().is_ok()));
+    assert!(r.is_err(), "the unmap was told to panic");
+    // The mapping is still live, so the memory must be too.
+    assert!(page_is_mapped(addr), "memory freed after a panicking unmap");
+    assert_eq!(
+        f.device_read(iova, 8),
+        0x0123_4567_89AB_CDEFu64.to_le_bytes().to_vec()
+    );
+}
+
 #[test]
 fn failed_unmap_on_drop_is_leaked_too() {
     let f = RecordingFunction::new(RANGES.to_vec());

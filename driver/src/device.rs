@@ -1,14 +1,16 @@
 //! A probed device: everything bring-up built, behind a registration gate
 //! (DESIGN.md "Lifetimes").
 //!
-//! The gate is a read-write lock around the running state. Every user entry
-//! point holds its shared side for the length of the call, so long firmware
-//! commands run in parallel. [`Device::remove`] first makes user commands in
-//! flight fail with [`Error::DeviceRemoved`], then takes the exclusive side
-//! (waiting for those inside to leave), tears everything down in reverse order
-//! and leaves `None`: later calls get "device removed". The `Device` itself
-//! (an `Arc`) stays valid until dropped.
+//! The gate ([`Gate`]) is a fair read-write lock around the running state.
+//! Every user entry point holds its shared side for the length of the call,
+//! so long firmware commands run in parallel. [`Device::remove`] first makes
+//! user commands in flight fail with [`Error::DeviceRemoved`], then takes the
+//! exclusive side (waiting for those inside to leave; later callers queue
+//! behind it, so a stream of callers cannot starve removal or recovery),
+//! tears everything down in reverse order and leaves `None`: later calls get
+//! "device removed". The `Device` itself (an `Arc`) stays valid until dropped.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +18,6 @@ use cxu_dma::{DmaContext, DmaStats};
 use cxu_hal::ifc::iseg;
 use cxu_hal::ifc::Opcode;
 use cxu_hal::{Mmio, PciFunction};
-use parking_lot::RwLock;
 use tracing::{info, warn};
 
 use crate::caps::{Caps, Features, PortType};
@@ -25,6 +26,7 @@ use crate::eq::{EqCounters, EventQueue, PortEvents};
 use crate::error::{Error, Result};
 use crate::health::{HealthPoller, HealthReport, HealthState};
 use crate::pages::{PageStats, PageWorker, Pages};
+use crate::rpc::gate::Gate;
 
 /// Settings of the driver. Defaults are the kernel's (reference §4.5, §8).
 #[derive(Debug, Clone)]
@@ -55,6 +57,11 @@ pub struct DriverConfig {
     pub driver_version: String,
     /// Create the event queue and switch to events (else stay polling).
     pub use_events: bool,
+    /// Keep command signatures on when firmware powers up with them on
+    /// (sign every command, verify every answer). The kernel turns them off
+    /// (`checksum_disabled`), and so does the default; tests of signature
+    /// checking turn this on.
+    pub cmdif_checksum: bool,
 }
 
 impl Default for DriverConfig {
@@ -73,6 +80,7 @@ impl Default for DriverConfig {
             eq_nent: 64,
             driver_version: format!("cxu,cxu-driver,{}", env!("CARGO_PKG_VERSION")),
             use_events: true,
+            cmdif_checksum: false,
         }
     }
 }
@@ -186,7 +194,10 @@ pub(crate) struct Observers {
 pub struct Device {
     function: Arc<dyn PciFunction>,
     config: DriverConfig,
-    state: RwLock<Option<Running>>,
+    state: Gate<Running>,
+    /// Removal has begun: user commands fail, also on a queue a recovery
+    /// that was under way brings up.
+    removing: AtomicBool,
     obs: Observers,
 }
 
@@ -199,18 +210,15 @@ impl Device {
         Ok(Arc::new(Device {
             function,
             config,
-            state: RwLock::new(Some(running)),
+            state: Gate::new(running),
+            removing: AtomicBool::new(false),
             obs,
         }))
     }
 
     /// Runs `f` on the running state, inside the gate's shared side.
     fn with<T>(&self, f: impl FnOnce(&Running) -> Result<T>) -> Result<T> {
-        let g = self.state.read_recursive();
-        match g.as_ref() {
-            Some(r) => f(r),
-            None => Err(Error::DeviceRemoved),
-        }
+        self.state.with(f).unwrap_or(Err(Error::DeviceRemoved))
     }
 
     /// Runs one command as a user (a devlink request, an RPC): `msg` is the whole
@@ -223,6 +231,12 @@ impl Device {
     /// gate is held while `f` runs.
     pub fn with_queue<T>(&self, f: impl FnOnce(&Queue) -> Result<T>) -> Result<T> {
         self.with(|r| f(&r.queue))
+    }
+
+    /// The serial number in the function's VPD (read from config space, so
+    /// it needs no command and survives removal of the HCA).
+    pub fn serial_number(&self) -> Option<String> {
+        crate::vpd::serial_number(&*self.function)
     }
 
     /// Reads a big-endian dword of the init segment.
@@ -322,15 +336,20 @@ impl Device {
             .unwrap_or(false)
     }
 
+    /// Asks driver thread `thread` to panic at its next turn (tests of the
+    /// thread guard).
+    #[cfg(test)]
+    pub(crate) fn test_panic_thread(&self, thread: &'static str) {
+        *self.obs.health.test_panic.lock() = Some(thread);
+    }
+
     /// Removes the device: user commands in flight fail with "device removed",
     /// then everything is torn down in reverse order. When this returns no
     /// driver thread touches the device and its DMA memory is unmapped. A second
     /// call fails with [`Error::DeviceRemoved`].
     pub fn remove(&self) -> Result<RemoveReport> {
-        if let Some(r) = self.state.read_recursive().as_ref() {
-            r.queue.abort_users();
-        }
-        let running = self.state.write().take().ok_or(Error::DeviceRemoved)?;
+        self.abort_users();
+        let running = self.state.close().ok_or(Error::DeviceRemoved)?;
         info!(function = %self.function.name(), "removing device");
         crate::probe::teardown(running, &self.function, &self.config)
     }
@@ -339,23 +358,37 @@ impl Device {
     /// left, resets the function and brings it up again. Users inside the gate
     /// leave first (their commands fail fast on a dead device).
     pub fn recover(&self) -> Result<()> {
-        let mut g = self.state.write();
-        let old = g.take().ok_or(Error::DeviceRemoved)?;
-        warn!(function = %self.function.name(), "recovering: teardown, function reset, bring-up");
-        if let Err(e) = crate::probe::teardown(old, &self.function, &self.config) {
-            warn!(error = %e, "teardown before recovery reported an error");
-        }
-        self.function.reset()?;
-        let running = crate::probe::bring_up(&self.function, &self.config, &self.obs)?;
-        info!(fw = %running.fw, "device recovered");
-        *g = Some(running);
-        Ok(())
+        self.state.update(|g| {
+            let old = g.take().ok_or(Error::DeviceRemoved)?;
+            warn!(function = %self.function.name(), "recovering: teardown, function reset, bring-up");
+            if let Err(e) = crate::probe::teardown(old, &self.function, &self.config) {
+                warn!(error = %e, "teardown before recovery reported an error");
+            }
+            self.function.reset()?;
+            let running = crate::probe::bring_up(&self.function, &self.config, &self.obs)?;
+            info!(fw = %running.fw, "device recovered");
+            if self.removing.load(Ordering::SeqCst) {
+                running.queue.abort_users();
+            }
+            *g = Some(running);
+            Ok(())
+        })
+    }
+
+    /// The first step of removal, for a caller that has more to unregister
+    /// before [`Device::remove`] (the RPC channel, the devlink instance):
+    /// user commands in flight and new ones fail with
+    /// [`Error::DeviceRemoved`] at once, so that waiting for the callers
+    /// inside those gates costs no command's run time.
+    pub fn abort_users(&self) {
+        self.removing.store(true, Ordering::SeqCst);
+        self.state.with(|r| r.queue.abort_users());
     }
 }
 
 impl Drop for Device {
     fn drop(&mut self) {
-        if let Some(r) = self.state.get_mut().take() {
+        if let Some(r) = self.state.close() {
             if let Err(e) = crate::probe::teardown(r, &self.function, &self.config) {
                 warn!(error = %e, "teardown on drop reported an error");
             }

@@ -3,17 +3,20 @@
 //!
 //! The EQ thread blocks on the vector's eventfd, consumes EQEs while their owner
 //! bit says software owns them (acquire load of the owner byte, then the
-//! payload), updates the consumer index through the UAR doorbell at least every
-//! 128 EQEs, and re-arms. It never waits for a command: command completions go
-//! straight to [`Queue::complete_vector`], page requests to the page worker's
-//! channel, port changes to [`PortEvents`].
+//! payload), at most [`EQ_POLLING_BUDGET`] (128, the kernel's) per pass,
+//! updates the consumer index through the UAR doorbell after each pass, and
+//! re-arms. Between passes it looks at its stop flag, so a device that keeps
+//! the ring full (an EQE storm) cannot pin it: removal always finishes. It
+//! never waits for a command: command completions go straight to
+//! [`Queue::complete_vector`], page requests (see [`page_work`]) to the page
+//! worker's coalescing hand-off, port changes to [`PortEvents`]. A panic in
+//! the thread marks the device failed at once (`thread_guard`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::Sender;
 use cxu_dma::{DmaContext, DmaRegion, PageSize};
 use cxu_hal::ifc::commands::eq::{decode_create_eq_out, destroy_eq_in, CreateEqIn};
 use cxu_hal::ifc::eq::{eq_doorbell_value, EqContext, EventMask};
@@ -23,7 +26,9 @@ use tracing::{debug, trace, warn};
 
 use crate::cmd::{Mode, Queue};
 use crate::error::{Error, Result};
-use crate::pages::PageWork;
+use crate::health::FailDevice;
+pub use crate::page_requests::page_work;
+use crate::page_requests::PageRequests;
 
 /// How long the EQ thread keeps polling an EQ that has gone quiet before it
 /// re-arms it and sleeps on the interrupt. Commands at depth complete every
@@ -84,9 +89,13 @@ pub struct EqCounters {
 /// Where the EQ thread sends what it reads.
 pub(crate) struct Sinks {
     pub(crate) queue: Arc<Queue>,
-    pub(crate) pages: Sender<PageWork>,
+    pub(crate) pages: Arc<PageRequests>,
     pub(crate) ports: Arc<PortEvents>,
     pub(crate) counters: Arc<EqCounters>,
+    /// The device advertised `release_all_pages`.
+    pub(crate) release_all_cap: bool,
+    /// Marks the device failed if the thread panics.
+    pub(crate) fail: FailDevice,
 }
 
 /// A created EQ and its thread.
@@ -171,13 +180,10 @@ impl EventQueue {
         r.arm(&*bar);
         let thread = {
             let (stop, fd) = (stop.clone(), fd.clone());
-            std::thread::Builder::new()
-                .name(format!("cxu-eq{eqn}"))
-                .spawn(move || r.run(&*bar, &fd, &stop, poll, &sinks))
-                .map_err(|source| Error::Thread {
-                    name: "cxu-eq",
-                    source,
-                })?
+            let fail = sinks.fail.clone();
+            crate::thread_guard::spawn("cxu-eq", fail, move || {
+                r.run(&*bar, &fd, &stop, poll, &sinks)
+            })?
         };
         debug!(eqn, entries, uar, vector, "event queue created");
         Ok(EventQueue {
@@ -256,7 +262,8 @@ impl Ring {
             if stop.load(Ordering::Acquire) {
                 break;
             }
-            self.consume(bar, s);
+            s.fail.test_panic_point("cxu-eq");
+            self.consume(bar, &mut |e| dispatch(e, s));
             // In polling mode the waiters retire commands themselves: the
             // command EQEs this EQ still gets are only bookkeeping, not worth a CPU.
             if s.queue.mode() == Mode::Events {
@@ -277,7 +284,7 @@ impl Ring {
     fn poll_while_busy(&mut self, bar: &dyn Mmio, s: &Sinks, stop: &AtomicBool) {
         let mut idle_since = Instant::now();
         while !stop.load(Ordering::Acquire) {
-            if self.consume(bar, s) > 0 {
+            if self.consume(bar, &mut |e| dispatch(e, s)) > 0 {
                 idle_since = Instant::now();
             } else if idle_since.elapsed() >= EQ_BUSY_POLL {
                 return;
@@ -287,12 +294,14 @@ impl Ring {
         }
     }
 
-    /// Consumes every EQE software owns now; returns how many.
-    fn consume(&mut self, bar: &dyn Mmio, s: &Sinks) -> u32 {
+    /// Consumes the EQEs software owns now, at most [`EQ_POLLING_BUDGET`]
+    /// (a device may keep producing forever), handing each to `handle`;
+    /// returns how many.
+    fn consume(&mut self, bar: &dyn Mmio, handle: &mut dyn FnMut(Option<&Eqe>)) -> u32 {
         let view = self.region.view();
         let mut consumed = 0;
         let mut buf = [0u8; EQE_SIZE];
-        loop {
+        while consumed < EQ_POLLING_BUDGET {
             let off = eqe::eqe_index(self.ci, self.log_size) as usize * EQE_SIZE;
             let Ok(entry) = view.subview(off, EQE_SIZE) else {
                 return consumed;
@@ -308,10 +317,12 @@ impl Ring {
             }
             self.ci = self.ci.wrapping_add(1);
             consumed += 1;
-            s.counters.eqes.fetch_add(1, Ordering::Relaxed);
             match Eqe::decode(&buf) {
-                Ok(e) => dispatch(&e, s),
-                Err(err) => warn!(error = %err, "undecodable EQE"),
+                Ok(e) => handle(Some(&e)),
+                Err(err) => {
+                    warn!(error = %err, "undecodable EQE");
+                    handle(None);
+                }
             }
             // Counted across calls: a busy-polled EQ is never armed, and the
             // device must still learn how far software has read.
@@ -322,13 +333,16 @@ impl Ring {
                 write_eq_doorbell(bar, self.doorbell, self.eqn, self.ci, false);
             }
         }
+        consumed
     }
 }
 
-/// Largest reclaim a page request may ask for (the kernel caps it at 50 000).
-const MAX_RECLAIM_REQUEST: i32 = 50_000;
-
-fn dispatch(e: &Eqe, s: &Sinks) {
+fn dispatch(e: Option<&Eqe>, s: &Sinks) {
+    s.counters.eqes.fetch_add(1, Ordering::Relaxed);
+    let Some(e) = e else {
+        s.counters.unhandled.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
     match e.event_type {
         EventType::CMD => {
             s.counters.cmd_eqes.fetch_add(1, Ordering::Relaxed);
@@ -342,30 +356,12 @@ fn dispatch(e: &Eqe, s: &Sinks) {
         }
         EventType::PAGE_REQUEST => {
             s.counters.page_requests.fetch_add(1, Ordering::Relaxed);
-            let req = e.page_request();
-            let work = if req.release_all {
-                PageWork::ReleasedAll
-            } else if req.func_id != 0 || req.ec_function {
-                warn!(
-                    func_id = req.func_id,
-                    ec = req.ec_function,
-                    "page request for another function ignored"
-                );
+            let Some(work) = page_work(&e.page_request(), s.release_all_cap) else {
                 return;
-            } else if req.num_pages < -MAX_RECLAIM_REQUEST {
-                warn!(
-                    num_pages = req.num_pages,
-                    "page request reclaim capped at 50000"
-                );
-                PageWork::Reclaim(MAX_RECLAIM_REQUEST as u32)
-            } else if req.num_pages < 0 {
-                PageWork::Reclaim(req.num_pages.unsigned_abs())
-            } else {
-                PageWork::Give(req.num_pages as u32)
             };
             debug!(?work, "page request");
-            if s.pages.send(work).is_err() {
-                warn!("page request dropped: the page worker is gone");
+            if !s.pages.post(work) {
+                warn!("page request dropped: the page worker is stopped");
             }
         }
         EventType::PORT_CHANGE => {
@@ -377,5 +373,63 @@ fn dispatch(e: &Eqe, s: &Sinks) {
             s.counters.unhandled.fetch_add(1, Ordering::Relaxed);
             debug!(event = %other, "unhandled event");
         }
+    }
+}
+
+#[cfg(all(test, not(cxu_driver_loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use cxu_hal::ifc::eqe::port_change;
+    use cxu_hal::PciFunction;
+    use cxu_qemu::model::Profile;
+    use cxu_qemu::LocalFunction;
+
+    use super::*;
+
+    /// Issue 14 item 2: a device that keeps the ring full (every entry
+    /// software-owned, as a storm leaves it) gets at most one budget of EQEs
+    /// consumed per pass, so the thread comes back to its stop flag.
+    #[test]
+    fn one_pass_consumes_at_most_the_budget_of_a_full_ring() {
+        let f = Arc::new(LocalFunction::new(Profile::default()));
+        let pf: Arc<dyn PciFunction> = f.clone();
+        let bar = pf.bar(0).unwrap();
+        let dma = DmaContext::new(pf).unwrap();
+        let log_size = 9;
+        let entries = 1usize << log_size;
+        let region = Arc::new(dma.alloc(entries * EQE_SIZE, PageSize::Base4K).unwrap());
+        // The device's first pass over the ring: owner 0 in every entry.
+        let e = Eqe::new(
+            EventType::PORT_CHANGE,
+            port_change::ACTIVE,
+            [0; eqe::DATA_SIZE],
+        )
+        .encode();
+        for i in 0..entries {
+            region.view().write_bytes(i * EQE_SIZE, &e).unwrap();
+            region
+                .view()
+                .write_u8(i * EQE_SIZE + eqe::OWNER_OFFSET, 0)
+                .unwrap();
+        }
+        let mut ring = Ring {
+            region,
+            log_size,
+            eqn: 0,
+            // A UAR page no EQ uses: the model ignores the doorbell.
+            doorbell: 8 * UAR_PAGE,
+            ci: 0,
+            unreported: 0,
+        };
+        let mut seen = 0u32;
+        let n = ring.consume(&*bar, &mut |e| {
+            assert!(e.is_some());
+            seen += 1;
+        });
+        assert_eq!((n, seen), (EQ_POLLING_BUDGET, EQ_POLLING_BUDGET));
+        let n = ring.consume(&*bar, &mut |_| {});
+        assert_eq!(n, EQ_POLLING_BUDGET);
+        assert_eq!(ring.ci, 2 * EQ_POLLING_BUDGET);
     }
 }

@@ -33,6 +33,10 @@ pub enum FatalCause {
     PciDead,
     /// `nic_interface` reads DISABLED or SW_RESET.
     NicInterface(u8),
+    /// A driver thread (the EQ thread, the page worker, the health poller)
+    /// panicked: nothing delivers completions, serves page requests or
+    /// watches firmware any more, so the device is treated as dead.
+    ThreadPanic(&'static str),
 }
 
 impl std::fmt::Display for FatalCause {
@@ -44,6 +48,7 @@ impl std::fmt::Display for FatalCause {
             }
             FatalCause::PciDead => write!(f, "PCI reads return all ones"),
             FatalCause::NicInterface(v) => write!(f, "nic_interface reads {v}"),
+            FatalCause::ThreadPanic(t) => write!(f, "driver thread {t} panicked"),
         }
     }
 }

@@ -16,7 +16,7 @@ use parking_lot::{Condvar, Mutex};
 use tracing::{error, warn};
 
 use crate::cmd::Queue;
-use crate::error::{Error, FatalCause, Result, Syndrome};
+use crate::error::{FatalCause, Result, Syndrome};
 
 /// What the driver recorded when firmware died.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,9 @@ pub struct HealthReport {
 pub struct HealthState {
     report: Mutex<Option<HealthReport>>,
     polls: AtomicU64,
+    /// The driver thread a test wants to panic ([`FailDevice::test_panic_point`]).
+    #[cfg(test)]
+    pub(crate) test_panic: Mutex<Option<&'static str>>,
 }
 
 impl HealthState {
@@ -121,6 +124,38 @@ pub(crate) fn declare_fatal(bar: &dyn Mmio, queue: &Queue, state: &HealthState, 
     queue.fail(cause);
 }
 
+/// What a driver thread needs to declare the device failed: the init
+/// segment (for the report), the queue (to fail commands), the report.
+#[derive(Clone)]
+pub(crate) struct FailDevice {
+    pub(crate) bar: Arc<dyn Mmio>,
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) state: Arc<HealthState>,
+}
+
+impl FailDevice {
+    /// Declares firmware dead with `cause` (first cause wins).
+    pub(crate) fn declare(&self, cause: FatalCause) {
+        declare_fatal(&*self.bar, &self.queue, &self.state, cause);
+    }
+
+    /// Under `cfg(test)`, panics if a test asked `thread` to; nothing otherwise.
+    #[inline]
+    pub(crate) fn test_panic_point(&self, thread: &'static str) {
+        #[cfg(test)]
+        {
+            let mut want = self.state.test_panic.lock();
+            if *want == Some(thread) {
+                *want = None;
+                drop(want);
+                panic!("test-requested panic in {thread}");
+            }
+        }
+        #[cfg(not(test))]
+        let _ = thread;
+    }
+}
+
 /// The poller thread.
 pub(crate) struct HealthPoller {
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -130,45 +165,40 @@ pub(crate) struct HealthPoller {
 impl HealthPoller {
     /// Starts polling every `interval`.
     pub(crate) fn start(
-        bar: Arc<dyn Mmio>,
-        queue: Arc<Queue>,
-        state: Arc<HealthState>,
+        fail: FailDevice,
         interval: Duration,
         max_misses: u32,
     ) -> Result<HealthPoller> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = {
             let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("cxu-health".into())
-                .spawn(move || {
-                    let (mut last, mut misses) = (None, 0);
-                    loop {
-                        {
-                            let (m, cv) = &*stop;
-                            let mut stopped = m.lock();
-                            let deadline = Instant::now() + interval;
-                            while !*stopped && Instant::now() < deadline {
-                                cv.wait_until(&mut stopped, deadline);
-                            }
-                            if *stopped {
-                                return;
-                            }
+            let FailDevice { bar, queue, state } = fail.clone();
+            let hook = fail.clone();
+            crate::thread_guard::spawn("cxu-health", fail, move || {
+                let (mut last, mut misses) = (None, 0);
+                loop {
+                    {
+                        let (m, cv) = &*stop;
+                        let mut stopped = m.lock();
+                        let deadline = Instant::now() + interval;
+                        while !*stopped && Instant::now() < deadline {
+                            cv.wait_until(&mut stopped, deadline);
                         }
-                        state.polls.fetch_add(1, Ordering::Relaxed);
-                        if let Some(cause) = check(&*bar, &mut last, &mut misses, max_misses) {
-                            declare_fatal(&*bar, &queue, &state, cause);
+                        if *stopped {
                             return;
                         }
-                        if misses > 0 {
-                            warn!(misses, "health counter did not move");
-                        }
                     }
-                })
-                .map_err(|source| Error::Thread {
-                    name: "cxu-health",
-                    source,
-                })?
+                    hook.test_panic_point("cxu-health");
+                    state.polls.fetch_add(1, Ordering::Relaxed);
+                    if let Some(cause) = check(&*bar, &mut last, &mut misses, max_misses) {
+                        declare_fatal(&*bar, &queue, &state, cause);
+                        return;
+                    }
+                    if misses > 0 {
+                        warn!(misses, "health counter did not move");
+                    }
+                }
+            })?
         };
         Ok(HealthPoller {
             stop,

@@ -20,10 +20,14 @@ pub mod devlink;
 pub mod eq;
 pub mod error;
 pub mod health;
+pub mod iseg_timeouts;
+pub mod page_requests;
 pub mod pages;
 mod probe;
 pub mod rpc;
 mod sync;
+mod thread_guard;
+pub mod vpd;
 
 #[cfg(all(test, cxu_driver_loom))]
 mod loom_tests;

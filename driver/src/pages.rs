@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{Receiver, Sender};
 use cxu_dma::{Block, BlockPool, BlockPoolConfig, DmaContext};
 use cxu_hal::ifc::commands::pages::{
     manage_pages_out_len, ManagePagesIn, ManagePagesOp, ManagePagesOut, QueryPagesIn,
@@ -26,22 +25,11 @@ use tracing::{debug, info, warn};
 
 use crate::cmd::Queue;
 use crate::error::{Error, Result};
+use crate::health::FailDevice;
+pub use crate::page_requests::{PageRequests, PageWork};
 
 /// Pages per MANAGE_PAGES GIVE (16 + 8 × 512 bytes = 9 mailbox blocks).
 const GIVE_CHUNK: usize = 512;
-
-/// Work for the page worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageWork {
-    /// Firmware wants this many more pages.
-    Give(u32),
-    /// Firmware offers this many pages back.
-    Reclaim(u32),
-    /// Firmware released every page of the function by itself.
-    ReleasedAll,
-    /// Leave the worker loop.
-    Stop,
-}
 
 /// Page accounting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -270,52 +258,49 @@ impl Pages {
                 self.released_all();
                 Ok(())
             }
-            PageWork::Stop => Ok(()),
         }
     }
 }
 
 /// The page worker thread.
 pub(crate) struct PageWorker {
-    tx: Sender<PageWork>,
+    requests: Arc<PageRequests>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl PageWorker {
-    /// Starts the worker on `rx` (the EQ thread holds the sending side).
+    /// Starts the worker on `requests` (the EQ thread posts into it). A panic
+    /// in the worker marks the device failed at once (`fail`).
     pub(crate) fn start(
         pages: Arc<Pages>,
         queue: Arc<Queue>,
-        tx: Sender<PageWork>,
-        rx: Receiver<PageWork>,
+        requests: Arc<PageRequests>,
+        fail: FailDevice,
     ) -> Result<PageWorker> {
-        let thread = std::thread::Builder::new()
-            .name("cxu-pages".into())
-            .spawn(move || {
-                while let Ok(work) = rx.recv() {
-                    if work == PageWork::Stop {
-                        break;
-                    }
+        let thread = {
+            let requests = requests.clone();
+            let hook = fail.clone();
+            crate::thread_guard::spawn("cxu-pages", fail, move || {
+                while let Some(work) = requests.next() {
+                    hook.test_panic_point("cxu-pages");
                     if let Err(e) = pages.serve(&queue, work) {
                         pages.failed.fetch_add(1, Ordering::Relaxed);
                         warn!(?work, error = %e, "page request failed");
                     }
                 }
                 debug!("page worker stopped");
-            })
-            .map_err(|source| Error::Thread {
-                name: "cxu-pages",
-                source,
-            })?;
+            })?
+        };
         Ok(PageWorker {
-            tx,
+            requests,
             thread: Some(thread),
         })
     }
 
-    /// Stops and joins the worker (requests queued before are served first).
+    /// Stops and joins the worker (a request still waiting is served first;
+    /// coalescing leaves at most two).
     pub(crate) fn stop(&mut self) {
-        let _ = self.tx.send(PageWork::Stop);
+        self.requests.stop();
         if let Some(t) = self.thread.take() {
             if t.join().is_err() {
                 warn!("page worker panicked");

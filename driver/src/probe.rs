@@ -28,8 +28,18 @@ use crate::cmd::{Mode, Queue};
 use crate::device::{DriverConfig, FwVersion, Observers, RemoveReport, Running};
 use crate::eq::{EventQueue, Sinks};
 use crate::error::{Error, Result, StepExt};
-use crate::health::HealthPoller;
+use crate::health::{FailDevice, HealthPoller};
+use crate::iseg_timeouts::device_timeouts;
+use crate::page_requests::PageRequests;
 use crate::pages::{PageWorker, Pages};
+
+/// The longest teardown waits for the device to give back slots of commands
+/// still in flight before it switches to polling and destroys the EQ. User
+/// commands were aborted first, so what is in flight was given up or is the
+/// driver's own; stale slots are not waited for at all. Waiting longer would
+/// only delay removal while every other slot is held; bus mastering goes off
+/// before the memory of a slot the device still owns is unmapped.
+const TEARDOWN_QUIESCE: Duration = Duration::from_secs(2);
 
 /// Poll step while waiting for firmware (FW_PRE_INIT_WAIT).
 const FW_WAIT_STEP: Duration = Duration::from_millis(2);
@@ -84,11 +94,18 @@ pub(crate) fn bring_up(
     let queue =
         Arc::new(Queue::enable(bar.clone(), &dma, &cfg.queue).step("command queue enable")?);
     let mut init_limit = cfg.fw_init_timeout;
-    if cfg.use_device_timeouts && bar.read32_be(iseg::CMD_Q_INIT_TO.byte as u64) != 0 {
-        init_limit = iseg::decode_timeout(bar.read32_be(iseg::CMD_Q_INIT_TO.byte as u64));
-        let exec = iseg::decode_timeout(bar.read32_be(iseg::CMD_EXEC_TO.byte as u64));
-        if !exec.is_zero() {
-            queue.set_timeout(exec);
+    // A nonzero cmd_q_init_to says the device gives its timeouts (the kernel's
+    // mlx5_tout_query_iseg); both are clamped to sane bounds.
+    if cfg.use_device_timeouts {
+        let t = device_timeouts(
+            bar.read32_be(iseg::CMD_EXEC_TO.byte as u64),
+            bar.read32_be(iseg::CMD_Q_INIT_TO.byte as u64),
+        );
+        if let Some(init) = t.cmd_q_init {
+            init_limit = init;
+            if let Some(exec) = t.cmd_exec {
+                queue.set_timeout(exec);
+            }
         }
     }
     wait_fw(&*bar, init_limit, cfg.fw_wait_log_interval, "init")?;
@@ -134,10 +151,13 @@ fn steps(
     };
     q.exec(&enable.encode(true), 16).step("ENABLE_HCA")?;
     r.hca_enabled = true;
+    let fail = FailDevice {
+        bar: r.bar.clone(),
+        queue: q.clone(),
+        state: obs.health.clone(),
+    };
     r.health = Some(HealthPoller::start(
-        r.bar.clone(),
-        q.clone(),
-        obs.health.clone(),
+        fail.clone(),
         cfg.health_interval,
         cfg.health_misses,
     )?);
@@ -168,7 +188,7 @@ fn steps(
     };
     let max = query(CapMode::Max).step("QUERY_HCA_CAP max")?;
     let mut cur = query(CapMode::Current).step("QUERY_HCA_CAP current")?;
-    if let Some(want) = caps::wanted(&cur) {
+    if let Some(want) = caps::wanted(&cur).filter(|_| !cfg.cmdif_checksum) {
         let set = SetHcaCapIn {
             cap_type: CapType::GENERAL,
             other_function: false,
@@ -195,6 +215,7 @@ fn steps(
     }
     let uar = decode_alloc_uar_out(&q.exec(&alloc_uar_in(), 16).step("ALLOC_UAR")?)?;
     r.uar = Some(uar);
+    let release_all_cap = caps.features.contains(Features::RELEASE_ALL_PAGES);
     r.caps = Some(caps);
 
     if !cfg.use_events || function.msix_vectors() == 0 {
@@ -207,12 +228,14 @@ fn steps(
         .into_iter()
         .next()
         .ok_or_else(|| Error::BadDeviceValue("enable_msix(1) returned no eventfd".into()))?;
-    let (tx, rx) = crossbeam::channel::unbounded();
+    let requests = Arc::new(PageRequests::default());
     let sinks = Sinks {
         queue: q.clone(),
-        pages: tx.clone(),
+        pages: requests.clone(),
         ports: obs.ports.clone(),
         counters: obs.eq.clone(),
+        release_all_cap,
+        fail: fail.clone(),
     };
     let eq = EventQueue::create(
         &r.dma,
@@ -229,7 +252,12 @@ fn steps(
     r.eq = Some(eq);
     q.set_mode(Mode::Events, q.timeout())
         .step("switch to events")?;
-    r.page_worker = Some(PageWorker::start(r.pages.clone(), q.clone(), tx, rx)?);
+    r.page_worker = Some(PageWorker::start(
+        r.pages.clone(),
+        q.clone(),
+        requests,
+        fail,
+    )?);
     Ok(())
 }
 
@@ -264,11 +292,17 @@ pub(crate) fn teardown(
             q.force_polling();
             drop(eq);
         } else {
-            note(q.set_mode(Mode::Polling, q.timeout()), "switch to polling");
-            note(eq.destroy(&q), "DESTROY_EQ");
-            // If quiescing failed (a stalled slot) the switch did not happen;
-            // with the EQ gone nobody delivers events any more: poll.
+            note(
+                q.set_mode(Mode::Polling, q.timeout().min(TEARDOWN_QUIESCE)),
+                "switch to polling",
+            );
+            // If quiescing failed (a slot not given back in time) the switch
+            // did not happen; but DESTROY_EQ's completion never comes as an
+            // event of the EQ it destroys, and after it nothing delivers
+            // events: poll from here on (a waiter in flight sees the mode at
+            // its next look).
             q.force_polling();
+            note(eq.destroy(&q), "DESTROY_EQ");
         }
     }
     if r.msix {

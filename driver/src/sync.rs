@@ -10,7 +10,7 @@
 
 #[cfg(cxu_driver_loom)]
 pub(crate) use loom::sync::{
-    atomic::{AtomicU32, Ordering},
+    atomic::{AtomicBool, AtomicU32, Ordering},
     Mutex, MutexGuard,
 };
 #[cfg(cxu_driver_loom)]
@@ -18,7 +18,7 @@ pub(crate) use loom::thread::{current as current_thread, Thread};
 
 #[cfg(not(cxu_driver_loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicU32, Ordering},
+    atomic::{AtomicBool, AtomicU32, Ordering},
     Mutex, MutexGuard,
 };
 #[cfg(not(cxu_driver_loom))]

@@ -42,11 +42,11 @@ fn dev_show_and_info() {
     // devlink's layout: groups two steps in, one version per line.
     assert_eq!(
         ok(&["dev", "info"]),
-        "model/0:\n  driver cxu\n  versions:\n      fixed:\n        fw.psid MT_0000000008\n      running:\n        fw.version 16.35.2000\n        fw 16.35.2000\n      stored:\n        fw.version 16.35.2000\n        fw 16.35.2000\n"
+        "model/0:\n  driver cxu\n  serial_number MT2025X00001\n  versions:\n      fixed:\n        fw.psid MT_0000000008\n      running:\n        fw.version 16.35.2000\n        fw 16.35.2000\n      stored:\n        fw.version 16.35.2000\n        fw 16.35.2000\n"
     );
     assert_eq!(
         ok(&["-j", "dev", "info"]),
-        "{\"info\":{\"model/0\":{\"driver\":\"cxu\",\"versions\":{\"fixed\":{\"fw.psid\":\"MT_0000000008\"},\"running\":{\"fw.version\":\"16.35.2000\",\"fw\":\"16.35.2000\"},\"stored\":{\"fw.version\":\"16.35.2000\",\"fw\":\"16.35.2000\"}}}}}\n"
+        "{\"info\":{\"model/0\":{\"driver\":\"cxu\",\"serial_number\":\"MT2025X00001\",\"versions\":{\"fixed\":{\"fw.psid\":\"MT_0000000008\"},\"running\":{\"fw.version\":\"16.35.2000\",\"fw\":\"16.35.2000\"},\"stored\":{\"fw.version\":\"16.35.2000\",\"fw\":\"16.35.2000\"}}}}}\n"
     );
     // -p keeps the order and the content.
     let p = ok(&["-j", "-p", "dev", "info"]);

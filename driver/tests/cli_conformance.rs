@@ -59,7 +59,7 @@ const CASES: &[Case] = &[
         what: "pr_out_info: version groups two steps in, one version per line",
         args: &["dev", "info", "model/0"],
         batch: None,
-        stdout: "model/0:\n  driver cxu\n  versions:\n      fixed:\n        fw.psid MT_0000000008\n      running:\n        fw.version 16.35.2000\n        fw 16.35.2000\n      stored:\n        fw.version 16.35.2000\n        fw 16.35.2000\n",
+        stdout: "model/0:\n  driver cxu\n  serial_number MT2025X00001\n  versions:\n      fixed:\n        fw.psid MT_0000000008\n      running:\n        fw.version 16.35.2000\n        fw 16.35.2000\n      stored:\n        fw.version 16.35.2000\n        fw 16.35.2000\n",
         status: 0,
     },
     Case {

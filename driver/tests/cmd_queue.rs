@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{nop, rig, short, Rig};
+use common::{eventually, nop, rig, short, Rig, LONG};
 use cxu_dma::{BlockPool, BlockPoolConfig};
 use cxu_driver::{Error, QueueConfig};
 use cxu_hal::ifc::caps::{CapMode, CapType};
@@ -50,8 +50,8 @@ fn wait_timed_reports_the_commands_latency() {
     // The driver times commands with quanta's TSC clock, calibrated against
     // the OS clock the model and this test use: the two agree within a small
     // fraction, not to the nanosecond (a 20 ms command once read 3.6 us
-    // longer than the caller's own measure around it).
-    let slack = |d: Duration| d / 100;
+    // longer than the caller's own measure around it): 10% either side.
+    let slack = |d: Duration| d / 10;
     let least = Duration::from_millis(20);
     assert!(
         latency >= least - slack(least) && latency <= outside + slack(outside),
@@ -320,14 +320,15 @@ fn never_completing_commands_time_out_and_stalled_slots_fail_fast() {
     let snap = r.queue.snapshot();
     assert_eq!(snap.busy, 0b0111);
     assert_eq!(snap.stalled, 0b0111);
-    let t = Instant::now();
+    // Failing fast is the error itself: a claim that waited for a slot would
+    // end in a slot-wait timeout, not AllSlotsStalled, and no fourth command
+    // reached the device to time out.
     match r.queue.exec(&nop(), 16) {
         Err(Error::AllSlotsStalled {
             opcode: Opcode::NOP,
         }) => {}
         other => panic!("{other:?}"),
     }
-    assert!(t.elapsed() < Duration::from_millis(100), "failed fast");
     assert_eq!(r.queue.stats(Opcode::NOP).timeouts, 3);
 }
 
@@ -341,12 +342,21 @@ fn late_completion_after_timeout_reclaims_the_slot() {
         Fault::Delay(Duration::from_millis(150)),
         Some(1),
     );
+    let executed = r.control.counters().commands_executed;
     let e = r.queue.exec(&nop(), 16).unwrap_err();
     assert!(matches!(e, Error::Timeout { .. }), "{e}");
     assert_eq!(r.queue.snapshot().stalled.count_ones(), 1);
-    std::thread::sleep(Duration::from_millis(200));
-    r.queue.poll();
+    // The late completion, seen by the device, then found by the next poller.
+    eventually("the delayed NOP completes", || {
+        r.control.counters().commands_executed > executed
+    });
+    eventually("the poller finds the late completion", || {
+        r.queue.poll();
+        r.queue.snapshot().busy == 0
+    });
     assert_clean(&r);
+    // The timeout had to fire above; this command must not time out.
+    r.queue.set_timeout(LONG);
     r.queue.exec(&nop(), 16).unwrap();
     assert_clean(&r);
 }
@@ -361,8 +371,10 @@ fn dropped_handle_does_not_leak_its_slot() {
     let h = r.queue.submit(&nop(), 16, false).unwrap();
     drop(h);
     assert_eq!(r.queue.snapshot().busy.count_ones(), 1);
-    std::thread::sleep(Duration::from_millis(60));
-    r.queue.poll();
+    eventually("the abandoned NOP's slot comes back", || {
+        r.queue.poll();
+        r.queue.snapshot().busy == 0
+    });
     assert_clean(&r);
 }
 
@@ -383,8 +395,7 @@ fn short_or_oversized_messages_are_refused_before_posting() {
 #[test]
 fn reserved_page_slot_works_while_every_regular_slot_is_busy() {
     let r = rig(Profile::default(), QueueConfig::default());
-    r.control
-        .set_latency(Opcode::NOP, Duration::from_millis(300));
+    r.control.set_latency(Opcode::NOP, Duration::from_secs(1));
     let handles: Vec<_> = (0..31)
         .map(|_| r.queue.submit(&nop(), 16, false).unwrap())
         .collect();
@@ -395,13 +406,14 @@ fn reserved_page_slot_works_while_every_regular_slot_is_busy() {
         .unwrap()
         .encode()
         .unwrap();
-    let t = Instant::now();
     let h = r.queue.submit(&give, 16, false).unwrap();
     assert_eq!(h.slot(), 31, "MANAGE_PAGES takes the reserved slot");
     h.wait().unwrap();
-    assert!(
-        t.elapsed() < Duration::from_millis(250),
-        "did not wait for the NOPs"
+    // It did not wait for the NOPs: every one of them is still in the device.
+    assert_eq!(
+        r.control.busy_slots() & 0x7FFF_FFFF,
+        0x7FFF_FFFF,
+        "MANAGE_PAGES completed only after the NOPs"
     );
     // A 32nd regular command waits for a slot (parked, then polling for it),
     // and runs once the main thread consumes the NOPs.
@@ -422,5 +434,103 @@ fn reserved_page_slot_works_while_every_regular_slot_is_busy() {
     r.queue
         .exec(&take, manage_pages_out_len(ManagePagesOp::Take, 4))
         .unwrap();
+    assert_clean(&r);
+}
+
+/// Issue 15 item 2: the execution timeout counts from the doorbell, not from
+/// `submit`. Fifteen commands of 20 ms share one regular slot under a 200 ms
+/// timeout: the last ones wait 200-300 ms for the slot, then run 20 ms. None
+/// times out and no healthy slot is marked stale. (Counted from `submit`, the
+/// queueing alone is past the timeout: they fail every time.)
+#[test]
+fn waiting_for_a_slot_is_not_part_of_the_command_timeout() {
+    let p = Profile {
+        log_cmdq_size: 1, // 2 slots: 1 regular + the page slot
+        ..Profile::default()
+    };
+    let cfg = QueueConfig {
+        timeout: Duration::from_millis(200),
+        slot_wait: Duration::from_secs(60),
+        ..QueueConfig::default()
+    };
+    let r = rig(p, cfg);
+    assert_eq!(r.queue.regular_slots(), 1);
+    r.control
+        .set_latency(Opcode::NOP, Duration::from_millis(20));
+    let start = std::sync::Barrier::new(15);
+    let t = Instant::now();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..15)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    r.queue.exec(&nop(), 16)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "the commands ran one after the other"
+    );
+    for res in &results {
+        assert!(res.is_ok(), "{res:?}");
+    }
+    assert_eq!(r.queue.stats(Opcode::NOP).timeouts, 0);
+    assert_clean(&r);
+}
+
+/// The calling thread's CPU time (the scheduler's own account) and its
+/// voluntary context switches (times it slept); `None` where the kernel does
+/// not keep them.
+fn thread_usage() -> Option<(Duration, u64)> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let slept = status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((Duration::from_nanos(ns), slept))
+}
+
+/// Issue 15 item 5: a slow command in polling mode costs its waiter little
+/// CPU: after a short spin and yield it sleeps between polls (a park of at
+/// most 2 ms: some 200 sleeps in 400 ms). It used to poll and yield for the
+/// whole 400 ms, never sleeping, which on an idle machine keeps a CPU busy
+/// (on a loaded one the yields hide it from the CPU account, not from the
+/// sleep count). Bounds: at least 20 sleeps, at most 100 ms of CPU (a few
+/// milliseconds expected).
+#[test]
+fn a_slow_command_in_polling_mode_sleeps_and_costs_its_waiter_little_cpu() {
+    if thread_usage().is_none() {
+        eprintln!("skipped: the kernel keeps no per-thread CPU time (/proc/thread-self)");
+        return;
+    }
+    let r = rig(Profile::default(), QueueConfig::default());
+    assert_eq!(r.queue.mode(), cxu_driver::Mode::Polling);
+    r.control
+        .set_latency(Opcode::NOP, Duration::from_millis(400));
+    let (cpu, slept, wall) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let (cpu0, slept0) = thread_usage().unwrap();
+            let t = Instant::now();
+            r.queue.exec(&nop(), 16).unwrap();
+            let wall = t.elapsed();
+            let (cpu1, slept1) = thread_usage().unwrap();
+            (cpu1 - cpu0, slept1 - slept0, wall)
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(wall >= Duration::from_millis(400), "{wall:?}");
+    assert!(slept >= 20, "the waiter slept {slept} times in {wall:?}");
+    assert!(
+        cpu < Duration::from_millis(100),
+        "the waiter ran {cpu:?} of {wall:?}"
+    );
     assert_clean(&r);
 }

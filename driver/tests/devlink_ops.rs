@@ -244,7 +244,7 @@ fn flash_then_fw_activate_runs_the_new_version() {
     );
     assert_eq!(
         ok(&mut s, "dev info"),
-        "{\"info\":{\"model/0\":{\"driver\":\"cxu\",\"versions\":{\"fixed\":{\"fw.psid\":\"MT_0000000008\"},\"running\":{\"fw.version\":\"16.40.0123\",\"fw\":\"16.40.0123\"},\"stored\":{\"fw.version\":\"16.40.0123\",\"fw\":\"16.40.0123\"}}}}}\n"
+        "{\"info\":{\"model/0\":{\"driver\":\"cxu\",\"serial_number\":\"MT2025X00001\",\"versions\":{\"fixed\":{\"fw.psid\":\"MT_0000000008\"},\"running\":{\"fw.version\":\"16.40.0123\",\"fw\":\"16.40.0123\"},\"stored\":{\"fw.version\":\"16.40.0123\",\"fw\":\"16.40.0123\"}}}}}\n"
     );
     // After the reinit every object is back, in hardware too.
     assert_eq!(

@@ -9,11 +9,16 @@
 //!   whatever the fuzzer says into entries and output mailbox chains;
 //! * [`model`]: the device model's command engine against a driver that writes
 //!   whatever the fuzzer says into entries, mailbox chains and BAR0;
-//! * [`rpc`]: the firmware RPC channel fed any input, size and scope.
+//! * [`rpc`]: the firmware RPC channel fed any input, size and scope;
+//! * [`rpc_queue`]: the RPC channel through a real queue against the model;
+//! * [`events`]: page-request EQEs and the coalescing hand-off to the page
+//!   worker.
 #![forbid(unsafe_code)]
 
 pub mod decode;
+pub mod events;
 pub mod hostile;
 pub mod model;
 pub mod rpc;
+pub mod rpc_queue;
 pub mod simple;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use arbitrary::Arbitrary;
 use cxu_driver::devlink::backend::Backend;
-use cxu_driver::rpc::{min_scope, RpcDevice, RpcError, Scope, MAX_RPC_LEN};
+use cxu_driver::rpc::{min_scope_of, RpcDevice, RpcError, Scope, MAX_RPC_LEN};
 use cxu_hal::ifc::header::{self, InHeader, OutHeader, HEADER_SIZE};
 use cxu_hal::ifc::{CmdStatus, Opcode};
 
@@ -104,7 +104,7 @@ pub fn run(c: Call) {
         seen: Mutex::new(Vec::new()),
     });
     let dev = RpcDevice::new(rec.clone());
-    let handle = dev.open();
+    let handle = dev.open().expect("open before removal");
     if c.removed {
         assert!(dev.unregister(), "first unregister closes the gate");
     }
@@ -114,7 +114,7 @@ pub fn run(c: Call) {
     let sizes_ok = (2 * HEADER_SIZE..=MAX_RPC_LEN).contains(&input.len())
         && (HEADER_SIZE..=MAX_RPC_LEN).contains(&out_len);
     let hdr = InHeader::decode(&input).ok();
-    let allowed = hdr.is_some_and(|h| min_scope(h.opcode, h.op_mod).is_some_and(|n| n <= scope));
+    let allowed = hdr.is_some() && min_scope_of(&input).is_some_and(|n| n <= scope);
     let reaches = sizes_ok && allowed && !c.removed;
     assert_eq!(
         seen.len(),
@@ -139,8 +139,8 @@ pub fn run(c: Call) {
         (Err(e @ RpcError::Size { .. }), true, _) => panic!("sizes in range refused: {e}"),
         (_, false, _) => panic!("sizes out of range not refused: {res:?}"),
         (Err(RpcError::NotAllowed { needs, .. }), true, false) => {
-            let h = hdr.expect("a header decoded");
-            assert_eq!(*needs, min_scope(h.opcode, h.op_mod));
+            assert!(hdr.is_some(), "a header decoded");
+            assert_eq!(*needs, min_scope_of(&input));
         }
         (Err(RpcError::Failed(_)), true, false) => {
             assert!(hdr.is_none(), "a decodable header refused as undeliverable")

@@ -130,8 +130,26 @@ pub fn iseg_health(data: &[u8]) {
         let _ = s.name();
     }
     let _ = iseg::cmdq_addr_from_words(dw(iseg::CMDQ_ADDR_H.byte), addr_l);
-    let _ = iseg::decode_timeout(dw(iseg::CMD_EXEC_TO.byte));
-    let _ = iseg::decode_timeout(dw(iseg::CMD_Q_INIT_TO.byte));
+    let (exec_raw, init_raw) = (dw(iseg::CMD_EXEC_TO.byte), dw(iseg::CMD_Q_INIT_TO.byte));
+    let _ = iseg::decode_timeout(exec_raw);
+    let _ = iseg::decode_timeout(init_raw);
+    // The driver takes the device's timeouts only within bounds (issue 14).
+    use cxu_driver::iseg_timeouts as to;
+    let t = to::device_timeouts(exec_raw, init_raw);
+    assert_eq!(t.cmd_exec.is_some(), exec_raw != 0);
+    assert_eq!(t.cmd_q_init.is_some(), init_raw != 0);
+    if let Some(e) = t.cmd_exec {
+        assert!(
+            (to::MIN_CMD_EXEC_TO..=to::MAX_CMD_EXEC_TO).contains(&e),
+            "{e:?}"
+        );
+    }
+    if let Some(i) = t.cmd_q_init {
+        assert!(
+            (to::MIN_CMD_Q_INIT_TO..=to::MAX_CMD_Q_INIT_TO).contains(&i),
+            "{i:?}"
+        );
+    }
     let synd = iseg::HEALTH_SYND.get(&seg).unwrap_or(0) as u8;
     let _ = HealthSyndrome(synd).name();
     let _ = cxu_driver::Syndrome(synd).to_string();

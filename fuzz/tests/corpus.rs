@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
-use cxu_fuzz::{hostile, model, rpc, simple};
+use cxu_fuzz::{events, hostile, model, rpc, rpc_queue, simple};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,6 +96,20 @@ fn model_cmd_corpus() {
 fn rpc_input_corpus() {
     replay("rpc_input", |d| {
         typed::<rpc::Call>(d).map(rpc::run).is_some()
+    });
+}
+
+#[test]
+fn eq_page_requests_corpus() {
+    replay("eq_page_requests", |d| {
+        typed::<events::Events>(d).map(events::run).is_some()
+    });
+}
+
+#[test]
+fn rpc_queue_corpus() {
+    replay("rpc_queue", |d| {
+        typed::<rpc_queue::Session>(d).map(rpc_queue::run).is_some()
     });
 }
 

@@ -4,6 +4,7 @@
 
 use cxu_fuzz::hostile::{self, Answer, BlockAnswer, Cmd, Op, Outcomes, Script, Sig, Tamper};
 use cxu_fuzz::model::{self, Command, Mutation, Ptr, Session, Step};
+use cxu_fuzz::{events, rpc_queue};
 
 fn honest() -> Answer {
     Answer {
@@ -179,6 +180,62 @@ fn model_session_with_hostile_steps_stays_usable() {
             Step::Doorbell(u32::MAX),
             Step::Bar0Write(0x1FC, 0xFFFF_FFFF),
             Step::Reset,
+        ],
+    });
+}
+
+/// `eq_page_requests`: a flood with requests for other functions and a
+/// release-all in the middle; the harness's own expectation is checked
+/// inside `run` (two requests wait: the release-all and the last give).
+#[test]
+fn page_request_flood_is_coalesced() {
+    let page = |func_id, release_all, num_pages| events::Event::Page {
+        ec: false,
+        release_all,
+        func_id,
+        num_pages,
+    };
+    let mut evs: Vec<_> = (1..=1000).map(|n| page(0, false, n)).collect();
+    evs.push(page(5, true, -3));
+    evs.push(page(0, true, -3));
+    evs.extend((1..=1000).map(|n| page(0, false, -n)));
+    evs.push(events::Event::Raw(vec![0xFF; 64]));
+    for cap in [false, true] {
+        events::run(events::Events {
+            release_all_cap: cap,
+            events: evs.clone(),
+        });
+    }
+}
+
+/// `rpc_queue`: refused, tainting, too-large and removed calls through a
+/// probed device; `run` checks each against the model's counters.
+#[test]
+fn rpc_queue_session_reaches_the_device() {
+    let access_reg = cxu_fuzz::simple::OPCODES
+        .iter()
+        .position(|o| *o == cxu_hal::ifc::Opcode::ACCESS_REG)
+        .expect("ACCESS_REG is laid out") as u8;
+    let call = |scope, op_mod, register, out_units, remove_before| rpc_queue::Call {
+        scope,
+        opcode: access_reg,
+        op_mod,
+        register,
+        raw_register: 0,
+        body: vec![0; 32],
+        out_units,
+        remove_before,
+    };
+    rpc_queue::run(rpc_queue::Session {
+        calls: vec![
+            // HTGT write at configuration: refused.
+            call(0, 0, 1, 1, false),
+            // At debug_write_full: runs, counted.
+            call(3, 0, 1, 1, false),
+            // A read larger than the pool: refused up front.
+            call(1, 1, 6, 512, false),
+            // Removed: refused.
+            call(1, 1, 6, 1, true),
         ],
     });
 }

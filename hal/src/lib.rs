@@ -10,6 +10,8 @@
 //!
 //! `unsafe` is allowed here (MMIO, mmap, ioctls); every block carries a `// SAFETY:` line.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 pub mod error;
 pub mod ifc;
 pub mod mmio;

@@ -34,6 +34,7 @@ pub mod config {
 
     /// Capability ids.
     pub const CAP_ID_PM: u8 = 0x01;
+    pub const CAP_ID_VPD: u8 = 0x03;
     pub const CAP_ID_VNDR: u8 = 0x09;
     pub const CAP_ID_EXP: u8 = 0x10;
     pub const CAP_ID_MSIX: u8 = 0x11;
@@ -102,7 +103,59 @@ impl fmt::Display for PciAddress {
 ///
 /// Backends: [`crate::vfio::VfioFunction`] (a function bound to vfio-pci) and the
 /// in-process device model of `cxu-qemu`. The driver must not know which one it has.
-pub trait PciFunction: Send + Sync {
+///
+/// # Safety
+/// Callers free DMA memory on the word of [`PciFunction::dma_unmap`], so an
+/// implementation promises: when `dma_unmap(iova, size)` returns `Ok(())`, neither
+/// the device nor the backend can read or write any byte that was mapped in
+/// `iova..iova+size` any more (an unmap that cannot promise that returns an
+/// error), and `dma_map` never touches memory outside `vaddr..vaddr+size`, and
+/// touches it only with volatile or atomic accesses or DMA.
+///
+/// So a backend is written with `unsafe impl`, with a `// SAFETY:` line saying
+/// why its unmap keeps that promise; without `unsafe` it does not compile:
+///
+/// ```compile_fail,E0200
+/// # use std::ops::Range;
+/// # use std::sync::Arc;
+/// # use cxu_hal::{Error, EventFd, Mmio, PciFunction, Result};
+/// struct Fake;
+/// impl PciFunction for Fake {
+///     fn name(&self) -> String { "fake".into() }
+///     fn config_read(&self, _: u16, d: &mut [u8]) -> Result<()> { d.fill(0); Ok(()) }
+///     fn config_write(&self, _: u16, _: &[u8]) -> Result<()> { Ok(()) }
+///     fn bar(&self, bar: u8) -> Result<Arc<dyn Mmio>> { Err(Error::NoSuchBar { bar }) }
+///     fn msix_vectors(&self) -> u32 { 0 }
+///     fn enable_msix(&self, _: u32) -> Result<Vec<Arc<EventFd>>> { Err(Error::NoMsix) }
+///     fn disable_msix(&self) -> Result<()> { Ok(()) }
+///     unsafe fn dma_map(&self, _: u64, _: u64, _: *mut u8) -> Result<()> { Ok(()) }
+///     fn dma_unmap(&self, _: u64, _: u64) -> Result<()> { Ok(()) }
+///     fn iova_ranges(&self) -> Vec<Range<u64>> { Vec::new() }
+///     fn reset(&self) -> Result<()> { Ok(()) }
+/// }
+/// ```
+///
+/// ```
+/// # use std::ops::Range;
+/// # use std::sync::Arc;
+/// # use cxu_hal::{Error, EventFd, Mmio, PciFunction, Result};
+/// struct Fake;
+/// // SAFETY: maps nothing, touches no memory.
+/// unsafe impl PciFunction for Fake {
+///     fn name(&self) -> String { "fake".into() }
+///     fn config_read(&self, _: u16, d: &mut [u8]) -> Result<()> { d.fill(0); Ok(()) }
+///     fn config_write(&self, _: u16, _: &[u8]) -> Result<()> { Ok(()) }
+///     fn bar(&self, bar: u8) -> Result<Arc<dyn Mmio>> { Err(Error::NoSuchBar { bar }) }
+///     fn msix_vectors(&self) -> u32 { 0 }
+///     fn enable_msix(&self, _: u32) -> Result<Vec<Arc<EventFd>>> { Err(Error::NoMsix) }
+///     fn disable_msix(&self) -> Result<()> { Ok(()) }
+///     unsafe fn dma_map(&self, _: u64, _: u64, _: *mut u8) -> Result<()> { Ok(()) }
+///     fn dma_unmap(&self, _: u64, _: u64) -> Result<()> { Ok(()) }
+///     fn iova_ranges(&self) -> Vec<Range<u64>> { Vec::new() }
+///     fn reset(&self) -> Result<()> { Ok(()) }
+/// }
+/// ```
+pub unsafe trait PciFunction: Send + Sync {
     /// A name for logs: the PCI address, or the model's name.
     fn name(&self) -> String;
 
@@ -129,15 +182,19 @@ pub trait PciFunction: Send + Sync {
     /// Makes `size` bytes of host memory at `vaddr` visible to the device at `iova`.
     ///
     /// # Safety
-    /// `vaddr..vaddr+size` must stay allocated and must not be freed or remapped until
-    /// [`PciFunction::dma_unmap`] of the same range has returned. While it is mapped the
-    /// device may read and write it at any time, so the host may touch it only through
-    /// volatile or atomic accesses, never through a Rust reference. `iova`, `vaddr` and
-    /// `size` must be 4 KiB aligned.
+    /// `vaddr..vaddr+size` must stay allocated, and must not be freed or remapped,
+    /// until [`PciFunction::dma_unmap`] of the same `iova` and `size` has *succeeded*
+    /// (returned `Ok`; vfio-ioctls' contract for `vfio_dma_map`). When the unmap
+    /// fails, or panics, the device may still reach the memory: it must then be
+    /// leaked, never freed. While it is mapped the device may read and write it at
+    /// any time, so the host may touch it only through volatile or atomic accesses,
+    /// never through a Rust reference, and no Rust reference to it may be live when
+    /// this is called. `iova`, `vaddr` and `size` must be 4 KiB aligned.
     unsafe fn dma_map(&self, iova: u64, size: u64, vaddr: *mut u8) -> Result<()>;
 
-    /// Removes a mapping made by [`PciFunction::dma_map`]. When it returns the device
-    /// can no longer reach the memory.
+    /// Removes a mapping made by [`PciFunction::dma_map`]. When it returns `Ok` the
+    /// device can no longer reach the memory (the trait's safety promise); on an
+    /// error it may, and the memory must not be freed.
     fn dma_unmap(&self, iova: u64, size: u64) -> Result<()>;
 
     /// IOVA ranges the IOMMU accepts (from `VFIO_IOMMU_GET_INFO` on VFIO).

@@ -674,10 +674,11 @@ fn command_layouts_match_reference_section_5() {
     // Sizes: (opcode, inlen, outlen). Reference: QUERY_ISSI out 112, SET_DRIVER_VERSION
     // in 80, NOP 16/16, CREATE_EQ in 272 + pas, QUERY_HCA_CAP out 16 + 4096.
     // mlx5_ifc.h: the 16-byte ones, INIT_HCA in 32 (with sw_owner_id), QUERY_ADAPTER out
-    // 16 + 256 (query_adapter_param_block), SET_HCA_CAP in 16 + 4096.
+    // 16 + 256 (query_adapter_param_block), SET_HCA_CAP in 16 + 4096, ENABLE_HCA and
+    // DISABLE_HCA out 12 (status, syndrome and one reserved dword).
     let table: &[(Opcode, usize, usize)] = &[
-        (Opcode::ENABLE_HCA, 16, 16),
-        (Opcode::DISABLE_HCA, 16, 16),
+        (Opcode::ENABLE_HCA, 16, 12),
+        (Opcode::DISABLE_HCA, 16, 12),
         (Opcode::QUERY_ISSI, 16, 112),
         (Opcode::SET_ISSI, 16, 16),
         (Opcode::QUERY_PAGES, 16, 16),

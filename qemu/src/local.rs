@@ -5,6 +5,7 @@
 //! vectors are eventfds. This is the only module of the crate with `unsafe`:
 //! one block, building a memory region from the caller's pointer.
 #![allow(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -111,7 +112,13 @@ impl Drop for LocalFunction {
     }
 }
 
-impl PciFunction for LocalFunction {
+// SAFETY: `dma_unmap` is `Ok` only when the emulated IOMMU removed the whole
+// range from its table (`Iommu::unmap`); the model reaches guest memory only
+// through that table, and a DMA that looked a mapping up before the unmap holds
+// the table's read side, so it has finished when the unmap (the write side)
+// returns. `dma_map` only records the range; the model reaches it through
+// vm-memory's `Bytes` (raw-pointer copies and atomics, never a Rust reference).
+unsafe impl PciFunction for LocalFunction {
     fn name(&self) -> String {
         let p = self.device.profile();
         format!("cxu-model {:04x}:{:04x}", p.vendor_id, p.device_id)

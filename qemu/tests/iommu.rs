@@ -109,3 +109,24 @@ fn unmap_has_range_semantics() {
     b.mark_unmapped();
     c.mark_unmapped();
 }
+
+#[test]
+fn test_memory_whose_unmap_failed_is_leaked_not_freed() {
+    use std::sync::atomic::Ordering;
+    let f = function();
+    let a = DmaMem::new(&f, 0x60_0000, 4096);
+    // Replace `a`'s mapping by a larger one around it: `a`'s unmap of exactly
+    // its own range would now split that mapping, and fails.
+    f.dma_unmap(0x60_0000, 4096).unwrap();
+    let b = DmaMem::new(&f, 0x5F_F000, 2 * 4096);
+    let before = common::LEAKED_BYTES.load(Ordering::Relaxed);
+    drop(a);
+    assert_eq!(
+        common::LEAKED_BYTES.load(Ordering::Relaxed) - before,
+        4096,
+        "a failed unmap must leak the memory"
+    );
+    assert_eq!(f.device().iommu().mappings(), 1);
+    drop(b);
+    assert_eq!(f.device().iommu().mappings(), 0);
+}

@@ -211,6 +211,43 @@ fn a_masked_vector_holds_its_message_as_pending() {
     assert!(h.f.enable_msix(17).is_err());
 }
 
+/// Reads the function's whole VPD through its capability, 4 bytes at a time,
+/// as the kernel's `pci_vpd_read` does: address with the flag clear, then the
+/// flag set by the device, then the data register.
+fn read_vpd(f: &LocalFunction, len: usize) -> Vec<u8> {
+    let vpd = f
+        .find_capability(cfg::CAP_ID_VPD)
+        .unwrap()
+        .expect("VPD capability");
+    let mut v = Vec::new();
+    for addr in (0..len).step_by(4) {
+        f.config_write16(vpd + 2, addr as u16).unwrap();
+        assert_ne!(f.config_read16(vpd + 2).unwrap() & 0x8000, 0, "flag set");
+        v.extend_from_slice(&f.config_read32(vpd + 4).unwrap().to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn vpd_carries_the_serial_number_with_a_valid_checksum() {
+    let p = Profile::default();
+    let f = LocalFunction::new(p.clone());
+    let v = read_vpd(&f, 128);
+    assert_eq!(v[0], 0x82, "identifier string first");
+    let sn = v.windows(2).position(|w| w == b"SN").expect("SN keyword");
+    let n = usize::from(v[sn + 2]);
+    assert_eq!(&v[sn + 3..sn + 3 + n], p.serial_number.as_bytes());
+    let rv = v.windows(2).position(|w| w == b"RV").expect("RV keyword");
+    let sum = v[..=rv + 3].iter().fold(0u8, |a, &b| a.wrapping_add(b));
+    assert_eq!(sum, 0, "RV checksum");
+    assert_eq!(v[rv + 4], 0x78, "end tag");
+    // A VPD write completes (flag cleared) and changes nothing.
+    let vpd = f.find_capability(cfg::CAP_ID_VPD).unwrap().unwrap();
+    f.config_write16(vpd + 2, 0x8000).unwrap();
+    assert_eq!(f.config_read16(vpd + 2).unwrap() & 0x8000, 0);
+    assert_eq!(read_vpd(&f, 128), v);
+}
+
 #[test]
 fn function_level_reset_reboots_firmware_and_forgets_state() {
     let h = Harness::new(Profile {

@@ -56,7 +56,7 @@ fn rpc_scopes_and_allow_list_at_every_scope() {
         short_config(std::time::Duration::from_secs(2)),
     )
     .expect("stack");
-    let h = s.rpc.open();
+    let h = s.rpc.open().expect("open");
     let cases: Vec<(&str, Vec<u8>, usize, Option<Scope>)> = vec![
         (
             "QUERY_ADAPTER",

@@ -34,18 +34,21 @@ mod common;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{fast_profile, short_config, thread_count, wait_for, wait_threads, Stack};
+use cxu_driver::iseg_timeouts::{MAX_CMD_EXEC_TO, MIN_CMD_EXEC_TO};
 use cxu_driver::rpc::{RpcError, Scope};
 use cxu_driver::{DriverConfig, Error, FatalCause};
 use cxu_hal::ifc::commands::hca::{query_adapter_in, QUERY_ADAPTER_OUT_SIZE};
+use cxu_hal::ifc::eqe::{self, port_change, EventType};
 use cxu_hal::ifc::header::OutHeader;
+use cxu_hal::ifc::iseg::encode_timeout;
 use cxu_hal::ifc::regs::hpkt;
 use cxu_hal::ifc::regs::mcc::ControlState;
 use cxu_hal::ifc::{CmdStatus, DeliveryStatus, Opcode};
-use cxu_qemu::model::{Fault, Profile, FLASH_IMAGE_MAGIC};
+use cxu_qemu::model::{Control, Fault, Profile, FLASH_IMAGE_MAGIC};
 use cxu_qemu::LocalFunction;
 use devlink_core::reload::ReloadAction;
 use devlink_core::trap::TrapAction;
@@ -81,11 +84,19 @@ enum FaultKind {
     ChainLoopDevice,
     ChainLoop,
     IommuFault,
+    SkippedOutputBlocks,
+    ReleaseAllOther,
+    EqeStorm,
+    BogusEqes,
+    IsegTimeoutsHuge,
+    IsegTimeoutsTiny,
+    PageFlood,
+    PagesFailure,
     FwFatal,
     SurpriseRemoval,
 }
 
-const FAULTS: [FaultKind; 12] = [
+const FAULTS: [FaultKind; 20] = [
     FaultKind::Hang,
     FaultKind::Late,
     FaultKind::BadStatus,
@@ -96,6 +107,14 @@ const FAULTS: [FaultKind; 12] = [
     FaultKind::ChainLoopDevice,
     FaultKind::ChainLoop,
     FaultKind::IommuFault,
+    FaultKind::SkippedOutputBlocks,
+    FaultKind::ReleaseAllOther,
+    FaultKind::EqeStorm,
+    FaultKind::BogusEqes,
+    FaultKind::IsegTimeoutsHuge,
+    FaultKind::IsegTimeoutsTiny,
+    FaultKind::PageFlood,
+    FaultKind::PagesFailure,
     FaultKind::FwFatal,
     FaultKind::SurpriseRemoval,
 ];
@@ -113,6 +132,14 @@ impl FaultKind {
             FaultKind::ChainLoopDevice => "chain loop (device)",
             FaultKind::ChainLoop => "chain loop (posted)",
             FaultKind::IommuFault => "IOMMU fault",
+            FaultKind::SkippedOutputBlocks => "skipped output blocks",
+            FaultKind::ReleaseAllOther => "release-all, other function",
+            FaultKind::EqeStorm => "EQE storm",
+            FaultKind::BogusEqes => "bogus EQEs",
+            FaultKind::IsegTimeoutsHuge => "iseg timeouts 119 years",
+            FaultKind::IsegTimeoutsTiny => "iseg timeouts 1 ms",
+            FaultKind::PageFlood => "page-request flood",
+            FaultKind::PagesFailure => "MANAGE_PAGES failure",
             FaultKind::FwFatal => "firmware fatal",
             FaultKind::SurpriseRemoval => "surprise removal",
         }
@@ -141,18 +168,62 @@ impl FaultKind {
             FaultKind::ChainLoopDevice => Fault::LoopedOutputChain,
             FaultKind::ChainLoop => Fault::Delivery(DeliveryStatus::BAD_BLOCK_NUMBER),
             FaultKind::IommuFault => Fault::StrayDma,
-            FaultKind::FwFatal | FaultKind::SurpriseRemoval => return None,
+            FaultKind::SkippedOutputBlocks => Fault::SkipOutputBlocks,
+            FaultKind::PagesFailure => Fault::Status {
+                status: CmdStatus::BAD_PARAM_ERR,
+                syndrome: JUNK_SYNDROME,
+            },
+            _ => return None,
         })
     }
 
     /// Injects the fault: `times` commands with `opcode`, or the
-    /// device-wide event now.
+    /// device-wide event now. The page rows fail the next MANAGE_PAGES
+    /// (whatever `opcode` is) and, once the EQ exists, ask for pages so one
+    /// runs; the EQE rows post their events (the storms in a thread that
+    /// runs until the cell's removal is over, see [`stop_storms`]).
     fn arm(self, f: &LocalFunction, opcode: Opcode, times: u32) {
         let ctl = f.control();
-        match self.model_fault() {
-            Some(m) => ctl.inject(Some(opcode), m, Some(times)),
-            None if self == FaultKind::FwFatal => ctl.fatal_error(FATAL_SYNDROME),
-            None => ctl.surprise_remove(),
+        match self {
+            FaultKind::FwFatal => ctl.fatal_error(FATAL_SYNDROME),
+            FaultKind::SurpriseRemoval => ctl.surprise_remove(),
+            FaultKind::PagesFailure => {
+                let m = self.model_fault().expect("a command fault");
+                ctl.inject(Some(Opcode::MANAGE_PAGES), m, Some(1));
+                // At probe and removal the driver's own MANAGE_PAGES meets it.
+                if !ctl.eqs().is_empty() && opcode != Opcode::TEARDOWN_HCA {
+                    ctl.request_pages(8);
+                }
+            }
+            FaultKind::ReleaseAllOther => {
+                let held = ctl.pages().len() as i32;
+                ctl.page_request_event(3, false, true, -held);
+                ctl.page_request_event(0, true, true, -held);
+            }
+            FaultKind::PageFlood => {
+                for n in 0..2000 {
+                    ctl.page_request_event(0, false, false, n % 8 + 1);
+                }
+            }
+            FaultKind::EqeStorm | FaultKind::BogusEqes => start_storm(ctl, self),
+            // Set before probe (see `cell`): nothing to do now.
+            FaultKind::IsegTimeoutsHuge | FaultKind::IsegTimeoutsTiny => {}
+            _ => {
+                let m = self.model_fault().expect("a command fault");
+                ctl.inject(Some(opcode), m, Some(times));
+            }
+        }
+    }
+
+    /// The `cmd_exec_to` / `cmd_q_init_to` words of the init-segment rows,
+    /// and the command timeout the driver must end up with.
+    fn iseg_timeouts(self) -> Option<(u32, u32, Duration)> {
+        let huge = encode_timeout(3, 0xF_FFFF).expect("fits");
+        let tiny = encode_timeout(0, 1).expect("fits");
+        match self {
+            FaultKind::IsegTimeoutsHuge => Some((huge, huge, MAX_CMD_EXEC_TO)),
+            FaultKind::IsegTimeoutsTiny => Some((tiny, tiny, MIN_CMD_EXEC_TO)),
+            _ => None,
         }
     }
 
@@ -162,10 +233,67 @@ impl FaultKind {
     }
 }
 
+/// EQEs a storm thread posts per millisecond.
+const STORM_BURST: usize = 32;
+
+/// The storm threads of the running cell (cells run one at a time).
+static STORMS: Mutex<Vec<(Arc<AtomicBool>, std::thread::JoinHandle<u64>)>> = Mutex::new(Vec::new());
+
+/// Posts EQEs until stopped: port changes as fast as the EQ takes them
+/// (`EqeStorm`), or completions for every slot, none of them posted by
+/// the device, and port changes of a port it does not have (`BogusEqes`).
+fn start_storm(ctl: Control, fault: FaultKind) {
+    if fault == FaultKind::BogusEqes {
+        // Once: a reclaim far past what the kernel allows.
+        ctl.page_request_event(0, false, false, i32::MIN);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut vector = [0u8; eqe::DATA_SIZE];
+            vector[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+            let mut posted = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..STORM_BURST {
+                    let ok = match fault {
+                        FaultKind::BogusEqes => {
+                            ctl.raw_event(EventType::CMD, 0, vector)
+                                | ctl.port_change_event(15, port_change::DOWN)
+                        }
+                        _ => ctl.port_change_event(1, port_change::ACTIVE),
+                    };
+                    posted += u64::from(ok);
+                }
+                // A burst every millisecond: tens of thousands of EQEs a
+                // second, without starving the model's command workers (the
+                // firmware lock every post takes) on a 2-core CI machine.
+                // A ring kept full is `eq::tests` in the driver.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            posted
+        })
+    };
+    STORMS.lock().expect("storms").push((stop, t));
+}
+
+/// Stops and joins the storm threads; returns the EQEs they posted.
+fn stop_storms() -> u64 {
+    let storms = std::mem::take(&mut *STORMS.lock().expect("storms"));
+    storms
+        .into_iter()
+        .map(|(stop, t)| {
+            stop.store(true, Ordering::Relaxed);
+            t.join().unwrap_or(0)
+        })
+        .sum()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Probe,
     Storm,
+    PagesMidStorm,
     DevlinkSet,
     Rpc,
     Flash,
@@ -173,9 +301,10 @@ enum Phase {
     Remove,
 }
 
-const PHASES: [Phase; 7] = [
+const PHASES: [Phase; 8] = [
     Phase::Probe,
     Phase::Storm,
+    Phase::PagesMidStorm,
     Phase::DevlinkSet,
     Phase::Rpc,
     Phase::Flash,
@@ -188,6 +317,7 @@ impl Phase {
         match self {
             Phase::Probe => "probe",
             Phase::Storm => "storm",
+            Phase::PagesMidStorm => "pages mid-storm",
             Phase::DevlinkSet => "devlink set",
             Phase::Rpc => "rpc",
             Phase::Flash => "flash",
@@ -233,16 +363,42 @@ fn expected_driver(f: FaultKind) -> &'static [&'static str] {
         FaultKind::BadStatus => &["status 0x7f"],
         FaultKind::BadSyndrome => &[],
         FaultKind::BadToken => &["bad token"],
-        // Never verified: the driver signs while the device has checksums
-        // on and checks only when the caps keep them on, and probe turns
-        // them off (the kernel never checks: checksum_disabled is always 1).
-        FaultKind::BadSignature => &[],
+        // This row keeps checksums on (`config`): every answer is verified
+        // once the caps are read.
+        FaultKind::BadSignature => &["bad signature"],
         FaultKind::OversizedOutput => &["bad outlen"],
         FaultKind::ChainLoopDevice => &[],
         FaultKind::ChainLoop => &["delivery 0x3"],
         FaultKind::IommuFault => &["delivery 0x4"],
+        // Undetectable (the tokens the driver stamped are still there), but
+        // what the caller reads of the blocks is zeros (checked in the RPC
+        // cell), never an earlier command's bytes.
+        FaultKind::SkippedOutputBlocks => &[],
+        // Events the driver ignores, counts or coalesces: nothing a caller
+        // sees; the pages are checked at removal.
+        FaultKind::ReleaseAllOther
+        | FaultKind::EqeStorm
+        | FaultKind::BogusEqes
+        | FaultKind::IsegTimeoutsHuge
+        | FaultKind::IsegTimeoutsTiny
+        | FaultKind::PageFlood => &[],
+        // A page request the worker failed is logged and counted; only the
+        // driver's own MANAGE_PAGES (probe, removal) return it.
+        FaultKind::PagesFailure => &[],
         FaultKind::FwFatal => &["fw fatal", "timeout"],
         FaultKind::SurpriseRemoval => &["pci dead", "cmdif revision", "fw init timeout"],
+    }
+}
+
+/// The driver error kinds `f` may give in phase `p`.
+fn expected(f: FaultKind, p: Phase) -> &'static [&'static str] {
+    match (f, p) {
+        // Verification starts once the caps say checksums stay on: probe's
+        // QUERY_HCA_CAP is signed, not checked.
+        (FaultKind::BadSignature, Phase::Probe) => &[],
+        // The boot pages' GIVE, the reclaim's TAKE.
+        (FaultKind::PagesFailure, Phase::Probe | Phase::Remove) => &["status 0x3"],
+        _ => expected_driver(f),
     }
 }
 
@@ -265,23 +421,28 @@ impl Cell {
     }
 
     /// The primary result was a driver error of `label`; checks it is one
-    /// `fault` may give.
-    fn expect_kind(&mut self, fault: FaultKind, label: &str) {
-        let allowed = expected_driver(fault);
+    /// `fault` may give in `phase`.
+    fn expect_kind(&mut self, fault: FaultKind, phase: Phase, label: &str) {
+        let allowed = expected(fault, phase);
         self.check(allowed.contains(&label), || {
             format!("got {label:?}, documented for this fault: {allowed:?}")
         });
     }
 }
 
-fn config() -> DriverConfig {
-    short_config(CMD_TIMEOUT)
+fn config(fault: FaultKind) -> DriverConfig {
+    DriverConfig {
+        use_device_timeouts: fault.iseg_timeouts().is_some(),
+        cmdif_checksum: fault == FaultKind::BadSignature,
+        ..short_config(CMD_TIMEOUT)
+    }
 }
 
 fn profile(fault: FaultKind) -> Profile {
     Profile {
         // With checksums on at power-up, probe's early commands are signed
-        // and checked; SET_HCA_CAP turns them off, as the kernel does.
+        // and checked; this row's driver keeps them on (`config`), so every
+        // answer after the caps is verified.
         cmdif_checksum: fault == FaultKind::BadSignature,
         ..fast_profile()
     }
@@ -313,6 +474,7 @@ fn run_cell(fault: FaultKind, phase: Phase) -> Cell {
             }
         }
         Err(_) => {
+            stop_storms();
             // The thread is left behind: nothing can stop it.
             return Cell {
                 outcome: "HANG".into(),
@@ -322,6 +484,7 @@ fn run_cell(fault: FaultKind, phase: Phase) -> Cell {
         }
     };
     let _ = worker.join();
+    stop_storms();
     // The cell's model and driver are dropped: their threads must be gone.
     let left = wait_threads(threads_before, Duration::from_secs(3));
     c.check(left <= threads_before, || {
@@ -338,13 +501,16 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
     let ctl = f.control();
     let started = Instant::now();
     let iommu_faults = ctl.counters().iommu_faults;
+    if let Some((exec, init, _)) = fault.iseg_timeouts() {
+        ctl.set_iseg_timeouts(exec, init);
+    }
 
     if phase == Phase::Probe {
         let t = Instant::now();
         probe_phase(&mut c, fault, &f);
         check_bound(&mut c, t);
     } else {
-        let s = match Stack::up(f.clone(), config()) {
+        let s = match Stack::up(f.clone(), config(fault)) {
             Ok(s) => s,
             Err(e) => {
                 c.outcome = "SETUP FAILED".into();
@@ -352,9 +518,11 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
                 return c;
             }
         };
+        check_timeout(&mut c, fault, &s.device);
         let t = Instant::now();
         match phase {
-            Phase::Storm => storm_phase(&mut c, fault, &s),
+            Phase::Storm => storm_phase(&mut c, fault, &s, false),
+            Phase::PagesMidStorm => storm_phase(&mut c, fault, &s, true),
             Phase::DevlinkSet => devlink_phase(&mut c, fault, &s),
             Phase::Rpc => rpc_phase(&mut c, fault, &s),
             Phase::Flash => flash_phase(&mut c, fault, &s),
@@ -368,6 +536,7 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
             fault.arm(&f, Opcode::TEARDOWN_HCA, 1);
         }
         let stalled = check_slots(&mut c, fault, &s);
+        check_pages_agree(&mut c, fault, &s);
         let t = Instant::now();
         let removed = s.remove();
         check_bound(&mut c, t);
@@ -377,8 +546,19 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
             _ => {}
         }
         check_removal(&mut c, fault, phase, &removed, stalled);
+        stop_storms();
+        // No page left with firmware after a removal that says it took
+        // them all back (a driver that believed another function's
+        // release-all would not have asked for them).
+        if removed.is_ok() && !fault.kills_device() {
+            let held = ctl.pages().len();
+            c.check(held == 0, || {
+                format!("the device still holds {held} pages after removal")
+            });
+        }
         drop(s);
     }
+    stop_storms();
     // Late completions land (or are blocked) before the count; the other
     // phases waited for them before removal.
     if fault == FaultKind::Late && matches!(phase, Phase::Probe | Phase::Remove) {
@@ -401,6 +581,39 @@ fn cell(fault: FaultKind, phase: Phase) -> Cell {
     c
 }
 
+/// The driver's page accounting agrees with the pages the device holds
+/// (a driver that believed another function's release-all would count
+/// none while firmware still holds them all).
+fn check_pages_agree(c: &mut Cell, fault: FaultKind, s: &Stack) {
+    if fault.kills_device() {
+        return;
+    }
+    let agree = || {
+        s.device
+            .page_stats()
+            .is_ok_and(|p| p.outstanding == s.control.pages().len() as u64)
+    };
+    // The page worker may be serving a request still.
+    let ok = wait_for(Duration::from_secs(2), agree);
+    c.check(ok, || {
+        format!(
+            "the driver counts {:?} pages outstanding, the device holds {}",
+            s.device.page_stats().map(|p| p.outstanding),
+            s.control.pages().len()
+        )
+    });
+}
+
+/// The init-segment rows: the command timeout in force is the clamped one.
+fn check_timeout(c: &mut Cell, fault: FaultKind, d: &cxu_driver::Device) {
+    if let Some((_, _, want)) = fault.iseg_timeouts() {
+        let got = d.cmd_timeout();
+        c.check(matches!(got, Ok(t) if t == want), || {
+            format!("command timeout {got:?}, want {want:?}")
+        });
+    }
+}
+
 fn check_bound(c: &mut Cell, since: Instant) {
     let took = since.elapsed();
     c.check(took < PHASE_BOUND, || {
@@ -414,12 +627,13 @@ fn probe_phase(c: &mut Cell, fault: FaultKind, f: &Arc<LocalFunction>) {
     let ctl = f.control();
     fault.arm(f, Opcode::QUERY_HCA_CAP, 1);
     let pf: Arc<dyn cxu_hal::PciFunction> = f.clone();
-    match cxu_driver::Device::probe(pf, config()) {
+    match cxu_driver::Device::probe(pf, config(fault)) {
         Ok(d) => {
             c.outcome = "ok".into();
-            c.check(expected_driver(fault).is_empty(), || {
+            c.check(expected(fault, Phase::Probe).is_empty(), || {
                 "probe succeeded despite the fault".into()
             });
+            check_timeout(c, fault, &d);
             let r = d.remove();
             c.check(
                 matches!(r, Ok(r) if r.pages.outstanding == 0 && r.dma.mapped_regions == 0),
@@ -429,7 +643,7 @@ fn probe_phase(c: &mut Cell, fault: FaultKind, f: &Arc<LocalFunction>) {
         Err(e) => {
             let k = kind(&e);
             c.outcome = k.clone();
-            c.expect_kind(fault, &k);
+            c.expect_kind(fault, Phase::Probe, &k);
             // A failed bring-up undoes itself: no page held, HCA disabled.
             if !fault.kills_device() {
                 let pages = ctl.pages().len();
@@ -447,16 +661,24 @@ struct Tally {
     posted: u64,
     answers: u64,
     ok: u64,
+    /// Answers that were the driver giving up (the device may answer later
+    /// or never).
+    timeouts: u64,
     kinds: BTreeSet<String>,
 }
 
 /// Four threads post QUERY_ADAPTER (output through a mailbox block; eight
 /// in flight each); the fault hits three of them in the middle, or the
-/// device dies under the storm.
-fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
+/// device dies under the storm. With `pages`, firmware also asks for 64
+/// pages in the middle of the storm: the page slot serves them while every
+/// regular slot is busy.
+fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack, pages: bool) {
     let d = &s.device;
     const OP: Opcode = Opcode::QUERY_ADAPTER;
     let before = d.cmd_stats(OP).map(|x| x.count).unwrap_or(0);
+    // The device's own count of answers, independent of the driver's.
+    let device_before = s.control.completions(OP);
+    let pages_before = d.page_stats().ok();
     let go = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..STORM_THREADS)
         .map(|_| {
@@ -495,6 +717,7 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
                                         t.kinds.insert("bad output".into());
                                     }
                                     Err(e) => {
+                                        t.timeouts += u64::from(kind(&e) == "timeout");
                                         t.kinds.insert(kind(&e));
                                     }
                                 }
@@ -519,6 +742,15 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
     });
     c.check(started, || "storm did not start".into());
     fault.arm(&s.function, OP, 3);
+    // Posted again while the EQ is full (a flood row overruns it): an
+    // event the device could not post was never asked.
+    let asked = pages
+        && wait_for(PHASE_BOUND / 4, || {
+            s.control.page_request_event(0, false, false, 64)
+        });
+    c.check(asked == pages || fault.kills_device(), || {
+        "the page request was never posted".into()
+    });
     let mut total = Tally::default();
     for h in handles {
         match h.join() {
@@ -526,6 +758,7 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
                 total.posted += t.posted;
                 total.answers += t.answers;
                 total.ok += t.ok;
+                total.timeouts += t.timeouts;
                 total.kinds.extend(t.kinds);
             }
             Err(_) => c.problems.push("a storm thread panicked".into()),
@@ -548,6 +781,45 @@ fn storm_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
                 "driver counted {counted} commands, callers posted {}",
                 total.posted
             )
+        });
+        // Exactly one answer per command, counted by the device: every
+        // command the callers did not give up on was completed once; a late
+        // one completes after its timeout, a hung one never.
+        let want = match fault {
+            FaultKind::Hang => total.posted - total.timeouts,
+            _ => total.posted,
+        };
+        let settle = if fault == FaultKind::Late {
+            10 * LATE
+        } else {
+            LATE
+        };
+        let device = || s.control.completions(OP) - device_before;
+        wait_for(settle, || device() >= want);
+        std::thread::sleep(Duration::from_millis(20));
+        let answered = device();
+        c.check(answered == want, || {
+            format!(
+                "the device answered {answered} commands; callers posted {}, {} timed out",
+                total.posted, total.timeouts
+            )
+        });
+    }
+    if asked && !fault.kills_device() {
+        let want = pages_before.map_or(0, |p| p.given) + 64;
+        let failed_before = pages_before.map_or(0, |p| p.failed_requests);
+        let served = wait_for(PHASE_BOUND / 2, || {
+            d.page_stats()
+                .is_ok_and(|p| p.given >= want || p.failed_requests > failed_before)
+        });
+        let now = d.page_stats();
+        c.check(served, || {
+            format!("the page request mid-storm was not served: {now:?}")
+        });
+        // Only the row that fails MANAGE_PAGES may fail the request.
+        let failed = now.map_or(0, |p| p.failed_requests) - failed_before;
+        c.check((failed > 0) == (fault == FaultKind::PagesFailure), || {
+            format!("{failed} page requests failed")
         });
     }
     let allowed = expected_driver(fault);
@@ -585,7 +857,16 @@ fn devlink_label(e: &devlink_core::Error) -> String {
 fn expected_devlink(f: FaultKind) -> &'static [&'static str] {
     match f {
         FaultKind::BadStatus => &["EINVAL"],
-        FaultKind::BadSyndrome | FaultKind::BadSignature | FaultKind::ChainLoopDevice => &[],
+        FaultKind::BadSyndrome
+        | FaultKind::ChainLoopDevice
+        | FaultKind::SkippedOutputBlocks
+        | FaultKind::ReleaseAllOther
+        | FaultKind::EqeStorm
+        | FaultKind::BogusEqes
+        | FaultKind::IsegTimeoutsHuge
+        | FaultKind::IsegTimeoutsTiny
+        | FaultKind::PageFlood
+        | FaultKind::PagesFailure => &[],
         _ => &["EBUSY"],
     }
 }
@@ -653,7 +934,7 @@ fn devlink_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
 
 /// An RPC (QUERY_ADAPTER at configuration scope) with the fault on it.
 fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
-    let h = s.rpc.open();
+    let h = s.rpc.open().expect("open");
     fault.arm(&s.function, Opcode::QUERY_ADAPTER, 1);
     match h.rpc(
         Scope::Configuration,
@@ -665,9 +946,15 @@ fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
             match st {
                 Ok((CmdStatus::OK, _)) => {
                     c.outcome = "ok".into();
-                    c.check(expected_driver(fault).is_empty(), || {
+                    c.check(expected(fault, Phase::Rpc).is_empty(), || {
                         "succeeded despite the fault".into()
                     });
+                    if fault == FaultKind::SkippedOutputBlocks {
+                        let leaked = out[16..].iter().filter(|&&b| b != 0).count();
+                        c.check(leaked == 0, || {
+                            format!("{leaked} bytes of the skipped blocks are not zero: an earlier output leaked")
+                        });
+                    }
                 }
                 Ok((status, syndrome)) => {
                     // fwctl's contract: a command firmware failed is not an
@@ -684,7 +971,7 @@ fn rpc_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
         Err(RpcError::Failed(e)) => {
             let k = kind(&e);
             c.outcome = k.clone();
-            c.expect_kind(fault, &k);
+            c.expect_kind(fault, Phase::Rpc, &k);
         }
         Err(e) => {
             c.outcome = format!("errno {}", e.errno());
@@ -861,15 +1148,20 @@ fn reload_phase(c: &mut Cell, fault: FaultKind, s: &Stack) {
 /// Returns the stalled slots.
 fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) -> u32 {
     if fault == FaultKind::Late {
-        // Wait for the late completions to come back.
-        std::thread::sleep(LATE);
+        // Wait for the late completions to come back: LATE after their
+        // commands, or later on a loaded machine; the check below says
+        // whether every slot did.
+        wait_for(LATE * 10, || match s.device.slots() {
+            Ok(x) => x.busy == 0,
+            Err(_) => true,
+        });
     }
     if fault.kills_device() {
         // Commands given up on a dead device leave their slots with it;
         // removal drops the queue, and the IOMMU count checks the memory.
         return 0;
     }
-    let settled = wait_for(Duration::from_secs(1), || match s.device.slots() {
+    let settled = wait_for(Duration::from_secs(10), || match s.device.slots() {
         Ok(x) => x.busy & !x.stalled == 0,
         Err(_) => true,
     });
@@ -906,7 +1198,7 @@ fn check_removal(
                 || format!("DMA after removal: {:?}", rep.dma),
             );
             if phase == Phase::Remove {
-                let allowed = expected_driver(fault);
+                let allowed = expected(fault, phase);
                 c.check(allowed.is_empty() || fault.kills_device(), || {
                     "removal hid the fault it met".into()
                 });
@@ -919,7 +1211,7 @@ fn check_removal(
                 // TEARDOWN_HCA "OK" but not run: firmware keeps its pages
                 // and reclaim gives up after its bound.
                 Phase::Remove if fault == FaultKind::BadSyndrome => k == "pages",
-                Phase::Remove => expected_driver(fault).contains(&k.as_str()),
+                Phase::Remove => expected(fault, phase).contains(&k.as_str()),
                 // A hung command keeps its slot: teardown cannot quiesce,
                 // and says which slots (those the hung commands hold).
                 _ => {

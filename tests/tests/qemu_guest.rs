@@ -137,6 +137,8 @@ fn hal_test_script(dir: &Path, hal_test: &Path) -> PathBuf {
 /// The server process, killed and reaped on drop; its log is kept for failures.
 struct Server {
     child: Child,
+    /// Holds the socket, the log and the state lines; removed after the child is reaped.
+    _dir: tempfile::TempDir,
     socket: PathBuf,
     log: PathBuf,
     /// Its stdout: the model-state lines.
@@ -145,11 +147,13 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path) -> Server {
-        let dir = std::env::temp_dir();
-        let socket = dir.join(format!("cxu-vfu-{}.sock", std::process::id()));
-        let log = dir.join(format!("cxu-vfu-{}.log", std::process::id()));
-        let states = dir.join(format!("cxu-vfu-{}.states", std::process::id()));
-        let _ = std::fs::remove_file(&socket);
+        let dir = tempfile::Builder::new()
+            .prefix("cxu-vfu-")
+            .tempdir()
+            .expect("server temp dir");
+        let socket = dir.path().join("server.sock");
+        let log = dir.path().join("server.log");
+        let states = dir.path().join("server.states");
         let child = Command::new(bin)
             .arg("--socket")
             .arg(&socket)
@@ -168,6 +172,7 @@ impl Server {
             .expect("start cxu-vfio-user");
         let mut s = Server {
             child,
+            _dir: dir,
             socket,
             log,
             states,
@@ -203,9 +208,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-        let _ = std::fs::remove_file(&self.log);
-        let _ = std::fs::remove_file(&self.states);
     }
 }
 
@@ -258,6 +260,62 @@ fn summary(stdout: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// Every check the guest binary runs, in its order: a check that disappears
+/// (renamed, skipped, or never reached) fails the run, as a failed one does.
+const REQUIRED_CHECKS: &[&str] = &[
+    "vfio-open",
+    "config-ids",
+    "bus-master",
+    "init-segment",
+    "firmware-boot",
+    "dma-map",
+    "msix-enable",
+    "cmd-enable-hca",
+    "cmd-nop-polled",
+    "iommu-unmap-blocks-dma",
+    "bring-up",
+    "create-eq",
+    "cmd-eqe-msix",
+    "destroy-eq",
+    "page-request-while-commands",
+    "msix-disable",
+    "vfio-reset",
+    "driver-fresh-function",
+    "driver-queue-enable",
+    "driver-bring-up-multi-block",
+    "driver-threads",
+    "driver-teardown",
+    "driver-probe",
+    "driver-completion-events",
+    "driver-multi-block",
+    "driver-page-request-during-commands",
+    "devlink-register",
+    "devlink-trap-action",
+    "devlink-policer-rate-burst",
+    "devlink-group-policer",
+    "devlink-bad-values-refused",
+    "rpc-query-adapter",
+    "rpc-access-reg-debug-read-only",
+    "rpc-out-of-scope-refused",
+    "devlink-rpc-unregister",
+    "driver-remove",
+    "driver-second-probe",
+];
+
+/// The required checks with no `PASS name` line in the guest's output.
+fn missing_checks<'a>(stdout: &str, required: &[&'a str]) -> Vec<&'a str> {
+    let passed: std::collections::HashSet<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("PASS "))
+        .map(|rest| rest.split(':').next().unwrap_or(rest).trim())
+        .collect();
+    required
+        .iter()
+        .copied()
+        .filter(|name| !passed.contains(name))
+        .collect()
+}
+
 #[test]
 fn linux_guest_drives_the_model_through_real_vfio() {
     let required = std::env::var("CXU_QEMU").is_ok_and(|v| v == "1");
@@ -278,9 +336,11 @@ fn linux_guest_drives_the_model_through_real_vfio() {
     assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
 
     let bins = build();
-    let scratch = std::env::temp_dir().join(format!("cxu-qemu-guest-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).expect("scratch dir");
-    let hal_script = hal_test_script(&scratch, &bins.hal_test);
+    let scratch = tempfile::Builder::new()
+        .prefix("cxu-qemu-guest-")
+        .tempdir()
+        .expect("scratch dir");
+    let hal_script = hal_test_script(scratch.path(), &bins.hal_test);
     let server = Server::start(&bins.server);
     let mut cmd = Command::new(scripts.join("run.sh"));
     cmd.arg("--socket")
@@ -298,7 +358,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
     let server_log = server.log_text();
     let server_states = server.state_text();
     drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     println!("{stdout}");
     let counts = summary(&stdout);
     let detail = || {
@@ -312,6 +372,12 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         Some((passed, 0)) if passed > 0 => {}
         other => panic!("guest summary {other:?}:\n{}", detail()),
     }
+    let missing = missing_checks(&stdout, REQUIRED_CHECKS);
+    assert!(
+        missing.is_empty(),
+        "the guest did not pass these checks: {missing:?}\n{}",
+        detail()
+    );
     assert!(
         stdout.contains("test real_function_config_bars_msix_dma ... ok"),
         "hal's vfio_guest test did not pass in the guest:\n{}",
@@ -362,4 +428,27 @@ fn the_summary_line_is_parsed_strictly() {
         summary("guest: running 00-cxu-guest\nguest: 5 passed, 1 failed\n"),
         Some((5, 1))
     );
+}
+
+#[test]
+fn a_required_check_that_is_missing_or_failed_is_named() {
+    let out = "PASS driver-probe: 1 ms\nFAIL driver-remove: pages left\nPASS msix-disable\n";
+    assert_eq!(
+        missing_checks(
+            out,
+            &[
+                "driver-probe",
+                "msix-disable",
+                "driver-remove",
+                "vfio-reset"
+            ]
+        ),
+        ["driver-remove", "vfio-reset"]
+    );
+    // A check whose name only starts like a required one does not stand in for it.
+    assert_eq!(
+        missing_checks("PASS driver-probe-fast: x\n", &["driver-probe"]),
+        ["driver-probe"]
+    );
+    assert!(REQUIRED_CHECKS.len() >= 37);
 }

@@ -191,10 +191,10 @@ fn unregister_under_load_loses_nothing_and_is_a_barrier() {
     );
 }
 
-#[cfg(debug_assertions)]
+/// In every build profile: `cargo test --release` runs it too.
 #[test]
 #[should_panic(expected = "not re-entrant")]
-fn taking_the_lock_twice_on_one_thread_panics_in_debug_builds() {
+fn taking_the_lock_twice_on_one_thread_panics() {
     let (b, _, _) = populated();
     let dev = b.register();
     let _g = dev.lock();

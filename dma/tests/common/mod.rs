@@ -24,6 +24,8 @@ pub struct RecordingFunction {
     mapped: Mutex<BTreeMap<u64, (u64, usize)>>,
     /// The next this-many unmaps fail.
     pub fail_unmaps: AtomicUsize,
+    /// The next this-many unmaps panic (leaving the mapping in place).
+    pub panic_unmaps: AtomicUsize,
     pub fail_maps: AtomicBool,
     /// Maps succeed this many more times, then fail (`usize::MAX`: never).
     pub maps_before_failure: AtomicUsize,
@@ -36,6 +38,7 @@ impl RecordingFunction {
             calls: Mutex::new(Vec::new()),
             mapped: Mutex::new(BTreeMap::new()),
             fail_unmaps: AtomicUsize::new(0),
+            panic_unmaps: AtomicUsize::new(0),
             fail_maps: AtomicBool::new(false),
             maps_before_failure: AtomicUsize::new(usize::MAX),
         })
@@ -88,7 +91,10 @@ fn dma_map_err(iova: u64, size: u64, reason: &str) -> cxu_hal::Error {
     }
 }
 
-impl PciFunction for RecordingFunction {
+// SAFETY: the device this fake plays (`device_write`/`device_read`) reaches only
+// ranges in `mapped`, with volatile accesses, and `dma_unmap` is `Ok` only after
+// removing the range from `mapped`.
+unsafe impl PciFunction for RecordingFunction {
     fn name(&self) -> String {
         "recording-fn".into()
     }
@@ -150,6 +156,11 @@ impl PciFunction for RecordingFunction {
     }
     fn dma_unmap(&self, iova: u64, size: u64) -> cxu_hal::Result<()> {
         self.calls.lock().unwrap().push(Call::Unmap { iova, size });
+        let panic = self
+            .panic_unmaps
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        assert!(!panic, "told to panic in dma_unmap");
         let fail = self
             .fail_unmaps
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

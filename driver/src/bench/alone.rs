@@ -281,6 +281,7 @@ impl DeviceAlone {
             completed: samples.len() as u64,
             elapsed: win.measure,
             latency: Latency::from_samples(&mut samples),
+            cpu: None,
         })
     }
 }

@@ -1,58 +1,75 @@
 //! Ratios and targets, computed from the measured points.
 
-use super::report::{
-    AlonePoint, CommandKind, Comparison, Depth1, ModeKind, Point, PolicyKind, Target,
-};
+use super::report::{AlonePoint, Comparison, Depth1, ModeKind, Point, PolicyKind, Target};
 
-/// The issue's targets.
+/// Issue 8's targets (at zero firmware latency).
 pub(crate) const MIN_OVER_MUTEX: f64 = 2.0;
 pub(crate) const MIN_FRACTION_OF_ALONE: f64 = 0.8;
 pub(crate) const MAX_RTT_MULTIPLE: f64 = 3.0;
 /// The depth the throughput targets are set at.
 pub(crate) const TARGET_DEPTH: u32 = 32;
+/// Issue 17's: against the kernel's design (events mode).
+pub(crate) const MIN_OVER_KERNEL: f64 = 2.0;
+pub(crate) const MAX_P50_OVER_KERNEL: f64 = 0.5;
+/// With slow firmware (>= 10 us): the share of the device alone at depth 31,
+/// and events mode's CPU per command against polling mode's.
+pub(crate) const SLOW_FW_US: u64 = 10;
+pub(crate) const SLOW_FW_DEPTH: u32 = 31;
+pub(crate) const MIN_FRACTION_SLOW_FW: f64 = 0.95;
+pub(crate) const MAX_EVENTS_CPU_SHARE: f64 = 0.25;
+/// Every polling point at zero firmware latency, against the device alone.
+pub(crate) const MIN_FRACTION_EVERY_POLLING: f64 = 0.6;
 
-fn find(
-    points: &[Point],
-    c: CommandKind,
-    m: ModeKind,
-    p: PolicyKind,
-    threads: u32,
-    depth: u32,
-) -> Option<&Point> {
-    points.iter().find(|x| {
-        x.command == c && x.mode == m && x.policy == p && x.threads == threads && x.depth == depth
-    })
+/// The point of `p` with the same command, mode, latency, threads and depth.
+fn twin(points: &[Point], of: &Point, policy: PolicyKind, mode: ModeKind) -> Option<Point> {
+    points
+        .iter()
+        .find(|x| {
+            x.command == of.command
+                && x.fw_latency_us == of.fw_latency_us
+                && x.mode == mode
+                && x.policy == policy
+                && x.threads == of.threads
+                && x.depth == of.depth
+        })
+        .cloned()
 }
 
-/// Lock-free against the mutex baseline and the device alone, per lock-free point.
+/// Lock-free against the baselines and the device alone, per lock-free point.
 pub(crate) fn comparisons(points: &[Point], alone: &[AlonePoint]) -> Vec<Comparison> {
     points
         .iter()
         .filter(|p| p.policy == PolicyKind::LockFree)
         .map(|lf| {
-            let mutex_cps = find(
-                points,
-                lf.command,
-                lf.mode,
-                PolicyKind::Mutex,
-                lf.threads,
-                lf.depth,
-            )
-            .map(|m| m.commands_per_sec);
+            let mutex_cps =
+                twin(points, lf, PolicyKind::Mutex, lf.mode).map(|m| m.commands_per_sec);
+            let kernel = twin(points, lf, PolicyKind::Kernel, lf.mode);
+            let kernel_cps = kernel.as_ref().map(|k| k.commands_per_sec);
             let alone_cps = alone
                 .iter()
-                .find(|a| a.command == lf.command && a.depth == lf.depth)
+                .find(|a| {
+                    a.command == lf.command
+                        && a.depth == lf.depth
+                        && a.fw_latency_us == lf.fw_latency_us
+                })
                 .map(|a| a.commands_per_sec);
             let ratio =
                 |den: Option<f64>| den.filter(|d| *d > 0.0).map(|d| lf.commands_per_sec / d);
             Comparison {
                 command: lf.command,
                 mode: lf.mode,
+                fw_latency_us: lf.fw_latency_us,
                 threads: lf.threads,
                 depth: lf.depth,
+                effective_depth: lf.effective_depth,
                 lock_free_cps: lf.commands_per_sec,
                 mutex_cps,
                 lock_free_over_mutex: ratio(mutex_cps),
+                kernel_cps,
+                lock_free_over_kernel: ratio(kernel_cps),
+                p50_over_kernel: kernel
+                    .filter(|k| k.latency.p50_ns > 0)
+                    .map(|k| lf.latency.p50_ns as f64 / k.latency.p50_ns as f64),
                 alone_cps,
                 fraction_of_alone: ratio(alone_cps),
                 overhead_ns: alone_cps
@@ -71,11 +88,14 @@ pub(crate) fn depth1(points: &[Point], alone: &[AlonePoint], rtt_ns: Option<u64>
         .map(|p| {
             let alone_p50 = alone
                 .iter()
-                .find(|a| a.command == p.command && a.depth == 1)
+                .find(|a| {
+                    a.command == p.command && a.depth == 1 && a.fw_latency_us == p.fw_latency_us
+                })
                 .map(|a| a.latency.p50_ns);
             Depth1 {
                 command: p.command,
                 mode: p.mode,
+                fw_latency_us: p.fw_latency_us,
                 p50_ns: p.latency.p50_ns,
                 rtt_multiple: rtt_ns
                     .filter(|r| *r > 0)
@@ -118,12 +138,14 @@ fn target(
     }
 }
 
-/// The issue's three targets, per completion mode for the throughput ones.
-pub(crate) fn targets(cmp: &[Comparison], d1: &[Depth1]) -> Vec<Target> {
+/// Issue 8's targets (zero firmware latency), then issue 17's.
+pub(crate) fn targets(cmp: &[Comparison], d1: &[Depth1], points: &[Point]) -> Vec<Target> {
     let mut out = Vec::new();
+    let at_fw0 = |c: &&Comparison| c.fw_latency_us == 0;
     for mode in [ModeKind::Polling, ModeKind::Events] {
         let at32 = || {
             cmp.iter()
+                .filter(at_fw0)
                 .filter(move |c| c.mode == mode && c.depth == TARGET_DEPTH)
         };
         let label = |c: &Comparison| format!("{} {}thr", c.command.label(), c.threads);
@@ -153,10 +175,11 @@ pub(crate) fn targets(cmp: &[Comparison], d1: &[Depth1]) -> Vec<Target> {
             false,
         ));
     }
+    let d1_fw0 = || d1.iter().filter(|d| d.fw_latency_us == 0);
     out.push(target(
         "depth-1 latency, polling".to_string(),
         "median latency <= 3x the ping-pong round trip",
-        d1.iter()
+        d1_fw0()
             .filter(|d| d.mode == ModeKind::Polling && d.rtt_multiple.is_finite())
             .map(|d| (d.command.label().to_string(), d.rtt_multiple))
             .collect(),
@@ -168,7 +191,7 @@ pub(crate) fn targets(cmp: &[Comparison], d1: &[Depth1]) -> Vec<Target> {
     out.push(target(
         "depth-1 latency the driver adds, polling".to_string(),
         "median latency minus the device alone's <= 3x the ping-pong round trip",
-        d1.iter()
+        d1_fw0()
             .filter(|d| d.mode == ModeKind::Polling)
             .filter_map(|d| {
                 d.added_rtt_multiple
@@ -178,6 +201,103 @@ pub(crate) fn targets(cmp: &[Comparison], d1: &[Depth1]) -> Vec<Target> {
         |m| m <= MAX_RTT_MULTIPLE,
         true,
     ));
+    out.extend(issue17_targets(cmp, points));
+    out
+}
+
+fn fw_label(c: &Comparison) -> String {
+    format!(
+        "{} fw {}us {}thr d{}",
+        c.command.label(),
+        c.fw_latency_us,
+        c.threads,
+        c.depth
+    )
+}
+
+/// Issue 17's targets: against the kernel's design, with slow firmware, and
+/// no collapse with more threads than CPUs.
+fn issue17_targets(cmp: &[Comparison], points: &[Point]) -> Vec<Target> {
+    let events = || cmp.iter().filter(|c| c.mode == ModeKind::Events);
+    let mut out = vec![
+        target(
+            format!("lock-free vs kernel design, depth {TARGET_DEPTH}, events"),
+            "lock-free throughput >= 2x the kernel's design",
+            events()
+                .filter(|c| c.depth == TARGET_DEPTH)
+                .filter_map(|c| c.lock_free_over_kernel.map(|r| (fw_label(c), r)))
+                .collect(),
+            |r| r >= MIN_OVER_KERNEL,
+            false,
+        ),
+        target(
+            "lock-free vs kernel design, depth-1 median latency, events".to_string(),
+            "lock-free median latency <= 1/2 of the kernel design's",
+            events()
+                .filter(|c| c.depth == 1 && c.threads == 1)
+                .filter_map(|c| c.p50_over_kernel.map(|r| (fw_label(c), r)))
+                .collect(),
+            |r| r <= MAX_P50_OVER_KERNEL,
+            true,
+        ),
+        target(
+            format!(
+                "share of the device alone, depth {SLOW_FW_DEPTH}, firmware >= {SLOW_FW_US} us"
+            ),
+            "lock-free throughput >= 95% of the device driven alone",
+            cmp.iter()
+                .filter(|c| c.fw_latency_us >= SLOW_FW_US && c.effective_depth == SLOW_FW_DEPTH)
+                .filter_map(|c| {
+                    c.fraction_of_alone
+                        .map(|f| (format!("{} {}", fw_label(c), c.mode.label()), f))
+                })
+                .collect(),
+            |f| f >= MIN_FRACTION_SLOW_FW,
+            false,
+        ),
+    ];
+    // CPU per command, events over polling, lock-free, the whole process.
+    let cpu_ratio: Vec<(String, f64)> = points
+        .iter()
+        .filter(|p| {
+            p.policy == PolicyKind::LockFree
+                && p.mode == ModeKind::Events
+                && p.fw_latency_us >= SLOW_FW_US
+        })
+        .filter_map(|e| {
+            let pol = twin(points, e, PolicyKind::LockFree, ModeKind::Polling)?;
+            let (ec, pc) = (e.cpu?.process_ns, pol.cpu?.process_ns);
+            (pc > 0.0).then(|| {
+                (
+                    format!(
+                        "{} fw {}us {}thr d{}",
+                        e.command.label(),
+                        e.fw_latency_us,
+                        e.threads,
+                        e.depth
+                    ),
+                    ec / pc,
+                )
+            })
+        })
+        .collect();
+    out.push(target(
+        format!("CPU per command, events over polling, firmware >= {SLOW_FW_US} us"),
+        "events mode's process CPU per command <= 1/4 of polling mode's",
+        cpu_ratio,
+        |r| r <= MAX_EVENTS_CPU_SHARE,
+        true,
+    ));
+    out.push(target(
+        "share of the device alone, every polling point".to_string(),
+        "lock-free throughput >= 60% of the device alone at every (threads, depth), firmware latency 0",
+        cmp.iter()
+            .filter(|c| c.mode == ModeKind::Polling && c.fw_latency_us == 0)
+            .filter_map(|c| c.fraction_of_alone.map(|f| (fw_label(c), f)))
+            .collect(),
+        |f| f >= MIN_FRACTION_EVERY_POLLING,
+        false,
+    ));
     out
 }
 
@@ -185,10 +305,12 @@ pub(crate) fn targets(cmp: &[Comparison], d1: &[Depth1]) -> Vec<Target> {
 mod tests {
     use super::*;
     use crate::bench::latency::Latency;
+    use crate::bench::report::{CommandKind, CpuPerCmd, Spread};
 
     fn point(policy: PolicyKind, threads: u32, depth: u32, cps: f64, p50: u64) -> Point {
         Point {
             command: CommandKind::Nop,
+            fw_latency_us: 0,
             mode: ModeKind::Polling,
             policy,
             threads,
@@ -196,6 +318,23 @@ mod tests {
             effective_depth: depth.min(31),
             completed: 1,
             commands_per_sec: cps,
+            spread: Spread::default(),
+            latency: Latency {
+                p50_ns: p50,
+                ..Latency::default()
+            },
+            cpu: None,
+        }
+    }
+
+    fn alone(depth: u32, cps: f64, p50: u64) -> AlonePoint {
+        AlonePoint {
+            command: CommandKind::Nop,
+            fw_latency_us: 0,
+            depth,
+            effective_depth: depth.min(31),
+            commands_per_sec: cps,
+            spread: Spread::default(),
             latency: Latency {
                 p50_ns: p50,
                 ..Latency::default()
@@ -203,17 +342,70 @@ mod tests {
         }
     }
 
-    fn alone(depth: u32, cps: f64, p50: u64) -> AlonePoint {
-        AlonePoint {
-            command: CommandKind::Nop,
-            depth,
-            effective_depth: depth.min(31),
-            commands_per_sec: cps,
-            latency: Latency {
-                p50_ns: p50,
-                ..Latency::default()
-            },
-        }
+    fn at(mut p: Point, mode: ModeKind, fw_us: u64, cpu_ns: Option<f64>) -> Point {
+        p.mode = mode;
+        p.fw_latency_us = fw_us;
+        p.cpu = cpu_ns.map(|c| CpuPerCmd {
+            process_ns: c,
+            model_ns: None,
+            driver_ns: None,
+        });
+        p
+    }
+
+    /// Issue 17's targets from known points: the kernel design's ratios (the
+    /// lock-free point against its own latency's and mode's kernel point
+    /// only), slow firmware's share of the device alone at depth 31, CPU of
+    /// events over polling, and the every-polling-point floor.
+    #[test]
+    fn kernel_slow_firmware_and_cpu_targets_from_known_points() {
+        use ModeKind::{Events, Polling};
+        use PolicyKind::{Kernel, LockFree};
+        let points = vec![
+            at(point(LockFree, 2, 32, 300_000.0, 0), Events, 0, None),
+            at(point(Kernel, 2, 32, 100_000.0, 0), Events, 0, None),
+            // Another latency's kernel point must not be taken for it.
+            at(point(Kernel, 2, 32, 10.0, 0), Events, 100, None),
+            at(point(LockFree, 1, 1, 1.0, 10_000), Events, 0, None),
+            at(point(Kernel, 1, 1, 1.0, 40_000), Events, 0, None),
+            at(
+                point(LockFree, 1, 31, 96_000.0, 0),
+                Events,
+                100,
+                Some(1_000.0),
+            ),
+            at(
+                point(LockFree, 1, 31, 90_000.0, 0),
+                Polling,
+                100,
+                Some(8_000.0),
+            ),
+            at(point(LockFree, 1, 1, 1_000.0, 0), Polling, 0, None),
+        ];
+        let mut al = vec![alone(31, 100_000.0, 0), alone(1, 2_000.0, 0)];
+        al[0].fw_latency_us = 100;
+        let c = comparisons(&points, &al);
+        let find = |m: ModeKind, fw: u64, d: u32| {
+            c.iter()
+                .find(|x| x.mode == m && x.fw_latency_us == fw && x.depth == d)
+                .unwrap()
+        };
+        assert_eq!(find(Events, 0, 32).lock_free_over_kernel, Some(3.0));
+        assert_eq!(find(Events, 0, 1).p50_over_kernel, Some(0.25));
+        assert_eq!(find(Events, 100, 31).fraction_of_alone, Some(0.96));
+        let t = targets(&c, &[], &points);
+        let by = |n: &str| t.iter().find(|x| x.name.starts_with(n)).unwrap();
+        let k32 = by("lock-free vs kernel design, depth 32");
+        assert_eq!((k32.met, k32.worst), (Some(true), Some(3.0)));
+        let k1 = by("lock-free vs kernel design, depth-1");
+        assert_eq!((k1.met, k1.worst), (Some(true), Some(0.25)));
+        let slow = by("share of the device alone, depth 31");
+        // Events 0.96 passes, polling 0.90 does not.
+        assert_eq!((slow.met, slow.worst), (Some(false), Some(0.9)));
+        let cpu = by("CPU per command, events over polling");
+        assert_eq!((cpu.met, cpu.worst), (Some(true), Some(0.125)));
+        let every = by("share of the device alone, every polling point");
+        assert_eq!((every.met, every.worst), (Some(false), Some(0.5)));
     }
 
     #[test]
@@ -240,7 +432,7 @@ mod tests {
         // (900 - 450) ns over a 300 ns round trip.
         assert_eq!(d[0].added_rtt_multiple, Some(1.5));
 
-        let t = targets(&c, &d);
+        let t = targets(&c, &d, &points);
         let by = |n: &str| t.iter().find(|x| x.name.starts_with(n)).unwrap();
         let polling_mutex = t
             .iter()
@@ -268,7 +460,7 @@ mod tests {
             point(PolicyKind::Mutex, 4, 32, 100_000.0, 0),
         ];
         let c = comparisons(&points, &[]);
-        let t = targets(&c, &[]);
+        let t = targets(&c, &[], &points);
         let m = t
             .iter()
             .find(|x| x.name.contains("mutex") && x.name.ends_with("polling"))

@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 
 use cxu_hal::ifc::Opcode;
 
+use super::cpu::{self, CpuUse};
 use super::error::BenchError;
 use super::latency::Latency;
 use crate::cmd::{CmdHandle, Queue};
 
-const WARMUP: u8 = 0;
-const MEASURE: u8 = 1;
-const STOP: u8 = 2;
+pub(crate) const WARMUP: u8 = 0;
+pub(crate) const MEASURE: u8 = 1;
+pub(crate) const STOP: u8 = 2;
 
 /// Latency samples a thread reserves up front (more are pushed if needed).
 const RESERVED_SAMPLES: usize = 1 << 17;
@@ -56,6 +57,8 @@ pub(crate) struct Measured {
     pub(crate) elapsed: Duration,
     /// Their latencies.
     pub(crate) latency: Latency,
+    /// CPU time the process spent over the window, where the clocks say.
+    pub(crate) cpu: Option<CpuUse>,
 }
 
 impl Measured {
@@ -102,7 +105,7 @@ pub(crate) fn run(
     }
     let depth = depth.min(max_depth(queue.regular_slots(), threads));
     let phase = AtomicU8::new(WARMUP);
-    let (results, elapsed) = std::thread::scope(|s| {
+    let (results, elapsed, cpu_use) = std::thread::scope(|s| {
         let workers: Vec<_> = shares(depth, threads)
             .into_iter()
             .map(|share| {
@@ -117,12 +120,14 @@ pub(crate) fn run(
             })
             .collect();
         std::thread::sleep(win.warmup);
+        let cpu0 = cpu::sample();
         let t0 = Instant::now();
         // Only from WARMUP: a failed thread may have stopped everything already.
         let _ = phase.compare_exchange(WARMUP, MEASURE, Ordering::AcqRel, Ordering::Acquire);
         std::thread::sleep(win.measure);
         phase.store(STOP, Ordering::Release);
         let elapsed = t0.elapsed();
+        let cpu_use = cpu::sample().since(&cpu0);
         let results: Vec<crate::Result<(u64, Vec<u64>)>> = workers
             .into_iter()
             .map(|h| {
@@ -131,7 +136,7 @@ pub(crate) fn run(
                 })
             })
             .collect();
-        (results, elapsed)
+        (results, elapsed, cpu_use)
     });
     let mut completed = 0;
     let mut samples = Vec::new();
@@ -148,6 +153,7 @@ pub(crate) fn run(
         completed,
         elapsed,
         latency: Latency::from_samples(&mut samples),
+        cpu: cpu_use,
     })
 }
 

@@ -21,7 +21,9 @@
 
 mod alone;
 mod analyze;
+mod cpu;
 mod error;
+mod kernel;
 mod latency;
 mod load;
 mod memory;
@@ -41,19 +43,20 @@ use cxu_hal::ifc::commands::hca::nop_in;
 use cxu_hal::ifc::Opcode;
 use cxu_hal::{PciAddress, PciFunction};
 use cxu_qemu::model::Profile;
-use cxu_qemu::LocalFunction;
+use cxu_qemu::{Control, LocalFunction};
 use tracing::info;
 
 use crate::cmd::{QueueConfig, SlotPolicy};
 use crate::device::{Device, DriverConfig};
 
+pub use cpu::CpuUse;
 pub use error::BenchError;
 pub use latency::Latency;
 pub use report::{CommandKind, ModeKind, PolicyKind, Report};
 
 use alone::DeviceAlone;
 use load::{Window, Workload};
-use report::{AlonePoint, Machine, Memory, PingPong, Point};
+use report::{AlonePoint, CpuPerCmd, Machine, Memory, PingPong, Point, Spread};
 
 /// Ping-pong: batches and round trips per batch.
 const PP_BATCHES: u32 = 51;
@@ -82,9 +85,14 @@ pub struct BenchOpts {
     /// Commands.
     #[arg(long, value_delimiter = ',', value_enum, default_values_t = [CommandKind::Nop, CommandKind::QueryHcaCap])]
     pub commands: Vec<CommandKind>,
-    /// Slot allocators (lock-free is the driver's; mutex is the baseline).
-    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [PolicyKind::LockFree, PolicyKind::Mutex])]
+    /// How commands reach the queue: lock-free is the driver; mutex its path
+    /// with the kernel's slot allocator; kernel the kernel's whole design.
+    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [PolicyKind::LockFree, PolicyKind::Mutex, PolicyKind::Kernel])]
     pub policies: Vec<PolicyKind>,
+    /// Firmware latencies of the benched commands on the embedded model
+    /// (e.g. `0,10us,100us,1ms`; a bare number is microseconds).
+    #[arg(long, value_delimiter = ',', value_parser = parse_latency, default_value = "0")]
+    pub fw_latency: Vec<Duration>,
     /// Skip the device-alone limit.
     #[arg(long)]
     pub no_alone: bool,
@@ -132,6 +140,12 @@ impl BenchOpts {
         if self.duration_ms == 0 {
             return bad("the measured window must be at least 1 ms");
         }
+        if self.fw_latency.is_empty() {
+            return bad("at least one firmware latency");
+        }
+        if self.pci.is_some() && self.fw_latency.iter().any(|l| !l.is_zero()) {
+            return bad("--fw-latency is the embedded model's: a real function's firmware takes what it takes");
+        }
         if !self
             .depths
             .iter()
@@ -147,6 +161,22 @@ impl BenchOpts {
             warmup: Duration::from_millis(self.warmup_ms),
             measure: Duration::from_millis(self.duration_ms),
         }
+    }
+}
+
+/// `0`, `10us`, `100us`, `1ms`, `2s`; a bare number is microseconds.
+fn parse_latency(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}`: a whole number with a unit (us, ms, s)"))?;
+    match unit.trim() {
+        "" | "us" | "µs" => Ok(Duration::from_micros(n)),
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        u => Err(format!("`{s}`: unknown unit `{u}` (us, ms, s)")),
     }
 }
 
@@ -174,6 +204,8 @@ struct Variant {
     policy: PolicyKind,
     mode: ModeKind,
     device: Arc<Device>,
+    /// The embedded model's control (firmware latency); `None` with `--pci`.
+    control: Option<Control>,
 }
 
 fn driver_config(policy: PolicyKind, mode: ModeKind) -> DriverConfig {
@@ -181,7 +213,8 @@ fn driver_config(policy: PolicyKind, mode: ModeKind) -> DriverConfig {
         queue: QueueConfig {
             slot_policy: match policy {
                 PolicyKind::LockFree => SlotPolicy::LockFree,
-                PolicyKind::Mutex => SlotPolicy::MutexSemaphore,
+                // The kernel's design allocates slots as the kernel does.
+                PolicyKind::Mutex | PolicyKind::Kernel => SlotPolicy::MutexSemaphore,
             },
             ..QueueConfig::default()
         },
@@ -197,16 +230,22 @@ fn model(workers: Option<usize>) -> Arc<LocalFunction> {
         workers: workers.unwrap_or(d.workers),
         ..d
     }));
-    let ctl = f.control();
-    for op in [Opcode::NOP, Opcode::QUERY_HCA_CAP] {
-        ctl.set_latency(op, Duration::ZERO);
-    }
+    set_fw_latency(&f.control(), Duration::ZERO);
     f
+}
+
+/// The firmware latency of the benched commands (the model runs several
+/// commands' latencies at once: they wait in a timer heap, not in a worker).
+fn set_fw_latency(ctl: &Control, latency: Duration) {
+    for op in [Opcode::NOP, Opcode::QUERY_HCA_CAP] {
+        ctl.set_latency(op, latency);
+    }
 }
 
 /// Probes `function` as `policy`/`mode`; with `measure`, also the memory it took.
 fn probe(
     function: Arc<dyn PciFunction>,
+    control: Option<Control>,
     policy: PolicyKind,
     mode: ModeKind,
     measure: bool,
@@ -243,6 +282,7 @@ fn probe(
             policy,
             mode,
             device,
+            control,
         },
         mem,
     ))
@@ -276,59 +316,107 @@ fn median<T: Clone>(runs: &[T], cps: impl Fn(&T) -> f64) -> Option<T> {
     sorted.get(sorted.len() / 2).map(|t| (*t).clone())
 }
 
-/// Runs every point of `devs` (and of `alone`, if given), depth by depth:
-/// each depth's points `repeat` times in turn, keeping the median of each.
+/// Runs every point of `devs` (and of `alone`, if given), latency by latency
+/// and depth by depth: each depth's points `repeat` times in turn, keeping the
+/// median of each and the spread of all.
 fn sweep(
     opts: &BenchOpts,
     devs: &[Variant],
-    alone: Option<&DeviceAlone>,
+    alone: Option<(&DeviceAlone, &Control)>,
     res: &mut Results,
 ) -> Result<(), BenchError> {
     let win = opts.window();
-    for &cmd in &opts.commands {
-        let w = cmd.workload();
-        for &depth in &opts.depths {
-            let mut alone_runs = Vec::new();
-            let mut runs: Vec<Vec<Point>> = Vec::new();
-            for _ in 0..opts.repeat.max(1) {
-                if let Some(a) = alone {
-                    let m = a.run(&w, depth, win)?;
-                    info!(
-                        command = cmd.label(),
-                        depth,
-                        cps = m.throughput(),
-                        "device alone"
-                    );
-                    alone_runs.push(AlonePoint {
-                        command: cmd,
-                        depth,
-                        effective_depth: depth.min(a.regular_slots()),
-                        commands_per_sec: m.throughput(),
-                        latency: m.latency,
-                    });
+    for &fw in &opts.fw_latency {
+        for c in devs.iter().filter_map(|v| v.control.as_ref()) {
+            set_fw_latency(c, fw);
+        }
+        if let Some((_, c)) = alone {
+            set_fw_latency(c, fw);
+        }
+        let fw_us = u64::try_from(fw.as_micros()).unwrap_or(u64::MAX);
+        for &cmd in &opts.commands {
+            let w = cmd.workload();
+            for &depth in &opts.depths {
+                sweep_depth(
+                    opts,
+                    devs,
+                    alone.map(|a| a.0),
+                    &w,
+                    cmd,
+                    depth,
+                    fw_us,
+                    win,
+                    res,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The points of one depth, `repeat` times in turn.
+#[allow(clippy::too_many_arguments)]
+fn sweep_depth(
+    opts: &BenchOpts,
+    devs: &[Variant],
+    alone: Option<&DeviceAlone>,
+    w: &Workload,
+    cmd: CommandKind,
+    depth: u32,
+    fw_us: u64,
+    win: Window,
+    res: &mut Results,
+) -> Result<(), BenchError> {
+    let mut alone_runs = Vec::new();
+    let mut runs: Vec<Vec<Point>> = Vec::new();
+    for _ in 0..opts.repeat.max(1) {
+        if let Some(a) = alone {
+            let m = a.run(w, depth, win)?;
+            info!(
+                command = cmd.label(),
+                depth,
+                fw_us,
+                cps = m.throughput(),
+                "device alone"
+            );
+            alone_runs.push(AlonePoint {
+                command: cmd,
+                fw_latency_us: fw_us,
+                depth,
+                effective_depth: depth.min(a.regular_slots()),
+                commands_per_sec: m.throughput(),
+                spread: Spread::default(),
+                latency: m.latency,
+            });
+        }
+        let mut k = 0;
+        for &mode in &opts.modes {
+            for &threads in &opts.threads {
+                if threads > depth {
+                    continue;
                 }
-                let mut k = 0;
-                for &mode in &opts.modes {
-                    for &threads in &opts.threads {
-                        if threads > depth {
-                            continue;
-                        }
-                        for v in devs.iter().filter(|v| v.mode == mode) {
-                            let p = point(v, cmd, &w, threads, depth, win)?;
-                            if runs.len() <= k {
-                                runs.push(Vec::new());
-                            }
-                            runs[k].push(p);
-                            k += 1;
-                        }
+                for v in devs.iter().filter(|v| v.mode == mode) {
+                    let p = point(v, cmd, w, threads, depth, fw_us, win)?;
+                    if runs.len() <= k {
+                        runs.push(Vec::new());
                     }
+                    runs[k].push(p);
+                    k += 1;
                 }
             }
-            res.alone
-                .extend(median(&alone_runs, |a| a.commands_per_sec));
-            for r in &runs {
-                res.points.extend(median(r, |p| p.commands_per_sec));
-            }
+        }
+    }
+    if let Some(mut a) = median(&alone_runs, |a| a.commands_per_sec) {
+        a.spread = Spread::of(
+            alone_runs.iter().map(|r| r.commands_per_sec),
+            a.commands_per_sec,
+        );
+        res.alone.push(a);
+    }
+    for r in &runs {
+        if let Some(mut p) = median(r, |p| p.commands_per_sec) {
+            p.spread = Spread::of(r.iter().map(|x| x.commands_per_sec), p.commands_per_sec);
+            res.points.push(p);
         }
     }
     Ok(())
@@ -341,10 +429,11 @@ fn point(
     w: &Workload,
     threads: u32,
     depth: u32,
+    fw_us: u64,
     win: Window,
 ) -> Result<Point, BenchError> {
     let name = format!(
-        "{} {} {} {threads} thr depth {depth}",
+        "{} {} {} fw {fw_us} us {threads} thr depth {depth}",
         cmd.label(),
         v.mode.label(),
         v.policy.label()
@@ -352,16 +441,20 @@ fn point(
     let (m, regular) = v
         .device
         .with_queue(|q| {
-            Ok((
-                load::run(q, w, threads, depth, win, &name),
-                q.regular_slots(),
-            ))
+            let m = match v.policy {
+                PolicyKind::Kernel => kernel::run(q, w, threads, depth, win, &name),
+                PolicyKind::LockFree | PolicyKind::Mutex => {
+                    load::run(q, w, threads, depth, win, &name)
+                }
+            };
+            Ok((m, q.regular_slots()))
         })
         .map_err(error::device(format!("{name}: the device")))?;
     let m = m?;
     info!(point = %name, cps = m.throughput(), p50_ns = m.latency.p50_ns, "measured");
     Ok(Point {
         command: cmd,
+        fw_latency_us: fw_us,
         mode: v.mode,
         policy: v.policy,
         threads,
@@ -369,7 +462,26 @@ fn point(
         effective_depth: depth.min(load::max_depth(regular, threads)),
         completed: m.completed,
         commands_per_sec: m.throughput(),
+        spread: Spread::default(),
         latency: m.latency,
+        cpu: cpu_per_cmd(m.cpu, m.completed),
+    })
+}
+
+/// CPU per command from a window's CPU use (nothing if nothing completed).
+fn cpu_per_cmd(cpu: Option<CpuUse>, completed: u64) -> Option<CpuPerCmd> {
+    let cpu = cpu?;
+    if completed == 0 {
+        return None;
+    }
+    let n = completed as f64;
+    let model = cpu.model_ns.map(|m| m as f64 / n);
+    Some(CpuPerCmd {
+        process_ns: cpu.process_ns as f64 / n,
+        model_ns: model,
+        driver_ns: cpu
+            .model_ns
+            .map(|m| cpu.process_ns.saturating_sub(m) as f64 / n),
     })
 }
 
@@ -393,21 +505,28 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
     match opts.pci {
         None => {
             device_name = format!(
-                "embedded model (cxu-qemu LocalFunction, {} firmware workers), firmware latency 0",
-                opts.model_workers.unwrap_or(Profile::default().workers)
+                "embedded model (cxu-qemu LocalFunction, {} firmware workers), firmware latency {} us",
+                opts.model_workers.unwrap_or(Profile::default().workers),
+                opts.fw_latency
+                    .iter()
+                    .map(|l| l.as_micros().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             let mut devs = Vec::new();
             for (i, (p, m)) in variants(opts).into_iter().enumerate() {
-                let (v, mem) = probe(model(opts.model_workers), p, m, i == 0)?;
+                let f = model(opts.model_workers);
+                let (v, mem) = probe(f.clone(), Some(f.control()), p, m, i == 0)?;
                 memory = memory.or(mem);
                 devs.push(v);
             }
             let alone = if opts.no_alone {
                 None
             } else {
-                Some(DeviceAlone::open(model(opts.model_workers))?)
+                let f = model(opts.model_workers);
+                Some((DeviceAlone::open(f.clone())?, f.control()))
             };
-            sweep(opts, &devs, alone.as_ref(), &mut res)?;
+            sweep(opts, &devs, alone.as_ref().map(|(a, c)| (a, c)), &mut res)?;
             for v in devs {
                 remove(v)?;
             }
@@ -424,7 +543,7 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
                         .reset()
                         .map_err(error::hal("function reset between variants"))?;
                 }
-                let (v, mem) = probe(function.clone(), p, m, i == 0)?;
+                let (v, mem) = probe(function.clone(), None, p, m, i == 0)?;
                 memory = memory.or(mem);
                 sweep(opts, std::slice::from_ref(&v), None, &mut res)?;
                 remove(v)?;
@@ -442,13 +561,18 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
     };
     let comparisons = analyze::comparisons(&res.points, &res.alone);
     let depth1 = analyze::depth1(&res.points, &res.alone, ping_pong.map(|p| p.used_ns));
-    let targets = analyze::targets(&comparisons, &depth1);
+    let targets = analyze::targets(&comparisons, &depth1, &res.points);
     let report = Report {
         device: device_name,
         machine: machine(load_before),
         warmup_ms: opts.warmup_ms,
         measure_ms: opts.duration_ms,
         repeat: opts.repeat,
+        fw_latencies_us: opts
+            .fw_latency
+            .iter()
+            .map(|l| u64::try_from(l.as_micros()).unwrap_or(u64::MAX))
+            .collect(),
         ping_pong,
         alone: res.alone,
         points: res.points,

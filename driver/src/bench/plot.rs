@@ -21,6 +21,8 @@ fn color(mode: ModeKind, policy: PolicyKind) -> &'static str {
         (ModeKind::Polling, PolicyKind::Mutex) => "#ff7f0e",
         (ModeKind::Events, PolicyKind::LockFree) => "#2ca02c",
         (ModeKind::Events, PolicyKind::Mutex) => "#d62728",
+        (ModeKind::Polling, PolicyKind::Kernel) => "#9467bd",
+        (ModeKind::Events, PolicyKind::Kernel) => "#8c564b",
     }
 }
 
@@ -53,9 +55,13 @@ struct Series {
     points: Vec<(u32, f64)>,
 }
 
-fn series_of(r: &Report, cmd: CommandKind) -> Vec<Series> {
+fn series_of(r: &Report, (cmd, fw): (CommandKind, u64)) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
-    for p in r.points.iter().filter(|p| p.command == cmd) {
+    for p in r
+        .points
+        .iter()
+        .filter(|p| p.command == cmd && p.fw_latency_us == fw)
+    {
         let label = format!("{} {} {}thr", p.policy.label(), p.mode.label(), p.threads);
         match out.iter_mut().find(|s| s.label == label) {
             Some(s) => s.points.push((p.depth, p.commands_per_sec / 1000.0)),
@@ -71,7 +77,7 @@ fn series_of(r: &Report, cmd: CommandKind) -> Vec<Series> {
     let alone: Vec<(u32, f64)> = r
         .alone
         .iter()
-        .filter(|a| a.command == cmd)
+        .filter(|a| a.command == cmd && a.fw_latency_us == fw)
         .map(|a| (a.depth, a.commands_per_sec / 1000.0))
         .collect();
     if !alone.is_empty() {
@@ -88,10 +94,11 @@ fn series_of(r: &Report, cmd: CommandKind) -> Vec<Series> {
 
 /// The SVG document.
 pub(crate) fn svg(r: &Report) -> String {
-    let mut cmds: Vec<CommandKind> = Vec::new();
+    // One panel per command and firmware latency.
+    let mut cmds: Vec<(CommandKind, u64)> = Vec::new();
     for p in &r.points {
-        if !cmds.contains(&p.command) {
-            cmds.push(p.command);
+        if !cmds.contains(&(p.command, p.fw_latency_us)) {
+            cmds.push((p.command, p.fw_latency_us));
         }
     }
     let mut depths: Vec<u32> = r.points.iter().map(|p| p.depth).collect();
@@ -134,7 +141,7 @@ pub(crate) fn svg(r: &Report) -> String {
             r#"<text x="{:.1}" y="{:.1}" font-weight="bold">{}</text>"#,
             x0,
             y0 - 8.0,
-            xml(cmd.label())
+            xml(&format!("{}, firmware {} us", cmd.0.label(), cmd.1))
         );
         let _ = writeln!(
             s,

@@ -26,14 +26,19 @@ pub enum ModeKind {
     Events,
 }
 
-/// The slot allocator (the driver's [`crate::cmd::SlotPolicy`]).
+/// How commands reach the queue: the driver's way or a baseline's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyKind {
-    /// The driver's lock-free bitmask.
+    /// The driver: any thread submits, the lock-free bitmask.
     LockFree,
-    /// The kernel-style semaphore and locked bitmask (the baseline).
+    /// The driver's path with the kernel's slot allocator (a semaphore and a
+    /// locked bitmask, [`crate::cmd::SlotPolicy::MutexSemaphore`]).
     Mutex,
+    /// The kernel's whole design: one dispatcher thread fed by a queue, the
+    /// semaphore taken there, a completion per command, one command at a time
+    /// in polling mode (`kernel.rs`).
+    Kernel,
 }
 
 impl CommandKind {
@@ -62,8 +67,56 @@ impl PolicyKind {
         match self {
             PolicyKind::LockFree => "lock-free",
             PolicyKind::Mutex => "mutex",
+            PolicyKind::Kernel => "kernel",
         }
     }
+}
+
+/// Throughput of the repeats of one point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Spread {
+    /// The slowest run, commands/s.
+    pub min: f64,
+    /// The run kept (the median; the upper one of an even number).
+    pub median: f64,
+    /// The fastest run.
+    pub max: f64,
+    /// Runs.
+    pub runs: u32,
+}
+
+impl Spread {
+    /// Of the throughputs of `runs`, `kept` being the median one.
+    pub fn of(runs: impl IntoIterator<Item = f64>, kept: f64) -> Spread {
+        let mut n = 0;
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in runs {
+            n += 1;
+            min = min.min(v);
+            max = max.max(v);
+        }
+        if n == 0 {
+            return Spread::default();
+        }
+        Spread {
+            min,
+            median: kept,
+            max,
+            runs: n,
+        }
+    }
+}
+
+/// CPU time per command completed in the window, in ns.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CpuPerCmd {
+    /// Every thread of the process: on the embedded model, the model's too.
+    pub process_ns: f64,
+    /// The model's firmware threads (`cxu-fw-*`).
+    pub model_ns: Option<f64>,
+    /// The rest: the driver's (or the baseline's) threads and the bench's,
+    /// with the model's doorbell emulation on the submitting threads.
+    pub driver_ns: Option<f64>,
 }
 
 /// One measured point of the driver.
@@ -71,6 +124,8 @@ impl PolicyKind {
 pub struct Point {
     /// Command.
     pub command: CommandKind,
+    /// The model's firmware latency for the command, in us.
+    pub fw_latency_us: u64,
     /// Completion mode.
     pub mode: ModeKind,
     /// Slot allocator.
@@ -83,10 +138,14 @@ pub struct Point {
     pub effective_depth: u32,
     /// Commands completed in the window.
     pub completed: u64,
-    /// Commands per second.
+    /// Commands per second (of the median run).
     pub commands_per_sec: f64,
-    /// Per-command latency, submit to result.
+    /// Throughput over the repeats.
+    pub spread: Spread,
+    /// Per-command latency, submit to result (of the median run).
     pub latency: Latency,
+    /// CPU per command (of the median run).
+    pub cpu: Option<CpuPerCmd>,
 }
 
 /// One point of the device driven alone.
@@ -94,12 +153,16 @@ pub struct Point {
 pub struct AlonePoint {
     /// Command.
     pub command: CommandKind,
+    /// The model's firmware latency for the command, in us.
+    pub fw_latency_us: u64,
     /// Commands in flight asked for.
     pub depth: u32,
     /// Commands in flight kept (at most the regular slots).
     pub effective_depth: u32,
-    /// Commands per second.
+    /// Commands per second (of the median run).
     pub commands_per_sec: f64,
+    /// Throughput over the repeats.
+    pub spread: Spread,
     /// Per-command latency, doorbell to ownership back.
     pub latency: Latency,
 }
@@ -111,16 +174,26 @@ pub struct Comparison {
     pub command: CommandKind,
     /// Completion mode.
     pub mode: ModeKind,
+    /// The model's firmware latency, us.
+    pub fw_latency_us: u64,
     /// Submitting threads.
     pub threads: u32,
     /// Depth asked for.
     pub depth: u32,
+    /// Depth kept.
+    pub effective_depth: u32,
     /// Lock-free commands per second.
     pub lock_free_cps: f64,
     /// Mutex baseline commands per second.
     pub mutex_cps: Option<f64>,
     /// lock-free / mutex.
     pub lock_free_over_mutex: Option<f64>,
+    /// Kernel-design baseline commands per second.
+    pub kernel_cps: Option<f64>,
+    /// lock-free / kernel.
+    pub lock_free_over_kernel: Option<f64>,
+    /// Median latency, lock-free over kernel.
+    pub p50_over_kernel: Option<f64>,
     /// Device alone at the same depth.
     pub alone_cps: Option<f64>,
     /// lock-free / device alone.
@@ -136,6 +209,8 @@ pub struct Depth1 {
     pub command: CommandKind,
     /// Completion mode.
     pub mode: ModeKind,
+    /// The model's firmware latency, us.
+    pub fw_latency_us: u64,
     /// Median latency of the lock-free queue, one thread, depth 1.
     pub p50_ns: u64,
     /// That over the ping-pong round trip.
@@ -226,6 +301,8 @@ pub struct Report {
     pub measure_ms: u64,
     /// Runs per point; each point is the run with the median throughput.
     pub repeat: u32,
+    /// The firmware latencies swept, us.
+    pub fw_latencies_us: Vec<u64>,
     /// The ping-pong floor.
     pub ping_pong: Option<PingPong>,
     /// The device alone.

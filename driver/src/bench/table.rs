@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::report::{Comparison, Point, PolicyKind, Report};
+use super::report::{Comparison, Point, PolicyKind, Report, Spread};
 
 fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
@@ -50,25 +50,30 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             us(pp.after_ns)
         )?;
     }
-    let mut groups: Vec<(_, _)> = Vec::new();
+    let mut groups: Vec<(_, _, _)> = Vec::new();
     for p in &r.points {
-        if !groups.contains(&(p.command, p.mode)) {
-            groups.push((p.command, p.mode));
+        if !groups.contains(&(p.fw_latency_us, p.command, p.mode)) {
+            groups.push((p.fw_latency_us, p.command, p.mode));
         }
     }
-    for (cmd, mode) in groups {
+    for (fw, cmd, mode) in groups {
         writeln!(out)?;
-        writeln!(out, "{}, {} mode", cmd.label(), mode.label())?;
         writeln!(
             out,
-            "thr depth |  lock-free kcmd/s    p50    p99  p99.9     max (us) | mutex kcmd/s  LF/mutex | alone kcmd/s  LF/alone  overhead ns/cmd"
+            "{}, {} mode, firmware latency {fw} us",
+            cmd.label(),
+            mode.label()
+        )?;
+        writeln!(
+            out,
+            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) | mutex kcmd/s [min-max]  LF/mutex | kernel kcmd/s [min-max]    p50 us  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
         )?;
         // One row per (threads, depth) measured with any policy.
         let mut keys: Vec<(u32, u32)> = Vec::new();
         for p in r
             .points
             .iter()
-            .filter(|p| p.command == cmd && p.mode == mode)
+            .filter(|p| p.command == cmd && p.mode == mode && p.fw_latency_us == fw)
         {
             if !keys.contains(&(p.threads, p.depth)) {
                 keys.push((p.threads, p.depth));
@@ -80,27 +85,43 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 r.points.iter().find(|p| {
                     p.command == cmd
                         && p.mode == mode
+                        && p.fw_latency_us == fw
                         && p.policy == policy
                         && p.threads == threads
                         && p.depth == depth
                 })
             };
             let c: Option<&Comparison> = r.comparisons.iter().find(|c| {
-                c.command == cmd && c.mode == mode && c.threads == threads && c.depth == depth
+                c.command == cmd
+                    && c.mode == mode
+                    && c.fw_latency_us == fw
+                    && c.threads == threads
+                    && c.depth == depth
             });
+            let alone = r
+                .alone
+                .iter()
+                .find(|a| a.command == cmd && a.depth == depth && a.fw_latency_us == fw);
             row(
                 out,
                 threads,
                 depth,
-                at(PolicyKind::LockFree),
-                at(PolicyKind::Mutex),
+                [
+                    at(PolicyKind::LockFree),
+                    at(PolicyKind::Mutex),
+                    at(PolicyKind::Kernel),
+                ],
+                alone.map(|a| a.spread),
                 c,
             )?;
         }
     }
     writeln!(
         out,
-        "(* depth capped: one thread cannot hold more than the 31 regular slots; LF = lock-free; alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
+        "(* depth capped: one thread cannot hold more than the 31 regular slots; [min-max] = slowest and fastest of the repeats, the figure before it their median; \
+         CPU = the whole process's CPU time per command in the window (the embedded model's firmware threads in parentheses; the rest is the driver's and the bench's threads, with the model's doorbell emulation); \
+         LF = lock-free; kernel = the kernel's design (one dispatcher thread, semaphore, a completion per command); p50 ratio = LF median latency / kernel's; \
+         alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
     )?;
     if !r.alone.is_empty() {
         writeln!(out)?;
@@ -110,15 +131,17 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "command                        depth   kcmd/s     p50     p99   p99.9     max (us)"
+            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)"
         )?;
         for a in &r.alone {
             writeln!(
                 out,
-                "{:<30} {:>5} {:>8.1} {:>7.2} {:>7.2} {:>7.2} {:>8.1}",
+                "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}",
                 a.command.label(),
+                a.fw_latency_us,
                 a.depth,
                 a.commands_per_sec / 1000.0,
+                range(a.spread),
                 us(a.latency.p50_ns),
                 us(a.latency.p99_ns),
                 us(a.latency.p999_ns),
@@ -132,9 +155,10 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         for d in &r.depth1 {
             writeln!(
                 out,
-                "  {:<30} {:<8} {:>8.2} us = {:>6} x ping-pong, {:>6} x device alone; the driver adds {:>6} x ping-pong",
+                "  {:<30} {:<8} fw {:>5} us {:>8.2} us = {:>6} x ping-pong, {:>6} x device alone; the driver adds {:>6} x ping-pong",
                 d.command.label(),
                 d.mode.label(),
+                d.fw_latency_us,
                 us(d.p50_ns),
                 opt(Some(d.rtt_multiple), 6, 1),
                 opt(d.alone_multiple, 6, 2),
@@ -176,34 +200,78 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// "[min-max]" of a spread, in kcmd/s.
+fn range(s: Spread) -> String {
+    if s.runs == 0 {
+        return String::new();
+    }
+    format!("[{:.0}-{:.0}]", s.min / 1000.0, s.max / 1000.0)
+}
+
+fn kcps(p: Option<&Point>, width: usize) -> String {
+    match p {
+        Some(p) => format!(
+            "{:>w$}",
+            format!("{:.1} {}", p.commands_per_sec / 1000.0, range(p.spread)),
+            w = width
+        ),
+        None => format!("{:>width$}", "-"),
+    }
+}
+
 fn row(
     out: &mut dyn Write,
     threads: u32,
     depth: u32,
-    lf: Option<&Point>,
-    mutex: Option<&Point>,
+    [lf, mutex, kernel]: [Option<&Point>; 3],
+    alone: Option<Spread>,
     c: Option<&Comparison>,
 ) -> std::io::Result<()> {
-    let capped = lf.or(mutex).is_some_and(|p| p.effective_depth != p.depth);
+    let capped = lf
+        .or(mutex)
+        .or(kernel)
+        .is_some_and(|p| p.effective_depth != p.depth);
     let depth = if capped {
         format!("{depth}*")
     } else {
         format!("{depth}")
     };
     let lat = |f: fn(&Point) -> u64| opt(lf.map(|p| us(f(p))), 6, 1);
+    let cpu = lf.and_then(|p| p.cpu).map_or_else(
+        || format!("{:>18}", "-"),
+        |c| {
+            format!(
+                "{:>18}",
+                format!(
+                    "{:.2} ({})",
+                    c.process_ns / 1000.0,
+                    c.model_ns
+                        .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0))
+                )
+            )
+        },
+    );
     writeln!(
         out,
-        "{:>3} {:>5} | {:>17} {} {} {} {:>7}      | {:>12} {:>9} | {:>12} {:>9} {:>16}",
+        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>9} | {:>23} {:>9} {:>10} {:>9} | {:>22} {:>9} {:>16}",
         threads,
         depth,
-        opt(lf.map(|p| p.commands_per_sec / 1000.0), 17, 1),
+        kcps(lf, 26),
         lat(|p| p.latency.p50_ns),
         lat(|p| p.latency.p99_ns),
         lat(|p| p.latency.p999_ns),
         opt(lf.map(|p| us(p.latency.max_ns)), 7, 1),
-        opt(mutex.map(|p| p.commands_per_sec / 1000.0), 12, 1),
+        cpu,
+        kcps(mutex, 22),
         opt(c.and_then(|c| c.lock_free_over_mutex), 9, 2),
-        opt(c.and_then(|c| c.alone_cps).map(|v| v / 1000.0), 12, 1),
+        kcps(kernel, 23),
+        opt(kernel.map(|p| us(p.latency.p50_ns)), 9, 1),
+        opt(c.and_then(|c| c.lock_free_over_kernel), 10, 2),
+        opt(c.and_then(|c| c.p50_over_kernel), 9, 2),
+        match (c.and_then(|c| c.alone_cps), alone) {
+            (Some(v), Some(s)) => format!("{:.1} {}", v / 1000.0, range(s)),
+            _ => "-".to_string(),
+        },
         opt(c.and_then(|c| c.fraction_of_alone), 9, 2),
         opt(c.and_then(|c| c.overhead_ns), 16, 0),
     )

@@ -89,7 +89,7 @@ pub fn rpc(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
             .and_then(|h| cxu_hal::ifc::commands::sizes(h.opcode))
             .map_or(RPC_FALLBACK_OUTLEN, |s| s.outlen),
     };
-    let handle = s.device()?.rpc.open();
+    let handle = s.device()?.rpc.open()?;
     let output = handle.rpc(scope, &input, outlen)?;
     let h =
         OutHeader::decode(&output).map_err(|e| CliError::usage(format!("output header: {e}")))?;

@@ -82,10 +82,13 @@ impl Device {
         })
     }
 
-    /// Removal, in reverse order of creation: the watcher stops, RPCs drain and close, the
-    /// instance unregisters (its deletions are notified), then the core
-    /// tears the device down. Safe to call twice.
+    /// Removal: user commands in flight fail at once (so nothing below waits
+    /// for a firmware command to finish or time out), then, in reverse order
+    /// of creation, the watcher stops, RPCs drain and close, the instance
+    /// unregisters (its deletions are notified), and the core tears the
+    /// device down. Safe to call twice.
     pub fn remove(&self) {
+        self.core.abort_users();
         // Taken out first so the join happens without the mutex held.
         let w = self.watcher.lock().take();
         drop(w);

@@ -78,8 +78,10 @@ impl Chain {
         Ok(self.head(n))
     }
 
-    /// Prepares the chain for an output of `outlen` bytes: links and stamps the
-    /// control part of each block (the device writes the data). Returns the
+    /// Prepares the chain for an output of `outlen` bytes: zeroes each block's
+    /// data and links and stamps its control part. The data is zeroed as the
+    /// kernel does, so a block the device skips reads back as zeros, never as
+    /// an earlier command's (maybe another caller's) output. Returns the
     /// address of the first block (0 if none).
     pub(crate) fn prepare_output(
         &mut self,
@@ -90,16 +92,15 @@ impl Chain {
     ) -> Result<u64> {
         let n = mb::blocks_for_len(outlen);
         self.reserve(pool, n)?;
-        let mut ctrl = [0u8; BLOCK_SIZE];
+        let mut block = [0u8; BLOCK_SIZE];
         for i in 0..n {
-            self.ctrl(i, n, token).encode_into(&mut ctrl)?;
+            self.ctrl(i, n, token).encode_into(&mut block)?;
             if checksum {
                 // The control signature covers only the control part.
-                ctrl[mb::CTRL_SIG_OFFSET] = mb::ctrl_signature(&ctrl)?;
+                block[mb::CTRL_SIG_OFFSET] = mb::ctrl_signature(&block)?;
             }
-            self.blocks[i]
-                .view()
-                .write_bytes(mb::RSVD0, &ctrl[mb::RSVD0..])?;
+            // `block[..DATA_SIZE]` is never written here: it stays zero.
+            self.blocks[i].view().write_bytes(0, &block)?;
         }
         Ok(self.head(n))
     }
@@ -203,6 +204,34 @@ mod tests {
         assert_eq!(
             c.read_output(&mut out, 7, false).unwrap(),
             Some(BlockFault::Token { block: 1, found: 9 })
+        );
+    }
+
+    /// Issue 14 item 5: a device that skips an output block (token left as
+    /// the driver stamped it) hands the caller zeros, not the bytes an
+    /// earlier command left in that block.
+    #[test]
+    fn a_skipped_output_block_reads_as_zeros_not_an_earlier_output() {
+        let (_f, pool) = pool();
+        let mut c = Chain::default();
+        let outlen = 16 + 2 * DATA_SIZE;
+        c.prepare_output(&pool, outlen, 5, false).unwrap();
+        let secret = vec![0xA5u8; 2 * DATA_SIZE];
+        device_writes(&c, &secret, &[5, 5], false);
+        let mut out = vec![0u8; outlen];
+        assert_eq!(c.read_output(&mut out, 5, false).unwrap(), None);
+        assert_eq!(&out[16..], &secret[..]);
+
+        // The next command on the chain: the device writes block 0 only.
+        c.prepare_output(&pool, outlen, 6, false).unwrap();
+        let fresh = vec![0x11u8; DATA_SIZE];
+        device_writes(&c, &fresh, &[6], false);
+        let mut out = vec![0xFFu8; outlen];
+        assert_eq!(c.read_output(&mut out, 6, false).unwrap(), None);
+        assert_eq!(&out[16..16 + DATA_SIZE], &fresh[..]);
+        assert!(
+            out[16 + DATA_SIZE..].iter().all(|&b| b == 0),
+            "the skipped block leaked the earlier output"
         );
     }
 

@@ -10,45 +10,12 @@ use std::sync::atomic::Ordering;
 use tracing::{debug, warn};
 
 use super::chain::BlockFault;
-use super::queue::{Chains, Mode, Queue};
+use super::core::Waited;
+use super::queue::{Chains, Queue};
 use super::slot::SlotSync;
 use super::stats::Outcome;
-use super::time::{self, Instant};
+use super::time::Instant;
 use crate::error::{Error, Result};
-
-/// How long a polling waiter spins before it starts yielding the CPU between
-/// polls. Bounded in time, not in polls: at depth 32 each poll scans every busy
-/// slot, and a count-bounded spin held a CPU for about a millisecond, which
-/// starved firmware that shares the host's CPUs (the model, a QEMU guest) and
-/// collapsed throughput (docs/performance.md, "What changed").
-const POLL_SPIN: Duration = Duration::from_micros(20);
-/// How long an events-mode waiter watches its slot's state word before it
-/// parks. An EQ thread that is already awake (it polls a busy EQ before it
-/// re-arms, `eq.rs`) marks the slot done within a microsecond or two; a parked
-/// waiter costs a futex wake on its path and a scheduler wake-up on the
-/// waiter's. 100 us covers the median wait at depth 32 on the model (25-45 us).
-const EVENT_SPIN: Duration = Duration::from_micros(100);
-/// The first part of either spin keeps the CPU (a command of the in-process
-/// device takes about a microsecond); after it the waiter yields between
-/// looks, since with more runnable threads than CPUs (two submitters, the EQ
-/// thread, the firmware's workers on two CPUs) a waiter that keeps its CPU
-/// delays the very completion it waits for.
-const BUSY_SPIN: Duration = Duration::from_micros(2);
-/// The longest an events-mode waiter yields (instead of parking) because the
-/// EQ thread is awake: far past a command at depth 32 on the model (~40 us).
-const EVENT_YIELD_MAX: Duration = Duration::from_millis(1);
-/// A spinning waiter reads the clock once per this many checks.
-const CLOCK_EVERY: u32 = 16;
-
-fn mode_spin(mode: Mode) -> Duration {
-    match mode {
-        Mode::Polling => POLL_SPIN,
-        Mode::Events => EVENT_SPIN,
-    }
-}
-/// Longest park of an events-mode waiter between checks of the abort flags
-/// (a safety net: fatal errors and removal unpark waiters explicitly).
-const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
 
 /// A posted command. Wait for it with [`CmdHandle::wait`]; dropping it without
 /// waiting abandons it (its slot comes back when the device completes it).
@@ -62,6 +29,9 @@ pub struct CmdHandle<'q> {
     pub(super) outlen: usize,
     pub(super) user: bool,
     pub(super) start: Instant,
+    /// When the doorbell was rung (`start` if the slot was free at once):
+    /// the execution timeout counts from here.
+    pub(super) posted_at: Instant,
     pub(super) span: tracing::Span,
     pub(super) settled: bool,
     /// Set when the command completed: submit to completion.
@@ -164,7 +134,7 @@ impl CmdHandle<'_> {
     }
 
     fn sync(&self) -> &SlotSync {
-        &self.queue.slots[self.slot as usize].sync
+        &self.queue.core.sync[self.slot as usize]
     }
 
     /// True once the command has completed (then `wait` returns at once).
@@ -193,85 +163,25 @@ impl CmdHandle<'_> {
 
     fn wait_inner(&mut self) -> Result<Vec<u8>> {
         let q = self.queue;
-        let deadline = time::after(self.start, q.timeout());
-        // The clock is read only every CLOCK_EVERY checks: a completion seen at
-        // the first look costs no clock read at all.
-        let mut spin_until: Option<Instant> = None;
-        let mut busy_until: Option<Instant> = None;
-        let mut spinning = true;
-        let mut busy = true;
-        let mut checks: u32 = 0;
-        loop {
-            let mode = q.mode();
-            if mode == Mode::Polling {
-                // Its own slot first: a full scan of every busy slot per check
-                // cost more than the rest of the completion at depth 32.
-                q.try_complete(self.slot);
-            }
-            if self.sync().is_done(self.posted) {
-                return self.consume();
-            }
-            if let Err(e) = q.check_alive(self.user) {
-                return self.give_up(e, false);
-            }
-            let now = if checks % CLOCK_EVERY == 0 || !spinning {
-                let now = Instant::now();
-                let until = *spin_until.get_or_insert(time::after(now, mode_spin(mode)));
-                spinning = now < until;
-                busy = now < *busy_until.get_or_insert(time::after(now, BUSY_SPIN));
-                Some(now)
-            } else {
-                None
-            };
-            checks = checks.wrapping_add(1);
-            if let Some(now) = now.filter(|&n| n >= deadline) {
-                // Last look, as the kernel's EQ recovery does.
-                q.try_complete(self.slot);
-                if self.sync().is_done(self.posted) {
-                    return self.consume();
-                }
-                let after = now - self.start;
-                return self.give_up(
-                    Error::Timeout {
-                        opcode: self.opcode,
-                        slot: self.slot,
-                        after,
-                    },
-                    true,
-                );
-            }
-            if spinning {
-                if busy {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-                continue;
-            }
-            match mode {
-                Mode::Polling => {
-                    // Past the spin: retire every finished slot (commands given
-                    // up by their owners come back only through a poll), and let
-                    // the device's threads have the CPU.
-                    q.poll();
-                    std::thread::yield_now();
-                }
-                Mode::Events => {
-                    // While the EQ thread polls a busy EQ, completions come
-                    // every microsecond or so: yield rather than pay a park and
-                    // a futex wake-up (bounded, in case the EQ stalls).
-                    let now = now.unwrap_or_else(Instant::now);
-                    if q.eq_awake() && now < time::after(self.start, EVENT_YIELD_MAX) {
-                        std::thread::yield_now();
-                        continue;
-                    }
-                    if self.sync().register_waiter(self.posted) {
-                        std::thread::park_timeout(
-                            deadline.saturating_duration_since(now).min(MAX_EVENT_PARK),
-                        );
-                    }
-                }
-            }
+        let waited = q.core.wait(
+            self.slot,
+            self.posted,
+            self.user,
+            self.posted_at,
+            q.timeout(),
+            q,
+        );
+        match waited {
+            Waited::Done => self.consume(),
+            Waited::Aborted(e) => self.give_up(e, false),
+            Waited::TimedOut(after) => self.give_up(
+                Error::Timeout {
+                    opcode: self.opcode,
+                    slot: self.slot,
+                    after,
+                },
+                true,
+            ),
         }
     }
 
@@ -291,7 +201,7 @@ impl CmdHandle<'_> {
             })
         };
         self.sync().finish(self.posted);
-        q.mask.release(self.slot);
+        q.core.mask.release(self.slot);
         self.settled = true;
         let latency = self.start.elapsed();
         self.latency = Some(latency);
@@ -317,10 +227,9 @@ impl CmdHandle<'_> {
     /// (and `err` still returned for a forced failure, never for a timeout).
     fn give_up(&mut self, err: Error, timed_out: bool) -> Result<Vec<u8>> {
         let q = self.queue;
-        if self.sync().abandon(self.posted) {
+        if q.core.abandon(self.slot, self.posted, timed_out) {
             self.settled = true;
             if timed_out {
-                q.mask.mark_stale(self.slot);
                 q.stats
                     .record(self.opcode, Outcome::Timeout, self.start.elapsed());
                 warn!(parent: &self.span, error = %err, "command timed out; its slot stays with the device");
@@ -343,7 +252,7 @@ impl Drop for CmdHandle<'_> {
         if self.settled {
             return;
         }
-        if self.sync().abandon(self.posted) {
+        if self.queue.core.abandon(self.slot, self.posted, false) {
             debug!(parent: &self.span, "command handle dropped before completion");
         } else {
             let _ = self.consume();

@@ -2,8 +2,9 @@
 //! chains, completion by polling or by events, and per-opcode counters.
 
 mod chain;
+pub(crate) mod core;
 mod handle;
-mod policy;
+pub(crate) mod policy;
 mod queue;
 pub(crate) mod slot;
 pub(crate) mod slots;

@@ -46,6 +46,15 @@ impl Slots {
         }
     }
 
+    /// A slot of `class` if one is free now, without waiting.
+    #[inline]
+    pub(crate) fn try_claim(&self, class: u32) -> Option<u32> {
+        match self {
+            Slots::LockFree(m) => m.try_claim(class),
+            Slots::Locked(l) => l.try_claim(class),
+        }
+    }
+
     #[inline]
     pub(crate) fn release(&self, slot: u32) {
         match self {

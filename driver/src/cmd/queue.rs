@@ -10,7 +10,7 @@
 //! would be a driver bug reported as an error).
 //!
 //! Complete: any thread that sees a posted slot's ownership bit back at 0 wins
-//! the state word's CAS once ([`SlotSync`]); in polling mode the waiters poll
+//! the state word's CAS once ([`SlotSync`](super::slot::SlotSync)); in polling mode the waiters poll
 //! every busy slot, so one waiter retires others' commands; in events mode the
 //! EQ thread calls [`Queue::complete_vector`] and only the waiters whose slots
 //! completed are unparked. The waiter copies the output out of DMA memory,
@@ -30,13 +30,17 @@ use parking_lot::Mutex;
 use tracing::debug;
 
 use super::chain::Chain;
+use super::core::{Core, Entries};
 pub use super::handle::CmdHandle;
 use super::policy::{SlotPolicy, Slots};
-use super::slot::{self, Completed, SlotSync};
 use super::slots::ClaimError;
 use super::stats::{OpStats, Stats};
 use super::time::{self, Instant};
 use crate::error::{Error, FatalCause, Result};
+
+/// Mailbox blocks of the page slot's own pool: a MANAGE_PAGES GIVE of 512
+/// pages needs 9 input blocks, a TAKE of 768 pages 13 output blocks.
+pub const PAGE_SLOT_BLOCKS: usize = 32;
 
 /// Settings of a queue.
 #[derive(Debug, Clone)]
@@ -45,7 +49,9 @@ pub struct QueueConfig {
     pub timeout: Duration,
     /// How long a submitter waits for a free slot.
     pub slot_wait: Duration,
-    /// Mailbox blocks in the pool shared by all slots.
+    /// Mailbox blocks in the pool shared by the regular slots (the page
+    /// slot has its own [`PAGE_SLOT_BLOCKS`], so user commands that drain
+    /// this pool never starve MANAGE_PAGES).
     pub mailbox_blocks: usize,
     /// The slot allocator: lock-free unless a benchmark asks for the baseline.
     pub slot_policy: SlotPolicy,
@@ -71,11 +77,6 @@ pub enum Mode {
     Events,
 }
 
-pub(super) struct Slot {
-    pub(super) sync: SlotSync,
-    pub(super) chains: Mutex<Chains>,
-}
-
 #[derive(Default)]
 pub(super) struct Chains {
     pub(super) input: Chain,
@@ -98,19 +99,19 @@ pub struct Queue {
     bar: Arc<dyn Mmio>,
     page: DmaRegion,
     pool: BlockPool,
+    /// The page slot's blocks, out of reach of user commands.
+    page_pool: BlockPool,
+    pool_blocks: usize,
     geometry: CmdqGeometry,
-    pub(super) slots: Box<[Slot]>,
-    pub(super) mask: Slots,
+    /// The slots' state words and free mask, the mode and abort flags.
+    pub(super) core: Core,
+    /// Each slot's mailbox chains, owned by whoever owns the slot.
+    chains: Box<[Mutex<Chains>]>,
     regular: u32,
     page_class: u32,
     token: AtomicU32,
-    events: AtomicBool,
-    eq_awake: AtomicBool,
     sign: AtomicBool,
     pub(super) verify: AtomicBool,
-    fatal: Mutex<Option<FatalCause>>,
-    is_fatal: AtomicBool,
-    users_aborted: AtomicBool,
     timeout_ns: AtomicU64,
     slot_wait: Duration,
     pub(super) stats: Stats,
@@ -138,7 +139,9 @@ impl Queue {
         }
         time::calibrate();
         let page = dma.alloc(4096, PageSize::Base4K)?;
-        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(cfg.mailbox_blocks.max(1)))?;
+        let pool_blocks = cfg.mailbox_blocks.max(1);
+        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(pool_blocks))?;
+        let page_pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(PAGE_SLOT_BLOCKS))?;
         let (high, low) = iseg::cmdq_addr_words(page.iova(), NicInterface::FullDriver)?;
         bar.write32_be(iseg::CMDQ_ADDR_H.byte as u64, high);
         bar.write32_be(iseg::CMDQ_ADDR_L.byte as u64, low);
@@ -155,30 +158,32 @@ impl Queue {
             bar,
             page,
             pool,
+            page_pool,
+            pool_blocks,
             geometry,
-            slots: (0..entries)
-                .map(|_| Slot {
-                    sync: SlotSync::new(),
-                    chains: Mutex::new(Chains::default()),
-                })
+            core: Core::new(
+                entries,
+                Slots::new(cfg.slot_policy, entries, 1u32 << page_slot),
+            ),
+            chains: (0..entries)
+                .map(|_| Mutex::new(Chains::default()))
                 .collect(),
-            mask: Slots::new(cfg.slot_policy, entries, 1u32 << page_slot),
             regular: (1u32 << page_slot) - 1,
             page_class: 1u32 << page_slot,
             token: AtomicU32::new(0),
-            events: AtomicBool::new(false),
-            eq_awake: AtomicBool::new(false),
             // Until the caps are known, sign (harmless if the device does not
             // check) but do not verify (the device may not sign its output).
             sign: AtomicBool::new(true),
             verify: AtomicBool::new(false),
-            fatal: Mutex::new(None),
-            is_fatal: AtomicBool::new(false),
-            users_aborted: AtomicBool::new(false),
             timeout_ns: AtomicU64::new(duration_ns(cfg.timeout)),
             slot_wait: cfg.slot_wait,
             stats: Stats::new(),
         })
+    }
+
+    /// Mailbox blocks one user command may use at most (the regular pool).
+    pub fn user_mailbox_blocks(&self) -> usize {
+        self.pool_blocks
     }
 
     /// Number of slots (the last one is kept for MANAGE_PAGES).
@@ -212,63 +217,60 @@ impl Queue {
     /// The EQ thread says whether it is polling the EQ (awake, completions
     /// land within microseconds) or armed and asleep on the interrupt.
     pub(crate) fn set_eq_awake(&self, awake: bool) {
-        self.eq_awake.store(awake, Ordering::Relaxed);
-    }
-
-    /// Whether the EQ thread is polling the EQ now (a hint: events-mode
-    /// waiters keep yielding instead of parking while it is).
-    pub(super) fn eq_awake(&self) -> bool {
-        self.eq_awake.load(Ordering::Relaxed)
+        self.core.set_eq_awake(awake);
     }
 
     /// Switches to polling without quiescing: only for a dead device, whose
     /// stalled slots would never let [`Queue::set_mode`] take them all.
     pub fn force_polling(&self) {
-        self.events.store(false, Ordering::Release);
+        self.core.set_mode(Mode::Polling);
     }
 
     /// The completion mode.
     pub fn mode(&self) -> Mode {
-        if self.events.load(Ordering::Acquire) {
-            Mode::Events
-        } else {
-            Mode::Polling
-        }
+        self.core.mode()
     }
 
     /// Switches the completion mode as the kernel does (§4.2): quiesce the
     /// queue by taking every slot (waiting for the commands in flight), switch,
-    /// and give the slots back. Fails if a slot cannot be taken within `wait`
-    /// (a stalled command), leaving the mode unchanged.
+    /// and give the slots back. A stale slot (its command timed out and the
+    /// device has not given it back) is not waited for: nobody waits for it,
+    /// and its late completion is reclaimed by a poll or an event in either
+    /// mode. Fails if another slot cannot be taken within `wait`, leaving the
+    /// mode unchanged.
     pub fn set_mode(&self, mode: Mode, wait: Duration) -> Result<()> {
         let deadline = time::after(Instant::now(), wait);
-        let mut held = Vec::with_capacity(self.entries() as usize);
+        let all = self.regular | self.page_class;
+        let mut mine = 0u32;
         let mut res = Ok(());
-        for _ in 0..self.entries() {
-            match self
-                .mask
-                .claim(self.regular | self.page_class, deadline, &|| {
-                    self.idle(false)
-                }) {
-                Ok(s) => held.push(s),
+        while mine != all {
+            let want = all & !mine;
+            match self.core.mask.claim(want, deadline, &|| self.idle(false)) {
+                Ok(s) => mine |= 1u32 << s,
+                // Every slot left is stale. (One reclaimed just now and taken
+                // by a new command is found by that waiter at its next look
+                // at the mode, at most a park later.)
+                Err(ClaimError::AllStale) => break,
                 Err(_) => {
                     // The slots this quiesce holds itself are not the problem.
-                    let mine = held.iter().fold(0u32, |m, &s| m | (1u32 << s));
                     res = Err(Error::Quiesce {
                         waited: wait,
-                        busy: self.mask.busy() & !mine,
+                        busy: self.core.mask.busy() & !mine,
                     });
                     break;
                 }
             }
         }
         if res.is_ok() {
-            // While every slot is held no command is in flight: no completion can be missed.
-            self.events.store(mode == Mode::Events, Ordering::Release);
+            // Every slot is held or stale: no waiter can miss a completion.
+            self.core.set_mode(mode);
             debug!(?mode, "command queue mode switched");
         }
-        for s in held {
-            self.mask.release(s);
+        let mut held = mine;
+        while held != 0 {
+            let s = held.trailing_zeros();
+            held &= held - 1;
+            self.core.mask.release(s);
         }
         res
     }
@@ -277,47 +279,22 @@ impl Queue {
     /// [`Error::FwFatal`]. Slots in flight stay busy (the device may still write
     /// their memory) until the queue is dropped after a reset.
     pub fn fail(&self, cause: FatalCause) {
-        {
-            let mut f = self.fatal.lock();
-            if f.is_none() {
-                *f = Some(cause);
-            }
-        }
-        self.is_fatal.store(true, Ordering::SeqCst);
-        self.wake_all();
+        self.core.fail(cause);
     }
 
     /// The fatal cause, if firmware was declared dead.
     pub fn fatal(&self) -> Option<FatalCause> {
-        if self.is_fatal.load(Ordering::Acquire) {
-            *self.fatal.lock()
-        } else {
-            None
-        }
+        self.core.fatal()
     }
 
     /// The device is being removed: user commands in flight and new ones fail
     /// with [`Error::DeviceRemoved`]; the driver's own teardown commands still run.
     pub fn abort_users(&self) {
-        self.users_aborted.store(true, Ordering::SeqCst);
-        self.wake_all();
-    }
-
-    fn wake_all(&self) {
-        for s in self.slots.iter() {
-            s.sync.clear_waiter_and_unpark();
-        }
+        self.core.abort_users();
     }
 
     pub(super) fn check_alive(&self, user: bool) -> Result<()> {
-        if self.is_fatal.load(Ordering::Acquire) {
-            let cause = self.fatal.lock().unwrap_or(FatalCause::PciDead);
-            return Err(Error::FwFatal { cause });
-        }
-        if user && self.users_aborted.load(Ordering::Acquire) {
-            return Err(Error::DeviceRemoved);
-        }
-        Ok(())
+        self.core.check_alive(user)
     }
 
     pub(super) fn entry(&self, slot: u32) -> Result<DmaView<'_>> {
@@ -354,22 +331,18 @@ impl Queue {
             self.regular
         };
         let start = Instant::now();
-        let slot = self
-            .mask
-            .claim(class, time::after(start, self.slot_wait), &|| {
-                self.idle(user)
-            })
-            .map_err(|e| match e {
-                ClaimError::TimedOut => Error::NoFreeSlot {
-                    opcode,
-                    waited: start.elapsed(),
-                },
-                ClaimError::AllStale => Error::AllSlotsStalled { opcode },
-                ClaimError::Stopped => self.check_alive(user).err().unwrap_or(Error::DeviceRemoved),
-            })?;
+        // The execution timeout counts from the doorbell, not from here: a
+        // command that waited for its slot has all of its timeout left. A slot
+        // taken at once costs no second clock read (the doorbell follows
+        // within microseconds).
+        let (slot, waited) = match self.core.mask.try_claim(class) {
+            Some(slot) => (slot, false),
+            None => (self.claim_waiting(class, opcode, user, start)?, true),
+        };
         let token = self.next_token();
         match self.post(slot, msg, outlen, token) {
             Ok(posted) => {
+                let posted_at = if waited { Instant::now() } else { start };
                 let span = tracing::debug_span!(
                     "cmd",
                     opcode = %opcode,
@@ -386,6 +359,7 @@ impl Queue {
                     outlen,
                     user,
                     start,
+                    posted_at,
                     span,
                     settled: false,
                     latency: None,
@@ -398,10 +372,27 @@ impl Queue {
                     c.input.trim();
                     c.output.trim();
                 })?;
-                self.mask.release(slot);
+                self.core.mask.release(slot);
                 Err(e)
             }
         }
+    }
+
+    /// Waits (at most `slot_wait`) for a slot of `class`.
+    fn claim_waiting(&self, class: u32, opcode: Opcode, user: bool, start: Instant) -> Result<u32> {
+        self.core
+            .mask
+            .claim(class, time::after(start, self.slot_wait), &|| {
+                self.idle(user)
+            })
+            .map_err(|e| match e {
+                ClaimError::TimedOut => Error::NoFreeSlot {
+                    opcode,
+                    waited: start.elapsed(),
+                },
+                ClaimError::AllStale => Error::AllSlotsStalled { opcode },
+                ClaimError::Stopped => self.check_alive(user).err().unwrap_or(Error::DeviceRemoved),
+            })
     }
 
     /// Called by a submitter between parks while no slot is free: true means
@@ -409,19 +400,12 @@ impl Queue {
     /// mode it also retires finished commands, since a slot given up by its
     /// owner (timeout, dropped handle) comes back only when someone polls it.
     fn idle(&self, user: bool) -> bool {
-        if self.is_fatal.load(Ordering::Relaxed)
-            || (user && self.users_aborted.load(Ordering::Relaxed))
-        {
-            return true;
-        }
-        if self.mode() == Mode::Polling {
-            self.poll();
-        }
-        false
+        self.core.idle(user, self)
     }
 
     pub(super) fn lock_chains(&self, slot: u32) -> Result<parking_lot::MutexGuard<'_, Chains>> {
-        self.slots[slot as usize].chains.try_lock().ok_or_else(|| {
+        let chains = self.chains.get(slot as usize).and_then(|c| c.try_lock());
+        chains.ok_or_else(|| {
             Error::BadMessage(format!(
                 "slot {slot}: buffers in use by another owner (driver bug)"
             ))
@@ -437,10 +421,13 @@ impl Queue {
             (0, 0)
         } else {
             let mut c = self.lock_chains(slot)?;
-            let in_ptr = c.input.write_input(&self.pool, msg, token, checksum)?;
-            let out_ptr = c
-                .output
-                .prepare_output(&self.pool, outlen, token, checksum)?;
+            let pool = if self.page_class & (1u32 << slot) != 0 {
+                &self.page_pool
+            } else {
+                &self.pool
+            };
+            let in_ptr = c.input.write_input(pool, msg, token, checksum)?;
+            let out_ptr = c.output.prepare_output(pool, outlen, token, checksum)?;
             (in_ptr, out_ptr)
         };
         let mut inline = [0u8; INLINE_SIZE];
@@ -460,7 +447,7 @@ impl Queue {
         view.write_bytes(0, &entry[..STATUS_OWN_OFFSET])?;
         // Everything above is visible before the device can see it owns the entry.
         view.store_u8_release(STATUS_OWN_OFFSET, entry[STATUS_OWN_OFFSET])?;
-        let posted = self.slots[slot as usize].sync.post();
+        let posted = self.core.sync[slot as usize].post();
         fence::wmb();
         self.bar
             .write32_be(iseg::CMD_DBELL.byte as u64, 1u32 << slot);
@@ -470,40 +457,12 @@ impl Queue {
     /// Completes `slot` if the device has given its entry back. Any thread may
     /// call it for any slot; each command completes once.
     pub(super) fn try_complete(&self, slot: u32) -> bool {
-        let s = &self.slots[slot as usize].sync;
-        let seen = s.load();
-        if !matches!(slot::phase(seen), slot::POSTED | slot::ABANDONED) {
-            return false;
-        }
-        let Ok(view) = self.entry(slot) else {
-            return false;
-        };
-        match view.load_u8_acquire(STATUS_OWN_OFFSET) {
-            Ok(own) if !ce::owner_is_hw(own) => {}
-            _ => return false,
-        }
-        match s.complete(seen) {
-            Completed::Delivered => true,
-            Completed::Reclaim => {
-                debug!(slot, "a command given up earlier completed: slot reclaimed");
-                self.mask.clear_stale(slot);
-                self.mask.release(slot);
-                true
-            }
-            Completed::Nothing => false,
-        }
+        self.core.try_complete(slot, self)
     }
 
     /// Completes every busy slot the device has given back (polling).
     pub fn poll(&self) -> u32 {
-        let mut busy = self.mask.busy();
-        let mut n = 0;
-        while busy != 0 {
-            let slot = busy.trailing_zeros();
-            busy &= busy - 1;
-            n += u32::from(self.try_complete(slot));
-        }
-        n
+        self.core.poll(self)
     }
 
     /// Completes the slots of a command-completion EQE's vector.
@@ -521,7 +480,17 @@ impl Queue {
     fn mask_all(&self) -> u32 {
         self.regular | self.page_class
     }
+}
 
+impl Entries for Queue {
+    fn returned(&self, slot: u32) -> bool {
+        self.entry(slot)
+            .and_then(|v| Ok(v.load_u8_acquire(STATUS_OWN_OFFSET)?))
+            .is_ok_and(|own| !ce::owner_is_hw(own))
+    }
+}
+
+impl Queue {
     /// Posts and waits: the output message, header included, on success.
     pub fn exec(&self, msg: &[u8], outlen: usize) -> Result<Vec<u8>> {
         self.submit(msg, outlen, false)?.wait()
@@ -540,8 +509,8 @@ impl Queue {
     /// The slots' state.
     pub fn snapshot(&self) -> SlotsSnapshot {
         SlotsSnapshot {
-            busy: self.mask.busy(),
-            stalled: self.mask.stale(),
+            busy: self.core.mask.busy(),
+            stalled: self.core.mask.stale(),
             mailbox_blocks_in_use: self.pool.stats().in_use,
         }
     }

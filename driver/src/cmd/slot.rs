@@ -17,8 +17,11 @@
 //!
 //! The `waiter` bit says a thread is parked (or about to park) on the slot and
 //! stored its handle in `waiter`: only then does a completion take that mutex
-//! and unpark it. Polling never sets the bit, so polling completes without a
-//! lock. `loom_tests` checks the hand-off.
+//! and unpark it. A waiter that only spins never sets the bit, so a fast
+//! completion takes no lock. The stored handle is tagged with the command's
+//! word: a completion or an abandon of one command never takes the handle of
+//! the slot's next command (whose owner would then sleep until its park
+//! bound). `loom_tests` checks the hand-off, over several commands.
 
 use crate::sync::{current_thread, lock, AtomicU32, Mutex, Ordering, Thread};
 
@@ -40,7 +43,8 @@ pub(crate) const fn phase(word: u32) -> u32 {
     word & PHASE
 }
 
-const fn seq(word: u32) -> u32 {
+/// The sequence number of a state word (posts to the slot so far).
+pub(crate) const fn seq(word: u32) -> u32 {
     word >> SEQ_SHIFT
 }
 
@@ -62,7 +66,8 @@ pub(crate) enum Completed {
 /// The synchronization state of one command slot.
 pub(crate) struct SlotSync {
     state: AtomicU32,
-    waiter: Mutex<Option<Thread>>,
+    /// The parked owner, tagged with the word of the command it waits for.
+    waiter: Mutex<Option<(u32, Thread)>>,
 }
 
 impl SlotSync {
@@ -109,7 +114,7 @@ impl SlotSync {
                 Ok(_) if phase(cur) == ABANDONED => return Completed::Reclaim,
                 Ok(_) => {
                     if cur & WAITER != 0 {
-                        if let Some(t) = lock(&self.waiter).take() {
+                        if let Some(t) = self.take_waiter(seq(cur)) {
                             t.unpark();
                         }
                     }
@@ -125,10 +130,19 @@ impl SlotSync {
         self.state.load(Ordering::Acquire) == make(seq(posted), DONE)
     }
 
+    /// The registered waiter, if it waits for the command of sequence `seq`.
+    fn take_waiter(&self, seq_of: u32) -> Option<Thread> {
+        let mut w = lock(&self.waiter);
+        match &*w {
+            Some((p, _)) if seq(*p) == seq_of => w.take().map(|(_, t)| t),
+            _ => None,
+        }
+    }
+
     /// The owner is about to park: records the current thread. Returns false if
     /// the command already completed (do not park).
     pub(crate) fn register_waiter(&self, posted: u32) -> bool {
-        *lock(&self.waiter) = Some(current_thread());
+        *lock(&self.waiter) = Some((posted, current_thread()));
         self.state
             .compare_exchange(posted, posted | WAITER, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -151,7 +165,9 @@ impl SlotSync {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    lock(&self.waiter).take();
+                    // Only this command's registration: by now the slot may
+                    // already be reclaimed, reposted and waited for.
+                    drop(self.take_waiter(seq(posted)));
                     return true;
                 }
                 Err(now) => cur = now,
@@ -168,7 +184,7 @@ impl SlotSync {
     /// Unparks a parked waiter without completing its command, so that it
     /// re-checks the queue's abort flags (fatal error, removal).
     pub(crate) fn clear_waiter_and_unpark(&self) {
-        if let Some(t) = lock(&self.waiter).take() {
+        if let Some((_, t)) = lock(&self.waiter).take() {
             t.unpark();
         }
     }

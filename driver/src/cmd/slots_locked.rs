@@ -171,6 +171,17 @@ impl LockedSlots {
         }
     }
 
+    /// Takes a slot of one class (regular or page) if its semaphore has a
+    /// unit now, without sleeping.
+    pub(crate) fn try_claim(&self, class: u32) -> Option<u32> {
+        let class = if class & self.page_class != 0 && class & !self.page_class != 0 {
+            class & !self.page_class
+        } else {
+            class
+        };
+        self.sem(class).try_down().then(|| self.take_bit(class))
+    }
+
     /// Gives `slot` back and its semaphore unit.
     pub(crate) fn release(&self, slot: u32) {
         let bit = 1u32 << slot;

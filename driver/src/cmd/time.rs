@@ -46,10 +46,10 @@ mod tests {
         let t = Instant::now();
         std::thread::sleep(Duration::from_millis(2));
         let e = t.elapsed();
-        // The OS slept 2 ms by its clock; the TSC clock is calibrated against
-        // it, not identical to it.
+        // The OS slept at least 2 ms by its clock; the TSC clock is calibrated
+        // against it, not identical to it (seen 0.02% apart): 10% either side.
         assert!(
-            e >= Duration::from_micros(1980) && e < Duration::from_secs(2),
+            e >= Duration::from_micros(1800) && e < Duration::from_secs(2),
             "{e:?}"
         );
     }

@@ -24,6 +24,12 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// The serial number in the function's VPD (`None` without a function
+    /// to read, or without VPD).
+    fn serial_number(&self) -> Option<String> {
+        None
+    }
+
     /// Per-opcode command counters (the `cmd` health reporter).
     fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
         Vec::new()
@@ -39,6 +45,13 @@ pub trait Backend: Send + Sync {
     fn reset(&self) -> Result<(), super::CtlError> {
         Err(super::CtlError::Unsupported("function reset"))
     }
+
+    /// Mailbox blocks one user command may use at most (input and output
+    /// together), so a message too large for the pool is refused up front;
+    /// `None`: no limit known.
+    fn mailbox_blocks(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl Backend for Queue {
@@ -53,6 +66,10 @@ impl Backend for Queue {
     fn cmd_timeout(&self) -> Option<Duration> {
         Some(self.timeout())
     }
+
+    fn mailbox_blocks(&self) -> Option<usize> {
+        Some(self.user_mailbox_blocks())
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
@@ -62,6 +79,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn iseg_read32(&self, offset: u64) -> Option<u32> {
         (**self).iseg_read32(offset)
     }
+    fn serial_number(&self) -> Option<String> {
+        (**self).serial_number()
+    }
     fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
         (**self).cmd_stats()
     }
@@ -70,6 +90,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn reset(&self) -> Result<(), super::CtlError> {
         (**self).reset()
+    }
+    fn mailbox_blocks(&self) -> Option<usize> {
+        (**self).mailbox_blocks()
     }
 }
 
@@ -85,6 +108,10 @@ impl Backend for crate::device::Device {
         crate::device::Device::iseg_read32(self, offset).ok()
     }
 
+    fn serial_number(&self) -> Option<String> {
+        crate::device::Device::serial_number(self)
+    }
+
     fn cmd_stats(&self) -> Vec<(Opcode, OpStats)> {
         self.all_cmd_stats().unwrap_or_default()
     }
@@ -96,5 +123,9 @@ impl Backend for crate::device::Device {
     fn reset(&self) -> Result<(), super::CtlError> {
         self.recover()
             .map_err(|e| super::CtlError::cmd("device recovery", e))
+    }
+
+    fn mailbox_blocks(&self) -> Option<usize> {
+        self.with_queue(|q| Ok(q.user_mailbox_blocks())).ok()
     }
 }

@@ -34,6 +34,8 @@ pub struct DeviceCaps {
     pub ieee_vendor_id: u32,
     /// `major.minor.subminor` from the initialization segment, if readable.
     pub iseg_fw_rev: Option<(u32, u32, u32)>,
+    /// The serial number in the function's VPD (keyword SN), if it has one.
+    pub serial_number: Option<String>,
 }
 
 impl DeviceCaps {
@@ -52,7 +54,10 @@ impl DeviceCaps {
             .map_err(|e| CtlError::cmd("QUERY_ADAPTER", e))?;
         let adapter =
             QueryAdapterOut::decode(&out).map_err(|e| CtlError::ifc("QUERY_ADAPTER", e))?;
-        Ok(Self::from_parts(&cap, &adapter, fw_rev(b)))
+        Ok(DeviceCaps {
+            serial_number: b.serial_number(),
+            ..Self::from_parts(&cap, &adapter, fw_rev(b))
+        })
     }
 
     /// Combines the answers (kept apart from [`DeviceCaps::query`] so the
@@ -79,6 +84,7 @@ impl DeviceCaps {
             psid: adapter.psid_str(),
             ieee_vendor_id: adapter.ieee_vendor_id,
             iseg_fw_rev,
+            serial_number: None,
         }
     }
 }

@@ -69,6 +69,9 @@ impl DevlinkOps<Cxu> for CxuOps {
     fn info_get(&self, g: &mut InstanceGuard<'_, Cxu>, info: &mut InfoBuilder) -> Result<()> {
         let d = g.driver();
         let b = &**d.backend();
+        if let Some(sn) = &d.caps().serial_number {
+            info.serial_number(sn.clone());
+        }
         info.version(VersionGroup::Fixed, "fw.psid", d.caps().psid.clone());
         let (running, stored) = match flash::versions(b) {
             Ok(v) => v,

@@ -18,6 +18,45 @@ pub mod param_id {
 }
 
 /// What the driver keeps under the instance lock.
+///
+/// It is reachable only through the instance guard, that is with the lock
+/// held, and only for as long as the guard lives:
+///
+/// ```
+/// use cxu_driver::devlink::CxuInstance;
+/// fn policers(dev: &CxuInstance) -> u32 {
+///     let g = dev.lock();
+///     g.driver().trap_policers()
+/// }
+/// ```
+///
+/// Not from the instance itself,
+///
+/// ```compile_fail,E0599
+/// use cxu_driver::devlink::CxuInstance;
+/// fn policers(dev: &CxuInstance) -> u32 {
+///     dev.driver().trap_policers()
+/// }
+/// ```
+///
+/// not past the guard (the lock),
+///
+/// ```compile_fail,E0515
+/// use cxu_driver::devlink::{Cxu, CxuInstance};
+/// fn state(dev: &CxuInstance) -> &Cxu {
+///     let g = dev.lock();
+///     g.driver()
+/// }
+/// ```
+///
+/// and not as a copy taken out from under it (there is no `Clone`):
+///
+/// ```compile_fail,E0599
+/// use cxu_driver::devlink::{Cxu, CxuInstance};
+/// fn state(dev: &CxuInstance) -> Cxu {
+///     dev.lock().driver().clone()
+/// }
+/// ```
 pub struct Cxu {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) caps: DeviceCaps,

@@ -2,13 +2,16 @@
 //! order fwctl and the mlx5 fwctl driver apply them: sizes, header, scope
 //! and opcode, then the gate, then the device.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cxu_hal::ifc::header::{self, InHeader, HEADER_SIZE};
+use cxu_hal::ifc::mailbox::blocks_for_len;
+use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::{CmdStatus, Opcode};
 
 use super::gate::Gate;
-use super::scope::{min_scope, Scope};
+use super::scope::{access_reg_register, min_scope_of, Scope};
 use crate::devlink::Backend;
 
 /// Largest input or output (fwctl's 2 MiB).
@@ -31,16 +34,27 @@ pub enum RpcError {
         max: usize,
     },
     /// The opcode is not allowed at this scope (`EBADMSG`).
-    #[error("{opcode} (op_mod {op_mod:#x}) is not allowed at scope {scope}{}", match .needs { Some(s) => format!("; it needs {}", s.as_str()), None => "; it is never allowed over RPC".to_string() })]
+    #[error("{opcode} (op_mod {op_mod:#x}{}) is not allowed at scope {scope}{}", match .register { Some(r) => format!(", register {r}"), None => String::new() }, match .needs { Some(s) => format!("; it needs {}", s.as_str()), None => "; it is never allowed over RPC".to_string() })]
     NotAllowed {
         /// The command.
         opcode: Opcode,
         /// Its op_mod.
         op_mod: u16,
+        /// The register, for ACCESS_REG.
+        register: Option<RegisterId>,
         /// The caller's scope.
         scope: &'static str,
         /// The scope it needs, if any.
         needs: Option<Scope>,
+    },
+    /// Input and output together need more mailbox blocks than the command
+    /// queue's pool holds (`EMSGSIZE`): refused before anything is allocated.
+    #[error("input and output need {blocks} mailbox blocks; the pool serves at most {max}")]
+    TooLarge {
+        /// Blocks the RPC needs.
+        blocks: usize,
+        /// Blocks the pool has for user commands.
+        max: usize,
     },
     /// The device was removed (`ENODEV`); the handle stays valid.
     #[error("device removed")]
@@ -55,10 +69,10 @@ impl RpcError {
     /// The errno fwctl would return.
     pub fn errno(&self) -> i32 {
         match self {
-            RpcError::Size { .. } => 90,       // EMSGSIZE
-            RpcError::NotAllowed { .. } => 74, // EBADMSG
-            RpcError::DeviceRemoved => 19,     // ENODEV
-            RpcError::Failed(_) => 5,          // EIO
+            RpcError::Size { .. } | RpcError::TooLarge { .. } => 90, // EMSGSIZE
+            RpcError::NotAllowed { .. } => 74,                       // EBADMSG
+            RpcError::DeviceRemoved => 19,                           // ENODEV
+            RpcError::Failed(_) => 5,                                // EIO
         }
     }
 }
@@ -67,6 +81,9 @@ impl RpcError {
 /// removal.
 pub struct RpcDevice {
     gate: Gate<Arc<dyn Backend>>,
+    /// Writes run at `debug_write_full` that no lower scope allows (fwctl
+    /// taints the kernel for these).
+    full_writes: AtomicU64,
 }
 
 impl RpcDevice {
@@ -74,14 +91,25 @@ impl RpcDevice {
     pub fn new(backend: Arc<dyn Backend>) -> Arc<Self> {
         Arc::new(RpcDevice {
             gate: Gate::new(backend),
+            full_writes: AtomicU64::new(0),
         })
     }
 
-    /// A caller's handle (fwctl's open).
-    pub fn open(self: &Arc<Self>) -> RpcHandle {
-        RpcHandle {
-            dev: Arc::clone(self),
+    /// A caller's handle (fwctl's open); after removal the open itself is
+    /// refused with [`RpcError::DeviceRemoved`] (`ENODEV`), as fwctl does.
+    pub fn open(self: &Arc<Self>) -> Result<RpcHandle, RpcError> {
+        if !self.gate.is_open() {
+            return Err(RpcError::DeviceRemoved);
         }
+        Ok(RpcHandle {
+            dev: Arc::clone(self),
+        })
+    }
+
+    /// Register writes that needed `debug_write_full` and ran (each logged;
+    /// the kernel taints on them).
+    pub fn full_writes(&self) -> u64 {
+        self.full_writes.load(Ordering::Relaxed)
     }
 
     /// Removal: waits for the RPCs inside to finish; every later RPC gets
@@ -134,15 +162,18 @@ impl RpcHandle {
         }
         let h = InHeader::decode(input)
             .map_err(|e| RpcError::Failed(crate::Error::BadMessage(e.to_string())))?;
-        let needs = min_scope(h.opcode, h.op_mod);
+        let needs = min_scope_of(input);
+        let register = access_reg_register(input);
         if needs.is_none_or(|n| n > scope) {
             return Err(RpcError::NotAllowed {
                 opcode: h.opcode,
                 op_mod: h.op_mod,
+                register,
                 scope: scope.as_str(),
                 needs,
             });
         }
+        let blocks = blocks_for_len(input.len()) + blocks_for_len(out_len);
         let mut msg = input.to_vec();
         header::UID
             .set(&mut msg, 0)
@@ -150,8 +181,24 @@ impl RpcHandle {
         let res = self
             .dev
             .gate
-            .with(|b| b.exec(&msg, out_len))
-            .ok_or(RpcError::DeviceRemoved)?;
+            .with(|b| {
+                // A message the pool cannot hold would drain it (and fail
+                // other callers' commands meanwhile) before failing itself.
+                if let Some(max) = b.mailbox_blocks().filter(|&m| blocks > m) {
+                    return Err(RpcError::TooLarge { blocks, max });
+                }
+                if needs == Some(Scope::DebugWriteFull) {
+                    self.dev.full_writes.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        opcode = %h.opcode,
+                        op_mod = h.op_mod,
+                        register = ?register,
+                        "RPC at debug_write_full: a write no lower scope allows (fwctl taints here)"
+                    );
+                }
+                Ok(b.exec(&msg, out_len))
+            })
+            .ok_or(RpcError::DeviceRemoved)??;
         match res {
             Ok(out) => Ok(out),
             // Delivered, and firmware said no: the caller reads why.

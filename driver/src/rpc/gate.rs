@@ -2,11 +2,16 @@
 //! shared side for their whole duration, removal takes the exclusive side,
 //! which waits for the calls inside and then clears the device. A call that
 //! comes later finds nothing and fails; the gate (and every handle holding
-//! it) stays valid memory.
+//! it) stays valid memory. The RPC channel and the probed device
+//! ([`crate::Device`], whose recovery replaces the value under the exclusive
+//! side) both use it.
 //!
-//! parking_lot's `RwLock` is fair: once removal waits, new calls queue
-//! behind it instead of starving it. Removal holds the exclusive side only
-//! to clear the slot, never while waiting for anything else.
+//! The shared side is parking_lot's fair `read` (never `read_recursive`):
+//! once removal or recovery waits, new calls queue behind it instead of
+//! starving it. So a call must not enter the same gate again while inside
+//! (it would wait behind a queued remover that waits for it). Removal holds
+//! the exclusive side only to clear the slot, never while waiting for
+//! anything else.
 //!
 //! Under `cfg(cxu_driver_loom)` the lock is loom's, so the same code is
 //! model-checked (`loom_tests::loom_gate_*`).
@@ -55,6 +60,13 @@ impl<T> Gate<T> {
     /// returns the value (to be dropped by the caller, outside the lock).
     pub fn close(&self) -> Option<T> {
         exclusive(&self.slot).take()
+    }
+
+    /// Runs `f` on the slot itself, holding the exclusive side (after every
+    /// call inside has left; calls that come meanwhile wait): recovery
+    /// replaces the value this way.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
+        f(&mut exclusive(&self.slot))
     }
 
     /// Whether the gate is still open.

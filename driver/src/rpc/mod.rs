@@ -13,4 +13,4 @@ pub mod gate;
 pub mod scope;
 
 pub use channel::{RpcDevice, RpcError, RpcHandle, MAX_RPC_LEN};
-pub use scope::{min_scope, Scope};
+pub use scope::{access_reg_scope, min_scope, min_scope_of, Scope};

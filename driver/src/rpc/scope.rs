@@ -7,7 +7,16 @@
 //! kernel allows at configuration scope because firmware limits it to the
 //! tools UID, is refused here: cxu has no per-handle UID yet, so firmware
 //! could not limit it.
+//!
+//! For the same reason ACCESS_REG is decided per register and per direction
+//! ([`access_reg_scope`]): an RPC runs with the driver's own privilege, so a
+//! write to a register devlink owns (traps, trap groups, policers, port
+//! state) or to the flash registers (MCC, MCDA) needs
+//! [`Scope::DebugWriteFull`], whatever else the scope allows.
 
+use cxu_hal::ifc::commands::access_reg::REGISTER_ID;
+use cxu_hal::ifc::header::InHeader;
+use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::Opcode;
 
 /// `enum fwctl_rpc_scope`.
@@ -92,7 +101,55 @@ const DEBUG_READ_ONLY: &[Opcode] = &[
     Opcode::QUERY_XRC_SRQ,
 ];
 
-/// The lowest scope that may run `opcode` with `op_mod`; `None`: never.
+/// Registers devlink owns: an RPC write would change the hardware behind
+/// what devlink shows (and programs again at reload and recovery).
+pub const DEVLINK_OWNED_REGISTERS: &[RegisterId] = &[
+    RegisterId::HPKT,
+    RegisterId::HTGT,
+    RegisterId::QPCR,
+    RegisterId::PAOS,
+];
+
+/// The flash registers: a write can stage or activate firmware.
+pub const FLASH_REGISTERS: &[RegisterId] = &[RegisterId::MCC, RegisterId::MCDA];
+
+/// The lowest scope that may access `register`: writes (`op_mod` 0) to the
+/// registers devlink owns and to the flash registers need
+/// [`Scope::DebugWriteFull`], other writes [`Scope::Configuration`], reads
+/// [`Scope::DebugReadOnly`].
+pub fn access_reg_scope(op_mod: u16, register: RegisterId) -> Scope {
+    if op_mod != 0 {
+        Scope::DebugReadOnly
+    } else if DEVLINK_OWNED_REGISTERS.contains(&register) || FLASH_REGISTERS.contains(&register) {
+        Scope::DebugWriteFull
+    } else {
+        Scope::Configuration
+    }
+}
+
+/// The lowest scope that may run the whole message `input` (header first),
+/// register-aware for ACCESS_REG; `None`: never (or no header).
+pub fn min_scope_of(input: &[u8]) -> Option<Scope> {
+    let h = InHeader::decode(input).ok()?;
+    if h.opcode == Opcode::ACCESS_REG {
+        let register = RegisterId(REGISTER_ID.get(input).ok()? as u16);
+        return Some(access_reg_scope(h.op_mod, register));
+    }
+    min_scope(h.opcode, h.op_mod)
+}
+
+/// The register an ACCESS_REG message names, if it is one.
+pub fn access_reg_register(input: &[u8]) -> Option<RegisterId> {
+    let h = InHeader::decode(input).ok()?;
+    (h.opcode == Opcode::ACCESS_REG)
+        .then(|| REGISTER_ID.get(input).ok())
+        .flatten()
+        .map(|r| RegisterId(r as u16))
+}
+
+/// The lowest scope that may run `opcode` with `op_mod`, not knowing the
+/// message; `None`: never. For ACCESS_REG this is the floor (a register
+/// nobody owns): [`min_scope_of`] decides per register.
 pub fn min_scope(opcode: Opcode, op_mod: u16) -> Option<Scope> {
     if opcode == Opcode::ACCESS_REG {
         // op_mod 0 is a register write (configuration), anything else a read.
@@ -134,6 +191,19 @@ mod tests {
             assert_eq!(min_scope(op, 0), None, "{op}");
         }
         assert!(Scope::Configuration < Scope::DebugWriteFull);
+        // Per register and direction.
+        for r in [
+            RegisterId::HPKT,
+            RegisterId::HTGT,
+            RegisterId::QPCR,
+            RegisterId::PAOS,
+            RegisterId::MCC,
+            RegisterId::MCDA,
+        ] {
+            assert_eq!(access_reg_scope(0, r), Scope::DebugWriteFull, "{r:?}");
+            assert_eq!(access_reg_scope(1, r), Scope::DebugReadOnly, "{r:?}");
+        }
+        assert_eq!(access_reg_scope(0, RegisterId::PPCNT), Scope::Configuration);
         assert_eq!(Scope::parse("debug_read_only"), Some(Scope::DebugReadOnly));
         assert_eq!(Scope::parse("3"), Some(Scope::DebugWriteFull));
         assert_eq!(Scope::parse("root"), None);

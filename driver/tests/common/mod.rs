@@ -20,6 +20,19 @@ pub struct Rig {
     pub queue: Queue,
 }
 
+/// A bound for waits on events that take micro- to milliseconds: far past what
+/// a loaded two-core machine ever needs, so it only ends a test that is broken.
+pub const LONG: Duration = Duration::from_secs(10);
+
+/// Waits until `cond` holds, failing the test after [`LONG`].
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < LONG, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 pub fn wait_ready(bar: &Arc<dyn Mmio>) {
     let start = Instant::now();
     while iseg::INITIALIZING.extract(bar.read32_be(iseg::INITIALIZING.byte as u64)) != 0 {

@@ -191,7 +191,10 @@ impl Drop for VfioKernel {
     }
 }
 
-impl Kernel for VfioKernel {
+// SAFETY: `dma_unmap` is `Ok` only when vfio-ioctls' `vfio_dma_unmap` succeeded,
+// which checks that the kernel removed the whole size, so the IOMMU no longer
+// translates any of it; `dma_map` passes the range to the kernel untouched.
+unsafe impl Kernel for VfioKernel {
     fn enable_msix(&self, fds: &[&EventFd]) -> Result<()> {
         self.device.enable_msix(fds.to_vec()).map_err(|e| {
             Error::Vfio(format!(

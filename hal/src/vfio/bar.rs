@@ -14,8 +14,6 @@ use std::os::unix::io::AsRawFd;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use volatile::VolatilePtr;
-
 use super::region::RegionInfo;
 use crate::mmio::{check_access, Mmio};
 
@@ -221,8 +219,10 @@ macro_rules! access {
             if let Some(p) = self.mapped(offset, N) {
                 // SAFETY: `p` is inside a live mapping of this BAR with `N` bytes after
                 // it, naturally aligned (mapping is page aligned, offset checked), and
-                // MMIO is only ever touched through volatile accesses.
-                let v = unsafe { VolatilePtr::new(p.cast::<$t>()) }.read();
+                // MMIO is only ever touched through single volatile accesses on raw
+                // pointers (no reference, no claim that other threads stay away:
+                // other threads and the device do access the BAR concurrently).
+                let v = unsafe { p.cast::<$t>().as_ptr().read_volatile() };
                 return <$t>::from_le(v);
             }
             let mut b = [0u8; N as usize];
@@ -241,7 +241,7 @@ macro_rules! access {
             if let Some(p) = self.mapped(offset, N) {
                 // SAFETY: as for the read: inside a live, writable mapping, aligned,
                 // written with one volatile store.
-                unsafe { VolatilePtr::new(p.cast::<$t>()) }.write(value.to_le());
+                unsafe { p.cast::<$t>().as_ptr().write_volatile(value.to_le()) };
                 return;
             }
             self.pwrite(offset, &value.to_le_bytes());

@@ -27,7 +27,10 @@ pub const DMA_ALIGN: u64 = 4096;
 
 /// The calls that need the VFIO kernel interface. Kept small so the rest of
 /// [`VfioFunction`] is tested without `/dev/vfio`.
-pub(crate) trait Kernel: Send + Sync {
+/// # Safety
+/// As [`PciFunction`]'s: an `Ok` from `dma_unmap` means the device can no longer
+/// reach the range, and `dma_map` touches no host memory itself.
+pub(crate) unsafe trait Kernel: Send + Sync {
     /// `VFIO_DEVICE_SET_IRQS` on the MSI-X index with these eventfds.
     fn enable_msix(&self, fds: &[&EventFd]) -> Result<()>;
     /// `VFIO_DEVICE_SET_IRQS` disabling the MSI-X index.
@@ -154,7 +157,11 @@ fn describe_ranges(r: &[Range<u64>]) -> String {
         .join(", ")
 }
 
-impl PciFunction for VfioFunction {
+// SAFETY: `dma_unmap` returns `Ok` only when `VFIO_IOMMU_UNMAP_DMA` succeeded
+// (through `Kernel`, whose implementations promise the same), after which the
+// IOMMU no longer translates the range; `dma_map` hands the range to the kernel
+// and touches none of it.
+unsafe impl PciFunction for VfioFunction {
     fn name(&self) -> String {
         self.name.clone()
     }
@@ -267,7 +274,8 @@ mod tests {
         fail_enable: bool,
     }
 
-    impl Kernel for FakeKernel {
+    // SAFETY: the fake maps nothing and never touches the memory it is given.
+    unsafe impl Kernel for FakeKernel {
         fn enable_msix(&self, fds: &[&EventFd]) -> Result<()> {
             lock(&self.calls).push(format!("enable_msix {}", fds.len()));
             if self.fail_enable {

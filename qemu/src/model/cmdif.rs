@@ -225,7 +225,7 @@ pub fn complete(
     {
         ds = DeliveryStatus::OUTPUT_POINTER_NOT_ALIGNED;
     }
-    if ds == DeliveryStatus::OK {
+    if ds == DeliveryStatus::OK && fault != Some(Fault::SkipOutputBlocks) {
         let rewrite_ctrl = checksum || bad_sig || looped || token != req.token();
         let mut block = [0u8; BLOCK_SIZE];
         for (n, &ptr) in req.out_blocks.iter().enumerate() {

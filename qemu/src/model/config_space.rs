@@ -16,6 +16,8 @@ use super::profile::Profile;
 pub struct ConfigSpace {
     bytes: Vec<u8>,
     wmask: Vec<u8>,
+    /// The vital product data the VPD capability serves.
+    vpd: Vec<u8>,
 }
 
 /// What a config write asked the device to do.
@@ -37,6 +39,12 @@ impl ConfigSpace {
         let mut c = ConfigSpace {
             bytes: vec![0; CONFIG_SIZE],
             wmask: vec![0; CONFIG_SIZE],
+            vpd: super::vpd::image(
+                "cxu ConnectX-style model",
+                profile.part_number,
+                "A1",
+                profile.serial_number,
+            ),
         };
         c.put16(cfg::VENDOR_ID.into(), profile.vendor_id);
         c.put16(cfg::DEVICE_ID.into(), profile.device_id);
@@ -55,15 +63,19 @@ impl ConfigSpace {
             cfg::COMMAND_MEMORY | cfg::COMMAND_BUS_MASTER | cfg::COMMAND_INTX_DISABLE,
         );
 
-        // PCI Express capability v2, endpoint, FLR capable, link 8 GT/s x16.
+        // PCI Express capability v2, endpoint, FLR capable, link 8 GT/s x16 (a
+        // ConnectX-5's PCIe 3.0 x16: the kernel prints 126.016 Gb/s available).
+        // Linux takes the maximum speed from LNKCAP2's supported speeds vector
+        // (2.5, 5 and 8 GT/s), and a function without RBER as pre-1.1 PCIe.
         let p = CAP_PCIE;
         c.bytes[p] = cfg::CAP_ID_EXP;
         c.bytes[p + 1] = CAP_MSIX as u8;
         c.put16(p + 2, 0x0002);
-        c.put32(p + PCIE_DEVCAP, PCIE_DEVCAP_FLR | 0x2);
+        c.put32(p + PCIE_DEVCAP, PCIE_DEVCAP_FLR | PCIE_DEVCAP_RBER | 0x2);
         c.wmask16(p + PCIE_DEVCTL, 0x7CFF | PCIE_DEVCTL_BCR_FLR);
         c.put32(p + PCIE_LNKCAP, (16 << 4) | 3);
         c.put16(p + PCIE_LNKSTA, (16 << 4) | 3);
+        c.put32(p + PCIE_LNKCAP2, 0b1110);
 
         // MSI-X: table and PBA in BAR0.
         let m = CAP_MSIX;
@@ -77,11 +89,33 @@ impl ConfigSpace {
         c.put32(m + 4, MSIX_TABLE_OFFSET as u32);
         c.put32(m + 8, MSIX_PBA_OFFSET as u32);
 
-        // Vendor-specific capability: header and length only, end of the list.
+        // Vendor-specific capability: header and length only.
         c.bytes[CAP_VNDR] = cfg::CAP_ID_VNDR;
-        c.bytes[CAP_VNDR + 1] = 0;
+        c.bytes[CAP_VNDR + 1] = CAP_VPD as u8;
         c.bytes[CAP_VNDR + 2] = CAP_VNDR_LEN;
+
+        // VPD, end of the list: software writes an address with the flag
+        // clear, the device answers 4 bytes in the data register and sets the
+        // flag (reads only: a VPD write completes without changing anything).
+        c.bytes[CAP_VPD] = cfg::CAP_ID_VPD;
+        c.bytes[CAP_VPD + 1] = 0;
+        c.wmask16(CAP_VPD + 2, 0xFFFF);
         c
+    }
+
+    /// A write touched the VPD address register: serve the read it asks for.
+    fn vpd_access(&mut self) {
+        let a = self.get16(CAP_VPD + 2);
+        let addr = usize::from(a & !VPD_ADDR_F);
+        if a & VPD_ADDR_F == 0 {
+            let mut d = [0u8; 4];
+            for (i, b) in d.iter_mut().enumerate() {
+                *b = self.vpd.get(addr + i).copied().unwrap_or(0);
+            }
+            self.bytes[CAP_VPD + 4..CAP_VPD + 8].copy_from_slice(&d);
+        }
+        // A read completes with the flag set, a write with it clear.
+        self.put16(CAP_VPD + 2, (a & !VPD_ADDR_F) | (!a & VPD_ADDR_F));
     }
 
     fn put16(&mut self, off: usize, v: u16) {
@@ -119,6 +153,9 @@ impl ConfigSpace {
         for (i, &b) in (offset..end).zip(data) {
             let m = self.wmask[i];
             self.bytes[i] = (self.bytes[i] & !m) | (b & m);
+        }
+        if offset < CAP_VPD + 4 && end > CAP_VPD + 2 {
+            self.vpd_access();
         }
         let devctl = CAP_PCIE + PCIE_DEVCTL;
         let flr = self.get16(devctl) & PCIE_DEVCTL_BCR_FLR != 0;

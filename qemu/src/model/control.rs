@@ -47,6 +47,10 @@ pub enum Fault {
     /// which nothing maps: the IOMMU records the fault and the command
     /// fails with delivery status 0x04, as an output-side IOMMU fault does.
     StrayDma,
+    /// The command executes, but the device writes none of its output
+    /// mailbox blocks (the inline output and the entry are written): a
+    /// driver that left earlier bytes in those blocks hands them out.
+    SkipOutputBlocks,
 }
 
 /// Where [`Fault::StrayDma`] writes: below the IOMMU aperture, never mapped.
@@ -99,6 +103,10 @@ pub struct ControlState {
     pub(crate) commands_lost: AtomicU64,
     pub(crate) eqes_posted: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    /// Completions written (any delivery status), per opcode: the device's
+    /// own count of answers, to compare with what callers received.
+    completions: Mutex<HashMap<u16, u64>>,
+    pub(crate) history: Mutex<super::history::History>,
 }
 
 impl ControlState {
@@ -135,6 +143,16 @@ impl ControlState {
             fault,
         });
         self.any_fault.store(true, Ordering::Release);
+    }
+
+    /// Counts one completion of `opcode` (written before ownership returns).
+    pub(crate) fn count_completion(&self, opcode: Opcode) {
+        *self.completions.lock().entry(opcode.0).or_default() += 1;
+    }
+
+    /// Completions of `opcode` written so far.
+    pub fn completions(&self, opcode: Opcode) -> u64 {
+        self.completions.lock().get(&opcode.0).copied().unwrap_or(0)
     }
 
     /// Removes every fault rule.

@@ -38,6 +38,12 @@ impl Control {
         self.inner.ctl.inject(opcode, fault, times);
     }
 
+    /// Completions the device wrote for `opcode` (any delivery status),
+    /// counted before the entry went back to software.
+    pub fn completions(&self, opcode: Opcode) -> u64 {
+        self.inner.ctl.completions(opcode)
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.inner.ctl.clear_faults();
@@ -75,6 +81,47 @@ impl Control {
             (eqe::PAGE_REQ_NUM_PAGES, u64::from((-n) as u32)),
         ]);
         self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
+    }
+
+    /// Posts a PAGE_REQUEST event with exactly these fields, without
+    /// changing what firmware holds: a lying or confused device (a request
+    /// for another function, a release-all it never did). Returns whether
+    /// an EQ took it.
+    pub fn page_request_event(
+        &self,
+        func_id: u16,
+        ec_function: bool,
+        release_all: bool,
+        num_pages: i32,
+    ) -> bool {
+        let data = event_data(&[
+            (eqe::PAGE_REQ_EC_FUNCTION, u64::from(ec_function)),
+            (eqe::PAGE_REQ_RELEASE_ALL, u64::from(release_all)),
+            (eqe::PAGE_REQ_FUNC_ID, u64::from(func_id)),
+            (eqe::PAGE_REQ_NUM_PAGES, u64::from(num_pages as u32)),
+        ]);
+        self.inner.post_event(EventType::PAGE_REQUEST, 0, data)
+    }
+
+    /// Posts an event of any type with raw data to the first EQ subscribed
+    /// to it (bogus EQEs: command completions for slots never posted, types
+    /// the driver does not handle). Returns whether an EQ took it.
+    pub fn raw_event(
+        &self,
+        event_type: EventType,
+        sub_type: u8,
+        data: [u8; eqe::DATA_SIZE],
+    ) -> bool {
+        self.inner.post_event(event_type, sub_type, data)
+    }
+
+    /// Sets the init segment's `cmd_exec_to` and `cmd_q_init_to` words
+    /// (encoded as `ifc::iseg::encode_timeout`; 0 = not given).
+    pub fn set_iseg_timeouts(&self, cmd_exec_to: u32, cmd_q_init_to: u32) {
+        self.inner
+            .iseg
+            .lock()
+            .set_timeouts(cmd_exec_to, cmd_q_init_to);
     }
 
     /// Posts a PORT_CHANGE event for `port` (1-based) with `sub_type`
@@ -186,6 +233,11 @@ impl Control {
     /// MSI-X delivery counters.
     pub fn msix_counters(&self) -> MsixCounters {
         self.inner.msix.counters()
+    }
+
+    /// The device's history since it was created (commands, pages, EQs, UARs).
+    pub fn history(&self) -> super::history::History {
+        self.inner.ctl.history.lock().clone()
     }
 
     /// All counters.

@@ -31,6 +31,8 @@ pub struct InitSeg {
     health_buffer: [u8; iseg::HEALTH_BUFFER_SIZE],
     /// The health counter value and syndrome frozen at a fatal error.
     fatal: Option<(u32, u8)>,
+    /// `cmd_exec_to` and `cmd_q_init_to` as a test set them (0: not given).
+    timeouts: (u32, u32),
 }
 
 impl InitSeg {
@@ -56,7 +58,13 @@ impl InitSeg {
             epoch: now,
             health_buffer,
             fatal: None,
+            timeouts: (0, 0),
         }
+    }
+
+    /// Sets the raw `cmd_exec_to` (0xFF8) and `cmd_q_init_to` (0xFFC) words.
+    pub fn set_timeouts(&mut self, cmd_exec_to: u32, cmd_q_init_to: u32) {
+        self.timeouts = (cmd_exec_to, cmd_q_init_to);
     }
 
     /// Function-level reset: firmware boots again (for the boot time last set)
@@ -145,6 +153,8 @@ impl InitSeg {
                     self.health_buffer[i + 3],
                 ])
             }
+            0xFF8 => self.timeouts.0,
+            0xFFC => self.timeouts.1,
             0x1000 => (self.timer() >> 32) as u32,
             0x1004 => self.timer() as u32,
             0x1010 => match self.fatal {

@@ -30,6 +30,10 @@ pub const CAP_MSIX: usize = 0x80;
 pub const CAP_VNDR: usize = 0x90;
 /// Length of the vendor-specific capability.
 pub const CAP_VNDR_LEN: u8 = 0x18;
+/// VPD capability (address register at +2, data at +4), after the vendor one.
+pub const CAP_VPD: usize = 0xA8;
+/// VPD address register: flag bit (set by the device when a read completed).
+pub const VPD_ADDR_F: u16 = 1 << 15;
 
 /// PCIe device capabilities: function-level reset supported (bit 28).
 pub const PCIE_DEVCAP_FLR: u32 = 1 << 28;
@@ -43,5 +47,9 @@ pub const PCIE_DEVCTL: usize = 0x08;
 pub const PCIE_LNKCAP: usize = 0x0C;
 /// Link status offset inside the PCIe capability.
 pub const PCIE_LNKSTA: usize = 0x12;
+/// Link capabilities 2 (the supported link speeds vector, bits 7:1) in the PCIe capability.
+pub const PCIE_LNKCAP2: usize = 0x2C;
+/// Device capabilities: role-based error reporting (every PCIe 1.1+ function sets it).
+pub const PCIE_DEVCAP_RBER: u32 = 1 << 15;
 /// MSI-X message control: function mask bit.
 pub const MSIX_FLAGS_MASKALL: u16 = 1 << 14;

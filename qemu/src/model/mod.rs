@@ -12,11 +12,13 @@ mod control;
 mod engine;
 pub mod firmware;
 mod handle;
+pub mod history;
 mod init_seg;
 pub mod iommu;
 pub mod layout;
 pub mod msix;
 mod profile;
+mod vpd;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

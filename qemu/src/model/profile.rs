@@ -63,6 +63,10 @@ pub struct Profile {
     pub psid: &'static str,
     /// IEEE vendor id (OUI) reported by QUERY_ADAPTER.
     pub ieee_vendor_id: u32,
+    /// Serial number in the VPD (keyword SN), as on a ConnectX board.
+    pub serial_number: &'static str,
+    /// Part number in the VPD (keyword PN).
+    pub part_number: &'static str,
 }
 
 impl Default for Profile {
@@ -94,6 +98,8 @@ impl Default for Profile {
             max_trap_groups: 16,
             psid: "MT_0000000008",
             ieee_vendor_id: 0x0002C9,
+            serial_number: "MT2025X00001",
+            part_number: "MCX-CXU-MODEL",
         }
     }
 }

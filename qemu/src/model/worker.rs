@@ -138,7 +138,11 @@ impl Inner {
         // Counted before ownership returns: a test that saw the completion
         // reads counters that include it. (If the ownership write itself then
         // fails, the command is counted as lost too.)
+        let opcode = InHeader::decode(&req.input)
+            .map(|h| h.opcode)
+            .unwrap_or_default();
         let count = |ds: DeliveryStatus| {
+            self.ctl.count_completion(opcode);
             if ds == DeliveryStatus::OK {
                 self.ctl.commands_executed.fetch_add(1, Ordering::Relaxed);
             } else {

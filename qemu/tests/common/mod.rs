@@ -5,7 +5,7 @@
 #![allow(dead_code, unsafe_code)]
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,13 @@ use cxu_testkit::{DeviceMemory, Error, Submitter};
 
 pub use cxu_testkit::{msg, Completion, Prepared};
 
-/// Page-aligned host memory mapped for DMA at `iova`.
+/// Bytes of `DmaMem` leaked because their unmap failed (the device may still
+/// reach them), over the whole test process.
+pub static LEAKED_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Page-aligned host memory mapped for DMA at `iova`. Freed on drop only if
+/// the unmap succeeded (or the mapping was removed by a successful unmap
+/// elsewhere); leaked otherwise, as `PciFunction::dma_map` requires.
 pub struct DmaMem {
     ptr: *mut u8,
     layout: Layout,
@@ -27,10 +33,15 @@ pub struct DmaMem {
     pub size: usize,
     f: Arc<LocalFunction>,
     mapped: AtomicBool,
+    /// An unmap failed: the device may still reach the memory.
+    leak: AtomicBool,
 }
 
-// SAFETY: the memory is only accessed through volatile operations.
+// SAFETY: the pointer is owned by this value and not tied to a thread.
 unsafe impl Send for DmaMem {}
+// SAFETY: shared access makes no reference into the memory: bytes are volatile
+// accesses, the ownership byte the model stores atomically is loaded and stored
+// atomically here too, and a test writes a region only while it owns it.
 unsafe impl Sync for DmaMem {}
 
 impl DmaMem {
@@ -48,14 +59,35 @@ impl DmaMem {
             size,
             f: f.clone(),
             mapped: AtomicBool::new(true),
+            leak: AtomicBool::new(false),
         }
     }
 
     /// Takes the memory away from the device (for IOMMU fault tests).
     pub fn unmap(&self) {
-        if self.mapped.swap(false, Ordering::Relaxed) {
-            self.f.dma_unmap(self.iova, self.size as u64).unwrap();
+        if let Err(e) = self.try_unmap() {
+            panic!("unmap of {:#x}: {e}", self.iova);
         }
+    }
+
+    /// Unmaps if still mapped; a failure marks the memory to be leaked.
+    fn try_unmap(&self) -> Result<(), cxu_hal::Error> {
+        if !self.mapped.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let r = self.f.dma_unmap(self.iova, self.size as u64);
+        if r.is_err() {
+            self.leak.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// The ownership byte at `off` as the atomic the model stores it with.
+    fn atomic_u8(&self, off: usize) -> &AtomicU8 {
+        // SAFETY: `off` is in bounds (callers check) and the allocation lives as
+        // long as `self`; `AtomicU8` has the alignment of `u8`. Every access to
+        // this byte while it is shared, ours and the model's, is atomic.
+        unsafe { AtomicU8::from_ptr(self.ptr.add(off)) }
     }
 
     /// The mapping was removed behind our back (by a range unmap): do not unmap on drop.
@@ -118,27 +150,26 @@ impl DeviceMemory for DmaMem {
 
     fn load_u8_acquire(&self, off: usize) -> Result<u8, Error> {
         self.check(off, 1)?;
-        // SAFETY: in bounds; volatile.
-        let v = unsafe { self.ptr.add(off).read_volatile() };
-        fence(Ordering::Acquire);
-        Ok(v)
+        Ok(self.atomic_u8(off).load(Ordering::Acquire))
     }
 
     fn store_u8_release(&self, off: usize, value: u8) -> Result<(), Error> {
         self.check(off, 1)?;
-        fence(Ordering::Release);
-        // SAFETY: in bounds; volatile.
-        unsafe { self.ptr.add(off).write_volatile(value) };
+        self.atomic_u8(off).store(value, Ordering::Release);
         Ok(())
     }
 }
 
 impl Drop for DmaMem {
     fn drop(&mut self) {
-        if *self.mapped.get_mut() {
-            let _ = self.f.dma_unmap(self.iova, self.size as u64);
+        let _ = self.try_unmap();
+        if *self.leak.get_mut() {
+            LEAKED_BYTES.fetch_add(self.size, Ordering::Relaxed);
+            return;
         }
-        // SAFETY: allocated in new with this layout; the device can no longer reach it.
+        // SAFETY: allocated in new with this layout; the unmap succeeded (or a
+        // successful unmap elsewhere removed the mapping), so the device can no
+        // longer reach it.
         unsafe { dealloc(self.ptr, self.layout) };
     }
 }

@@ -7,7 +7,7 @@ use crate::ifc::error::{Error, Result};
 use crate::ifc::field::{get_bytes, need, put_bytes, Field};
 use crate::ifc::opcode::Opcode;
 
-// ---- ENABLE_HCA / DISABLE_HCA (0x104 / 0x105), 16 B in, 16 B out ----
+// ---- ENABLE_HCA / DISABLE_HCA (0x104 / 0x105), 16 B in, 12 B out ----
 
 /// `embedded_cpu_function` (in dw2 bit 31): the command targets the ECPF.
 pub const HCA_EMBEDDED_CPU_FUNCTION: Field = Field::new("embedded_cpu_function", 0x08, 31, 1);

@@ -76,7 +76,9 @@ pub const LAID_OUT: &[Opcode] = &[
 /// below these (or, for fixed-size commands, different).
 pub const fn sizes(op: Opcode) -> Option<Sizes> {
     Some(match op {
-        Opcode::ENABLE_HCA | Opcode::DISABLE_HCA => fixed(16, 16),
+        // `enable_hca_out` / `disable_hca_out` are 12 bytes in mlx5_ifc.h
+        // (status, syndrome, one reserved dword), not 16.
+        Opcode::ENABLE_HCA | Opcode::DISABLE_HCA => fixed(16, 12),
         Opcode::QUERY_ISSI => fixed(16, hca::QUERY_ISSI_OUT_SIZE),
         Opcode::SET_ISSI => fixed(16, 16),
         Opcode::QUERY_PAGES => fixed(16, 16),

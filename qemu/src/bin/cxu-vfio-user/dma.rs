@@ -205,16 +205,9 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
+    /// An unlinked file of its own: tests of this binary run in parallel in one process.
     fn file(len: u64) -> File {
-        let path = std::env::temp_dir().join(format!("cxu-vfu-dma-{}", std::process::id()));
-        let f = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        std::fs::remove_file(&path).unwrap();
+        let f = tempfile::tempfile().unwrap();
         f.set_len(len).unwrap();
         f
     }

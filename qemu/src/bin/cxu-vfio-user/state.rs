@@ -92,8 +92,66 @@ pub fn json(device: &Device, reason: &str) -> String {
             q.violate_count
         );
     }
-    o.push_str("}}");
+    o.push('}');
+    history(&mut o, device);
+    o.push('}');
     o
+}
+
+/// The device's history and live resources: pages, EQs, UARs and every
+/// command firmware answered (`[opcode, op_mod, status, syndrome]`), so a
+/// test of a guest driver the server cannot see into (Linux's mlx5_core)
+/// can check what it did.
+fn history(o: &mut String, device: &Device) {
+    let ctl = device.control();
+    let h = ctl.history();
+    let _ = write!(
+        o,
+        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
+        ctl.counters().pages_held,
+        h.pages_given,
+        h.pages_taken,
+        ctl.eqs().len(),
+        ctl.uars().len(),
+        h.eqs_destroyed,
+        h.uars_freed
+    );
+    for (i, e) in h.eqs_created.iter().enumerate() {
+        let _ = write!(
+            o,
+            r#"{}{{"eqn":{},"vector":{},"uar":{},"log_size":{},"events":[{},{},{},{}]}}"#,
+            if i == 0 { "" } else { "," },
+            e.eqn,
+            e.vector,
+            e.uar,
+            e.log_size,
+            e.events[0],
+            e.events[1],
+            e.events[2],
+            e.events[3]
+        );
+    }
+    o.push_str(r#"],"uars_allocated":["#);
+    for (i, u) in h.uars_allocated.iter().enumerate() {
+        let _ = write!(o, "{}{u}", if i == 0 { "" } else { "," });
+    }
+    let _ = write!(
+        o,
+        r#"],"commands_dropped":{},"commands":["#,
+        h.commands_dropped
+    );
+    for (i, c) in h.commands.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}[{},{},{},{}]",
+            if i == 0 { "" } else { "," },
+            c.opcode.0,
+            c.op_mod,
+            c.status.0,
+            c.syndrome
+        );
+    }
+    o.push(']');
 }
 
 /// Prints the state line on stdout.
@@ -114,7 +172,11 @@ mod tests {
         assert_eq!(
             json(&d, "reset"),
             format!(
-                r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"traps":{{}},"groups":{{}},"policers":{{}}}}"#,
+                concat!(
+                    r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"traps":{{}},"groups":{{}},"policers":{{}},"#,
+                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
+                    r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[]}}"#
+                ),
                 p.psid, p.ieee_vendor_id
             )
         );

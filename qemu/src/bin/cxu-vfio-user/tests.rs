@@ -7,7 +7,6 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,11 +28,15 @@ use crate::backend::{AccessStats, Backend};
 use crate::dma::DmaStats;
 use crate::regions::{BAR0, CONFIG, ERR, MSIX};
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn temp_path(what: &str) -> PathBuf {
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("cxu-vfu-{}-{n}.{what}", std::process::id()))
+/// A socket path in a directory of its own, removed with the returned guard: tests of one
+/// binary run in parallel, and processes of several runs share the temp dir.
+fn socket_path() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("cxu-vfu-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("server.sock");
+    (dir, path)
 }
 
 /// A server thread and a connected client.
@@ -41,12 +44,13 @@ struct Fixture {
     device: Arc<Device>,
     client: Client,
     server: JoinHandle<(bool, AccessStats, DmaStats)>,
+    _dir: tempfile::TempDir,
 }
 
 impl Fixture {
     fn new(profile: Profile) -> Self {
         let device = Arc::new(Device::new(profile, TableMode::HostVirtualized));
-        let path = temp_path("sock");
+        let (dir, path) = socket_path();
         let server = crate::listen(&path, &device).unwrap();
         let mut backend = Backend::new(device.clone());
         let server = std::thread::spawn(move || {
@@ -59,6 +63,7 @@ impl Fixture {
             device,
             client,
             server,
+            _dir: dir,
         }
     }
 
@@ -112,14 +117,7 @@ impl Fixture {
 
 /// Guest memory stand-in: an unlinked file, shared between the test and the server.
 fn memory(len: u64) -> File {
-    let path = temp_path("mem");
-    let f = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let f = tempfile::tempfile().unwrap();
     f.set_len(len).unwrap();
     f
 }
@@ -356,7 +354,7 @@ fn a_closed_connection_leaves_nothing_mapped() {
 #[test]
 fn a_stale_socket_is_replaced_and_any_other_file_is_refused() {
     let device = Arc::new(Device::new(Profile::default(), TableMode::HostVirtualized));
-    let path = temp_path("sock");
+    let (_dir, path) = socket_path();
     // A socket left behind by a killed server: bound, then the listener dropped.
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists());

@@ -1,5 +1,8 @@
-//! QUERY_HCA_CAP and SET_HCA_CAP for the general capabilities (cap type 0), in
-//! their maximum and current versions, built from the profile.
+//! QUERY_HCA_CAP and SET_HCA_CAP: the general capabilities (cap type 0), in
+//! their maximum and current versions, built from the profile, and every other
+//! capability type the general page advertises (`event_cap` gates the device
+//! event page, type 0x14, which the kernel queries at probe). A type not
+//! advertised is BAD_PARAM, as firmware answers for a capability it lacks.
 //!
 //! SET_HCA_CAP takes the fields a driver may change (the ones the kernel's
 //! `handle_hca_cap` sets) and ignores the read-only rest, as firmware does; a
@@ -16,6 +19,9 @@ use crate::model::profile::Profile;
 
 /// Capability type GENERAL.
 const CAP_GENERAL: u16 = 0;
+/// Capability type DEV_EVENT (`device_event_cap`): the user affiliated and
+/// unaffiliated event masks DEVX may subscribe to. Gated by `event_cap`.
+const CAP_DEV_EVENT: u16 = 0x14;
 /// op_mod bit 0: 1 = current, 0 = maximum.
 const CAP_MODE_CURRENT: u16 = 1;
 
@@ -117,14 +123,20 @@ impl Caps {
 
     /// QUERY_HCA_CAP.
     pub fn query(&self, cmd: &mut Cmd<'_>) -> CmdResult {
-        Self::cap_type(cmd.op_mod)?;
-        let src = if cmd.op_mod & CAP_MODE_CURRENT != 0 {
-            &self.cur
-        } else {
-            &self.max
-        };
-        let out = cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE);
-        out[HCA_CAP_OFFSET..].copy_from_slice(src);
+        let current = cmd.op_mod & CAP_MODE_CURRENT != 0;
+        match cmd.op_mod >> 1 {
+            CAP_GENERAL => {
+                let src = if current { &self.cur } else { &self.max };
+                let out = cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE);
+                out[HCA_CAP_OFFSET..].copy_from_slice(src);
+            }
+            // The model raises no DEVX user events: both masks are zero, in
+            // the maximum and the current page alike.
+            CAP_DEV_EVENT if self.cur(cap::EVENT_CAP) != 0 => {
+                cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE);
+            }
+            _ => return Err(CmdError::bad_param(syndrome::CAP_TYPE_UNSUPPORTED)),
+        }
         Ok(())
     }
 

@@ -121,12 +121,13 @@ impl Firmware {
             });
         };
         self.uars.insert(idx);
+        env.ctl.history.lock().uars_allocated.push(idx);
         let out = cmd.out_len(16);
         let _ = UAR.set(out, u64::from(idx));
         Ok(())
     }
 
-    pub(super) fn dealloc_uar(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
+    pub(super) fn dealloc_uar(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let idx = cmd.get(UAR) as u32;
         if !self.uars.contains(&idx) {
             return Err(CmdError::bad_param(syndrome::UAR_NOT_ALLOCATED));
@@ -138,6 +139,7 @@ impl Firmware {
             });
         }
         self.uars.remove(&idx);
+        env.ctl.history.lock().uars_freed += 1;
         cmd.out_len(16);
         Ok(())
     }
@@ -196,6 +198,17 @@ impl Firmware {
             });
         };
         let st = EqState::from_raw(u32::from(ctx.st)).ok();
+        env.ctl
+            .history
+            .lock()
+            .eqs_created
+            .push(crate::model::history::EqCreated {
+                eqn,
+                vector: ctx.intr,
+                uar: ctx.uar_page,
+                log_size: ctx.log_eq_size,
+                events: mask.0,
+            });
         self.eqs.eqs.insert(
             eqn,
             Eq {
@@ -217,7 +230,7 @@ impl Firmware {
         Ok(())
     }
 
-    pub(super) fn destroy_eq(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
+    pub(super) fn destroy_eq(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let eqn = cmd.get(l::EQ_NUMBER) as u8;
         if self.eqs.eqs.remove(&eqn).is_none() {
             return Err(CmdError {
@@ -225,6 +238,7 @@ impl Firmware {
                 syndrome: syndrome::EQ_NOT_FOUND,
             });
         }
+        env.ctl.history.lock().eqs_destroyed += 1;
         cmd.out_len(16);
         Ok(())
     }

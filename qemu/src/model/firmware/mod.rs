@@ -24,6 +24,7 @@ use cxu_hal::ifc::header::{self, HEADER_SIZE};
 use cxu_hal::ifc::{CmdStatus, Opcode};
 
 use super::control::ControlState;
+use super::history::CmdRecord;
 use super::iommu::Iommu;
 use super::msix::Msix;
 use super::profile::Profile;
@@ -118,8 +119,9 @@ pub struct Firmware {
     regs: regs::Registers,
 }
 
-/// How a command is gated: minimum input length, minimum output length, and
-/// the states it runs in.
+/// How a command is gated: minimum input length (the bytes up to the last
+/// field firmware reads), minimum output length (the bytes up to the last field
+/// firmware writes), and the states it runs in.
 struct Spec {
     min_in: usize,
     min_out: usize,
@@ -131,11 +133,29 @@ const PRE_INIT: &[HcaState] = &[HcaState::Enabled];
 const INITIALIZED: &[HcaState] = &[HcaState::Initialized];
 const DISABLED: &[HcaState] = &[HcaState::Disabled];
 
+/// Commands whose output carries nothing but status and syndrome: firmware
+/// writes 8 bytes, so an 8-byte output buffer is enough (the kernel's
+/// `enable_hca_out` is 12 bytes, most others 16).
+const STATUS_ONLY_OUT: &[Opcode] = &[
+    Opcode::ENABLE_HCA,
+    Opcode::DISABLE_HCA,
+    Opcode::SET_ISSI,
+    Opcode::SET_HCA_CAP,
+    Opcode::INIT_HCA,
+    Opcode::SET_DRIVER_VERSION,
+    Opcode::NOP,
+    Opcode::DEALLOC_UAR,
+    Opcode::DESTROY_EQ,
+];
+
 fn spec(op: Opcode) -> Option<Spec> {
     let sizes = commands::sizes(op)?;
     let states = match op {
         Opcode::ENABLE_HCA => DISABLED,
-        Opcode::DISABLE_HCA | Opcode::SET_ISSI | Opcode::SET_HCA_CAP | Opcode::INIT_HCA => PRE_INIT,
+        // The kernel disables the HCA after TEARDOWN_HCA, and also straight
+        // from the initialized state when its probe fails after INIT_HCA.
+        Opcode::DISABLE_HCA => ANY_ENABLED,
+        Opcode::SET_ISSI | Opcode::SET_HCA_CAP | Opcode::INIT_HCA => PRE_INIT,
         Opcode::TEARDOWN_HCA
         | Opcode::ALLOC_UAR
         | Opcode::DEALLOC_UAR
@@ -151,9 +171,20 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::ACCESS_REG => ANY_ENABLED,
         _ => return None,
     };
+    let min_in = match op {
+        // Firmware reads nothing past the header (`sw_owner_id` is optional):
+        // rdma-core sends the 16-byte form, the kernel the 32-byte one.
+        Opcode::INIT_HCA => commands::BASE_SIZE,
+        _ => sizes.inlen,
+    };
+    let min_out = if STATUS_ONLY_OUT.contains(&op) {
+        HEADER_SIZE
+    } else {
+        sizes.outlen
+    };
     Some(Spec {
-        min_in: sizes.inlen,
-        min_out: sizes.outlen,
+        min_in,
+        min_out,
         states,
     })
 }
@@ -210,6 +241,12 @@ impl Firmware {
                 (e.status, e.syndrome)
             }
         };
+        env.ctl.history.lock().command(CmdRecord {
+            opcode,
+            op_mod,
+            status,
+            syndrome,
+        });
         if cmd.out.len() < HEADER_SIZE {
             cmd.out.resize(HEADER_SIZE, 0);
         }
@@ -265,9 +302,9 @@ impl Firmware {
                 Ok(())
             }
             Opcode::ALLOC_UAR => self.alloc_uar(env, cmd),
-            Opcode::DEALLOC_UAR => self.dealloc_uar(cmd),
+            Opcode::DEALLOC_UAR => self.dealloc_uar(env, cmd),
             Opcode::CREATE_EQ => self.create_eq(env, cmd),
-            Opcode::DESTROY_EQ => self.destroy_eq(cmd),
+            Opcode::DESTROY_EQ => self.destroy_eq(env, cmd),
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
         }

@@ -4,9 +4,10 @@
 //! and `boot + init + regular` while initialized, where `regular` moves with
 //! page requests (a test hook). Given pages are really held: the model writes a
 //! pattern into each one (its IOVA in the first 8 bytes, then
-//! [`PAGE_PATTERN`]), and gives the same IOVAs back on reclaim, newest first.
-//! While initialized, only pages above what firmware wants can be taken; after
-//! TEARDOWN_HCA all of them can.
+//! [`PAGE_PATTERN`]), and gives the same IOVAs back on reclaim, newest first,
+//! as many as asked (and as fit in the output) in any state: the kernel's probe
+//! error path after INIT_HCA reclaims every page and disables the HCA without
+//! TEARDOWN_HCA, and firmware gives them back.
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
@@ -40,7 +41,6 @@ pub struct Pages {
     regular: i64,
     held: Vec<u64>,
     set: HashSet<u64>,
-    initialized: bool,
     fill: Vec<u8>,
 }
 
@@ -53,7 +53,6 @@ impl Pages {
             regular: 0,
             held: Vec::new(),
             set: HashSet::new(),
-            initialized: false,
             fill: vec![PAGE_PATTERN; PAGE_SIZE],
         }
     }
@@ -64,7 +63,6 @@ impl Pages {
             regular: 0,
             held: Vec::new(),
             set: HashSet::new(),
-            initialized: false,
             ..self.clone()
         }
     }
@@ -84,9 +82,8 @@ impl Pages {
         self.held() >= self.boot + self.init
     }
 
-    /// INIT_HCA / TEARDOWN_HCA change what can be reclaimed.
+    /// INIT_HCA / TEARDOWN_HCA: after teardown firmware wants no regular pages.
     pub fn set_initialized(&mut self, on: bool) {
-        self.initialized = on;
         if !on {
             self.regular = 0;
         }
@@ -105,16 +102,6 @@ impl Pages {
     /// A page request: firmware wants `n` more pages (or offers `-n` back).
     pub fn request(&mut self, n: i32) {
         self.regular += i64::from(n);
-    }
-
-    /// Pages the driver may take now.
-    fn surplus(&self) -> u64 {
-        let floor = if self.initialized {
-            self.wanted(QUERY_REGULAR).max(0) as u64
-        } else {
-            0
-        };
-        self.held().saturating_sub(floor)
     }
 }
 
@@ -147,7 +134,7 @@ impl Firmware {
                 Ok(())
             }
             MANAGE_GIVE => self.give_pages(env, cmd, n),
-            MANAGE_TAKE => self.take_pages(cmd, n),
+            MANAGE_TAKE => self.take_pages(env, cmd, n),
             _ => Err(CmdError::bad_param(syndrome::BAD_OP_MOD)),
         }
     }
@@ -187,14 +174,15 @@ impl Firmware {
             }
             self.pages.held.push(a);
             self.pages.set.insert(a);
+            env.ctl.history.lock().pages_given += 1;
         }
         cmd.out_len(16);
         Ok(())
     }
 
-    fn take_pages(&mut self, cmd: &mut Cmd<'_>, n: usize) -> CmdResult {
+    fn take_pages(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>, n: usize) -> CmdResult {
         let room = cmd.outlen.saturating_sub(l::PAS_OFFSET) / 8;
-        let count = n.min(room).min(self.pages.surplus() as usize);
+        let count = n.min(room).min(self.pages.held.len());
         let pas = l::PAS_OFFSET;
         let out = cmd.out_len(pas + 8 * count);
         for i in 0..count {
@@ -206,6 +194,7 @@ impl Firmware {
             out[pas + 8 * i..pas + 8 * i + 8].copy_from_slice(&a.to_be_bytes());
         }
         let _ = l::MANAGE_PAGES_OUTPUT_NUM_ENTRIES.set(out, count as u64);
+        env.ctl.history.lock().pages_taken += count as u64;
         Ok(())
     }
 

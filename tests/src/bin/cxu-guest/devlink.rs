@@ -324,7 +324,13 @@ pub fn run(r: &mut Report, core: &Arc<Device>, name: String) {
         r.check("devlink-bad-values-refused", bad_values(&inst, b));
     }
     let rpc = RpcDevice::new(core.clone());
-    let h = rpc.open();
+    let h = match rpc.open() {
+        Ok(h) => h,
+        Err(e) => {
+            r.check("rpc-open", Err(format!("open: {e}")));
+            return;
+        }
+    };
     r.check("rpc-query-adapter", rpc_adapter(&h));
     if policer {
         r.check("rpc-access-reg-debug-read-only", rpc_access_reg(&h));

@@ -1,0 +1,372 @@
+//! The device-independent core of the command queue: the slots' state words
+//! and free mask, the queue-wide flags (mode, fatal error, removal), and the
+//! glue between them: completing a slot, polling, waiting for a command,
+//! giving it up. The queue supplies the one thing that needs the device, the
+//! entry's ownership bit ([`Entries`]); `loom_tests` supplies a loom atomic
+//! instead and model-checks this very code.
+//!
+//! Waiting has two bounds, as the kernel's: the wait for a slot
+//! (`QueueConfig::slot_wait`, in `SlotMask::claim`) and the execution
+//! timeout, counted from the doorbell (the caller's `posted_at`), so that
+//! queueing under load never turns into a timeout of a healthy command.
+
+use std::time::Duration;
+
+use super::policy::Slots;
+use super::queue::Mode;
+use super::slot::{self, Completed, SlotSync};
+use super::time::{self, Instant};
+use crate::error::{Error, FatalCause};
+use crate::sync::{lock, park_timeout, spin_hint, yield_hint, AtomicBool, Mutex, Ordering};
+
+/// How long a polling waiter spins before it starts yielding the CPU between
+/// polls. Bounded in time, not in polls: at depth 32 each poll scans every busy
+/// slot, and a count-bounded spin held a CPU for about a millisecond, which
+/// starved firmware that shares the host's CPUs (the model, a QEMU guest) and
+/// collapsed throughput (docs/performance.md, "What changed").
+#[cfg(not(cxu_driver_loom))]
+const POLL_SPIN: Duration = Duration::from_micros(20);
+/// How long a polling waiter then polls and yields before it sleeps between
+/// polls: far past a command at depth 32 on the model (~40 us), so the
+/// throughput path never sleeps; a command still running after it is slow.
+#[cfg(not(cxu_driver_loom))]
+const POLL_YIELD: Duration = Duration::from_millis(2);
+/// The first and the longest sleep of a polling waiter past [`POLL_YIELD`]:
+/// the sleep doubles up to the longest, so a command of seconds costs a few
+/// hundred wake-ups a second, each one poll. Another thread's poll that
+/// completes the command, a fatal error and removal wake it at once.
+const POLL_NAP_MIN: Duration = Duration::from_micros(50);
+const POLL_NAP_MAX: Duration = Duration::from_millis(2);
+/// How long an events-mode waiter watches its slot's state word before it
+/// parks. An EQ thread that is already awake (it polls a busy EQ before it
+/// re-arms, `eq.rs`) marks the slot done within a microsecond or two; a parked
+/// waiter costs a futex wake on its path and a scheduler wake-up on the
+/// waiter's. 100 us covers the median wait at depth 32 on the model (25-45 us).
+#[cfg(not(cxu_driver_loom))]
+const EVENT_SPIN: Duration = Duration::from_micros(100);
+/// The first part of either spin keeps the CPU (a command of the in-process
+/// device takes about a microsecond); after it the waiter yields between
+/// looks, since with more runnable threads than CPUs (two submitters, the EQ
+/// thread, the firmware's workers on two CPUs) a waiter that keeps its CPU
+/// delays the very completion it waits for.
+#[cfg(not(cxu_driver_loom))]
+const BUSY_SPIN: Duration = Duration::from_micros(2);
+/// The longest an events-mode waiter yields (instead of parking) because the
+/// EQ thread is awake: far past a command at depth 32 on the model (~40 us).
+#[cfg(not(cxu_driver_loom))]
+const EVENT_YIELD_MAX: Duration = Duration::from_millis(1);
+// Under loom every spin and yield phase is empty: they change no state, and
+// with them the clock could not steer a model's branches.
+#[cfg(cxu_driver_loom)]
+const POLL_SPIN: Duration = Duration::ZERO;
+#[cfg(cxu_driver_loom)]
+const POLL_YIELD: Duration = Duration::ZERO;
+#[cfg(cxu_driver_loom)]
+const EVENT_SPIN: Duration = Duration::ZERO;
+#[cfg(cxu_driver_loom)]
+const BUSY_SPIN: Duration = Duration::ZERO;
+#[cfg(cxu_driver_loom)]
+const EVENT_YIELD_MAX: Duration = Duration::ZERO;
+/// A spinning waiter reads the clock once per this many checks.
+const CLOCK_EVERY: u32 = 16;
+/// Longest park of an events-mode waiter between checks of the abort flags
+/// (a safety net: fatal errors and removal unpark waiters explicitly).
+const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
+
+fn mode_spin(mode: Mode) -> Duration {
+    match mode {
+        Mode::Polling => POLL_SPIN,
+        Mode::Events => EVENT_SPIN,
+    }
+}
+
+/// Where the device says whether it gave an entry back.
+pub(crate) trait Entries {
+    /// True if `slot`'s ownership bit reads 0 (an acquire load: what the
+    /// device wrote before it is visible after).
+    fn returned(&self, slot: u32) -> bool;
+}
+
+/// How a wait for a command ended.
+#[derive(Debug)]
+pub(crate) enum Waited {
+    /// It completed: the owner consumes it.
+    Done,
+    /// A fatal error or removal: the owner gives it up with this error.
+    Aborted(Error),
+    /// No completion within the timeout, counted from the doorbell.
+    TimedOut(Duration),
+}
+
+/// The slots, their free mask and the queue-wide flags.
+pub(crate) struct Core {
+    pub(crate) sync: Box<[SlotSync]>,
+    pub(crate) mask: Slots,
+    events: AtomicBool,
+    eq_awake: AtomicBool,
+    fatal: Mutex<Option<FatalCause>>,
+    is_fatal: AtomicBool,
+    users_aborted: AtomicBool,
+}
+
+impl Core {
+    pub(crate) fn new(entries: u32, mask: Slots) -> Core {
+        Core {
+            sync: (0..entries).map(|_| SlotSync::new()).collect(),
+            mask,
+            events: AtomicBool::new(false),
+            eq_awake: AtomicBool::new(false),
+            fatal: Mutex::new(None),
+            is_fatal: AtomicBool::new(false),
+            users_aborted: AtomicBool::new(false),
+        }
+    }
+
+    /// The completion mode.
+    pub(crate) fn mode(&self) -> Mode {
+        if self.events.load(Ordering::Acquire) {
+            Mode::Events
+        } else {
+            Mode::Polling
+        }
+    }
+
+    pub(crate) fn set_mode(&self, mode: Mode) {
+        self.events.store(mode == Mode::Events, Ordering::Release);
+    }
+
+    pub(crate) fn set_eq_awake(&self, awake: bool) {
+        self.eq_awake.store(awake, Ordering::Relaxed);
+    }
+
+    pub(crate) fn eq_awake(&self) -> bool {
+        self.eq_awake.load(Ordering::Relaxed)
+    }
+
+    /// Firmware is dead: every waiter and every new command fails.
+    pub(crate) fn fail(&self, cause: FatalCause) {
+        {
+            let mut f = lock(&self.fatal);
+            if f.is_none() {
+                *f = Some(cause);
+            }
+        }
+        self.is_fatal.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    pub(crate) fn fatal(&self) -> Option<FatalCause> {
+        if self.is_fatal.load(Ordering::Acquire) {
+            *lock(&self.fatal)
+        } else {
+            None
+        }
+    }
+
+    /// Removal: user commands in flight and new ones fail.
+    pub(crate) fn abort_users(&self) {
+        self.users_aborted.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Unparks every parked waiter so that it re-checks the flags. A waiter
+    /// that was about to park re-checks them after it registered (`wait`).
+    pub(crate) fn wake_all(&self) {
+        for s in self.sync.iter() {
+            s.clear_waiter_and_unpark();
+        }
+    }
+
+    pub(crate) fn check_alive(&self, user: bool) -> Result<(), Error> {
+        if self.is_fatal.load(Ordering::SeqCst) {
+            let cause = lock(&self.fatal).unwrap_or(FatalCause::PciDead);
+            return Err(Error::FwFatal { cause });
+        }
+        if user && self.users_aborted.load(Ordering::SeqCst) {
+            return Err(Error::DeviceRemoved);
+        }
+        Ok(())
+    }
+
+    /// Called by a submitter between parks while no slot is free: true means
+    /// give up (the device is dead or, for a user, being removed). In polling
+    /// mode it also retires finished commands, since a slot given up by its
+    /// owner (timeout, dropped handle) comes back only when someone polls it.
+    pub(crate) fn idle(&self, user: bool, entries: &impl Entries) -> bool {
+        if self.is_fatal.load(Ordering::Relaxed)
+            || (user && self.users_aborted.load(Ordering::Relaxed))
+        {
+            return true;
+        }
+        if self.mode() == Mode::Polling {
+            self.poll(entries);
+        }
+        false
+    }
+
+    /// Completes `slot` if the device has given its entry back. Any thread may
+    /// call it for any slot; each command completes once.
+    pub(crate) fn try_complete(&self, slot: u32, entries: &impl Entries) -> bool {
+        let Some(s) = self.sync.get(slot as usize) else {
+            return false;
+        };
+        let seen = s.load();
+        if !matches!(slot::phase(seen), slot::POSTED | slot::ABANDONED) {
+            return false;
+        }
+        if !entries.returned(slot) {
+            return false;
+        }
+        match s.complete(seen) {
+            Completed::Delivered => true,
+            Completed::Reclaim => {
+                tracing::debug!(slot, "a command given up earlier completed: slot reclaimed");
+                // Cleared before the release: the bit is never seen on a free slot.
+                self.mask.clear_stale(slot);
+                self.mask.release(slot);
+                true
+            }
+            Completed::Nothing => false,
+        }
+    }
+
+    /// Completes every busy slot the device has given back (polling).
+    pub(crate) fn poll(&self, entries: &impl Entries) -> u32 {
+        let mut busy = self.mask.busy();
+        let mut n = 0;
+        while busy != 0 {
+            let slot = busy.trailing_zeros();
+            busy &= busy - 1;
+            n += u32::from(self.try_complete(slot, entries));
+        }
+        n
+    }
+
+    /// The owner gives up the command `posted` in `slot`. `true`: abandoned
+    /// (the slot comes back with the device's completion); `false`: it had
+    /// completed and the owner consumes it. A timed-out command's slot is
+    /// marked stale *before* the abandon is published: the completion that
+    /// reclaims the slot clears the bit after seeing ABANDONED, so the bit
+    /// can never be set after that clear and land on a free slot (the single
+    /// MANAGE_PAGES slot would then fail every page command for good).
+    pub(crate) fn abandon(&self, slot: u32, posted: u32, timed_out: bool) -> bool {
+        let Some(s) = self.sync.get(slot as usize) else {
+            return false;
+        };
+        if timed_out {
+            self.mask.mark_stale(slot);
+        }
+        let abandoned = s.abandon(posted);
+        if timed_out && !abandoned {
+            // The owner still holds the slot: nobody else marks or clears it.
+            self.mask.clear_stale(slot);
+        }
+        abandoned
+    }
+
+    /// Waits for the command `posted` in `slot`, doorbell rung at `posted_at`.
+    /// Spins, then yields, then sleeps (parked, with its slot's waiter
+    /// registered, so a completion or an abort wakes it).
+    pub(crate) fn wait(
+        &self,
+        slot: u32,
+        posted: u32,
+        user: bool,
+        posted_at: Instant,
+        timeout: Duration,
+        entries: &impl Entries,
+    ) -> Waited {
+        let Some(sync) = self.sync.get(slot as usize) else {
+            return Waited::Aborted(Error::BadMessage(format!("slot {slot}: no such slot")));
+        };
+        let deadline = time::after(posted_at, timeout);
+        // The clock is read only every CLOCK_EVERY checks: a completion seen at
+        // the first look costs no clock read at all.
+        let mut spin_until: Option<Instant> = None;
+        let mut busy_until: Option<Instant> = None;
+        let mut poll_yield_until: Option<Instant> = None;
+        let mut nap = POLL_NAP_MIN;
+        let mut spinning = true;
+        let mut busy = true;
+        let mut checks: u32 = 0;
+        loop {
+            let mode = self.mode();
+            if mode == Mode::Polling {
+                // Its own slot first: a full scan of every busy slot per check
+                // cost more than the rest of the completion at depth 32.
+                self.try_complete(slot, entries);
+            }
+            if sync.is_done(posted) {
+                return Waited::Done;
+            }
+            if let Err(e) = self.check_alive(user) {
+                return Waited::Aborted(e);
+            }
+            let now = if checks % CLOCK_EVERY == 0 || !spinning {
+                let now = Instant::now();
+                let until = *spin_until.get_or_insert(time::after(now, mode_spin(mode)));
+                spinning = now < until;
+                busy = now < *busy_until.get_or_insert(time::after(now, BUSY_SPIN));
+                Some(now)
+            } else {
+                None
+            };
+            checks = checks.wrapping_add(1);
+            if let Some(now) = now.filter(|&n| n >= deadline) {
+                // Last look, as the kernel's EQ recovery does.
+                self.try_complete(slot, entries);
+                if sync.is_done(posted) {
+                    return Waited::Done;
+                }
+                return Waited::TimedOut(now.saturating_duration_since(posted_at));
+            }
+            if spinning {
+                if busy {
+                    spin_hint();
+                } else {
+                    yield_hint();
+                }
+                continue;
+            }
+            let now = now.unwrap_or_else(Instant::now);
+            let park_for = match mode {
+                Mode::Polling => {
+                    // Past the spin: retire every finished slot (commands given
+                    // up by their owners come back only through a poll), and let
+                    // the device's threads have the CPU.
+                    self.poll(entries);
+                    if now < *poll_yield_until.get_or_insert(time::after(now, POLL_YIELD)) {
+                        yield_hint();
+                        continue;
+                    }
+                    let d = nap;
+                    nap = (nap * 2).min(POLL_NAP_MAX);
+                    d
+                }
+                Mode::Events => {
+                    // While the EQ thread polls a busy EQ, completions come
+                    // every microsecond or so: yield rather than pay a park and
+                    // a futex wake-up (bounded, in case the EQ stalls).
+                    if self.eq_awake() && now < time::after(posted_at, EVENT_YIELD_MAX) {
+                        yield_hint();
+                        continue;
+                    }
+                    MAX_EVENT_PARK
+                }
+            };
+            if !sync.register_waiter(posted) {
+                continue;
+            }
+            // Registered: from here a completion, `fail` or `abort_users`
+            // unparks this thread. What happened before it registered is seen
+            // by looking again now, not up to a park later.
+            if mode == Mode::Polling {
+                self.try_complete(slot, entries);
+            }
+            if sync.is_done(posted) || self.check_alive(user).is_err() || self.mode() != mode {
+                continue;
+            }
+            park_timeout(deadline.saturating_duration_since(now).min(park_for));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! What happened over the device's whole life, across resets and DISABLE_HCA:
+//! every command firmware answered (opcode, op_mod, status, syndrome) in order,
+//! the pages given and taken back, and the EQs and UARs the driver created.
+//!
+//! A test of a driver the model cannot see into (Linux's `mlx5_core` in the
+//! QEMU guest) reads this after the run: that the command, async and page EQs
+//! existed, that every given page came back, and which commands were sent.
+#![forbid(unsafe_code)]
+
+use cxu_hal::ifc::{CmdStatus, Opcode};
+
+/// Commands kept in the log; later ones are only counted.
+pub const LOG_LIMIT: usize = 16_384;
+
+/// One command as firmware answered it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CmdRecord {
+    /// Opcode.
+    pub opcode: Opcode,
+    /// Opcode modifier.
+    pub op_mod: u16,
+    /// Command status written back.
+    pub status: CmdStatus,
+    /// Syndrome written back (0 on success).
+    pub syndrome: u32,
+}
+
+/// An EQ as CREATE_EQ made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EqCreated {
+    /// EQ number.
+    pub eqn: u8,
+    /// MSI-X vector.
+    pub vector: u16,
+    /// UAR page of its doorbell.
+    pub uar: u32,
+    /// log2 of the entry count.
+    pub log_size: u8,
+    /// The event types it subscribes to (`event_bitmask`, bit n = type n).
+    pub events: [u64; 4],
+}
+
+/// The device's history.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Commands answered, oldest first (at most [`LOG_LIMIT`]).
+    pub commands: Vec<CmdRecord>,
+    /// Commands answered after the log was full.
+    pub commands_dropped: u64,
+    /// Pages given with MANAGE_PAGES (GIVE), in total.
+    pub pages_given: u64,
+    /// Pages returned by MANAGE_PAGES (TAKE), in total.
+    pub pages_taken: u64,
+    /// Every EQ created, in order.
+    pub eqs_created: Vec<EqCreated>,
+    /// EQs destroyed with DESTROY_EQ.
+    pub eqs_destroyed: u64,
+    /// Every UAR index allocated, in order.
+    pub uars_allocated: Vec<u32>,
+    /// UARs freed with DEALLOC_UAR.
+    pub uars_freed: u64,
+}
+
+impl History {
+    /// Appends a command.
+    pub fn command(&mut self, r: CmdRecord) {
+        if self.commands.len() < LOG_LIMIT {
+            self.commands.push(r);
+        } else {
+            self.commands_dropped += 1;
+        }
+    }
+}
