@@ -157,7 +157,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         if req.file.is_empty() {
             return Err(Error::invalid("flash: file name required"));
         }
-        if !req.overwrite.is_empty() && !self.inst.caps.contains(Capabilities::FLASH_OVERWRITE) {
+        if !req.overwrite.is_empty() && !self.st.caps.contains(Capabilities::FLASH_OVERWRITE) {
             return Err(Error::not_supported("flash: overwrite mask"));
         }
         if let Some(c) = &req.component {

@@ -144,7 +144,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// the driver does not implement it).
     pub(crate) fn info_collect(&mut self) -> Result<InfoBuilder> {
         let mut b = InfoBuilder::default();
-        if self.inst.caps.contains(Capabilities::INFO_GET) {
+        if self.st.caps.contains(Capabilities::INFO_GET) {
             let ops = self.ops_for(Capabilities::INFO_GET, "info_get")?;
             ops.info_get(self, &mut b)?;
             b.finish()?;

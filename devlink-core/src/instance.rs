@@ -160,6 +160,12 @@ pub(crate) struct Objects {
 
 pub(crate) struct State<T> {
     pub(crate) registered: bool,
+    /// What the driver implements for this device now: fixed at build time,
+    /// changed only by the driver during a reload (new firmware may have
+    /// other capabilities). Bits, never the ops table.
+    pub(crate) caps: Capabilities,
+    /// A reload is between `reload_down` and the end of `reload_up`.
+    pub(crate) in_reload: bool,
     pub(crate) objs: Objects,
     pub(crate) driver: T,
 }
@@ -169,7 +175,6 @@ pub(crate) struct State<T> {
 pub struct Instance<T: 'static> {
     pub(crate) handle: Handle,
     pub(crate) ops: &'static dyn DevlinkOps<T>,
-    pub(crate) caps: Capabilities,
     pub(crate) reload_caps: ReloadCaps,
     pub(crate) clock: Box<dyn Clock>,
     pub(crate) hub: Arc<Hub>,
@@ -182,12 +187,13 @@ impl<T: Send + 'static> Instance<T> {
         Instance {
             handle: b.handle,
             ops: b.ops,
-            caps: b.caps,
             reload_caps: b.reload_caps,
             clock: b.clock,
             hub: b.hub,
             state: Mutex::new(State {
                 registered: false,
+                caps: b.caps,
+                in_reload: false,
                 objs: b.objs,
                 driver: b.driver,
             }),
@@ -199,9 +205,11 @@ impl<T: Send + 'static> Instance<T> {
         &self.handle
     }
 
-    /// The capability bits fixed at build time.
+    /// The capability bits now (set at build time; a reload may change
+    /// them). Takes the lock: inside an op use
+    /// [`InstanceGuard::capabilities`].
     pub fn capabilities(&self) -> Capabilities {
-        self.caps
+        self.lock().st.caps
     }
 
     /// The reload actions and limits fixed at build time.
@@ -290,6 +298,41 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         self.st.registered
     }
 
+    /// The capability bits now.
+    pub fn capabilities(&self) -> Capabilities {
+        self.st.caps
+    }
+
+    /// Replaces the capability bits (`reload_up` of new firmware with other
+    /// capabilities, as `mlx5` re-reads caps on `fw_activate`): the ops
+    /// table stays what it is, only the bits that gate it change. Allowed
+    /// only during a reload, after `reload_down` removed the objects that
+    /// depend on capabilities; the objects present must still be allowed
+    /// (no trap without [`Capabilities::TRAP_ACTION_SET`]) and the reload
+    /// capabilities must stay valid (the reload in progress needs
+    /// [`Capabilities::RELOAD`]).
+    pub fn set_capabilities(&mut self, caps: Capabilities) -> Result<()> {
+        if !self.st.in_reload {
+            return Err(Error::invalid(
+                "capabilities change only during a reload (from reload_up)",
+            ));
+        }
+        self.inst.reload_caps.validate(caps)?;
+        if !caps.contains(Capabilities::RELOAD) {
+            return Err(Error::invalid("a reload cannot drop Capabilities::RELOAD"));
+        }
+        if !caps.contains(Capabilities::TRAP_ACTION_SET) && !self.st.objs.traps.is_empty() {
+            return Err(Error::invalid(
+                "traps are registered: remove them before dropping Capabilities::TRAP_ACTION_SET",
+            ));
+        }
+        if caps != self.st.caps {
+            tracing::info!(dev = %self.inst.handle, old = ?self.st.caps, new = ?caps, "capabilities changed");
+        }
+        self.st.caps = caps;
+        Ok(())
+    }
+
     /// The driver's private state.
     pub fn driver(&self) -> &T {
         &self.st.driver
@@ -330,7 +373,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
         if !self.st.registered {
             return Err(Error::NoDevice);
         }
-        if !self.inst.caps.contains(cap) {
+        if !self.st.caps.contains(cap) {
             return Err(Error::not_supported(what.to_string()));
         }
         Ok(self.inst.ops)

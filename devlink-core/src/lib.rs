@@ -12,8 +12,10 @@
 //! 1. **Static ops, fixed capabilities.** The driver implements
 //!    [`DevlinkOps`] on a static value; the core holds a
 //!    `&'static dyn DevlinkOps<T>` nobody can rewrite. What the device
-//!    supports is a [`Capabilities`] set (plus [`ReloadCaps`]) fixed before
-//!    registration; an op whose bit is off is answered with
+//!    supports is a [`Capabilities`] set (plus [`ReloadCaps`]) given before
+//!    registration and changed only from inside a reload
+//!    ([`InstanceGuard::set_capabilities`]: new firmware may have other
+//!    capabilities); an op whose bit is off is answered with
 //!    [`Error::NotSupported`] and never called.
 //! 2. **Two buckets.** Before registration the driver fills a [`Builder`]
 //!    it owns exclusively, and every object is validated as it is added.

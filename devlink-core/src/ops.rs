@@ -4,9 +4,10 @@
 //! handed to the core as `&'static dyn DevlinkOps<T>`: the vtable lives in
 //! read-only memory and nothing in the core can rewrite it (the kernel
 //! rejected a writable per-instance ops copy for that reason, reference §3).
-//! What a particular device supports is a [`Capabilities`] set fixed before
-//! registration; an op whose bit is off is answered with
-//! [`Error::NotSupported`] and never called.
+//! What a particular device supports is a [`Capabilities`] set given before
+//! registration, which only a reload may change (bits, never the table); an
+//! op whose bit is off is answered with [`Error::NotSupported`] and never
+//! called.
 //!
 //! Every op receives the instance guard, so the driver reaches its private
 //! state (`guard.priv_mut()`) and may add or remove objects (a port split
@@ -24,7 +25,8 @@ use crate::reload::{ReloadAction, ReloadActions, ReloadLimit};
 use crate::trap::{TrapAction, TrapGroupId, TrapId};
 
 bitflags::bitflags! {
-    /// What this instance's driver implements. Fixed at [`crate::Builder::new`];
+    /// What this instance's driver implements. Given at [`crate::Builder::new`],
+    /// changed only during a reload ([`crate::InstanceGuard::set_capabilities`]);
     /// the core consults it before every driver call.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct Capabilities: u32 {

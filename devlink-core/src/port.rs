@@ -581,10 +581,10 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
                 "port {index} has no function"
             )));
         }
-        if req.hw_addr.is_some() && !self.inst.caps.contains(Capabilities::PORT_FN_HW_ADDR_SET) {
+        if req.hw_addr.is_some() && !self.st.caps.contains(Capabilities::PORT_FN_HW_ADDR_SET) {
             return Err(Error::not_supported("port function hw_addr set"));
         }
-        if req.state.is_some() && !self.inst.caps.contains(Capabilities::PORT_FN_STATE_SET) {
+        if req.state.is_some() && !self.st.caps.contains(Capabilities::PORT_FN_STATE_SET) {
             return Err(Error::not_supported("port function state set"));
         }
         if let Some(addr) = &req.hw_addr {

@@ -202,6 +202,18 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
                 limit.as_str()
             )));
         }
+        self.st.in_reload = true;
+        let res = self.reload_steps(ops, action, limit);
+        self.st.in_reload = false;
+        res
+    }
+
+    fn reload_steps(
+        &mut self,
+        ops: &'static dyn crate::ops::DevlinkOps<T>,
+        action: ReloadAction,
+        limit: ReloadLimit,
+    ) -> Result<ReloadActions> {
         ops.reload_down(self, action, limit)?;
         if action == ReloadAction::DriverReinit {
             for p in self.st.objs.params.values_mut() {

@@ -964,7 +964,8 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// receive-path reporter.
     pub fn trap_add(&mut self, t: Trap) -> Result<TrapReporter> {
         let name = t.name.clone();
-        let r = self.st.objs.add_trap(t, self.inst.caps)?;
+        let caps = self.st.caps;
+        let r = self.st.objs.add_trap(t, caps)?;
         let i = self.st.objs.trap_index(&name)?;
         let v = self.st.objs.traps[i].view(&self.st.objs.groups, false, None);
         self.notify(Command::New, self.dev_key(), EventBody::Trap(v));
@@ -1011,7 +1012,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// `devlink trap show DEV trap NAME`.
     pub fn trap_get(&mut self, name: &str, detail: Detail) -> Result<TrapView> {
         let i = self.st.objs.trap_index(name)?;
-        let dropped = if detail.stats && self.inst.caps.contains(Capabilities::TRAP_DROP_COUNTER) {
+        let dropped = if detail.stats && self.st.caps.contains(Capabilities::TRAP_DROP_COUNTER) {
             let id = self.st.objs.traps[i].desc.id;
             let ops = self.ops_for(Capabilities::TRAP_DROP_COUNTER, "trap_drop_counter_get")?;
             Some(ops.trap_drop_counter_get(self, id)?)
@@ -1085,7 +1086,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
                 return Err(Error::not_found(format!("trap policer {pid}")));
             }
         }
-        if policer.is_some() && !self.inst.caps.contains(Capabilities::TRAP_GROUP_SET) {
+        if policer.is_some() && !self.st.caps.contains(Capabilities::TRAP_GROUP_SET) {
             return Err(Error::not_supported("binding a trap group to a policer"));
         }
         if let Some(action) = action {
@@ -1122,7 +1123,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
             .filter(|t| t.desc.init_group_id == gid)
             .map(|t| (t.desc.id, t.desc.ty))
             .collect();
-        if self.inst.caps.contains(Capabilities::TRAP_GROUP_ACTION_SET) {
+        if self.st.caps.contains(Capabilities::TRAP_GROUP_ACTION_SET) {
             let ops = self.ops_for(Capabilities::TRAP_GROUP_ACTION_SET, "trap_group_action_set")?;
             ops.trap_group_action_set(self, gid, action)?;
             for t in self.st.objs.traps.iter_mut() {
@@ -1159,8 +1160,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
     /// `devlink trap policer show DEV policer ID`.
     pub fn trap_policer_get(&mut self, id: u32, detail: Detail) -> Result<PolicerView> {
         self.st.objs.policer_index(id)?;
-        let dropped = if detail.stats && self.inst.caps.contains(Capabilities::TRAP_POLICER_COUNTER)
-        {
+        let dropped = if detail.stats && self.st.caps.contains(Capabilities::TRAP_POLICER_COUNTER) {
             let ops = self.ops_for(
                 Capabilities::TRAP_POLICER_COUNTER,
                 "trap_policer_counter_get",

@@ -5,7 +5,7 @@
 use cxu_driver::cli::Session;
 use cxu_hal::ifc::regs::hpkt;
 use cxu_hal::ifc::regs::paos;
-use cxu_qemu::model::{Profile, FLASH_IMAGE_MAGIC};
+use cxu_qemu::model::{FwFeatures, Profile, FLASH_IMAGE_MAGIC};
 
 fn run(s: &mut Session, line: &str) -> Result<String, String> {
     let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
@@ -204,8 +204,16 @@ fn port_admin_state_reaches_paos() {
 }
 
 fn image(version: u32, len: usize) -> tempfile::NamedTempFile {
+    image_with(version, None, len)
+}
+
+/// An image whose firmware announces `features` (trap and policer support).
+fn image_with(version: u32, features: Option<FwFeatures>, len: usize) -> tempfile::NamedTempFile {
     let mut b = FLASH_IMAGE_MAGIC.to_vec();
     b.extend_from_slice(&version.to_be_bytes());
+    if let Some(f) = features {
+        b.extend_from_slice(&f.encode());
+    }
     b.extend((0..len).map(|i| i as u8));
     let f = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(f.path(), b).unwrap();
@@ -435,4 +443,107 @@ fn the_ops_run_on_a_bare_command_queue() {
     assert!(e.to_string().contains("initialization segment"), "{e}");
     inst.unregister();
     assert!(matches!(inst.enter(), Err(devlink_core::Error::NoDevice)));
+}
+
+/// Flashes an image whose firmware has `features` and activates it.
+fn activate_firmware_with(s: &mut Session, features: FwFeatures) {
+    let f = image_with((16 << 24) | (41 << 16), Some(features), 600);
+    ok(s, &format!("dev flash model/0 file {}", f.path().display()));
+    assert!(
+        ok(s, "dev reload model/0 action fw_activate").contains("fw_activate"),
+        "the activation was performed"
+    );
+}
+
+#[test]
+fn fw_activate_of_firmware_that_gains_traps_and_policers_registers_them() {
+    let mut s = Session::embedded(Profile {
+        trap_support: false,
+        policer_support: false,
+        ..Profile::default()
+    })
+    .unwrap();
+    assert!(run(&mut s, "trap show").is_err());
+    assert!(!ok(&mut s, "param show").contains("trap_policers"));
+    activate_firmware_with(
+        &mut s,
+        FwFeatures {
+            traps: true,
+            policers: true,
+        },
+    );
+    // Everything a device with these caps gets at probe, in hardware too.
+    assert_eq!(ok(&mut s, "trap show").lines().count(), 11);
+    assert_eq!(ok(&mut s, "trap policer show").lines().count(), 8);
+    assert!(ok(&mut s, "param show").contains("trap_policers"));
+    let c = s.control().unwrap();
+    assert_eq!(
+        c.trap(trap_id("stp")).map(|t| t.action),
+        Some(hpkt::TrapAction::TrapToCpu)
+    );
+    assert!(c.policer(0).is_some(), "policer 1 programmed as pid 0");
+    // The ops the new bits allow are reachable.
+    ok(
+        &mut s,
+        "trap set model/0 trap source_mac_is_multicast action trap",
+    );
+    assert_eq!(
+        c.trap(trap_id("source_mac_is_multicast")).map(|t| t.action),
+        Some(hpkt::TrapAction::TrapToCpu)
+    );
+    ok(
+        &mut s,
+        "trap policer set model/0 policer 2 rate 2000 burst 64",
+    );
+    // QPCR holds the burst as its log2.
+    assert_eq!(c.policer(1).map(|p| (p.cir, p.cbs)), Some((2000, 6)));
+}
+
+#[test]
+fn fw_activate_of_firmware_that_loses_traps_or_policers_drops_them() {
+    // Policers go, traps stay.
+    let mut s = Session::embedded(Profile::default()).unwrap();
+    assert!(ok(&mut s, "param show").contains("trap_policers"));
+    activate_firmware_with(
+        &mut s,
+        FwFeatures {
+            traps: true,
+            policers: false,
+        },
+    );
+    assert_eq!(ok(&mut s, "trap show").lines().count(), 11);
+    assert!(run(&mut s, "trap policer show").is_err());
+    assert!(!ok(&mut s, "trap group show").contains("policer"));
+    assert!(
+        !ok(&mut s, "param show").contains("trap_policers"),
+        "the policer param goes with the policers"
+    );
+    let e = run(
+        &mut s,
+        "trap policer set model/0 policer 1 rate 2000 burst 64",
+    )
+    .unwrap_err();
+    assert!(e.contains("errno 95") || e.contains("errno 2"), "{e}");
+
+    // Then traps go too.
+    activate_firmware_with(
+        &mut s,
+        FwFeatures {
+            traps: false,
+            policers: false,
+        },
+    );
+    let e = run(&mut s, "trap show").unwrap_err();
+    assert!(e.contains("not supported") && e.contains("errno 95"), "{e}");
+    assert!(run(&mut s, "trap group show").is_err());
+    // And come back with firmware that has them.
+    activate_firmware_with(
+        &mut s,
+        FwFeatures {
+            traps: true,
+            policers: true,
+        },
+    );
+    assert_eq!(ok(&mut s, "trap show").lines().count(), 11);
+    assert_eq!(ok(&mut s, "trap policer show").lines().count(), 8);
 }

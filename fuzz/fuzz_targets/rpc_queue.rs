@@ -1,4 +1,6 @@
 //! See `cxu_fuzz::rpc_queue`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|s: cxu_fuzz::rpc_queue::Session| cxu_fuzz::rpc_queue::run(s));
+libfuzzer_sys::fuzz_target!(|s: cxu_fuzz::rpc_queue::Session| {
+    cxu_fuzz::rpc_queue::run(s);
+});

@@ -96,8 +96,26 @@ fn message(c: &Call) -> Vec<u8> {
     m
 }
 
-/// Runs one session.
-pub fn run(s: Session) {
+/// What became of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered (firmware may have failed it: its status is in the output).
+    Ran,
+    /// Refused for its size.
+    Size,
+    /// Refused: more blocks than the pool.
+    TooLarge,
+    /// Refused at this scope.
+    NotAllowed,
+    /// The device was removed.
+    Removed,
+    /// Not delivered (timeout, bad output).
+    Failed,
+}
+
+/// Runs one session; returns what became of each call run.
+pub fn run(s: Session) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
     let f = Arc::new(LocalFunction::new(Profile {
         boot_time: Duration::ZERO,
         ..Profile::default()
@@ -160,6 +178,14 @@ pub fn run(s: Session) {
         if let Err(RpcError::TooLarge { blocks, max }) = &r {
             assert!(*blocks > *max && *max == POOL_BLOCKS);
         }
+        outcomes.push(match r {
+            Ok(_) => Outcome::Ran,
+            Err(RpcError::Size { .. }) => Outcome::Size,
+            Err(RpcError::TooLarge { .. }) => Outcome::TooLarge,
+            Err(RpcError::NotAllowed { .. }) => Outcome::NotAllowed,
+            Err(RpcError::DeviceRemoved) => Outcome::Removed,
+            Err(RpcError::Failed(_)) => Outcome::Failed,
+        });
     }
     if removed {
         assert!(matches!(rpc.open(), Err(RpcError::DeviceRemoved)));
@@ -175,4 +201,5 @@ pub fn run(s: Session) {
     assert_eq!(r.dma.mapped_regions, 0, "{r:?}");
     drop(d);
     assert_eq!(f.device().iommu().mappings(), 0);
+    outcomes
 }

@@ -226,7 +226,8 @@ fn rpc_queue_session_reaches_the_device() {
         out_units,
         remove_before,
     };
-    rpc_queue::run(rpc_queue::Session {
+    use rpc_queue::Outcome::*;
+    let outcomes = rpc_queue::run(rpc_queue::Session {
         calls: vec![
             // HTGT write at configuration: refused.
             call(0, 0, 1, 1, false),
@@ -238,4 +239,5 @@ fn rpc_queue_session_reaches_the_device() {
             call(1, 1, 6, 1, true),
         ],
     });
+    assert_eq!(outcomes, [NotAllowed, Ran, TooLarge, Removed]);
 }

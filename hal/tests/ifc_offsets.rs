@@ -743,7 +743,9 @@ fn command_layouts_match_reference_section_5() {
 /// field, byte, lsb, width)` copied as they are).
 #[test]
 fn register_layouts_match_the_kernel() {
-    use cxu_hal::ifc::regs::{self, hpkt, htgt, mcc, mcda, mcqi, paos, ppcnt, qpcr, RegisterId};
+    use cxu_hal::ifc::regs::{
+        self, hpkt, htgt, mcam, mcc, mcda, mcqi, mcqs, paos, ppcnt, qpcr, RegisterId,
+    };
     let ids: &[(RegisterId, u16)] = &[
         (RegisterId::QPCR, 0x4004),
         (RegisterId::PAOS, 0x5006),
@@ -755,6 +757,7 @@ fn register_layouts_match_the_kernel() {
         (RegisterId::MCQI, 0x9061),
         (RegisterId::MCC, 0x9062),
         (RegisterId::MCDA, 0x9063),
+        (RegisterId::MCAM, 0x907F),
         (RegisterId::DTOR, 0xC00E),
     ];
     for (id, v) in ids {
@@ -790,6 +793,36 @@ fn register_layouts_match_the_kernel() {
             (ppcnt::CLR, 0x04, 31, 1),
             (ppcnt::PLANE_IND, 0x04, 8, 4),
             (ppcnt::PRIO_TC, 0x04, 0, 5),
+        ],
+    );
+    // mlx5_ifc_mcam_reg_bits: rsvd[8] feature_group[8] rsvd[8] access_reg_group[8] |
+    // rsvd[0x20] | mng_access_reg_cap_mask (0x80 bits; mcam_access_reg_bits ends
+    // ... mcda[1] mcc[1] mcqi[1] mcqs[1] at bits 0x1c-0x1f) | rsvd[0x80] |
+    // mng_feature_cap_mask[0x80] | rsvd[0x80] => 72 bytes.
+    assert_eq!(mcam::LEN, 0x48);
+    check(
+        "MCAM",
+        &[
+            (mcam::FEATURE_GROUP, 0x00, 16, 8),
+            (mcam::ACCESS_REG_GROUP, 0x00, 0, 8),
+            (mcam::MCDA, 0x08, 3, 1),
+            (mcam::MCC, 0x08, 2, 1),
+            (mcam::MCQI, 0x08, 1, 1),
+            (mcam::MCQS, 0x08, 0, 1),
+        ],
+    );
+    // mlx5_ifc_mcqs_reg_bits: last_index_flag[1] rsvd[7] fw_device[8]
+    // component_index[0x10] | rsvd[0x10] identifier[0x10] | rsvd[0x17]
+    // component_status[5] component_update_state[4] | ... => 16 bytes.
+    assert_eq!(mcqs::LEN, 16);
+    check(
+        "MCQS",
+        &[
+            (mcqs::LAST_INDEX_FLAG, 0x00, 31, 1),
+            (mcqs::COMPONENT_INDEX, 0x00, 0, 16),
+            (mcqs::IDENTIFIER, 0x04, 0, 16),
+            (mcqs::COMPONENT_STATUS, 0x08, 4, 5),
+            (mcqs::COMPONENT_UPDATE_STATE, 0x08, 0, 4),
         ],
     );
     // eth_802_3_cntrs_grp_data_layout: 19 high/low pairs then reserved_at_4c0.

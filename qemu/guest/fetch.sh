@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Fetches what the QEMU guest run needs, from the package registries only, into a cache:
 # QEMU with vfio-user-pci (trixie-backports), a Debian trixie kernel with its vfio modules,
-# and busybox. Nothing is added to the host's apt sources: mmdebstrap --variant=extract
-# resolves the closure and unpacks it into the cache without running maintainer scripts.
+# busybox, and iproute2 (the guest's own devlink, run against Linux's mlx5_core). Nothing is
+# added to the host's apt sources: mmdebstrap --variant=extract resolves the closure and
+# unpacks it into the cache without running maintainer scripts.
 # A second run finds the cache and returns at once. Prints the cache root on stdout.
 set -euo pipefail
 
 CACHE=${CXU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cxu}
 ROOT="$CACHE/guest-root"
+# Bumped whenever the package list changes: a cache of another version is fetched again.
+CACHE_VERSION=2
 log() { echo "fetch: $*" >&2; }
 
 qemu_in() {
@@ -15,7 +18,8 @@ qemu_in() {
     "$1/usr/bin/qemu-system-x86_64" -L "$1/usr/share/qemu" -L "$1/usr/share/seabios" "${@:2}"
 }
 
-if [ -x "$ROOT/usr/bin/qemu-system-x86_64" ] && [ -f "$ROOT/.complete" ]; then
+if [ -x "$ROOT/usr/bin/qemu-system-x86_64" ] && [ -f "$ROOT/.complete" ] \
+   && [ "$(cat "$ROOT/.complete")" = "$CACHE_VERSION" ]; then
   log "cached: $ROOT"
   echo "$ROOT"
   exit 0
@@ -44,7 +48,7 @@ log "mmdebstrap from $MIRROR (trixie + trixie-backports) into $TMP"
 # qemu-system-x86 from trixie-backports (11.x has vfio-user-pci; trixie's 10.0 does not);
 # the kernel pinned to trixie (not the backports kernel).
 mmdebstrap --variant=extract --quiet \
-  --include=qemu-system-x86,linux-image-amd64/trixie,busybox-static \
+  --include=qemu-system-x86,linux-image-amd64/trixie,busybox-static,iproute2 \
   --aptopt='APT::Default-Release "trixie-backports"' \
   --aptopt='APT::Install-Recommends "false"' \
   trixie "$TMP" "deb $MIRROR trixie main" "deb $MIRROR trixie-backports main" >&2
@@ -54,7 +58,7 @@ if ! qemu_in "$TMP" -device help 2>/dev/null | grep -q '"vfio-user-pci"'; then
   qemu_in "$TMP" --version >&2 || true
   exit 1
 fi
-touch "$TMP/.complete"
+echo "$CACHE_VERSION" > "$TMP/.complete"
 rm -rf "$ROOT"
 mv "$TMP" "$ROOT"
 log "$(qemu_in "$ROOT" --version | head -1)"

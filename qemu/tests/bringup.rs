@@ -76,7 +76,7 @@ fn full_bring_up_and_teardown() {
     // SET_HCA_CAP: the driver copies current caps and lowers log_max_qp.
     let mut new = cur.clone();
     new.set_log_max_qp(12).unwrap();
-    new.set_pkey_table_size(64).unwrap();
+    new.set_pkey_table_size(1).unwrap(); // 256 entries
     new.set_num_ports(7).unwrap(); // read-only: ignored by firmware
     let mut m = msg(
         Opcode::SET_HCA_CAP,
@@ -87,7 +87,7 @@ fn full_bring_up_and_teardown() {
     h.exec(&m, 16).ok();
     let cur = query_cap(&h, CapMode::Current);
     assert_eq!(cur.log_max_qp(), 12);
-    assert_eq!(cur.pkey_table_size(), 64);
+    assert_eq!(cur.pkey_table_size(), 1);
     assert_eq!(
         cur.num_ports(),
         u32::from(p.num_ports),

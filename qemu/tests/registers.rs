@@ -19,7 +19,7 @@ use cxu_hal::ifc::regs::qpcr::Qpcr;
 use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::{CmdStatus, Opcode};
 use cxu_hal::PciFunction;
-use cxu_qemu::model::{syndrome, Profile, FLASH_IMAGE_MAGIC};
+use cxu_qemu::model::{syndrome, FwFeatures, Profile, FLASH_IMAGE_MAGIC};
 
 fn reg(h: &Harness, id: RegisterId, op: RegOp, data: &[u8]) -> Completion {
     let m = AccessRegIn {
@@ -503,6 +503,74 @@ fn firmware_flash_flow_changes_the_version_on_activate() {
     assert_eq!(running_version(&h).version, new_version);
 }
 
+/// Flashes and activates an image whose firmware has `features`.
+fn activate_image_with(h: &Harness, features: FwFeatures) {
+    let handle = mcc_query(h).update_handle;
+    let mut image = FLASH_IMAGE_MAGIC.to_vec();
+    image.extend((16u32 << 24 | 37 << 16).to_be_bytes());
+    image.extend(features.encode());
+    image.resize(64, 0);
+    mcc(h, Instruction::LOCK_UPDATE_HANDLE, handle, 0).ok();
+    mcc(h, Instruction::UPDATE_COMPONENT, handle, image.len() as u32).ok();
+    write_image(h, handle, &image);
+    mcc(h, Instruction::VERIFY_COMPONENT, handle, 0).ok();
+    assert_eq!(mcc_query(h).error_code, ErrorCode::OK);
+    mcc(h, Instruction::ACTIVATE, handle, 0).ok();
+    mcc(h, Instruction::RELEASE_UPDATE_HANDLE, handle, 0).ok();
+}
+
+fn trap_caps(h: &Harness) -> (bool, bool, u32, u32) {
+    let c = h.exec(&msg(Opcode::QUERY_HCA_CAP, 1, 16), 16 + 4096);
+    let cap = HcaCap::from_bytes(&c.out[16..]).unwrap();
+    (
+        cap.cxu_traps(),
+        cap.cxu_trap_policers(),
+        cap.cxu_max_trap_groups(),
+        cap.cxu_max_trap_policers(),
+    )
+}
+
+#[test]
+fn an_activated_image_brings_its_trap_features_and_a_reset_keeps_them() {
+    let h = Harness::new(Profile {
+        policer_support: false,
+        ..Profile::default()
+    });
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    let p = Profile::default();
+    assert_eq!(
+        trap_caps(&h),
+        (true, false, u32::from(p.max_trap_groups), 0)
+    );
+    let pol = Qpcr::packet_policer(0, 100, 8).encode().unwrap();
+    fail(
+        &reg(&h, RegisterId::QPCR, RegOp::Write, &pol),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_UNKNOWN,
+    );
+    // Firmware with policers and without traps.
+    activate_image_with(
+        &h,
+        FwFeatures {
+            traps: false,
+            policers: true,
+        },
+    );
+    assert_eq!(trap_caps(&h), (false, true, 0, u32::from(p.max_policers)));
+    ok_reg(&h, RegisterId::QPCR, RegOp::Write, &pol);
+    fail(
+        &reg(&h, RegisterId::HPKT, RegOp::Read, &[0; 32]),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_UNKNOWN,
+    );
+    // A function reset runs the activated firmware, with its features.
+    h.f.reset().unwrap();
+    h.wait_ready();
+    h.program_cmdq();
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    assert_eq!(trap_caps(&h), (false, true, 0, u32::from(p.max_policers)));
+}
+
 #[test]
 fn an_incomplete_image_is_rejected() {
     let h = Harness::new(Profile::default());
@@ -539,4 +607,76 @@ fn host_endianness_and_dtor() {
     assert!(ok_reg(&h, RegisterId::DTOR, RegOp::Read, &[0xFF; 0x40])
         .iter()
         .all(|&b| b == 0));
+}
+
+/// What Linux's `mlx5_fw_version_query` does: MCAM says MCQS and MCQI exist,
+/// MCQS is walked to the boot image, MCQI gives its running version.
+#[test]
+fn mcam_and_mcqs_lead_the_kernel_to_the_running_version() {
+    use cxu_hal::ifc::regs::{mcam, mcqs};
+    let h = Harness::new(Profile::default());
+    h.simple(Opcode::ENABLE_HCA, 0).ok();
+    let mut q = [0u8; mcam::LEN];
+    let g0 = ok_reg(&h, RegisterId::MCAM, RegOp::Read, &q);
+    for f in [mcam::MCQS, mcam::MCQI, mcam::MCC, mcam::MCDA] {
+        assert_eq!(f.get(&g0).unwrap(), 1, "{}", f.name);
+    }
+    // Other groups: nothing (the kernel reads groups 1 and 2 at probe).
+    mcam::ACCESS_REG_GROUP.set(&mut q, 1).unwrap();
+    let g1 = ok_reg(&h, RegisterId::MCAM, RegOp::Read, &q);
+    assert!(g1[8..].iter().all(|&b| b == 0));
+
+    let mut index = 0u64;
+    let boot = loop {
+        let mut r = [0u8; mcqs::LEN];
+        mcqs::COMPONENT_INDEX.set(&mut r, index).unwrap();
+        let o = ok_reg(&h, RegisterId::MCQS, RegOp::Read, &r);
+        if mcqs::IDENTIFIER.get(&o).unwrap() == u64::from(identifier::BOOT_IMG) {
+            assert_eq!(mcqs::COMPONENT_UPDATE_STATE.get(&o).unwrap(), 0, "idle");
+            break index;
+        }
+        assert_eq!(
+            mcqs::LAST_INDEX_FLAG.get(&o).unwrap(),
+            0,
+            "boot image not found"
+        );
+        index += 1;
+    };
+    assert_eq!(boot, 1);
+    let mut past = [0u8; mcqs::LEN];
+    mcqs::COMPONENT_INDEX.set(&mut past, 2).unwrap();
+    fail(
+        &reg(&h, RegisterId::MCQS, RegOp::Read, &past),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_INDEX,
+    );
+    let (ma, mi, sub) = Profile::default().fw_version;
+    let want = u32::from(ma) << 24 | u32::from(mi) << 16 | u32::from(sub);
+    assert_eq!(running_version(&h).version, want);
+    // The kernel's MCQI request is the header alone (`data` is a flexible
+    // array in mlx5_ifc.h); the answer carries `data_size` bytes.
+    let req = McqiHeader::request(
+        identifier::BOOT_IMG,
+        false,
+        info_type::VERSION,
+        mcqi::VERSION_LEN as u16,
+    )
+    .unwrap();
+    let m = AccessRegIn {
+        op: RegOp::Read,
+        register_id: RegisterId::MCQI,
+        argument: 0,
+        data: req[..mcqi::HEADER_LEN].to_vec(),
+    }
+    .encode();
+    let c = h.exec(&m, 16 + req.len());
+    c.ok();
+    let v = McqiVersion::decode(&c.out[16 + mcqi::HEADER_LEN..]).unwrap();
+    assert_eq!(v.version, want);
+    // An output without room for the answer.
+    fail(
+        &h.exec(&m, 16 + mcqi::HEADER_LEN),
+        CmdStatus::BAD_OUTP_LEN_ERR,
+        syndrome::BAD_OUTPUT_LEN,
+    );
 }

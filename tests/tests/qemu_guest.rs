@@ -13,11 +13,14 @@
 //! the guest's own summary line. The server is killed when the test ends; a
 //! guest that hangs is killed after a bound and its console printed.
 
+#[path = "qemu_guest/mlx5_state.rs"]
+mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
 mod model_state;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The guest target triple (also the host's: an explicit `--target` keeps the
@@ -78,6 +81,39 @@ fn executables(json: &str) -> Vec<(String, PathBuf)> {
             Some((name, PathBuf::from(field(l, r#""executable":""#)?)))
         })
         .collect()
+}
+
+/// The binaries, built once for every test of this file.
+fn binaries() -> &'static Binaries {
+    static BINS: OnceLock<Binaries> = OnceLock::new();
+    BINS.get_or_init(build)
+}
+
+/// One guest at a time: two TCG guests on a loaded 2-core machine would
+/// stretch each other's run towards their time bounds.
+fn one_guest() -> std::sync::MutexGuard<'static, ()> {
+    static GUEST: Mutex<()> = Mutex::new(());
+    GUEST.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether the guest tests run: the QEMU cache exists, or CI asks for them
+/// (`CXU_QEMU=1`, which fetches and never skips). Fetches (or finds) the cache.
+fn guest_ready(test: &str) -> bool {
+    let required = std::env::var("CXU_QEMU").is_ok_and(|v| v == "1");
+    let complete = cache_root().join("guest-root/.complete");
+    if !required && !complete.exists() {
+        eprintln!(
+            "{test}: SKIPPED: no QEMU cache at {} (run qemu/guest/fetch.sh, or set CXU_QEMU=1 to fetch and run)",
+            complete.display()
+        );
+        return false;
+    }
+    // fetch.sh returns at once when the cache is complete.
+    let fetch = Command::new(workspace().join("qemu/guest/fetch.sh"))
+        .output()
+        .expect("run fetch.sh");
+    assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
+    true
 }
 
 /// Builds the binaries statically in one cargo call.
@@ -146,7 +182,9 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path) -> Server {
+    /// Starts the server with `args`, its socket, log and state lines in a
+    /// directory of its own (removed on drop).
+    fn start(bin: &Path, args: &[&str]) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("cxu-vfu-")
             .tempdir()
@@ -157,10 +195,7 @@ impl Server {
         let child = Command::new(bin)
             .arg("--socket")
             .arg(&socket)
-            // For the guest's "page request while commands run" check.
-            .args(["--page-request", "6", "--page-request-delay-ms", "300"])
-            // More than 62 init pages: MANAGE_PAGES needs a 2-block input mailbox.
-            .args(["--init-pages", "80"])
+            .args(args)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
@@ -318,30 +353,31 @@ fn missing_checks<'a>(stdout: &str, required: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn linux_guest_drives_the_model_through_real_vfio() {
-    let required = std::env::var("CXU_QEMU").is_ok_and(|v| v == "1");
-    let complete = cache_root().join("guest-root/.complete");
-    if !required && !complete.exists() {
-        eprintln!(
-            "qemu_guest: SKIPPED: no QEMU cache at {} (run qemu/guest/fetch.sh, or set CXU_QEMU=1 to fetch and run)",
-            complete.display()
-        );
+    if !guest_ready("qemu_guest") {
         return;
     }
     let total = Instant::now();
     let scripts = workspace().join("qemu/guest");
-    // fetch.sh returns at once when the cache is complete.
-    let fetch = Command::new(scripts.join("fetch.sh"))
-        .output()
-        .expect("run fetch.sh");
-    assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
-
-    let bins = build();
+    let bins = binaries();
+    let _guest = one_guest();
     let scratch = tempfile::Builder::new()
         .prefix("cxu-qemu-guest-")
         .tempdir()
         .expect("scratch dir");
     let hal_script = hal_test_script(scratch.path(), &bins.hal_test);
-    let server = Server::start(&bins.server);
+    let server = Server::start(
+        &bins.server,
+        &[
+            // For the guest's "page request while commands run" check.
+            "--page-request",
+            "6",
+            "--page-request-delay-ms",
+            "300",
+            // More than 62 init pages: MANAGE_PAGES needs a 2-block input mailbox.
+            "--init-pages",
+            "80",
+        ],
+    );
     let mut cmd = Command::new(scripts.join("run.sh"));
     cmd.arg("--socket")
         .arg(&server.socket)
@@ -398,6 +434,107 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         ),
     }
     eprintln!("qemu_guest: whole run took {:?}", total.elapsed());
+}
+
+/// Bound of the mlx5_core guest run (it takes about 30 s alone).
+const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
+/// Checks `mlx5_core.sh` prints when all pass.
+const MLX5_CHECKS: u32 = 17;
+
+/// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
+fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
+    stdout.lines().rev().find_map(|l| {
+        let line = l.trim().strip_prefix("guest: mlx5 ")?;
+        let (p, rest) = line.split_once(" passed, ")?;
+        let f = rest.strip_suffix(" failed")?;
+        Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
+    })
+}
+
+/// The second, independent client: the guest kernel's own mlx5_core,
+/// unmodified, probes the model (behind a PCIe root port, as on a real
+/// machine), stays bound across health polls and is removed; the guest checks
+/// what the kernel says, the host what the model saw (every command answered,
+/// the command, page and async EQs, UARs, every page back).
+#[test]
+fn linux_mlx5_core_probes_and_removes_the_model() {
+    if !guest_ready("qemu_guest mlx5_core") {
+        return;
+    }
+    let total = Instant::now();
+    let bins = binaries();
+    let _guest = one_guest();
+    let server = Server::start(&bins.server, &[]);
+    let console = tempfile::NamedTempFile::new().expect("console file");
+    let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
+    cmd.env("CXU_GUEST_LOG", console.path())
+        .arg("--socket")
+        .arg(&server.socket)
+        .arg("--timeout")
+        .arg(MLX5_TIMEOUT.as_secs().to_string())
+        .args(["--no-vfio-bind", "--root-port"])
+        // mlx5_core's dyndbg dumps every command: keep the whole log.
+        .args(["--append", "log_buf_len=16M"])
+        .args(["--kmod", "drivers/net/ethernet/mellanox/mlxfw/mlxfw"])
+        .args(["--kmod", "drivers/pci/controller/pci-hyperv-intf"])
+        .args([
+            "--kmod",
+            "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core",
+        ])
+        // The guest's own devlink (Debian's iproute2, from the cache).
+        .args(["--guest-bin", "usr/sbin/devlink"])
+        .arg(workspace().join("tests/tests/qemu_guest/mlx5_core.sh"));
+    let out = run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Give the server a moment to print its last state after QEMU exits.
+    std::thread::sleep(Duration::from_millis(200));
+    let server_log = server.log_text();
+    let server_states = server.state_text();
+    drop(server);
+    let console = std::fs::read_to_string(console.path())
+        .unwrap_or_default()
+        .replace('\r', "");
+    println!("{stdout}");
+    let detail = || {
+        format!(
+            "{}\n--- guest console\n{console}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
+            show("qemu/guest/run.sh", &out)
+        )
+    };
+    assert!(
+        out.status.success(),
+        "the mlx5_core guest run failed:\n{}",
+        detail()
+    );
+    match mlx5_summary(&stdout) {
+        Some((MLX5_CHECKS, 0)) => {}
+        other => panic!("mlx5 guest summary {other:?}:\n{}", detail()),
+    }
+    let klog: Vec<&str> = console
+        .lines()
+        .filter_map(|l| l.strip_prefix("KLOG "))
+        .collect();
+    assert!(
+        klog.iter().any(|l| l.contains("mlx5_core")),
+        "no kernel log came back from the guest:\n{}",
+        detail()
+    );
+    let bad = [
+        "WARNING:",
+        "BUG:",
+        "Oops",
+        "Call Trace",
+        "health compromised",
+    ];
+    if let Some(l) = klog.iter().find(|l| bad.iter().any(|b| l.contains(b))) {
+        panic!("the guest kernel logged {l:?}:\n{}", detail());
+    }
+    let p = cxu_qemu::Profile::default();
+    match mlx5_state::check(&server_states, u64::from(p.boot_pages + p.init_pages)) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the model's state after mlx5_core: {e}\n{}", detail()),
+    }
+    eprintln!("qemu_guest: mlx5_core run took {:?}", total.elapsed());
 }
 
 #[test]

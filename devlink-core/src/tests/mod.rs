@@ -38,6 +38,10 @@ pub(crate) struct Dev {
     pub(crate) performed: Option<ReloadActions>,
     pub(crate) seen_at_reload_up: Option<ParamValue>,
     pub(crate) remove_port_on_reload: bool,
+    /// New firmware's capabilities: `reload_down` removes the
+    /// source_mac_is_multicast trap and its group, `reload_up` sets these
+    /// bits and adds them back if allowed.
+    pub(crate) caps_at_reload_up: Option<Capabilities>,
     pub(crate) unregister_in_trap_action_set: bool,
     pub(crate) dumps: u32,
     pub(crate) log: Option<Arc<OpLog>>,
@@ -198,6 +202,10 @@ impl DevlinkOps<Dev> for TestOps {
         if g.driver().remove_port_on_reload {
             g.port_remove(1)?;
         }
+        if g.driver().caps_at_reload_up.is_some() {
+            let _ = g.trap_remove("source_mac_is_multicast");
+            let _ = g.trap_group_remove("l2_drops");
+        }
         Ok(())
     }
     fn reload_up(
@@ -213,6 +221,13 @@ impl DevlinkOps<Dev> for TestOps {
         g.driver_mut().seen_at_reload_up = g.param_driverinit_get("max_macs").ok();
         if g.driver().remove_port_on_reload {
             g.port_add(Port::physical(1, 0).lanes(4, true))?;
+        }
+        if let Some(caps) = g.driver().caps_at_reload_up {
+            g.set_capabilities(caps)?;
+            if caps.contains(Capabilities::TRAP_ACTION_SET) {
+                g.trap_group_add(TrapGroup::generic(L2, 0))?;
+                g.trap_add(Trap::generic(SMAC_MC, TrapAction::Drop, L2))?;
+            }
         }
         Ok(g.driver().performed.unwrap_or(match action {
             ReloadAction::DriverReinit => ReloadActions::DRIVER_REINIT,

@@ -233,3 +233,77 @@ fn flash_checks_and_events() {
         r#"{"command":"begin","flash":{"pci/0000:01:00.0":{}}}"#
     );
 }
+
+#[test]
+fn capabilities_follow_a_reload_and_change_nowhere_else() {
+    let base = Capabilities::RELOAD | Capabilities::INFO_GET;
+    let with_traps = base | Capabilities::TRAP_ACTION_SET;
+    let (b, _) = builder_with(base);
+    let dev = b.register();
+    let mut g = dev.enter().unwrap();
+    // Only a reload changes them.
+    assert!(matches!(
+        g.set_capabilities(with_traps),
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(g.capabilities(), base);
+    assert!(matches!(
+        g.trap_show(Detail::default()),
+        Err(Error::NotSupported(_))
+    ));
+
+    // New firmware gains traps: reload_up sets the bit and adds a trap,
+    // whose action the trap op then programs.
+    g.driver_mut().caps_at_reload_up = Some(with_traps);
+    g.reload(Some(ReloadAction::FwActivate), None).unwrap();
+    assert_eq!(g.capabilities(), with_traps);
+    assert_eq!(g.trap_show(Detail::default()).unwrap().len(), 1);
+    g.trap_set_action("source_mac_is_multicast", TrapAction::Trap)
+        .unwrap();
+    assert!(
+        calls(&g).iter().any(|c| c.starts_with("trap_action_set")),
+        "{:?}",
+        calls(&g)
+    );
+
+    // And loses them again: the trap is gone and the op is refused.
+    g.driver_mut().caps_at_reload_up = Some(base);
+    g.reload(Some(ReloadAction::FwActivate), None).unwrap();
+    assert_eq!(g.capabilities(), base);
+    assert!(matches!(
+        g.trap_show(Detail::default()),
+        Err(Error::NotSupported(_))
+    ));
+    assert!(matches!(
+        g.trap_group_add(TrapGroup::generic(LLDP_GROUP, 0))
+            .and_then(|()| g
+                .trap_add(Trap::generic(LLDP, TrapAction::Trap, LLDP_GROUP))
+                .map(drop)),
+        Err(Error::Invalid(_))
+    ));
+    drop(g);
+    assert_eq!(dev.capabilities(), base);
+}
+
+#[test]
+fn a_reload_cannot_drop_what_the_objects_or_the_reload_need() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    let mut g = dev.enter().unwrap();
+    let all = Capabilities::all();
+    // Traps stay registered (reload_down here removes only
+    // source_mac_is_multicast), so the trap bit cannot go; the failed reload_up leaves the bits as they were.
+    g.driver_mut().caps_at_reload_up = Some(all - Capabilities::TRAP_ACTION_SET);
+    let e = g.reload(Some(ReloadAction::FwActivate), None).unwrap_err();
+    assert!(
+        matches!(e, Error::Invalid(ref m) if m.contains("traps are registered")),
+        "{e}"
+    );
+    assert_eq!(g.capabilities(), all);
+    g.driver_mut().caps_at_reload_up = Some(all - Capabilities::RELOAD);
+    assert!(matches!(
+        g.reload(Some(ReloadAction::FwActivate), None),
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(g.capabilities(), all);
+}

@@ -23,6 +23,7 @@ use cxu_hal::ifc::mailbox::{self as mb, BlockCtrl, BLOCK_ALIGN, BLOCK_SIZE};
 use cxu_hal::ifc::DeliveryStatus;
 use cxu_hal::{Mmio, PciFunction};
 
+use super::cpu;
 use super::error::{self, BenchError};
 use super::latency::Latency;
 use super::load::{Measured, Window, Workload};
@@ -226,6 +227,11 @@ impl DeviceAlone {
         }
         let view = self.page.view();
         let mut posted = vec![Instant::now(); depth as usize];
+        // CPU over the whole run (warm-up and drain included) over every
+        // command of it: reading the clocks at the window's edges would stall
+        // the one submitting thread inside the window.
+        let cpu0 = cpu::sample();
+        let mut all: u64 = 0;
         for s in 0..depth {
             posted[s as usize] = Instant::now();
             self.ring(s, &view)?;
@@ -246,6 +252,7 @@ impl DeviceAlone {
                     continue;
                 }
                 any = true;
+                all += 1;
                 let now = Instant::now();
                 last = now;
                 if now >= from && now < to {
@@ -281,7 +288,8 @@ impl DeviceAlone {
             completed: samples.len() as u64,
             elapsed: win.measure,
             latency: Latency::from_samples(&mut samples),
-            cpu: None,
+            cpu: cpu::sample_end().since(&cpu0),
+            cpu_commands: all,
         })
     }
 }

@@ -339,6 +339,7 @@ mod tests {
                 p50_ns: p50,
                 ..Latency::default()
             },
+            cpu: None,
         }
     }
 
@@ -349,6 +350,7 @@ mod tests {
             process_ns: c,
             model_ns: None,
             driver_ns: None,
+            switches: None,
         });
         p
     }

@@ -278,7 +278,7 @@ pub(crate) fn run(
         std::thread::sleep(win.measure);
         phase.store(STOP, Ordering::Release);
         let elapsed = t0.elapsed();
-        let cpu_use = cpu::sample().since(&cpu0);
+        let cpu_use = cpu::sample_end().since(&cpu0);
         let results: Vec<crate::Result<(u64, Vec<u64>)>> = workers
             .into_iter()
             .map(|h| {
@@ -305,6 +305,7 @@ pub(crate) fn run(
         elapsed,
         latency: Latency::from_samples(&mut samples),
         cpu: cpu_use,
+        cpu_commands: completed,
     })
 }
 

@@ -57,8 +57,11 @@ pub(crate) struct Measured {
     pub(crate) elapsed: Duration,
     /// Their latencies.
     pub(crate) latency: Latency,
-    /// CPU time the process spent over the window, where the clocks say.
+    /// CPU time the process spent, where the clocks say: over the window,
+    /// or over the whole run where that is what could be measured.
     pub(crate) cpu: Option<CpuUse>,
+    /// The commands completed while `cpu` was counted.
+    pub(crate) cpu_commands: u64,
 }
 
 impl Measured {
@@ -127,7 +130,7 @@ pub(crate) fn run(
         std::thread::sleep(win.measure);
         phase.store(STOP, Ordering::Release);
         let elapsed = t0.elapsed();
-        let cpu_use = cpu::sample().since(&cpu0);
+        let cpu_use = cpu::sample_end().since(&cpu0);
         let results: Vec<crate::Result<(u64, Vec<u64>)>> = workers
             .into_iter()
             .map(|h| {
@@ -154,6 +157,7 @@ pub(crate) fn run(
         elapsed,
         latency: Latency::from_samples(&mut samples),
         cpu: cpu_use,
+        cpu_commands: completed,
     })
 }
 

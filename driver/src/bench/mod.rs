@@ -1,23 +1,25 @@
-//! `cxu bench` (issue 8): throughput and latency of the command queue, with
-//! the baselines measured in the same run so that results are ratios that
-//! hold on a noisy machine.
+//! `cxu bench` (issues 8 and 17): throughput, latency and CPU per command of
+//! the command queue, with the baselines measured in the same run so that
+//! results are ratios that hold on a noisy machine.
 //!
-//! A run sweeps commands (NOP; QUERY_HCA_CAP with 8 output mailbox blocks)
-//! over commands in flight and submitting threads, in polling and in events
-//! mode, on the lock-free queue and on the same queue with the kernel's slot
-//! allocator (a counting semaphore and a locked bitmask,
-//! [`crate::cmd::SlotPolicy::MutexSemaphore`]). Beside them it measures the
-//! limits: the device driven alone by a minimal submitter (`alone`) and a
-//! cache-line ping-pong between two threads (`pingpong`). On the embedded
-//! model the firmware latency is zero and every variant is probed up front,
-//! so that the points of one depth are measured side by side; with `--pci`
-//! the variants are probed one after the other on the one function, and the
+//! A run sweeps firmware latencies (the embedded model's, `--fw-latency`),
+//! commands (NOP; QUERY_HCA_CAP with 8 output mailbox blocks), commands in
+//! flight and submitting threads, in polling and in events mode, for three
+//! ways of reaching the queue: the driver's (lock-free), the driver's path
+//! with the kernel's slot allocator (mutex:
+//! [`crate::cmd::SlotPolicy::MutexSemaphore`]) and the kernel's whole design
+//! (`kernel`: one dispatcher thread, the semaphore, a completion per command).
+//! Beside them it measures the limits: the device driven alone by a minimal
+//! submitter (`alone`) and a cache-line ping-pong between two threads
+//! (`pingpong`). On the embedded model every variant is probed up front, so
+//! that the points of one depth are measured side by side; with `--pci` the
+//! variants are probed one after the other on the one function, and the
 //! device-alone run is skipped (it would need the function without a driver).
 //!
 //! Output: a table on `out`, a JSON report and an SVG plot of throughput
 //! against depth. Files: [`report`] (the data), `load` (the driver's load),
-//! `alone`, `pingpong`, `memory`, `analyze` (ratios, targets), `table`,
-//! `plot`, `error`.
+//! `kernel` (the kernel's design), `alone`, `pingpong`, `memory`, `cpu`,
+//! `analyze` (ratios, targets), `table`, `plot`, `error`.
 
 mod alone;
 mod analyze;
@@ -387,6 +389,7 @@ fn sweep_depth(
                 commands_per_sec: m.throughput(),
                 spread: Spread::default(),
                 latency: m.latency,
+                cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
             });
         }
         let mut k = 0;
@@ -464,7 +467,7 @@ fn point(
         commands_per_sec: m.throughput(),
         spread: Spread::default(),
         latency: m.latency,
-        cpu: cpu_per_cmd(m.cpu, m.completed),
+        cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
     })
 }
 
@@ -482,6 +485,7 @@ fn cpu_per_cmd(cpu: Option<CpuUse>, completed: u64) -> Option<CpuPerCmd> {
         driver_ns: cpu
             .model_ns
             .map(|m| cpu.process_ns.saturating_sub(m) as f64 / n),
+        switches: cpu.switches.map(|s| s as f64 / n),
     })
 }
 

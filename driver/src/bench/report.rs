@@ -32,12 +32,12 @@ pub enum ModeKind {
 pub enum PolicyKind {
     /// The driver: any thread submits, the lock-free bitmask.
     LockFree,
-    /// The driver's path with the kernel's slot allocator (a semaphore and a
-    /// locked bitmask, [`crate::cmd::SlotPolicy::MutexSemaphore`]).
+    /// The driver's path with the kernel's slot allocator: a semaphore and a
+    /// locked bitmask (SlotPolicy::MutexSemaphore).
     Mutex,
     /// The kernel's whole design: one dispatcher thread fed by a queue, the
     /// semaphore taken there, a completion per command, one command at a time
-    /// in polling mode (`kernel.rs`).
+    /// in polling mode.
     Kernel,
 }
 
@@ -117,6 +117,8 @@ pub struct CpuPerCmd {
     /// The rest: the driver's (or the baseline's) threads and the bench's,
     /// with the model's doorbell emulation on the submitting threads.
     pub driver_ns: Option<f64>,
+    /// Context switches (voluntary and not) of every thread.
+    pub switches: Option<f64>,
 }
 
 /// One measured point of the driver.
@@ -165,6 +167,8 @@ pub struct AlonePoint {
     pub spread: Spread,
     /// Per-command latency, doorbell to ownership back.
     pub latency: Latency,
+    /// CPU per command over the whole run (warm-up and drain included).
+    pub cpu: Option<CpuPerCmd>,
 }
 
 /// Lock-free against its baselines at one point.

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::report::{Comparison, Point, PolicyKind, Report, Spread};
+use super::report::{Comparison, CpuPerCmd, Point, PolicyKind, Report, Spread};
 
 fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
@@ -66,7 +66,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) | mutex kcmd/s [min-max]  LF/mutex | kernel kcmd/s [min-max]    p50 us  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
+            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) cs/cmd | mutex kcmd/s [min-max]    CPU  LF/mutex | kernel kcmd/s [min-max]    p50 us    CPU  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
         )?;
         // One row per (threads, depth) measured with any policy.
         let mut keys: Vec<(u32, u32)> = Vec::new();
@@ -119,7 +119,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "(* depth capped: one thread cannot hold more than the 31 regular slots; [min-max] = slowest and fastest of the repeats, the figure before it their median; \
-         CPU = the whole process's CPU time per command in the window (the embedded model's firmware threads in parentheses; the rest is the driver's and the bench's threads, with the model's doorbell emulation); \
+         CPU = the whole process's CPU time per command in the window (the embedded model's firmware threads in parentheses; the rest is the driver's and the bench's threads, with the model's doorbell emulation); cs = context switches per command, all threads; \
          LF = lock-free; kernel = the kernel's design (one dispatcher thread, semaphore, a completion per command); p50 ratio = LF median latency / kernel's; \
          alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
     )?;
@@ -131,12 +131,12 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)"
+            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model) cs/cmd"
         )?;
         for a in &r.alone {
             writeln!(
                 out,
-                "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}",
+                "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}  {}",
                 a.command.label(),
                 a.fw_latency_us,
                 a.depth,
@@ -145,7 +145,8 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 us(a.latency.p50_ns),
                 us(a.latency.p99_ns),
                 us(a.latency.p999_ns),
-                us(a.latency.max_ns)
+                us(a.latency.max_ns),
+                cpu_cell(a.cpu)
             )?;
         }
     }
@@ -205,7 +206,36 @@ fn range(s: Spread) -> String {
     if s.runs == 0 {
         return String::new();
     }
-    format!("[{:.0}-{:.0}]", s.min / 1000.0, s.max / 1000.0)
+    // Whole thousands, except below 10 k/s, where that would round to 0-9.
+    let k = |v: f64| {
+        let k = v / 1000.0;
+        if k < 10.0 {
+            format!("{k:.1}")
+        } else {
+            format!("{k:.0}")
+        }
+    };
+    format!("[{}-{}]", k(s.min), k(s.max))
+}
+
+/// "process (model)" CPU per command, in us.
+fn cpu_cell(c: Option<CpuPerCmd>) -> String {
+    match c {
+        Some(c) => format!(
+            "{:.2} ({}) {}",
+            c.process_ns / 1000.0,
+            c.model_ns
+                .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0)),
+            c.switches
+                .map_or_else(|| "-".to_string(), |s| format!("{s:.2}"))
+        ),
+        None => "-".to_string(),
+    }
+}
+
+/// The whole process's CPU per command of `p`, in us.
+fn process_us(p: Option<&Point>) -> Option<f64> {
+    p.and_then(|p| p.cpu).map(|c| c.process_ns / 1000.0)
 }
 
 fn kcps(p: Option<&Point>, width: usize) -> String {
@@ -237,23 +267,10 @@ fn row(
         format!("{depth}")
     };
     let lat = |f: fn(&Point) -> u64| opt(lf.map(|p| us(f(p))), 6, 1);
-    let cpu = lf.and_then(|p| p.cpu).map_or_else(
-        || format!("{:>18}", "-"),
-        |c| {
-            format!(
-                "{:>18}",
-                format!(
-                    "{:.2} ({})",
-                    c.process_ns / 1000.0,
-                    c.model_ns
-                        .map_or_else(|| "-".to_string(), |m| format!("{:.2}", m / 1000.0))
-                )
-            )
-        },
-    );
+    let cpu = format!("{:>25}", cpu_cell(lf.and_then(|p| p.cpu)));
     writeln!(
         out,
-        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>9} | {:>23} {:>9} {:>10} {:>9} | {:>22} {:>9} {:>16}",
+        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>6} {:>9} | {:>23} {:>9} {:>6} {:>10} {:>9} | {:>22} {:>9} {:>16}",
         threads,
         depth,
         kcps(lf, 26),
@@ -263,9 +280,11 @@ fn row(
         opt(lf.map(|p| us(p.latency.max_ns)), 7, 1),
         cpu,
         kcps(mutex, 22),
+        opt(process_us(mutex), 6, 2),
         opt(c.and_then(|c| c.lock_free_over_mutex), 9, 2),
         kcps(kernel, 23),
         opt(kernel.map(|p| us(p.latency.p50_ns)), 9, 1),
+        opt(process_us(kernel), 6, 2),
         opt(c.and_then(|c| c.lock_free_over_kernel), 10, 2),
         opt(c.and_then(|c| c.p50_over_kernel), 9, 2),
         match (c.and_then(|c| c.alone_cps), alone) {
@@ -275,4 +294,22 @@ fn row(
         opt(c.and_then(|c| c.fraction_of_alone), 9, 2),
         opt(c.and_then(|c| c.overhead_ns), 16, 0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_prints_as_its_slowest_and_fastest_run() {
+        let s = Spread::of([480_000.0, 120_400.0, 300_000.0], 300_000.0);
+        assert_eq!(
+            (s.min, s.median, s.max, s.runs),
+            (120_400.0, 300_000.0, 480_000.0, 3)
+        );
+        assert_eq!(range(s), "[120-480]");
+        // Below 10 k/s whole thousands would read 0-9.
+        assert_eq!(range(Spread::of([400.0, 5_250.0], 400.0)), "[0.4-5.2]");
+        assert_eq!(range(Spread::of([], 0.0)), "", "no repeats, no range");
+    }
 }

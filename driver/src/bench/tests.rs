@@ -59,6 +59,7 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
             if cfg!(target_os = "linux") {
                 let (model, driver) = (cpu.model_ns.unwrap(), cpu.driver_ns.unwrap());
                 assert!(model > 0.0 && driver <= cpu.process_ns, "{p:?}");
+                assert!(cpu.switches.is_some(), "{p:?}");
             }
         }
     }
@@ -85,6 +86,13 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
     );
     assert_eq!(r.alone.len(), 2 * 2);
     assert!(r.alone.iter().all(|a| a.commands_per_sec > 0.0));
+    // The device alone's CPU covers its whole run: it completed commands.
+    assert!(
+        r.alone
+            .iter()
+            .all(|a| a.cpu.is_some_and(|c| c.process_ns > 0.0)),
+        "{shown}"
+    );
     assert_eq!(r.comparisons.len(), r.points.len() / 3);
     // Every lock-free point found its baselines (a ratio is left out only
     // where a side completed nothing in its window).
@@ -244,6 +252,41 @@ fn the_kernel_design_keeps_several_commands_in_flight_in_events_mode() {
     let (most, done) = kernel_design_concurrency(ModeKind::Events, Duration::from_millis(20));
     assert!(most >= 2, "only {most} slot(s) busy at once");
     assert!(done > 0);
+}
+
+/// A dead device fails the kernel design's commands in the dispatcher (the
+/// semaphore unit goes back, the waiter wakes with the error): the run
+/// returns the error instead of hanging, in both modes.
+#[test]
+fn the_kernel_design_reports_a_dead_device_instead_of_hanging() {
+    for mode in [ModeKind::Polling, ModeKind::Events] {
+        let f = model(None);
+        let (v, _) = probe(
+            f.clone(),
+            Some(f.control()),
+            PolicyKind::Kernel,
+            mode,
+            false,
+        )
+        .unwrap();
+        let w = CommandKind::Nop.workload();
+        let win = Window {
+            warmup: Duration::from_millis(5),
+            measure: Duration::from_millis(20),
+        };
+        let r = v
+            .device
+            .with_queue(|q| {
+                q.fail(crate::error::FatalCause::PciDead);
+                Ok(kernel::run(q, &w, 2, 8, win, "dead device"))
+            })
+            .unwrap();
+        assert!(
+            matches!(r, Err(BenchError::Command { .. })),
+            "{mode:?}: {:?}",
+            r.map(|m| m.completed)
+        );
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! [`CxuOps`]: the driver's static devlink ops. Every op runs under the
 //! instance lock with the instance registered, and reaches firmware through
-//! ACCESS_REG; what it may do was fixed from caps before registration.
+//! ACCESS_REG; what it may do follows the caps: set before registration and
+//! again after `fw_activate` (new firmware may have other caps).
 
 use devlink_core::{
     Cmode, DevlinkOps, Error, FlashRequest, Fmsg, InfoBuilder, InstanceGuard, ParamValue,
@@ -116,8 +117,10 @@ impl DevlinkOps<Cxu> for CxuOps {
         if action == ReloadAction::FwActivate {
             flash::activate(&**g.driver().backend())?;
             done |= ReloadActions::FW_ACTIVATE;
-            // New firmware may report other caps: rebuild from what it says.
+            // New firmware may report other caps: rebuild from what it says,
+            // capability bits and the policer param included.
             let caps = super::DeviceCaps::query(&**g.driver().backend())?;
+            follow_caps(g, &caps)?;
             g.driver_mut().caps = caps;
         }
         bring_up(g)?;
@@ -247,6 +250,28 @@ fn none_if_unsupported<T>(r: Result<Vec<T>>) -> Result<Vec<T>> {
         Err(Error::NotSupported(_)) => Ok(Vec::new()),
         r => r,
     }
+}
+
+/// After `fw_activate`: the capability bits of the new firmware (bits, not
+/// ops: the table stays static) and the `trap_policers` param, present
+/// exactly while the device has policers. `reload_down` already removed
+/// every trap object, so any bits may go.
+fn follow_caps(g: &mut InstanceGuard<'_, Cxu>, caps: &super::DeviceCaps) -> Result<()> {
+    let bits = register::capabilities(caps);
+    if bits != g.capabilities() {
+        tracing::info!(old = ?g.capabilities(), new = ?bits, "new firmware changes the devlink capabilities");
+    }
+    g.set_capabilities(bits)?;
+    let has_param = g.param_driverinit_get("trap_policers").is_ok();
+    let policers = bits.contains(devlink_core::Capabilities::TRAP_POLICER_SET);
+    if policers && !has_param {
+        g.param_add(register::trap_policers_param(register::default_policers(
+            caps,
+        )))?;
+    } else if !policers && has_param {
+        g.param_remove("trap_policers")?;
+    }
+    Ok(())
 }
 
 /// `reload_up`: the objects again, from the caps and the (promoted)

@@ -119,6 +119,18 @@ pub(crate) fn default_policers(caps: &DeviceCaps) -> u32 {
         .min(u32::try_from(group_count(caps)).unwrap_or(u32::MAX))
 }
 
+/// The driverinit param `trap_policers`, registered while the device has
+/// policers.
+pub(crate) fn trap_policers_param(default: u32) -> Param {
+    Param::driver(
+        param_id::TRAP_POLICERS,
+        "trap_policers",
+        ParamType::U32,
+        Cmodes::DRIVERINIT,
+    )
+    .driverinit_default(ParamValue::U32(default))
+}
+
 /// Queries the caps, programs the defaults and fills a builder. The caller
 /// adds anything of its own and calls `register` last.
 pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cxu>, CtlError> {
@@ -150,15 +162,7 @@ pub fn build(backend: Arc<dyn Backend>, opts: BuildOptions) -> Result<Builder<Cx
     let reporters = b.traps(objs.traps)?;
     b.driver_mut().trap_reporters = reporters;
     if capabilities(&caps).contains(Capabilities::TRAP_POLICER_SET) {
-        b.param(
-            Param::driver(
-                param_id::TRAP_POLICERS,
-                "trap_policers",
-                ParamType::U32,
-                Cmodes::DRIVERINIT,
-            )
-            .driverinit_default(ParamValue::U32(default_policers)),
-        )?;
+        b.param(trap_policers_param(default_policers))?;
     }
     b.param(Param::driver(
         param_id::COUNTERS_CLEAR_ON_READ,

@@ -246,7 +246,7 @@ cap_fields! {
     QCAM_REG, qcam_reg, set_qcam_reg, bool, 0x2C, 16, 1;
     /// Debug.
     DEBUG, debug, set_debug, bool, 0x30, 28, 1;
-    /// PKEY table size.
+    /// PKEY table size, encoded: `128 << n` entries (mlx5_to_sw_pkey_sz).
     PKEY_TABLE_SIZE, pkey_table_size, set_pkey_table_size, u32, 0x30, 0, 16;
     /// vport group manager.
     VPORT_GROUP_MANAGER, vport_group_manager, set_vport_group_manager, bool, 0x34, 31, 1;

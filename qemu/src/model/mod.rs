@@ -36,7 +36,9 @@ use init_seg::{InitSeg, IsegWrite};
 use layout::*;
 
 pub use control::{Counters, Fault, STRAY_IOVA};
-pub use firmware::regs::{FlashState, PortState, FLASH_IMAGE_MAGIC};
+pub use firmware::regs::{
+    FlashState, FwFeatures, PortState, FLASH_IMAGE_CAPS_TAG, FLASH_IMAGE_MAGIC,
+};
 pub use firmware::{syndrome, EqInfo, HcaState};
 pub use handle::Control;
 pub use iommu::{DmaError, Iommu, IommuFault, MapError};

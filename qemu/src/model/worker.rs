@@ -115,20 +115,38 @@ impl Inner {
             }
             _ => {}
         }
-        {
+        let event = {
             let env = self.env();
             let generation = self.generation.read();
             if *generation != req.generation {
                 return;
             }
             let mut fw = self.fw.lock();
+            // Only a command that ran while an EQ took command completions
+            // gets a completion event: the CREATE_EQ that makes the command
+            // EQ is polled (Linux switches to events after it), and a stale
+            // EQE for its slot would complete the next command in that slot.
+            let event = fw.has_subscriber(EventType::CMD);
             fw.execute(&env, h.opcode, h.op_mod, &req.input, req.outlen(), out);
-        }
-        self.finish(req, DeliveryStatus::OK, out, fault);
+            event
+        };
+        self.finish_with(req, DeliveryStatus::OK, out, fault, event);
     }
 
     /// Writes the completion, returns the slot and posts the completion event.
     fn finish(&self, req: &Request, ds: DeliveryStatus, out: &[u8], fault: Option<Fault>) {
+        self.finish_with(req, ds, out, fault, true);
+    }
+
+    /// [`Self::finish`]; the completion event only if `event`.
+    fn finish_with(
+        &self,
+        req: &Request,
+        ds: DeliveryStatus,
+        out: &[u8],
+        fault: Option<Fault>,
+        event: bool,
+    ) {
         let generation = self.generation.read();
         if *generation != req.generation || self.iseg.lock().is_fatal() {
             // Reset since the fetch, or firmware died: no completion.
@@ -150,6 +168,7 @@ impl Inner {
             }
         };
         match cmdif::complete(&self.iommu, checksum, req, ds, out, fault, count) {
+            Written::Done(_) if !event => self.engine.release(req.slot, req.generation),
             Written::Done(_) => {
                 self.engine.release(req.slot, req.generation);
                 let data = event_data(&[(eqe::CMD_VECTOR, 1u64 << req.slot)]);

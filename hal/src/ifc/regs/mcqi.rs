@@ -106,19 +106,26 @@ impl McqiHeader {
         DATA_SIZE.set(buf, u64::from(self.data_size))
     }
 
-    /// Decodes; checks that the `data_size` bytes follow the header.
+    /// Decodes an answer; checks that the `data_size` bytes follow the header.
     pub fn decode(buf: &[u8]) -> Result<Self> {
+        let h = Self::decode_header(buf)?;
+        need("MCQI data", buf, HEADER_LEN + usize::from(h.data_size))?;
+        Ok(h)
+    }
+
+    /// Decodes a request: the header alone. `data` is a flexible array in
+    /// `mlx5_ifc_mcqi_reg_bits`, so the kernel sends 0x18 bytes and leaves the
+    /// `data_size` bytes to the output.
+    pub fn decode_header(buf: &[u8]) -> Result<Self> {
         need("MCQI", buf, HEADER_LEN)?;
-        let h = Self {
+        Ok(Self {
             read_pending_component: READ_PENDING_COMPONENT.get_bool(buf)?,
             component_index: COMPONENT_INDEX.get(buf)? as u16,
             info_type: INFO_TYPE.get(buf)? as u8,
             info_size: INFO_SIZE.get32(buf)?,
             offset: OFFSET.get32(buf)?,
             data_size: DATA_SIZE.get(buf)? as u16,
-        };
-        need("MCQI data", buf, HEADER_LEN + usize::from(h.data_size))?;
-        Ok(h)
+        })
     }
 
     /// A read request for `info_type` with room for `data_size` bytes: returns the
@@ -283,7 +290,12 @@ mod tests {
         assert_eq!((h.component_index, h.info_type, h.data_size), (3, 1, 0x7C));
         assert!(
             McqiHeader::decode(&r[..0x18 + 0x7B]).is_err(),
-            "data_size bytes must follow"
+            "data_size bytes must follow in an answer"
+        );
+        assert_eq!(
+            McqiHeader::decode_header(&r[..0x18]).unwrap(),
+            h,
+            "a request is the header alone"
         );
 
         let c = McqiCap {

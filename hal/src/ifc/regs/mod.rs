@@ -2,7 +2,8 @@
 //! control plane uses. Layouts come from the Linux kernel:
 //!
 //! * port: PAOS, PPCNT (`include/linux/mlx5/mlx5_ifc.h`);
-//! * firmware flash: MCQI, MCC, MCDA (`mlx5_ifc.h`, states and instructions from
+//! * management capabilities: MCAM (`mlx5_ifc.h`);
+//! * firmware flash: MCQS, MCQI, MCC, MCDA (`mlx5_ifc.h`, states and instructions from
 //!   `mlx5/core/fw.c` and `mlxfw/mlxfw.h`);
 //! * traps and policers: HTGT, HPKT, QPCR (Spectrum switch registers,
 //!   `drivers/net/ethernet/mellanox/mlxsw/reg.h`). A ConnectX NIC does not
@@ -14,9 +15,11 @@
 
 pub mod hpkt;
 pub mod htgt;
+pub mod mcam;
 pub mod mcc;
 pub mod mcda;
 pub mod mcqi;
+pub mod mcqs;
 pub mod paos;
 pub mod ppcnt;
 pub mod qpcr;
@@ -48,6 +51,8 @@ named_values!(RegisterId: u16 {
     MCC = 0x9062,
     /// Management component data access (`MLX5_REG_MCDA`).
     MCDA = 0x9063,
+    /// Management capabilities (`MLX5_REG_MCAM`).
+    MCAM = 0x907F,
     /// Default timeouts (`MLX5_REG_DTOR`; bring-up step 12).
     DTOR = 0xC00E,
 });

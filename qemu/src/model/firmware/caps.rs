@@ -14,6 +14,7 @@ use cxu_hal::ifc::Field;
 use cxu_hal::ifc::caps::{cxu as cxu_cap, general as cap, CAP_UNION_SIZE as HCA_CAP_SIZE};
 use cxu_hal::ifc::commands::caps::CAPABILITY_OFFSET as HCA_CAP_OFFSET;
 
+use super::regs::FwFeatures;
 use super::{syndrome, Cmd, CmdError, CmdResult};
 use crate::model::profile::Profile;
 
@@ -49,7 +50,7 @@ pub struct Caps {
 
 impl Caps {
     /// Capabilities of a device with `p`. Only capabilities the model backs
-    /// are advertised: no PCAM/MCAM registers and no Ethernet-offload, RoCE,
+    /// are advertised: MCAM but no PCAM/QCAM registers, and no Ethernet-offload, RoCE,
     /// ODP or GENERAL_2 capability blocks, so a kernel-style driver does not ask
     /// for what the model does not have.
     pub fn new(p: &Profile) -> Self {
@@ -66,7 +67,9 @@ impl Caps {
         set(cap::FAST_TEARDOWN, 1);
         set(cap::FORCE_TEARDOWN, 1);
         set(cap::RELEASE_ALL_PAGES, 1);
-        set(cap::PKEY_TABLE_SIZE, 128);
+        // Encoded as log2(entries / 128): 0 is the 128 entries Linux asks for
+        // (the raw 128 the model had read as "size 0" to the kernel).
+        set(cap::PKEY_TABLE_SIZE, 0);
         set(cap::PORT_MODULE_EVENT, 1);
         set(cap::PORT_TYPE, u64::from(p.port_type));
         set(cap::NUM_PORTS, u64::from(p.num_ports));
@@ -74,24 +77,23 @@ impl Caps {
         set(cap::GENERAL_NOTIFICATION_EVENT, 1);
         set(cap::CMDIF_CHECKSUM, if p.cmdif_checksum { 3 } else { 0 });
         set(cap::DRIVER_VERSION, 1);
+        // MCAM answers which management registers exist (the flash flow's).
+        set(cap::MCAM_REG, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
-        // cxu's own fields (traps and policers are not mlx5 features), after
-        // `cmd_hca_cap` where no kernel field can collide.
-        set(cxu_cap::TRAPS, u64::from(p.trap_support));
-        set(cxu_cap::TRAP_POLICERS, u64::from(p.policer_support));
-        set(
-            cxu_cap::MAX_TRAP_GROUPS,
-            u64::from(if p.trap_support { p.max_trap_groups } else { 0 }),
-        );
-        set(
-            cxu_cap::MAX_TRAP_POLICERS,
-            u64::from(if p.policer_support { p.max_policers } else { 0 }),
-        );
+        set_features(&mut c, p, FwFeatures::of(p));
         Caps {
             max: c.clone(),
             cur: c.clone(),
             initial_cur: c,
+        }
+    }
+
+    /// The trap feature fields of firmware with `f` (an activated image), in
+    /// the maximum, current and power-on capabilities alike.
+    pub fn set_features(&mut self, p: &Profile, f: FwFeatures) {
+        for c in [&mut self.max, &mut self.cur, &mut self.initial_cur] {
+            set_features(c, p, f);
         }
     }
 
@@ -159,4 +161,22 @@ impl Caps {
         cmd.out_len(16);
         Ok(())
     }
+}
+
+/// cxu's own fields (traps and policers are not mlx5 features), after
+/// `cmd_hca_cap` where no kernel field can collide.
+fn set_features(c: &mut [u8], p: &Profile, f: FwFeatures) {
+    let mut set = |field: Field, v: u64| {
+        let _ = field.set(c, v & field.max());
+    };
+    set(cxu_cap::TRAPS, u64::from(f.traps));
+    set(cxu_cap::TRAP_POLICERS, u64::from(f.policers));
+    set(
+        cxu_cap::MAX_TRAP_GROUPS,
+        u64::from(if f.traps { p.max_trap_groups } else { 0 }),
+    );
+    set(
+        cxu_cap::MAX_TRAP_POLICERS,
+        u64::from(if f.policers { p.max_policers } else { 0 }),
+    );
 }

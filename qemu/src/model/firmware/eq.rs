@@ -243,6 +243,11 @@ impl Firmware {
         Ok(())
     }
 
+    /// Whether an EQ takes `event_type` events.
+    pub fn has_subscriber(&self, event_type: EventType) -> bool {
+        self.eqs.eqs.values().any(|e| e.mask.contains(event_type))
+    }
+
     /// Posts an event to the first EQ subscribed to `event_type`. Returns false
     /// if it was dropped (no subscriber, queue full, or the write faulted).
     pub fn post_event(

@@ -368,10 +368,12 @@ impl Firmware {
     }
 
     /// A function reset: everything is forgotten except the flash (the
-    /// activated image keeps running; an update in progress is dropped).
+    /// activated image keeps running, with its features; an update in
+    /// progress is dropped).
     pub fn after_reset(&self, profile: &Profile) -> Firmware {
         let mut fw = Firmware::new(profile);
         fw.regs.flash.keep_running_version(&self.regs.flash);
+        fw.set_features(profile, self.features());
         fw
     }
 }

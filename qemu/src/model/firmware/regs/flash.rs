@@ -10,6 +10,10 @@
 //! The model's image format: [`FLASH_IMAGE_MAGIC`], then the BE32 version
 //! (`major << 24 | minor << 16 | subminor`), then anything. An image that is
 //! not fully written or lacks the magic is rejected with REJECTED_BAD_FORMAT.
+//! Optionally, right after the version, [`FLASH_IMAGE_CAPS_TAG`] and one byte
+//! of [`FwFeatures`]: the firmware in that image has (or lacks) trap and
+//! policer support, and activating it changes the device's capabilities, so
+//! a driver sees new firmware gain or lose them across `fw_activate`.
 //! An instruction in the wrong state, or with a wrong handle, fails the
 //! command (BAD_SYS_STATE / BAD_PARAM).
 #![forbid(unsafe_code)]
@@ -24,6 +28,49 @@ use crate::model::profile::Profile;
 
 /// First bytes of a valid image.
 pub const FLASH_IMAGE_MAGIC: &[u8; 4] = b"CXFW";
+/// After magic and version: the image says which features its firmware has.
+pub const FLASH_IMAGE_CAPS_TAG: &[u8; 4] = b"CAPS";
+
+/// The optional features of a firmware image (cxu's trap capability bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FwFeatures {
+    /// Packet traps (HTGT/HPKT and the trap cap bit).
+    pub traps: bool,
+    /// Trap policers (QPCR and the policer cap bit).
+    pub policers: bool,
+}
+
+impl FwFeatures {
+    /// The features of firmware built from `p`.
+    pub fn of(p: &Profile) -> Self {
+        FwFeatures {
+            traps: p.trap_support,
+            policers: p.policer_support,
+        }
+    }
+
+    /// The image bytes that announce these features (tag and flags), to put
+    /// right after the version.
+    pub fn encode(self) -> [u8; 5] {
+        let t = FLASH_IMAGE_CAPS_TAG;
+        [
+            t[0],
+            t[1],
+            t[2],
+            t[3],
+            u8::from(self.traps) | u8::from(self.policers) << 1,
+        ]
+    }
+
+    /// The features an image announces, if it does.
+    fn from_image(image: &[u8]) -> Option<Self> {
+        let rest = image.get(8..13)?;
+        (rest[..4] == FLASH_IMAGE_CAPS_TAG[..]).then(|| FwFeatures {
+            traps: rest[4] & 1 != 0,
+            policers: rest[4] & 2 != 0,
+        })
+    }
+}
 /// Largest image.
 const MAX_COMPONENT_SIZE: u32 = 1 << 20;
 /// Largest MCDA write.
@@ -52,6 +99,10 @@ pub struct Flash {
     handle: u32,
     running: u32,
     pending: Option<u32>,
+    /// Features the pending image announces.
+    pending_features: Option<FwFeatures>,
+    /// Features of an image activated since the firmware last looked.
+    activated_features: Option<FwFeatures>,
     image: Vec<u8>,
     written: Vec<bool>,
 }
@@ -74,9 +125,17 @@ impl Flash {
             handle: 0x1001,
             running: (u32::from(maj & 0xFF) << 24) | (u32::from(min & 0xFF) << 16) | u32::from(sub),
             pending: None,
+            pending_features: None,
+            activated_features: None,
             image: Vec::new(),
             written: Vec::new(),
         }
+    }
+
+    /// The features of an image activated since the last call, if it announced
+    /// any: the firmware applies them to its capabilities.
+    pub(crate) fn take_activated_features(&mut self) -> Option<FwFeatures> {
+        self.activated_features.take()
     }
 
     /// After a reset: idle, running what `old` was running.
@@ -96,7 +155,8 @@ impl Flash {
 
     pub(super) fn mcqi(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
         acc.need(mcqi::HEADER_LEN)?;
-        let h = McqiHeader::decode(acc.data).map_err(|_| bad_field())?;
+        // The request is the header; the data goes to the output only.
+        let h = McqiHeader::decode_header(acc.data).map_err(|_| bad_field())?;
         if h.component_index != identifier::BOOT_IMG {
             return Err(CmdError::bad_param(syndrome::REG_BAD_INDEX));
         }
@@ -131,10 +191,45 @@ impl Flash {
             info_type::ACTIVATION_METHOD => vec![0; 4],
             _ => return Err(bad_field()),
         };
-        let mut out = acc.data.to_vec();
+        let mut out = acc.data[..mcqi::HEADER_LEN].to_vec();
+        out.resize(mcqi::HEADER_LEN + usize::from(h.data_size), 0);
         let n = usize::from(h.data_size).min(data.len());
         out[mcqi::HEADER_LEN..mcqi::HEADER_LEN + n].copy_from_slice(&data[..n]);
         let _ = mcqi::INFO_SIZE.set(&mut out, data.len() as u64);
+        Ok(out)
+    }
+
+    /// MCQS: index 0 is the MLNX NVCONFIG (present, never updated), index 1
+    /// the boot image (in use; the last index), whose update state follows
+    /// the MCC flow.
+    pub(super) fn mcqs(&self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+        use cxu_hal::ifc::regs::mcqs as q;
+        acc.need(q::LEN)?;
+        let index = q::COMPONENT_INDEX.get(acc.data).map_err(|_| bad_field())?;
+        let (id, status, state, last) = match index {
+            0 => (
+                identifier::MLNX_NVCONFIG,
+                q::status::PRESENT,
+                q::update_state::IDLE,
+                0,
+            ),
+            1 => {
+                let idle = self.state == ControlState::IDLE && self.pending.is_none();
+                let state = if idle {
+                    q::update_state::IDLE
+                } else {
+                    q::update_state::IN_PROGRESS
+                };
+                (identifier::BOOT_IMG, q::status::IN_USE, state, 1)
+            }
+            _ => return Err(CmdError::bad_param(syndrome::REG_BAD_INDEX)),
+        };
+        let mut out = vec![0u8; acc.data.len()];
+        let _ = q::COMPONENT_INDEX.set(&mut out, index);
+        let _ = q::LAST_INDEX_FLAG.set(&mut out, last);
+        let _ = q::IDENTIFIER.set(&mut out, u64::from(id));
+        let _ = q::COMPONENT_STATUS.set(&mut out, status);
+        let _ = q::COMPONENT_UPDATE_STATE.set(&mut out, state);
         Ok(out)
     }
 
@@ -195,6 +290,7 @@ impl Flash {
                 self.image = vec![0; req.component_size as usize];
                 self.written = vec![false; req.component_size as usize];
                 self.pending = None;
+                self.pending_features = None;
                 self.error = ErrorCode::OK;
                 self.state = ControlState::DOWNLOAD;
             }
@@ -212,6 +308,7 @@ impl Flash {
                         self.image[7],
                     ]);
                     self.pending = Some(v);
+                    self.pending_features = FwFeatures::from_image(&self.image);
                     self.error = ErrorCode::OK;
                 } else {
                     self.error = ErrorCode::REJECTED_BAD_FORMAT;
@@ -224,11 +321,13 @@ impl Flash {
                 };
                 self.running = v;
                 self.pending = None;
+                self.activated_features = self.pending_features.take();
             }
             Instruction::CANCEL => {
                 self.image.clear();
                 self.written.clear();
                 self.pending = None;
+                self.pending_features = None;
                 self.state = ControlState::LOCKED;
             }
             Instruction::RELEASE_UPDATE_HANDLE => {

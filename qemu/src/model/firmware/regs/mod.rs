@@ -8,6 +8,8 @@
 //! * firmware flash: MCQI (capabilities, running/pending version), MCC (the
 //!   update state machine), MCDA (image blocks);
 //! * HOST_ENDIANNESS (stored) and DTOR (reads zero: use the defaults).
+//! * MCAM (which of the above management registers exist) and MCQS (the
+//!   flash components), so that `mcam_reg` can be advertised.
 //!
 //! op_mod 0 writes, 1 reads; the output carries the register (16 + its
 //! length). A register shorter than its layout is BAD_INP_LEN, an output that
@@ -23,7 +25,7 @@ use cxu_hal::ifc::commands::access_reg::{DATA_OFFSET, REGISTER_ID};
 use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::CmdStatus;
 
-pub use flash::{FlashState, FLASH_IMAGE_MAGIC};
+pub use flash::{FlashState, FwFeatures, FLASH_IMAGE_CAPS_TAG, FLASH_IMAGE_MAGIC};
 pub use port::PortState;
 
 use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware};
@@ -74,7 +76,40 @@ impl RegAccess<'_> {
     }
 }
 
+/// MCAM: the management registers the model implements, group 0 (0x9000 to
+/// 0x907F) only: the flash flow's MCQS, MCQI, MCC and MCDA. No enhanced
+/// features. Read only.
+fn mcam(acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+    use cxu_hal::ifc::regs::mcam as m;
+    acc.need(m::LEN)?;
+    let group = m::ACCESS_REG_GROUP.get(acc.data).unwrap_or(u64::MAX);
+    let mut out = vec![0u8; acc.data.len()];
+    out[..8].copy_from_slice(&acc.data[..8]);
+    if group == 0 {
+        for f in [m::MCQS, m::MCQI, m::MCC, m::MCDA] {
+            let _ = f.set(&mut out, 1);
+        }
+    }
+    Ok(out)
+}
+
 impl Firmware {
+    /// Runs firmware with features `f` from now on (an activated image that
+    /// announced them): the capabilities say so, and the trap tables start
+    /// empty, sized for `f`, as new firmware's would.
+    pub(crate) fn set_features(&mut self, p: &Profile, f: FwFeatures) {
+        if f != self.regs.traps.features() {
+            tracing::info!(?f, "activated firmware changes the trap features");
+        }
+        self.regs.traps = traps::Traps::with_features(p, f);
+        self.caps.set_features(p, f);
+    }
+
+    /// The features of the running firmware.
+    pub(crate) fn features(&self) -> FwFeatures {
+        self.regs.traps.features()
+    }
+
     pub(super) fn access_reg(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let write = match cmd.op_mod {
             REG_WRITE => true,
@@ -90,16 +125,23 @@ impl Firmware {
             });
         }
         let acc = RegAccess { write, data };
-        let traps = env.profile.trap_support;
-        let policers = env.profile.policer_support;
+        let FwFeatures { traps, policers } = self.regs.traps.features();
         let reg = match id {
             RegisterId::PAOS => self.paos(env, &acc)?,
             RegisterId::PPCNT => self.ppcnt(&acc)?,
             RegisterId::HTGT if traps => self.regs.traps.htgt(&acc)?,
             RegisterId::HPKT if traps => self.regs.traps.hpkt(&acc)?,
             RegisterId::QPCR if policers => self.regs.traps.qpcr(&acc)?,
+            RegisterId::MCAM => mcam(&acc)?,
+            RegisterId::MCQS => self.regs.flash.mcqs(&acc)?,
             RegisterId::MCQI => self.regs.flash.mcqi(&acc)?,
-            RegisterId::MCC => self.regs.flash.mcc(&acc)?,
+            RegisterId::MCC => {
+                let r = self.regs.flash.mcc(&acc)?;
+                if let Some(f) = self.regs.flash.take_activated_features() {
+                    self.set_features(env.profile, f);
+                }
+                r
+            }
             RegisterId::MCDA => self.regs.flash.mcda(&acc)?,
             RegisterId::HOST_ENDIANNESS => {
                 acc.need(1)?;
@@ -114,6 +156,14 @@ impl Firmware {
             RegisterId::DTOR => vec![0; acc.data.len()],
             _ => return Err(CmdError::bad_param(syndrome::REG_UNKNOWN)),
         };
+        // The output must hold what firmware writes (an MCQI answer is longer
+        // than its request).
+        if cmd.outlen < DATA_OFFSET + reg.len() {
+            return Err(CmdError {
+                status: CmdStatus::BAD_OUTP_LEN_ERR,
+                syndrome: syndrome::BAD_OUTPUT_LEN,
+            });
+        }
         let out =
             cmd.out_len(DATA_OFFSET + acc.data.len().max(reg.len()).min(cmd.outlen - DATA_OFFSET));
         let n = reg.len().min(out.len() - DATA_OFFSET);

@@ -13,13 +13,16 @@ use cxu_hal::ifc::regs::hpkt::{self, Hpkt};
 use cxu_hal::ifc::regs::htgt::{self, Htgt};
 use cxu_hal::ifc::regs::qpcr::{self, limits, Qpcr};
 
-use super::RegAccess;
+use super::{FwFeatures, RegAccess};
 use crate::model::firmware::{syndrome, CmdError};
 use crate::model::profile::Profile;
 
 /// Trap configuration.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Traps {
+    /// What the running firmware supports (the profile's, or an activated
+    /// image's).
+    features: FwFeatures,
     max_policers: u16,
     max_groups: u8,
     groups: BTreeMap<u8, Htgt>,
@@ -38,15 +41,28 @@ fn bad_index() -> CmdError {
 impl Traps {
     /// No groups, traps or policers configured.
     pub fn new(p: &Profile) -> Self {
+        Self::with_features(p, FwFeatures::of(p))
+    }
+
+    /// No groups, traps or policers configured, for firmware with `f`.
+    pub fn with_features(p: &Profile, f: FwFeatures) -> Self {
         Traps {
-            max_policers: if p.policer_support {
+            features: f,
+            max_policers: if f.policers {
                 u16::from(p.max_policers)
             } else {
                 0
             },
-            max_groups: if p.trap_support { p.max_trap_groups } else { 0 },
-            ..Default::default()
+            max_groups: if f.traps { p.max_trap_groups } else { 0 },
+            groups: BTreeMap::new(),
+            traps: BTreeMap::new(),
+            policers: BTreeMap::new(),
         }
+    }
+
+    /// What the running firmware supports.
+    pub fn features(&self) -> FwFeatures {
+        self.features
     }
 
     pub(super) fn htgt(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {

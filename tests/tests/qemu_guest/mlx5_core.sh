@@ -1,0 +1,69 @@
+#!/bin/sh
+# Runs inside the QEMU guest (busybox sh): loads the guest kernel's own, unmodified
+# mlx5_core against the cxu model, keeps it bound across several health polls,
+# removes it, and checks what the kernel itself says. Prints one `PASS mlx5: ...` or
+# `FAIL mlx5: ...` line per check, the kernel log (`KLOG ...`), and a summary line
+# `guest: mlx5 N passed, M failed`. The host side checks the model's own state.
+pass=0 fail=0
+check() {
+  if [ "$2" = 0 ]; then echo "PASS mlx5: $1"; pass=$((pass + 1))
+  else echo "FAIL mlx5: $1"; fail=$((fail + 1)); fi
+}
+# The device's kernel log without its debug lines (dyndbg's command dumps say "err 0").
+klog_has() { dmesg -r | grep -v '^<7>' | grep -E 'mlx5|0000:01:00' | grep -qiE "$1"; }
+# The whole kernel log, for what must never appear anywhere.
+klog_any() { dmesg | grep -qE "$1"; }
+
+dev=""
+for d in /sys/bus/pci/devices/*; do
+  if [ "$(cat $d/vendor)" = 0x15b3 ]; then dev=$d; break; fi
+done
+[ -n "$dev" ]; check "a 15b3 function is present" $?
+echo "guest: mlx5 device $(basename "$dev") $(cat $dev/vendor):$(cat $dev/device), link $(cat $dev/current_link_speed) x$(cat $dev/current_link_width) (max $(cat $dev/max_link_speed) x$(cat $dev/max_link_width))"
+# The kernel reads the VPD capability (sysfs `vpd`): the model's serial number is in it.
+grep -q MT2025X00001 $dev/vpd; check "the VPD holds the serial number" $?
+
+insmod /modules/mlxfw.ko; check "insmod mlxfw" $?
+insmod /modules/pci-hyperv-intf.ko; check "insmod pci-hyperv-intf" $?
+# dyndbg: mlx5_core's debug prints (every command, its op_mod and status) go to the log.
+insmod /modules/mlx5_core.ko dyndbg=+p; check "insmod mlx5_core (its probe returned 0)" $?
+drv=$(basename "$(readlink $dev/driver)" 2>/dev/null)
+[ "$drv" = mlx5_core ]; check "the function is bound to mlx5_core (driver: $drv)" $?
+klog_has 'mlx5_core.*firmware version: '; check "the kernel read the firmware version" $?
+# The model's link: PCIe 3.0 x16, behind a root port as on a real machine.
+klog_has '126.016 Gb/s available PCIe bandwidth \(8.0 GT/s PCIe x16 link\)'
+check "the kernel read a real PCIe link from the device" $?
+# The health poller runs every 2 s: stay bound across several polls.
+sleep 7
+! klog_has 'health compromised|fatal|internal error|assert_var|synd 0x'; check "the health poller is quiet" $?
+! klog_has 'failed|error'; check "no command or step failed during probe" $?
+
+# The guest's own iproute2 devlink, answering from the kernel's mlx5_core (which asks the
+# model: QUERY_ADAPTER's board id, the init segment's firmware version).
+pci=pci/$(basename "$dev")
+/bin/devlink dev info $pci > /tmp/info 2>&1; rc=$?
+sed 's/^/guest: devlink: /' /tmp/info
+# fw.version: MCAM says MCQS/MCQI exist, MCQS finds the boot image, MCQI its version.
+[ $rc = 0 ] && grep -q 'driver mlx5_core' /tmp/info && grep -q 'fw.psid MT_0000000008' /tmp/info \
+  && [ "$(grep -c 'fw.version 16.35.2000' /tmp/info)" = 2 ]
+check "devlink dev info: driver mlx5_core, board id (QUERY_ADAPTER), running and stored firmware version (MCQS, MCQI)" $?
+/bin/devlink -j dev info $pci > /tmp/info.json 2>&1; rc=$?
+sed 's/^/guest: devlink -j: /' /tmp/info.json
+[ $rc = 0 ] && grep -q '"driver":"mlx5_core"' /tmp/info.json && grep -q '"fw.psid":"MT_0000000008"' /tmp/info.json \
+  && grep -q '"running":{"fw.version":"16.35.2000"' /tmp/info.json
+check "devlink -j dev info" $?
+/bin/devlink health show $pci > /tmp/health 2>&1; rc=$?
+sed 's/^/guest: devlink health: /' /tmp/health
+[ $rc = 0 ] && grep -qE 'reporter fw$' /tmp/health && grep -qE 'reporter fw_fatal$' /tmp/health \
+  && grep -qE 'reporter vnic$' /tmp/health \
+  && grep -q 'state healthy' /tmp/health && ! grep -q 'state error' /tmp/health
+check "devlink health show: the kernel's fw, fw_fatal and vnic reporters, healthy" $?
+
+rmmod mlx5_core; check "rmmod mlx5_core" $?
+[ ! -e $dev/driver ]; check "the function is unbound" $?
+! klog_has 'FW did not return all pages|reclaim_pages err|pages counter is'; check "every page came back on removal" $?
+! klog_any 'WARNING:|BUG:|Oops|Call Trace|general protection|RIP:'; check "no WARNING, BUG, oops or call trace" $?
+
+dmesg | sed 's/^/KLOG /'
+echo "guest: mlx5 $pass passed, $fail failed"
+[ "$fail" = 0 ]
