@@ -223,6 +223,18 @@ pub trait DevlinkOps<T>: Sync + 'static {
         let _ = (g, id, cmode, value);
         Err(Error::not_supported("param_set"))
     }
+    /// The default of a runtime or permanent param (the kernel's
+    /// `get_default`): shown as `default`, and what `param set ... default`
+    /// sets. Without it, such a param has no default.
+    fn param_get_default(
+        &self,
+        g: &mut InstanceGuard<'_, T>,
+        id: u32,
+        cmode: Cmode,
+    ) -> Result<ParamValue> {
+        let _ = (g, id, cmode);
+        Err(Error::not_supported("param_get_default"))
+    }
     /// Check a value before it is stored or set. The default accepts any
     /// value of the right type.
     fn param_validate(

@@ -228,24 +228,31 @@ pub struct ParamValueView {
     pub cmode: Cmode,
     /// Value.
     pub value: ParamValue,
+    /// The default, if the param has one in this mode.
+    pub default: Option<ParamValue>,
     name: String,
 }
 
 impl Serialize for ParamValueView {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(2))?;
+        let mut m = s.serialize_map(Some(2 + usize::from(self.default.is_some())))?;
         m.serialize_entry("cmode", &self.cmode)?;
-        match &self.value {
+        let mut entry = |key: &str, value: &ParamValue| match value {
             ParamValue::U8(v) => match value_name(&self.name, u32::from(*v)) {
-                Some(n) => m.serialize_entry("value", n)?,
-                None => m.serialize_entry("value", v)?,
+                Some(n) => m.serialize_entry(key, n),
+                None => m.serialize_entry(key, v),
             },
-            ParamValue::U16(v) => m.serialize_entry("value", v)?,
-            ParamValue::U32(v) => m.serialize_entry("value", v)?,
-            ParamValue::U64(v) => m.serialize_entry("value", v)?,
-            ParamValue::String(v) => m.serialize_entry("value", v)?,
-            ParamValue::Bool(v) => m.serialize_entry("value", v)?,
+            ParamValue::U16(v) => m.serialize_entry(key, v),
+            ParamValue::U32(v) => m.serialize_entry(key, v),
+            ParamValue::U64(v) => m.serialize_entry(key, v),
+            ParamValue::String(v) => m.serialize_entry(key, v),
+            ParamValue::Bool(v) => m.serialize_entry(key, v),
+        };
+        entry("value", &self.value)?;
+        // iproute2 prints the default after the value (`default` key).
+        if let Some(d) = &self.default {
+            entry("default", d)?;
         }
         m.end()
     }
@@ -299,6 +306,8 @@ impl ParamItem {
             values.push(ParamValueView {
                 cmode: Cmode::Driverinit,
                 value: v.clone(),
+                // Notifications carry stored values only (no driver call).
+                default: None,
                 name: self.desc.name.to_string(),
             });
         }
@@ -510,6 +519,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
             if !cmodes.contains(cmode.bit()) {
                 continue;
             }
+            let default = self.param_default(id, name, cmode, ty)?;
             let value = if cmode == Cmode::Driverinit {
                 let p = self
                     .st
@@ -534,6 +544,7 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
             values.push(ParamValueView {
                 cmode,
                 value,
+                default,
                 name: name.to_string(),
             });
         }
@@ -542,6 +553,45 @@ impl<T: Send + 'static> InstanceGuard<'_, T> {
             kind,
             values,
         })
+    }
+
+    /// The default of a param in `cmode`: the driver's `param_get_default`
+    /// (as the kernel's `get_default`; the driverinit value a param was
+    /// registered with is its initial value, not a default).
+    fn param_default(
+        &mut self,
+        id: u32,
+        name: &str,
+        cmode: Cmode,
+        ty: ParamType,
+    ) -> Result<Option<ParamValue>> {
+        let ops = self.ops_for(Capabilities::empty(), "param_get_default")?;
+        match ops.param_get_default(self, id, cmode) {
+            Ok(v) => {
+                v.check(name, ty)?;
+                Ok(Some(v))
+            }
+            Err(Error::NotSupported(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `devlink dev param set DEV name NAME default cmode C`: sets the
+    /// param's default ([`Self::param_get`] shows it), as
+    /// [`Self::param_set`] would; a param without one is refused (not
+    /// supported, as the kernel without `reset_default`).
+    pub fn param_set_default(&mut self, name: &str, cmode: Cmode) -> Result<()> {
+        let (id, p) = self.st.objs.param_by_name(name)?;
+        if !p.desc.cmodes.contains(cmode.bit()) {
+            return Err(Error::not_supported(format!(
+                "param {name:?} does not support cmode {cmode:?}"
+            )));
+        }
+        let ty = p.desc.ty;
+        let value = self.param_default(id, name, cmode, ty)?.ok_or_else(|| {
+            Error::not_supported(format!("param {name:?} has no default in cmode {cmode:?}"))
+        })?;
+        self.param_set(name, cmode, value)
     }
 
     /// `devlink dev param set DEV name NAME value V cmode C`: type and size

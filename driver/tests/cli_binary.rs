@@ -25,7 +25,7 @@ fn one_command_prints_json_on_stdout() {
     );
 
     let o = cxu()
-        .args(["trap", "set", "trap", "nope", "action", "drop"])
+        .args(["trap", "set", "model/0", "trap", "nope", "action", "drop"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -49,7 +49,7 @@ fn shell_keeps_one_device_across_commands() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"trap set trap blackhole_route action trap\nbogus\ntrap show trap blackhole_route\nquit\n")
+        .write_all(b"trap set model/0 trap blackhole_route action trap\nbogus\ntrap show trap blackhole_route\nquit\n")
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(

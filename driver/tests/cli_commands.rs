@@ -39,9 +39,10 @@ fn dev_show_and_info() {
         json(&s)["dev"]["model/0"]["stats"]["reload"]["driver_reinit"]["unspecified"],
         0
     );
+    // devlink's layout: groups two steps in, one version per line.
     assert_eq!(
         ok(&["dev", "info"]),
-        "model/0:\n  driver cxu serial_number MT2025X00001\n  versions:\n    fixed:\n      fw.psid MT_0000000008\n    running:\n      fw.version 16.35.2000 fw 16.35.2000\n    stored:\n      fw.version 16.35.2000 fw 16.35.2000\n"
+        "model/0:\n  driver cxu\n  serial_number MT2025X00001\n  versions:\n      fixed:\n        fw.psid MT_0000000008\n      running:\n        fw.version 16.35.2000\n        fw 16.35.2000\n      stored:\n        fw.version 16.35.2000\n        fw 16.35.2000\n"
     );
     assert_eq!(
         ok(&["-j", "dev", "info"]),
@@ -60,21 +61,39 @@ fn dev_show_and_info() {
 
 #[test]
 fn port_show_and_set() {
+    // devlink's entry only; the PAOS states with -v, PPCNT with -s.
     assert_eq!(
         ok(&["port", "show"]),
-        "model/0/1: type notset flavour physical port 1 splittable false admin_state down oper_state down\n"
+        "model/0/1: type notset flavour physical port 1 splittable false\n"
     );
+    assert_eq!(ok(&["port", "show", "model/0"]), ok(&["port", "show"]));
     assert_eq!(
-        ok(&["-j", "port", "show", "model/0/1"]),
+        ok(&["-j", "-v", "port", "show", "model/0/1"]),
         "{\"port\":{\"model/0/1\":{\"type\":\"notset\",\"flavour\":\"physical\",\"port\":1,\"splittable\":false,\"admin_state\":\"down\",\"oper_state\":\"down\"}}}\n"
     );
     let f = batch("port set model/0/1 state up\nport show\n");
-    assert!(ok(&["-b", f.path().to_str().unwrap()]).contains("admin_state up"));
+    assert!(!ok(&["-b", f.path().to_str().unwrap()]).contains("admin_state"));
+    assert!(ok(&["-v", "-b", f.path().to_str().unwrap()]).contains("admin_state up"));
     let s = ok(&["-j", "-s", "port", "show"]);
+    let p = &json(&s)["port"]["model/0/1"];
+    assert_eq!(p["stats"]["a_frames_received_ok"], 0);
+    assert!(p.get("admin_state").is_none(), "{s}");
+    // Another device, and port handles that are not DEV/N.
+    let (code, out) = cxu(&["port", "show", "pci/0000:03:00.0"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no device \"pci/0000:03:00.0\""), "{out}");
+    let (code, out) = cxu(&["port", "set", "1", "type", "eth"]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("Error: Port identification"), "{out}");
+    // devlink's port type: this device, as mlx5, has no port_type_set.
+    let (code, out) = cxu(&["port", "set", "model/0/1", "type", "ib"]);
     assert_eq!(
-        json(&s)["port"]["model/0/1"]["stats"]["a_frames_received_ok"],
-        0
+        (code, out.as_str()),
+        (1, "Error: not supported: port_type_set (errno 95)\n")
     );
+    let (code, out) = cxu(&["port", "set", "model/0/1", "type", "fc"]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("Error: Unknown port type \"fc\""), "{out}");
 }
 
 #[test]
@@ -92,8 +111,9 @@ fn trap_show_and_set() {
     let v = ok(&["-j", "-v", "-s", "trap", "show", "trap", "stp"]);
     assert_eq!(json(&v)["trap"]["model/0"][0]["stats"]["rx"]["packets"], 0);
     assert!(json(&v)["trap"]["model/0"][0]["metadata"].is_array());
-    let f =
-        batch("trap set trap vlan_tag_mismatch action trap\ntrap show trap vlan_tag_mismatch\n");
+    let f = batch(
+        "trap set model/0 trap vlan_tag_mismatch action trap\ntrap show trap vlan_tag_mismatch\n",
+    );
     assert_eq!(
         ok(&["-b", f.path().to_str().unwrap()]),
         "model/0:\n  name vlan_tag_mismatch type drop generic true action trap group l2_drops\n"
@@ -119,8 +139,8 @@ fn trap_groups_and_policers() {
         "{\"trap_policer\":{\"model/0\":[{\"policer\":1,\"rate\":10000,\"burst\":256}]}}\n"
     );
     let f = batch(
-        "trap group set group stp policer 1\ntrap policer set policer 1 rate 500 burst 32\n\
-         trap group show group stp\ntrap policer show policer 1\ntrap group set group stp nopolicer\n\
+        "trap group set model/0 group stp policer 1\ntrap policer set model/0 policer 1 rate 500 burst 32\n\
+         trap group show group stp\ntrap policer show policer 1\ntrap group set model/0 group stp nopolicer\n\
          trap group show group stp\n",
     );
     assert_eq!(
@@ -133,17 +153,68 @@ fn trap_groups_and_policers() {
 fn params() {
     assert_eq!(
         ok(&["param", "show"]),
-        "model/0:\n  name trap_policers type driver-specific\n  values:\n    cmode driverinit value 7\n  name counters_clear_on_read type driver-specific\n  values:\n    cmode runtime value false\n"
+        "model/0:\n  name trap_policers type driver-specific\n    values:\n      cmode driverinit value 7 default 7\n  name counters_clear_on_read type driver-specific\n    values:\n      cmode runtime value false default false\n"
     );
     assert_eq!(
         ok(&["-j", "dev", "param", "show", "name", "trap_policers"]),
-        "{\"param\":{\"model/0\":[{\"name\":\"trap_policers\",\"type\":\"driver-specific\",\"values\":[{\"cmode\":\"driverinit\",\"value\":7}]}]}}\n"
+        "{\"param\":{\"model/0\":[{\"name\":\"trap_policers\",\"type\":\"driver-specific\",\"values\":[{\"cmode\":\"driverinit\",\"value\":7,\"default\":7}]}]}}\n"
     );
-    let f = batch("param set name counters_clear_on_read value true cmode runtime\nparam show name counters_clear_on_read\n");
+    // `default` sets the default back, as devlink's `param set ... default`.
+    let f = batch(
+        "param set model/0 name counters_clear_on_read value true cmode runtime\n\
+         param set model/0 name trap_policers value 3 cmode driverinit\n\
+         param show\n\
+         param set model/0 name counters_clear_on_read default cmode runtime\n\
+         param set model/0 name trap_policers default cmode driverinit\n\
+         param show\n",
+    );
+    let out = ok(&["-j", "-b", f.path().to_str().unwrap()]);
+    let docs: Vec<serde_json::Value> = serde_json::from_str(&format!("[{out}]")).unwrap();
+    let value =
+        |d: &serde_json::Value, i: usize| d["param"]["model/0"][i]["values"][0]["value"].clone();
+    assert_eq!(
+        (value(&docs[0], 0), value(&docs[0], 1)),
+        (3.into(), true.into())
+    );
+    assert_eq!(
+        (value(&docs[1], 0), value(&docs[1], 1)),
+        (7.into(), false.into())
+    );
+    let (code, out) = cxu(&[
+        "param",
+        "set",
+        "model/0",
+        "name",
+        "trap_policers",
+        "value",
+        "3",
+        "default",
+        "cmode",
+        "driverinit",
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "Error: Cannot specify both value and default\n")
+    );
+    let (code, out) = cxu(&[
+        "param",
+        "set",
+        "model/0",
+        "name",
+        "trap_policers",
+        "cmode",
+        "driverinit",
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "Error: Either value or default must be specified\n")
+    );
+    let f = batch("param set model/0 name counters_clear_on_read value true cmode runtime\nparam show name counters_clear_on_read\n");
     assert!(ok(&["-b", f.path().to_str().unwrap()]).contains("cmode runtime value true"));
     let (code, out) = cxu(&[
         "param",
         "set",
+        "model/0",
         "name",
         "counters_clear_on_read",
         "value",
@@ -165,7 +236,7 @@ fn reload_and_flash() {
     let fw = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(fw.path(), &img).unwrap();
     let f = batch(&format!(
-        "dev flash {}\ndev reload action fw_activate\ndev info\n",
+        "dev flash model/0 file {}\ndev reload model/0 action fw_activate\ndev info\n",
         fw.path().display()
     ));
     let out = ok(&["-b", f.path().to_str().unwrap()]);
@@ -176,16 +247,35 @@ fn reload_and_flash() {
         ),
         "{out}"
     );
+    // devlink: the actions on one line.
     assert!(
-        out.contains("reload_actions_performed:\n  driver_reinit\n  fw_activate\n"),
+        out.contains("reload_actions_performed:\n    driver_reinit fw_activate\n"),
         "{out}"
     );
     assert!(
-        out.contains("running:\n      fw.version 16.36.0066 fw 16.36.0066\n"),
+        out.contains("running:\n        fw.version 16.36.0066\n        fw 16.36.0066\n"),
         "{out}"
     );
+    // DEV is required where devlink requires it; alone, devlink prints help.
+    for args in [
+        &["dev", "reload", "action", "fw_activate"][..],
+        &["dev", "flash", "file", "fw.bin"],
+        &["trap", "policer", "set", "policer", "1", "rate", "500"],
+        &["health", "set", "reporter", "fw_fatal", "grace_period", "1"],
+    ] {
+        let (code, out) = cxu(args);
+        assert_eq!(
+            (code, out.as_str()),
+            (
+                1,
+                "Error: Devlink identification (\"bus_name/dev_name\") expected\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(ok(&["dev", "reload"]).starts_with("usage: cxu"));
     assert_eq!(
-        ok(&["-j", "dev", "reload"]),
+        ok(&["-j", "dev", "reload", "model/0"]),
         "{\"reload\":{\"reload_actions_performed\":[\"driver_reinit\"]}}\n"
     );
     // -j does not change it, as in devlink.
@@ -238,10 +328,10 @@ fn health() {
     assert_eq!(json(&d)["description"], "NONE");
     let d = ok(&["-j", "health", "dump", "show", "reporter", "fw"]);
     assert_eq!(json(&d)["health_buffer"].as_array().map(Vec::len), Some(16));
-    let f = batch("health dump show reporter fw\nhealth dump clear reporter fw\nhealth set reporter fw_fatal grace_period 1000 auto_recover false\nhealth show reporter fw_fatal\n");
+    let f = batch("health dump show reporter fw\nhealth dump clear model/0 reporter fw\nhealth set model/0 reporter fw_fatal grace_period 1000 auto_recover false\nhealth show reporter fw_fatal\n");
     let out = ok(&["-b", f.path().to_str().unwrap()]);
     assert!(out.ends_with("model/0:\n  reporter fw_fatal state healthy error 0 recover 0 grace_period 1000 burst_period 0 auto_recover false auto_dump true\n"), "{out}");
-    let (code, out) = cxu(&["health", "recover", "reporter", "cmd"]);
+    let (code, out) = cxu(&["health", "recover", "model/0", "reporter", "cmd"]);
     assert_eq!(code, 1);
     assert_eq!(
         out,
@@ -357,7 +447,7 @@ fn usage_errors_and_batch_failures() {
         out.starts_with("Error: Object \"frobnicate\" not found"),
         "{out}"
     );
-    let (code, out) = cxu(&["trap", "set", "trap", "stp"]);
+    let (code, out) = cxu(&["trap", "set", "model/0", "trap", "stp"]);
     assert_eq!(
         (code, out.as_str()),
         (1, "Error: missing \"action VALUE\"\n")
@@ -371,7 +461,7 @@ fn usage_errors_and_batch_failures() {
         )
     );
     let (code, out) = cxu(&[
-        "trap", "policer", "set", "policer", "1", "rate", "5", "burst", "3",
+        "trap", "policer", "set", "model/0", "policer", "1", "rate", "5", "burst", "3",
     ]);
     assert_eq!(code, 1);
     assert_eq!(

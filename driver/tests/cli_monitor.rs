@@ -27,7 +27,7 @@ fn batch(lines: &str) -> tempfile::NamedTempFile {
 }
 
 const PARAM_SET: &str = "param set model/0 name counters_clear_on_read value true cmode runtime\n";
-const PARAM_EVENT: &str = "{\"command\":\"new\",\"param\":{\"model/0\":{\"name\":\"counters_clear_on_read\",\"type\":\"driver-specific\",\"values\":[{\"cmode\":\"runtime\",\"value\":true}]}}}";
+const PARAM_EVENT: &str = "{\"command\":\"new\",\"param\":{\"model/0\":{\"name\":\"counters_clear_on_read\",\"type\":\"driver-specific\",\"values\":[{\"cmode\":\"runtime\",\"value\":true,\"default\":false}]}}}";
 
 #[test]
 fn one_document_of_what_follows_the_start() {
@@ -44,7 +44,7 @@ fn one_document_of_what_follows_the_start() {
     );
     assert_eq!(
         ok(&["-b", path]),
-        "[param,new] model/0:\n  name counters_clear_on_read type driver-specific\n  values:\n    cmode runtime value true\n"
+        "[param,new] model/0: name counters_clear_on_read type driver-specific\n  values:\n    cmode runtime value true default false\n"
     );
     // Other documents of the batch come before it, joined as devlink -j -b.
     let f = batch(&format!("monitor all\n{PARAM_SET}dev show\n"));

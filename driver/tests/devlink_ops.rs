@@ -63,7 +63,7 @@ fn registration_follows_the_caps() {
     .unwrap();
     assert!(!ok(&mut s, "trap group show").contains("policer"));
     assert_eq!(ok(&mut s, "trap show").lines().count(), 11);
-    let e = run(&mut s, "trap group set group l2_drops policer 1").unwrap_err();
+    let e = run(&mut s, "trap group set model/0 group l2_drops policer 1").unwrap_err();
     assert_eq!(e, "not found: trap policer 1 (errno 2)");
 
     // The device's limits bound what is registered.
@@ -96,14 +96,17 @@ fn trap_action_reaches_hpkt() {
     let c = s.control().unwrap();
     let id = trap_id("source_mac_is_multicast");
     assert_eq!(c.trap(id).unwrap().action, hpkt::TrapAction::Discard);
-    ok(&mut s, "trap set trap source_mac_is_multicast action trap");
+    ok(
+        &mut s,
+        "trap set model/0 trap source_mac_is_multicast action trap",
+    );
     let hw = c.trap(id).unwrap();
     assert_eq!(hw.action, hpkt::TrapAction::TrapToCpu);
     assert_eq!(hw.trap_group, 0, "l2_drops is hardware group 0");
     assert!(ok(&mut s, "trap show trap source_mac_is_multicast").contains("action trap"));
     // Only drop traps change action (the kernel warns and skips others);
     // the device is not touched.
-    let w = ok(&mut s, "trap set trap stp action mirror");
+    let w = ok(&mut s, "trap set model/0 trap stp action mirror");
     assert_eq!(
         w,
         "Warning: cannot change action of non-drop trap \"stp\"; skipping\n"
@@ -112,14 +115,14 @@ fn trap_action_reaches_hpkt() {
         c.trap(trap_id("stp")).unwrap().action,
         hpkt::TrapAction::TrapToCpu
     );
-    let e = run(&mut s, "trap set trap no_such_trap action drop").unwrap_err();
+    let e = run(&mut s, "trap set model/0 trap no_such_trap action drop").unwrap_err();
     assert!(e.contains("not found"), "{e}");
     // The driver's own trap has an id above the generic table.
-    ok(&mut s, "trap set trap rx_ring_overflow action trap");
+    ok(&mut s, "trap set model/0 trap rx_ring_overflow action trap");
     let own = devlink_core::trap::GENERIC_TRAP_ID_MAX + 1;
     assert_eq!(c.trap(own).unwrap().action, hpkt::TrapAction::TrapToCpu);
     // A group action sets each member.
-    ok(&mut s, "trap group set group l2_drops action trap");
+    ok(&mut s, "trap group set model/0 group l2_drops action trap");
     assert_eq!(
         c.trap(trap_id("vlan_tag_mismatch")).unwrap().action,
         hpkt::TrapAction::TrapToCpu
@@ -130,23 +133,26 @@ fn trap_action_reaches_hpkt() {
 fn groups_and_policers_reach_htgt_and_qpcr_and_drops_come_back() {
     let mut s = Session::embedded(Profile::default()).unwrap();
     let c = s.control().unwrap();
-    ok(&mut s, "trap group set group l3_drops policer 5");
+    ok(&mut s, "trap group set model/0 group l3_drops policer 5");
     let g = c.trap_group(1).unwrap();
     assert!(g.policer_enabled);
     assert_eq!(g.pid, 4);
-    ok(&mut s, "trap group set group l3_drops nopolicer");
+    ok(&mut s, "trap group set model/0 group l3_drops nopolicer");
     assert!(!c.trap_group(1).unwrap().policer_enabled);
     assert!(!ok(&mut s, "trap group show group l3_drops").contains("policer"));
 
-    ok(&mut s, "trap policer set policer 2 rate 4000 burst 1024");
+    ok(
+        &mut s,
+        "trap policer set model/0 policer 2 rate 4000 burst 1024",
+    );
     let p = c.policer(1).unwrap();
     assert_eq!((p.cir, p.cbs), (4000, 10));
     // QPCR stores log2(burst): a burst that is not a power of two is refused
     // and the hardware keeps the old values.
-    let e = run(&mut s, "trap policer set policer 2 burst 1000").unwrap_err();
+    let e = run(&mut s, "trap policer set model/0 policer 2 burst 1000").unwrap_err();
     assert!(e.contains("power of two"), "{e}");
     assert_eq!(c.policer(1).unwrap().cbs, 10);
-    let e = run(&mut s, "trap policer set policer 2 rate 0").unwrap_err();
+    let e = run(&mut s, "trap policer set model/0 policer 2 rate 0").unwrap_err();
     assert!(e.contains("invalid argument"), "{e}");
 
     // The model says policer 2 dropped 42 packets: -s reads them from QPCR.
@@ -155,7 +161,7 @@ fn groups_and_policers_reach_htgt_and_qpcr_and_drops_come_back() {
     let text = ok(&mut s, "trap policer show policer 2");
     assert_eq!(
         text,
-        "model/0:\n  policer 2 rate 4000 burst 1024\n  stats:\n    rx:\n      dropped 42\n"
+        "model/0:\n  policer 2 rate 4000 burst 1024\n    stats:\n        rx:\n          dropped 42\n"
     );
     s.opts.json = true;
     assert_eq!(
@@ -170,14 +176,15 @@ fn groups_and_policers_reach_htgt_and_qpcr_and_drops_come_back() {
 fn port_admin_state_reaches_paos() {
     let mut s = Session::embedded(Profile::default()).unwrap();
     let c = s.control().unwrap();
+    s.opts.verbose = true;
     assert!(ok(&mut s, "port show").contains("admin_state down oper_state down"));
     ok(&mut s, "port set model/0/1 state up");
     assert_eq!(c.port(1).unwrap().admin, paos::admin::UP);
     assert!(c.set_link(1, true));
-    assert_eq!(ok(&mut s, "port show 1"), "model/0/1: type notset flavour physical port 1 splittable false admin_state up oper_state up\n");
-    ok(&mut s, "port set 1 state down");
+    assert_eq!(ok(&mut s, "port show model/0/1"), "model/0/1: type notset flavour physical port 1 splittable false admin_state up oper_state up\n");
+    ok(&mut s, "port set model/0/1 state down");
     assert_eq!(c.port(1).unwrap().admin, paos::admin::DOWN);
-    assert!(run(&mut s, "port set 7 state up")
+    assert!(run(&mut s, "port set model/0/7 state up")
         .unwrap_err()
         .contains("not found"));
     // Counters from PPCNT; with counters_clear_on_read they reset on read.
@@ -187,13 +194,13 @@ fn port_admin_state_reaches_paos() {
         9
     ));
     s.opts.stats = true;
-    assert!(ok(&mut s, "port show 1").contains("a_frames_received_ok 9"));
+    assert!(ok(&mut s, "port show model/0/1").contains("a_frames_received_ok 9"));
     ok(
         &mut s,
-        "param set name counters_clear_on_read value true cmode runtime",
+        "param set model/0 name counters_clear_on_read value true cmode runtime",
     );
-    assert!(ok(&mut s, "port show 1").contains("a_frames_received_ok 9"));
-    assert!(ok(&mut s, "port show 1").contains("a_frames_received_ok 0"));
+    assert!(ok(&mut s, "port show model/0/1").contains("a_frames_received_ok 9"));
+    assert!(ok(&mut s, "port show model/0/1").contains("a_frames_received_ok 0"));
 }
 
 fn image(version: u32, len: usize) -> tempfile::NamedTempFile {
@@ -219,23 +226,28 @@ fn flash_then_fw_activate_runs_the_new_version() {
     let c = s.control().unwrap();
     // 16.40.0123, 1000 bytes: several MCDA blocks, the last one short.
     let f = image((16 << 24) | (40 << 16) | 123, 1000);
-    let out = ok(&mut s, &format!("dev flash {}", f.path().display()));
-    assert!(out.contains("100% Downloading"), "{out}");
-    assert!(out.starts_with('\r'), "a bar redrawn in place: {out:?}");
+    let out = ok(
+        &mut s,
+        &format!("dev flash model/0 file {}", f.path().display()),
+    );
+    assert_eq!(
+        out,
+        "Preparing to flash\nDownloading\nVerifying\nFlashing done\n"
+    );
     // Written and verified, not running yet: stored differs from running.
     let info = ok(&mut s, "dev info");
     assert!(
-        info.contains("running:\n      fw.version 16.35.2000"),
+        info.contains("running:\n        fw.version 16.35.2000"),
         "{info}"
     );
     assert!(
-        info.contains("stored:\n      fw.version 16.40.0123"),
+        info.contains("stored:\n        fw.version 16.40.0123"),
         "{info}"
     );
     assert_eq!(c.flash().pending, Some((16 << 24) | (40 << 16) | 123));
     s.opts.json = true;
     assert_eq!(
-        ok(&mut s, "dev reload action fw_activate"),
+        ok(&mut s, "dev reload model/0 action fw_activate"),
         "{\"reload\":{\"reload_actions_performed\":[\"driver_reinit\",\"fw_activate\"]}}\n"
     );
     assert_eq!(
@@ -257,17 +269,24 @@ fn a_rejected_image_leaves_the_flash_idle() {
     let c = s.control().unwrap();
     let f = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(f.path(), b"not a firmware image at all").unwrap();
-    let e = run(&mut s, &format!("dev flash {}", f.path().display())).unwrap_err();
+    let e = run(
+        &mut s,
+        &format!("dev flash model/0 file {}", f.path().display()),
+    )
+    .unwrap_err();
     assert!(e.contains("REJECTED_BAD_FORMAT"), "{e}");
     let st = c.flash();
     assert_eq!(st.state, cxu_hal::ifc::regs::mcc::ControlState::IDLE);
     assert_eq!(st.pending, None);
     // A missing file says so.
-    let e = run(&mut s, "dev flash /nonexistent/fw.bin").unwrap_err();
+    let e = run(&mut s, "dev flash model/0 file /nonexistent/fw.bin").unwrap_err();
     assert!(e.contains("cannot read /nonexistent/fw.bin"), "{e}");
     // The next good image goes through.
     let good = image(0x1024_0001, 64);
-    ok(&mut s, &format!("dev flash {}", good.path().display()));
+    ok(
+        &mut s,
+        &format!("dev flash model/0 file {}", good.path().display()),
+    );
     assert_eq!(c.flash().pending, Some(0x1024_0001));
 }
 
@@ -277,19 +296,19 @@ fn driverinit_param_applies_on_reload() {
     let c = s.control().unwrap();
     ok(
         &mut s,
-        "param set name trap_policers value 2 cmode driverinit",
+        "param set model/0 name trap_policers value 2 cmode driverinit",
     );
     // Stored, not applied.
     assert_eq!(ok(&mut s, "trap policer show").lines().count(), 8);
     let e = run(
         &mut s,
-        "param set name trap_policers value 99 cmode driverinit",
+        "param set model/0 name trap_policers value 99 cmode driverinit",
     )
     .unwrap_err();
     assert!(e.contains("the device has 16"), "{e}");
     assert_eq!(
-        ok(&mut s, "dev reload"),
-        "reload_actions_performed:\n  driver_reinit\n"
+        ok(&mut s, "dev reload model/0"),
+        "reload_actions_performed:\n    driver_reinit\n"
     );
     assert_eq!(
         ok(&mut s, "trap policer show"),
@@ -298,7 +317,7 @@ fn driverinit_param_applies_on_reload() {
     // Groups 3.. lost their policer, in hardware as well.
     assert!(!c.trap_group(2).unwrap().policer_enabled);
     assert!(c.trap_group(1).unwrap().policer_enabled);
-    let e = run(&mut s, "dev reload limit no_reset").unwrap_err();
+    let e = run(&mut s, "dev reload model/0 limit no_reset").unwrap_err();
     assert!(e.contains("not supported"), "{e}");
 }
 
@@ -320,7 +339,7 @@ fn health_reporters_read_the_device() {
     let cmd = ok(&mut s, "health diagnose reporter cmd");
     assert!(cmd.contains("\"opcode\":\"ACCESS_REG(0x805)\""), "{cmd}");
     s.opts.json = false;
-    let e = run(&mut s, "health recover reporter fw").unwrap_err();
+    let e = run(&mut s, "health recover model/0 reporter fw").unwrap_err();
     assert!(e.contains("not supported"), "{e}");
 }
 
@@ -332,8 +351,11 @@ fn a_fatal_error_is_reported_and_recovered() {
     };
     let mut s = Session::embedded_with(Profile::default(), cfg).unwrap();
     let c = s.control().unwrap();
-    ok(&mut s, "trap set trap blackhole_route action trap");
-    ok(&mut s, "trap policer set policer 3 rate 777 burst 128");
+    ok(&mut s, "trap set model/0 trap blackhole_route action trap");
+    ok(
+        &mut s,
+        "trap policer set model/0 policer 3 rate 777 burst 128",
+    );
     c.fatal_error(0x08);
     let d = ok(&mut s, "health diagnose reporter fw");
     assert!(d.contains("syndrome 8 description HW_FATAL_ERR"), "{d}");
@@ -426,9 +448,9 @@ fn the_ops_run_on_a_bare_command_queue() {
 /// Flashes an image whose firmware has `features` and activates it.
 fn activate_firmware_with(s: &mut Session, features: FwFeatures) {
     let f = image_with((16 << 24) | (41 << 16), Some(features), 600);
-    ok(s, &format!("dev flash {}", f.path().display()));
+    ok(s, &format!("dev flash model/0 file {}", f.path().display()));
     assert!(
-        ok(s, "dev reload action fw_activate").contains("fw_activate"),
+        ok(s, "dev reload model/0 action fw_activate").contains("fw_activate"),
         "the activation was performed"
     );
 }
@@ -461,12 +483,18 @@ fn fw_activate_of_firmware_that_gains_traps_and_policers_registers_them() {
     );
     assert!(c.policer(0).is_some(), "policer 1 programmed as pid 0");
     // The ops the new bits allow are reachable.
-    ok(&mut s, "trap set trap source_mac_is_multicast action trap");
+    ok(
+        &mut s,
+        "trap set model/0 trap source_mac_is_multicast action trap",
+    );
     assert_eq!(
         c.trap(trap_id("source_mac_is_multicast")).map(|t| t.action),
         Some(hpkt::TrapAction::TrapToCpu)
     );
-    ok(&mut s, "trap policer set policer 2 rate 2000 burst 64");
+    ok(
+        &mut s,
+        "trap policer set model/0 policer 2 rate 2000 burst 64",
+    );
     // QPCR holds the burst as its log2.
     assert_eq!(c.policer(1).map(|p| (p.cir, p.cbs)), Some((2000, 6)));
 }
@@ -490,7 +518,11 @@ fn fw_activate_of_firmware_that_loses_traps_or_policers_drops_them() {
         !ok(&mut s, "param show").contains("trap_policers"),
         "the policer param goes with the policers"
     );
-    let e = run(&mut s, "trap policer set policer 1 rate 2000 burst 64").unwrap_err();
+    let e = run(
+        &mut s,
+        "trap policer set model/0 policer 1 rate 2000 burst 64",
+    )
+    .unwrap_err();
     assert!(e.contains("errno 95") || e.contains("errno 2"), "{e}");
 
     // Then traps go too.

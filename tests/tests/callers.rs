@@ -196,56 +196,74 @@ fn malformed_cli_arguments_are_refused_and_change_nothing() {
         ("", "no command", 2),
         ("frobnicate", "not found", 2),
         (
-            "trap set trap source_mac_is_multicast action explode",
+            "trap set model/0 trap source_mac_is_multicast action explode",
             "explode",
             2,
         ),
-        ("trap set trap source_mac_is_multicast", "action", 2),
-        ("trap set trap no_such_trap action trap", "no_such_trap", 1),
-        ("trap set trap source_mac_is_multicast action", "action", 2),
+        ("trap set model/0 trap source_mac_is_multicast", "action", 2),
+        (
+            "trap set model/0 trap no_such_trap action trap",
+            "no_such_trap",
+            1,
+        ),
+        (
+            "trap set model/0 trap source_mac_is_multicast action",
+            "action",
+            2,
+        ),
         (
             "trap set -j trap stp action drop",
             "options go on the command line",
             2,
         ),
-        ("trap set trap stp action drop color red", "color", 2),
-        ("trap group set group l2_drops policer 99", "99", 1),
         (
-            "trap group set group no_such_group action drop",
+            "trap set model/0 trap stp action drop color red",
+            "color",
+            2,
+        ),
+        ("trap group set model/0 group l2_drops policer 99", "99", 1),
+        (
+            "trap group set model/0 group no_such_group action drop",
             "no_such_group",
             1,
         ),
-        ("trap group set group l2_drops policer abc", "abc", 2),
-        ("trap policer set policer 1 rate lots", "lots", 2),
         (
-            "trap policer set policer 1 rate 99999999999999999999999",
+            "trap group set model/0 group l2_drops policer abc",
+            "abc",
+            2,
+        ),
+        ("trap policer set model/0 policer 1 rate lots", "lots", 2),
+        (
+            "trap policer set model/0 policer 1 rate 99999999999999999999999",
             "99999999999999999999999",
             2,
         ),
-        ("trap policer set policer 1 burst 0x", "0x", 2),
-        ("trap policer set policer 42 rate 1000", "42", 1),
+        ("trap policer set model/0 policer 1 burst 0x", "0x", 2),
+        ("trap policer set model/0 policer 42 rate 1000", "42", 1),
         ("port set model/0/1 state sideways", "sideways", 2),
         ("port set model/0/9 state down", "9", 1),
         ("port set other/0/1 state down", "other/0", 2),
         (
-            "dev reload action reboot_everything",
+            "dev reload model/0 action reboot_everything",
             "reboot_everything",
             2,
         ),
-        ("dev reload limit forever", "forever", 2),
+        ("dev reload model/0 limit forever", "forever", 2),
         (
-            "dev param set name no_such_param value 1 cmode runtime",
+            "dev param set model/0 name no_such_param value 1 cmode runtime",
             "no_such_param",
             1,
         ),
         (
-            "dev param set name counters_clear_on_read value maybe cmode runtime",
+            "dev param set model/0 name counters_clear_on_read value maybe cmode runtime",
             "maybe",
             2,
         ),
-        ("dev flash", "file", 2),
+        ("dev flash model/0", "file", 2),
+        ("dev flash file fw.bin", "Devlink identification", 2),
+        ("trap set trap stp action drop", "Devlink identification", 2),
         (
-            "dev flash /nonexistent/cxu/fw.bin",
+            "dev flash model/0 file /nonexistent/cxu/fw.bin",
             "cannot read /nonexistent/cxu/fw.bin",
             1,
         ),
@@ -288,7 +306,11 @@ fn malformed_cli_arguments_are_refused_and_change_nothing() {
         "a refused command line reached the device"
     );
     // The session still works.
-    run(&mut s, "trap set trap source_mac_is_multicast action trap").expect("good line");
+    run(
+        &mut s,
+        "trap set model/0 trap source_mac_is_multicast action trap",
+    )
+    .expect("good line");
     assert_ne!(state(&c), before);
 }
 
@@ -314,7 +336,7 @@ fn malformed_firmware_images_are_refused_and_change_nothing() {
     ];
     for (what, bytes, word) in &cases {
         let f = image_file(bytes);
-        let line = format!("dev flash {}", f.path().display());
+        let line = format!("dev flash model/0 file {}", f.path().display());
         match run(&mut s, &line) {
             Ok(out) => panic!("{what} image accepted: {out}"),
             Err((e, code)) => {
@@ -329,6 +351,10 @@ fn malformed_firmware_images_are_refused_and_change_nothing() {
     good.extend_from_slice(&0x1028_0001u32.to_be_bytes());
     good.extend_from_slice(&[7u8; 300]);
     let f = image_file(&good);
-    run(&mut s, &format!("dev flash {}", f.path().display())).expect("good image");
+    run(
+        &mut s,
+        &format!("dev flash model/0 file {}", f.path().display()),
+    )
+    .expect("good image");
     assert_eq!(c.flash().pending, Some(0x1028_0001));
 }

@@ -230,6 +230,20 @@ impl Server {
         s
     }
 
+    /// Waits until the server has printed its state at the connection's
+    /// close (QEMU has exited by now), bounded: a server that never does is
+    /// reported by the checks on its state lines.
+    fn wait_closed(&self) {
+        let t = Instant::now();
+        while !self
+            .state_text()
+            .contains(r#""reason":"connection closed""#)
+            && t.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -389,8 +403,8 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         .arg(&hal_script);
     let out = run_bounded(cmd, GUEST_TIMEOUT + Duration::from_secs(30));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    // Give the server a moment to log the connection summary after QEMU exits.
-    std::thread::sleep(Duration::from_millis(200));
+    // The server prints its last state when it sees QEMU's connection close.
+    server.wait_closed();
     let server_log = server.log_text();
     let server_states = server.state_text();
     drop(server);
@@ -486,8 +500,8 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         .arg(workspace().join("tests/tests/qemu_guest/mlx5_core.sh"));
     let out = run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    // Give the server a moment to print its last state after QEMU exits.
-    std::thread::sleep(Duration::from_millis(200));
+    // The server prints its last state when it sees QEMU's connection close.
+    server.wait_closed();
     let server_log = server.log_text();
     let server_states = server.state_text();
     drop(server);

@@ -198,3 +198,31 @@ fn show_skips_params_the_driver_cannot_read() {
     g.driver_mut().fail_when = Some(("param_get 7".into(), Error::Busy("fw".into())));
     assert_eq!(g.param_show().map(|_| ()), Err(Error::Busy("fw".into())));
 }
+
+#[test]
+fn without_get_default_there_is_no_default_to_set() {
+    let (b, _, _) = populated();
+    let dev = b.register();
+    let mut g = dev.enter().unwrap();
+    // The test driver has no param_get_default: no `default` key, and
+    // `param set ... default` is refused without touching the value.
+    let v = g.param_get("fw_load_policy").unwrap();
+    assert_eq!(v.values[0].default, None);
+    assert!(!json::to_string(&v).contains("default"));
+    assert!(matches!(
+        g.param_set_default("fw_load_policy", Cmode::Runtime),
+        Err(Error::NotSupported(_))
+    ));
+    assert!(matches!(
+        g.param_set_default("max_macs", Cmode::Runtime),
+        Err(Error::NotSupported(_))
+    ));
+    assert!(matches!(
+        g.param_set_default("nope", Cmode::Runtime),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        g.param_get("max_macs").unwrap().values[0].value,
+        ParamValue::U32(32)
+    );
+}

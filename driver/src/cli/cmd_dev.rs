@@ -11,6 +11,7 @@ use devlink_core::{
 };
 
 use super::flash_text::FlashText;
+use super::jsontext::{self, J};
 use super::session::{canon, get, need, only, split_args, write_out, Session};
 use super::CliError;
 
@@ -37,8 +38,16 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
             only(&kv, &[])?;
             let key = s.check_dev(dev)?;
             let info = s.device()?.instance.enter()?.info_get()?;
-            s.emit(out, &ObjectSection::new("info", [(key, &info)]).to_json())
+            let json = ObjectSection::new("info", [(key, &info)]).to_json();
+            if s.opts.json {
+                return s.emit(out, &json);
+            }
+            let j =
+                jsontext::parse(&json).map_err(|e| CliError::usage(format!("internal: {e}")))?;
+            write_out(out, &info_text(&j))
         }
+        // Without arguments devlink prints the help (and succeeds).
+        ["reload" | "flash"] => write_out(out, super::USAGE),
         ["reload", rest @ ..] => reload(s, rest, out),
         ["flash", rest @ ..] => flash(s, rest, out),
         ["param", rest @ ..] => param(s, rest, out),
@@ -51,7 +60,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
 fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
     let (dev, kv) = split_args(w, &[])?;
     only(&kv, &["action", "limit"])?;
-    s.check_dev(dev)?;
+    s.require_dev(dev)?;
     let action = match get(&kv, "action") {
         None => None,
         Some("driver_reinit") => Some(ReloadAction::DriverReinit),
@@ -69,21 +78,77 @@ fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErr
         Some(l) => return Err(CliError::usage(format!("limit {l:?}: no_reset"))),
     };
     let performed = s.device()?.instance.enter()?.reload(action, limit)?;
-    s.emit(out, &devlink_core::reload::reload_reply_json(performed))
+    let json = devlink_core::reload::reload_reply_json(performed);
+    if s.opts.json {
+        return s.emit(out, &json);
+    }
+    // devlink: the actions on one line under the heading.
+    let j = jsontext::parse(&json).map_err(|e| CliError::usage(format!("internal: {e}")))?;
+    let mut names = Vec::new();
+    if let J::Obj(sec) = &j {
+        for (_, body) in sec {
+            if let J::Obj(fields) = body {
+                for (_, v) in fields {
+                    if let J::Arr(a) = v {
+                        names.extend(
+                            a.iter()
+                                .map(|x| jsontext::compact(x).trim_matches('"').to_string()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    write_out(
+        out,
+        &format!("reload_actions_performed:\n    {}\n", names.join(" ")),
+    )
+}
+
+/// `dev info` as devlink prints it: the scalars one per line, each
+/// version group two levels in under `versions:` and its versions one per
+/// line beneath it.
+fn info_text(j: &J) -> String {
+    let mut t = String::new();
+    let J::Obj(sec) = j else { return t };
+    for (_, handles) in sec {
+        let J::Obj(hs) = handles else { continue };
+        for (h, entry) in hs {
+            t.push_str(&format!("{h}:\n"));
+            let J::Obj(fields) = entry else { continue };
+            for (k, v) in fields {
+                match v {
+                    J::Obj(groups) => {
+                        t.push_str(&format!("  {k}:\n"));
+                        for (g, vers) in groups {
+                            t.push_str(&format!("      {g}:\n"));
+                            if let J::Obj(vs) = vers {
+                                for (n, x) in vs {
+                                    t.push_str(&format!(
+                                        "        {n} {}\n",
+                                        jsontext::compact(x).trim_matches('"')
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    x => t.push_str(&format!(
+                        "  {k} {}\n",
+                        jsontext::compact(x).trim_matches('"')
+                    )),
+                }
+            }
+        }
+    }
+    t
 }
 
 /// `cxu dev flash DEV file FILE [component C] [overwrite settings|identifiers]...`;
 /// the progress is printed by [`FlashText`].
 fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    // `dev flash FILE` is accepted as well as devlink's `dev flash DEV file FILE`.
-    let (dev, kv) = match w {
-        [f] if !f.contains('/') || std::path::Path::new(f).exists() => {
-            (None, vec![("file", Some(*f))])
-        }
-        _ => split_args(w, &[])?,
-    };
+    let (dev, kv) = split_args(w, &[])?;
     only(&kv, &["file", "component", "overwrite"])?;
-    s.check_dev(dev)?;
+    s.require_dev(dev)?;
     let mut req = FlashRequest::new(need(&kv, "file")?);
     req.component = get(&kv, "component").map(str::to_string);
     for (_, v) in kv.iter().filter(|(k, _)| *k == "overwrite") {
@@ -154,10 +219,20 @@ pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), Cli
             )
         }
         ["set", rest @ ..] => {
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &["name", "value", "cmode"])?;
-            s.check_dev(dev)?;
+            let (dev, kv) = split_args(rest, &["default"])?;
+            only(&kv, &["name", "value", "default", "cmode"])?;
+            s.require_dev(dev)?;
             let name = need(&kv, "name")?;
+            let default = kv.iter().any(|(k, _)| *k == "default");
+            match (get(&kv, "value").is_some(), default) {
+                (true, true) => {
+                    return Err(CliError::usage("Cannot specify both value and default"))
+                }
+                (false, false) => {
+                    return Err(CliError::usage("Either value or default must be specified"))
+                }
+                _ => {}
+            }
             let cmode = match need(&kv, "cmode")? {
                 "runtime" => Cmode::Runtime,
                 "driverinit" => Cmode::Driverinit,
@@ -168,9 +243,13 @@ pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), Cli
                     )))
                 }
             };
-            let raw = need(&kv, "value")?;
             let inst = Arc::clone(&s.device()?.instance);
             let mut g = inst.enter()?;
+            if default {
+                g.param_set_default(name, cmode)?;
+                return Ok(());
+            }
+            let raw = need(&kv, "value")?;
             let ty = g
                 .param_get(name)?
                 .values

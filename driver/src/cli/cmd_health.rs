@@ -40,7 +40,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         ["dump", "clear", rest @ ..] => {
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["reporter"])?;
-            s.check_dev(dev)?;
+            s.require_dev(dev)?;
             let inst = Arc::clone(&s.device()?.instance);
             inst.enter()?.health_dump_clear(need(&kv, "reporter")?, None)?;
             Ok(())
@@ -48,7 +48,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         ["recover", rest @ ..] => {
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["reporter"])?;
-            s.check_dev(dev)?;
+            s.require_dev(dev)?;
             let inst = Arc::clone(&s.device()?.instance);
             inst.enter()?.health_recover(need(&kv, "reporter")?, None)?;
             Ok(())
@@ -56,7 +56,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         ["set", rest @ ..] => {
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["reporter", "grace_period", "burst_period", "auto_recover", "auto_dump"])?;
-            s.check_dev(dev)?;
+            s.require_dev(dev)?;
             let b = |k: &str| -> Result<Option<bool>, CliError> {
                 get(&kv, k)
                     .map(|v| match v {

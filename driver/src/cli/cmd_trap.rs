@@ -51,7 +51,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         ["set", rest @ ..] => {
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["trap", "action"])?;
-            s.check_dev(dev)?;
+            s.require_dev(dev)?;
             let a = action(need(&kv, "action")?)?;
             let inst = Arc::clone(&s.device()?.instance);
             let warn = inst.enter()?.trap_set_action(need(&kv, "trap")?, a)?;
@@ -90,7 +90,7 @@ fn group(s: &mut Session, w: &[&str], detail: Detail, out: &mut dyn Write) -> Re
         ["set", rest @ ..] => {
             let (dev, kv) = split_args(rest, &["nopolicer"])?;
             only(&kv, &["group", "action", "policer", "nopolicer"])?;
-            s.check_dev(dev)?;
+            s.require_dev(dev)?;
             let a = get(&kv, "action").map(action).transpose()?;
             let pol = if kv.iter().any(|(k, _)| *k == "nopolicer") {
                 Some(None)
@@ -143,7 +143,7 @@ fn policer(
         ["set", rest @ ..] => {
             let (dev, kv) = split_args(rest, &[])?;
             only(&kv, &["policer", "rate", "burst"])?;
-            s.check_dev(dev)?;
+            s.require_dev(dev)?;
             let id = num("policer", need(&kv, "policer")?)?;
             let rate = get(&kv, "rate").map(|r| num("rate", r)).transpose()?;
             let burst = get(&kv, "burst").map(|b| num("burst", b)).transpose()?;

@@ -246,7 +246,8 @@ fn scalar(j: &J) -> Option<String> {
 }
 
 /// iproute2-style text of one object: scalars as `key value` on one line,
-/// nested objects and lists on their own indented lines.
+/// nested objects and lists under an indented `key:` heading, their
+/// content indented one step more.
 pub fn text_object(j: &J, ind: usize, out: &mut String) {
     let pad = "  ".repeat(ind);
     match j {
@@ -258,9 +259,11 @@ pub fn text_object(j: &J, ind: usize, out: &mut String) {
             if !line.is_empty() {
                 out.push_str(&format!("{pad}{}\n", line.join(" ")));
             }
+            // devlink's pr_out_object_start / pr_out_array_start: the
+            // heading one step in from its object's line, its content two.
             for (k, x) in v.iter().filter(|(_, x)| scalar(x).is_none()) {
-                out.push_str(&format!("{pad}{k}:\n"));
-                text_object(x, ind + 1, out);
+                out.push_str(&format!("{pad}  {k}:\n"));
+                text_object(x, ind + 2, out);
             }
         }
         J::Arr(v) => {
@@ -294,6 +297,17 @@ pub fn text_section(j: &J) -> String {
                         out.push_str(&format!("{h}\n"));
                     } else {
                         out.push_str(&format!("{h}: {line}\n"));
+                    }
+                }
+                // pr_out_handle_start without an array: the entry's
+                // scalars on the handle's line, its nested objects under it.
+                J::Obj(fields) => {
+                    let mut body = String::new();
+                    text_object(v, 0, &mut body);
+                    if fields.iter().any(|(_, x)| scalar(x).is_some()) {
+                        out.push_str(&format!("{h}: {body}"));
+                    } else {
+                        out.push_str(&format!("{h}:\n{body}"));
                     }
                 }
                 _ => {

@@ -197,6 +197,17 @@ impl Session {
         write_out(out, &s)
     }
 
+    /// [`Session::check_dev`] where devlink requires the `DEV` argument
+    /// (reload, flash, every set).
+    pub(crate) fn require_dev(&mut self, dev: Option<&str>) -> Result<String, CliError> {
+        match dev {
+            None => Err(CliError::usage(
+                "Devlink identification (\"bus_name/dev_name\") expected",
+            )),
+            d => self.check_dev(d),
+        }
+    }
+
     /// The handle name (`model/0`), checking a `DEV` argument against it.
     pub(crate) fn check_dev(&mut self, dev: Option<&str>) -> Result<String, CliError> {
         let h = self.device()?.instance.handle().to_string();

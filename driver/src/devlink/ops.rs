@@ -157,6 +157,22 @@ impl DevlinkOps<Cxu> for CxuOps {
         }
     }
 
+    fn param_get_default(
+        &self,
+        g: &mut InstanceGuard<'_, Cxu>,
+        id: u32,
+        _cmode: Cmode,
+    ) -> Result<ParamValue> {
+        match id {
+            param_id::TRAP_POLICERS => Ok(ParamValue::U32(super::register::default_policers(
+                g.driver().caps(),
+            ))),
+            // Counters keep counting across reads until asked otherwise.
+            param_id::COUNTERS_CLEAR_ON_READ => Ok(ParamValue::Bool(false)),
+            _ => Err(Error::NotSupported(format!("param id {id} has no default"))),
+        }
+    }
+
     fn param_validate(
         &self,
         g: &mut InstanceGuard<'_, Cxu>,

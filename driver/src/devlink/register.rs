@@ -112,7 +112,8 @@ pub fn capabilities(caps: &DeviceCaps) -> Capabilities {
     c
 }
 
-/// One policer per group by default (the driverinit param changes it).
+/// The `trap_policers` param's default: one policer per group (the
+/// driverinit param changes it), as many as the device has.
 pub(crate) fn default_policers(caps: &DeviceCaps) -> u32 {
     caps.max_trap_policers
         .min(u32::try_from(group_count(caps)).unwrap_or(u32::MAX))

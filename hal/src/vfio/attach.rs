@@ -123,7 +123,7 @@ fn attach(pre: &Preflight) -> Result<VfioFunction> {
         Box::new(VfioKernel {
             device: ManuallyDrop::new(device),
             container,
-            file,
+            file: Some(file),
             device_dir: pre.device_dir.clone(),
         }),
     )
@@ -169,13 +169,19 @@ struct VfioKernel {
     /// Dropped by hand, before the container (see `Drop`).
     device: ManuallyDrop<VfioDevice>,
     container: Arc<VfioContainer>,
-    file: Arc<File>,
+    /// Our dup of the device fd; closed before the device goes (see `Drop`).
+    file: Option<Arc<File>>,
     /// The function's sysfs directory, which vfio-ioctls reads again on drop.
     device_dir: PathBuf,
 }
 
 impl Drop for VfioKernel {
     fn drop(&mut self) {
+        // The group is detached from the container when the device goes, and
+        // the kernel refuses (EBUSY) while any fd of the device is open: our
+        // dup closes first (the function's own clone and the BARs' have gone
+        // with the fields dropped before this one).
+        drop(self.file.take());
         // vfio-ioctls' `VfioDevice::drop` re-reads `iommu_group` from sysfs and
         // unwraps the result: after a surprise removal that would panic in drop.
         // Then leak the device (its fd closes at exit) rather than abort.
@@ -211,7 +217,11 @@ unsafe impl Kernel for VfioKernel {
     }
 
     fn reset(&self) -> Result<()> {
-        ioctl::device_reset(self.file.as_ref())
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::Reset("the VFIO device is being closed".into()))?;
+        ioctl::device_reset(file.as_ref())
             .map_err(|e| Error::Reset(format!("VFIO_DEVICE_RESET: {e}")))
     }
 

@@ -55,6 +55,12 @@ impl Control {
         self.inner.iseg.lock().set_fatal(syndrome);
     }
 
+    /// Firmware hangs silently: the health counter stops (no syndrome) until
+    /// the next function reset.
+    pub fn stop_health_counter(&self) {
+        self.inner.iseg.lock().stop_health_counter();
+    }
+
     /// Surprise removal: MMIO and config reads return all ones, writes are
     /// dropped, DMA and interrupts stop.
     pub fn surprise_remove(&self) {

@@ -31,6 +31,8 @@ pub struct InitSeg {
     health_buffer: [u8; iseg::HEALTH_BUFFER_SIZE],
     /// The health counter value and syndrome frozen at a fatal error.
     fatal: Option<(u32, u8)>,
+    /// The health counter stopped with no syndrome (a hung firmware).
+    stopped: Option<u32>,
     /// `cmd_exec_to` and `cmd_q_init_to` as a test set them (0: not given).
     timeouts: (u32, u32),
 }
@@ -58,6 +60,7 @@ impl InitSeg {
             epoch: now,
             health_buffer,
             fatal: None,
+            stopped: None,
             timeouts: (0, 0),
         }
     }
@@ -75,6 +78,7 @@ impl InitSeg {
         self.nic_interface = 0;
         self.boot_start = Instant::now();
         self.fatal = None;
+        self.stopped = None;
         // rfr_severity, irisc_index, synd, ext_synd (0x238..0x240).
         let rfr = iseg::HEALTH_RFR.first_byte() - iseg::HEALTH_BUFFER;
         self.health_buffer[rfr..rfr + 8].fill(0);
@@ -123,7 +127,16 @@ impl InitSeg {
         self.fatal.is_some()
     }
 
+    /// Firmware hangs without reporting anything: the health counter stops
+    /// where it is, the syndrome stays 0 (until a reset).
+    pub fn stop_health_counter(&mut self) {
+        self.stopped = Some(self.counter());
+    }
+
     fn counter(&self) -> u32 {
+        if let Some(c) = self.stopped {
+            return c;
+        }
         let ticks = self.epoch.elapsed().as_nanos() / self.health_tick.as_nanos().max(1);
         (ticks as u32) & 0x00FF_FFFF
     }
