@@ -1,29 +1,9 @@
 //! Every `cxu` subcommand through the tool's entry point, `cli::run`, on
 //! the embedded model: text and JSON output, batches, and errors.
 
-use std::io::Write;
+mod cli_support;
 
-use cxu_driver::cli;
-
-/// `cxu ARGS...`: (exit code, output).
-fn cxu(args: &[&str]) -> (i32, String) {
-    let mut out = Vec::new();
-    let code = cli::run(args, &mut out);
-    (code, String::from_utf8(out).expect("utf-8"))
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out) = cxu(args);
-    assert_eq!(code, 0, "cxu {args:?}: {out}");
-    out
-}
-
-/// A batch file of `lines`.
-fn batch(lines: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(lines.as_bytes()).unwrap();
-    f
-}
+use cli_support::{batch, cxu, ok};
 
 fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))

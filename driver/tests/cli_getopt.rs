@@ -2,27 +2,9 @@
 //! anywhere, combined short flags, abbreviations, batch quoting and
 //! continuations, `-j -b` output and exit codes.
 
-use std::io::Write;
+mod cli_support;
 
-use cxu_driver::cli;
-
-fn cxu(args: &[&str]) -> (i32, String) {
-    let mut out = Vec::new();
-    let code = cli::run(args, &mut out);
-    (code, String::from_utf8(out).expect("utf-8"))
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out) = cxu(args);
-    assert_eq!(code, 0, "cxu {args:?}: {out}");
-    out
-}
-
-fn batch(lines: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(lines.as_bytes()).unwrap();
-    f
-}
+use cli_support::{batch, cxu, ok};
 
 const POLICER_1_STATS: &str = "{\"trap_policer\":{\"model/0\":[{\"policer\":1,\"rate\":10000,\"burst\":256,\"stats\":{\"rx\":{\"dropped\":0}}}]}}\n";
 

@@ -2,29 +2,13 @@
 //! `-j` as one `{"mon":[...]}` document closed when the monitor ends,
 //! NDJSON only when asked for.
 
+mod cli_support;
 use std::io::Write;
 use std::sync::mpsc;
 
-use cxu_driver::cli::{self, Session};
+use cli_support::{batch, cxu, ok};
+use cxu_driver::cli::Session;
 use cxu_qemu::model::Profile;
-
-fn cxu(args: &[&str]) -> (i32, String) {
-    let mut out = Vec::new();
-    let code = cli::run(args, &mut out);
-    (code, String::from_utf8(out).expect("utf-8"))
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out) = cxu(args);
-    assert_eq!(code, 0, "cxu {args:?}: {out}");
-    out
-}
-
-fn batch(lines: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(lines.as_bytes()).unwrap();
-    f
-}
 
 const PARAM_SET: &str = "param set model/0 name counters_clear_on_read value true cmode runtime\n";
 const PARAM_EVENT: &str = "{\"command\":\"new\",\"param\":{\"model/0\":{\"name\":\"counters_clear_on_read\",\"type\":\"driver-specific\",\"values\":[{\"cmode\":\"runtime\",\"value\":true,\"default\":false}]}}}";
