@@ -11,39 +11,17 @@
 //! Gated as `qemu_guest`: skipped (with a message) without the guest cache
 //! unless `CXU_QEMU=1`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+#[path = "qemu_guest/harness.rs"]
+mod harness;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use harness::{cache_root, show, workspace};
 
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 const GUEST_TIMEOUT: Duration = Duration::from_secs(420);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-fn cache_root() -> PathBuf {
-    if let Some(c) = std::env::var_os("CXU_CACHE") {
-        return PathBuf::from(c);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    base.join("cxu")
-}
-
-fn show(what: &str, out: &Output) -> String {
-    format!(
-        "{what}: {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// `cxu` and `cxu-vfio-user`, static, release.
 fn build() -> (PathBuf, PathBuf) {

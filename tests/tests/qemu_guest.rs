@@ -13,6 +13,8 @@
 //! the guest's own summary line. The server is killed when the test ends; a
 //! guest that hangs is killed after a bound and its console printed.
 
+#[path = "qemu_guest/harness.rs"]
+mod harness;
 #[path = "qemu_guest/mlx5_state.rs"]
 mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
@@ -23,38 +25,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use harness::{cache_root, show, workspace};
+
 /// The guest target triple (also the host's: an explicit `--target` keeps the
 /// crt-static flags away from the host build and its proc-macros).
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 /// Bound of the QEMU run, enforced by run.sh (`timeout`) and again here.
 const GUEST_TIMEOUT: Duration = Duration::from_secs(240);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-fn cache_root() -> PathBuf {
-    if let Some(c) = std::env::var_os("CXU_CACHE") {
-        return PathBuf::from(c);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    base.join("cxu")
-}
-
-fn show(what: &str, out: &Output) -> String {
-    format!(
-        "{what}: {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// The static binaries the run needs.
 struct Binaries {
