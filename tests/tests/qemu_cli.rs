@@ -18,34 +18,26 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{cache_root, show, workspace};
+use harness::{guest_ready, show, static_build, workspace};
 
-const TARGET: &str = "x86_64-unknown-linux-gnu";
 const GUEST_TIMEOUT: Duration = Duration::from_secs(420);
 
 /// `cxu` and `cxu-vfio-user`, static, release.
 fn build() -> (PathBuf, PathBuf) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(workspace())
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .args(["build", "--release", "--target", TARGET])
-        .args(["--message-format", "json-render-diagnostics"])
-        .args(["-p", "cxu-qemu", "--bin", "cxu-vfio-user"])
-        .args(["-p", "cxu-driver", "--bin", "cxu"])
-        .output()
-        .expect("run cargo");
-    assert!(out.status.success(), "{}", show("static build", &out));
-    let json = String::from_utf8_lossy(&out.stdout);
-    let exe = |name: &str| -> PathBuf {
-        json.lines()
-            .filter(|l| l.contains(r#""reason":"compiler-artifact""#))
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["target"]["name"] == name && v["executable"].is_string())
-            .and_then(|v| v["executable"].as_str().map(PathBuf::from))
-            .unwrap_or_else(|| panic!("cargo built no executable {name}"))
-    };
-    (exe("cxu"), exe("cxu-vfio-user"))
+    let find = static_build(
+        "qemu_cli",
+        &[
+            "-p",
+            "cxu-qemu",
+            "--bin",
+            "cxu-vfio-user",
+            "-p",
+            "cxu-driver",
+            "--bin",
+            "cxu",
+        ],
+    );
+    (find("cxu"), find("cxu-vfio-user"))
 }
 
 /// The guest's script: each step's output between `CLI-BEGIN name` and
@@ -146,23 +138,12 @@ impl Drop for Server {
 
 #[test]
 fn the_cxu_tool_does_a_users_session_on_a_guest_function() {
-    let required = std::env::var("CXU_QEMU").is_ok_and(|v| v == "1");
-    let complete = cache_root().join("guest-root/.complete");
-    if !required && !complete.exists() {
-        eprintln!(
-            "qemu_cli: SKIPPED: no QEMU cache at {} (run qemu/guest/fetch.sh, or set CXU_QEMU=1)",
-            complete.display()
-        );
+    if !guest_ready("qemu_cli") {
         return;
     }
     let t0 = Instant::now();
     let scripts = workspace().join("qemu/guest");
-    let fetch = Command::new(scripts.join("fetch.sh"))
-        .output()
-        .expect("run fetch.sh");
-    assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
     let (cxu, server_bin) = build();
-    eprintln!("qemu_cli: static build took {:?}", t0.elapsed());
 
     let dir = tempfile::Builder::new()
         .prefix("cxu-qemu-cli-")

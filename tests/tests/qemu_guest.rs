@@ -25,11 +25,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use harness::{cache_root, show, workspace};
+use harness::{executables, guest_ready, show, static_build, workspace};
 
-/// The guest target triple (also the host's: an explicit `--target` keeps the
-/// crt-static flags away from the host build and its proc-macros).
-const TARGET: &str = "x86_64-unknown-linux-gnu";
 /// Bound of the QEMU run, enforced by run.sh (`timeout`) and again here.
 const GUEST_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -41,23 +38,6 @@ struct Binaries {
     guest: PathBuf,
     /// hal's `vfio_guest` test (ignored on the host), in the guest.
     hal_test: PathBuf,
-}
-
-/// The `"executable"` of each artifact in cargo's JSON messages, by target name.
-fn executables(json: &str) -> Vec<(String, PathBuf)> {
-    let field = |line: &str, key: &str| -> Option<String> {
-        let start = line.find(key)? + key.len();
-        let end = line[start..].find('"')?;
-        Some(line[start..start + end].to_string())
-    };
-    json.lines()
-        .filter(|l| l.contains(r#""reason":"compiler-artifact""#))
-        .filter_map(|l| {
-            let target = &l[l.find(r#""target":{"#)?..];
-            let name = field(target, r#""name":""#)?;
-            Some((name, PathBuf::from(field(l, r#""executable":""#)?)))
-        })
-        .collect()
 }
 
 /// The binaries, built once for every test of this file.
@@ -73,49 +53,25 @@ fn one_guest() -> std::sync::MutexGuard<'static, ()> {
     GUEST.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Whether the guest tests run: the QEMU cache exists, or CI asks for them
-/// (`CXU_QEMU=1`, which fetches and never skips). Fetches (or finds) the cache.
-fn guest_ready(test: &str) -> bool {
-    let required = std::env::var("CXU_QEMU").is_ok_and(|v| v == "1");
-    let complete = cache_root().join("guest-root/.complete");
-    if !required && !complete.exists() {
-        eprintln!(
-            "{test}: SKIPPED: no QEMU cache at {} (run qemu/guest/fetch.sh, or set CXU_QEMU=1 to fetch and run)",
-            complete.display()
-        );
-        return false;
-    }
-    // fetch.sh returns at once when the cache is complete.
-    let fetch = Command::new(workspace().join("qemu/guest/fetch.sh"))
-        .output()
-        .expect("run fetch.sh");
-    assert!(fetch.status.success(), "{}", show("fetch.sh", &fetch));
-    true
-}
-
 /// Builds the binaries statically in one cargo call.
 fn build() -> Binaries {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let t = Instant::now();
-    let out = Command::new(cargo)
-        .current_dir(workspace())
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .args(["build", "--release", "--target", TARGET])
-        .args(["--message-format", "json-render-diagnostics"])
-        .args(["-p", "cxu-qemu", "--bin", "cxu-vfio-user"])
-        .args(["-p", "cxu-tests", "--bin", "cxu-guest"])
-        .args(["-p", "cxu-hal", "--test", "vfio_guest"])
-        .output()
-        .expect("run cargo");
-    assert!(out.status.success(), "{}", show("static build", &out));
-    eprintln!("qemu_guest: static build took {:?}", t.elapsed());
-    let exes = executables(&String::from_utf8_lossy(&out.stdout));
-    let find = |name: &str| {
-        exes.iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_else(|| panic!("cargo built no executable {name}: {exes:?}"))
-    };
+    let find = static_build(
+        "qemu_guest",
+        &[
+            "-p",
+            "cxu-qemu",
+            "--bin",
+            "cxu-vfio-user",
+            "-p",
+            "cxu-tests",
+            "--bin",
+            "cxu-guest",
+            "-p",
+            "cxu-hal",
+            "--test",
+            "vfio_guest",
+        ],
+    );
     Binaries {
         server: find("cxu-vfio-user"),
         guest: find("cxu-guest"),
