@@ -39,9 +39,7 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::cpu;
 use super::error::BenchError;
-use super::latency::Latency;
 use super::load::{self, Measured, Window, Workload, MEASURE, STOP, WARMUP};
 use crate::cmd::{CmdHandle, Mode, Queue};
 
@@ -271,42 +269,9 @@ pub(crate) fn run(
         // The dispatcher stops once every submitter has dropped its sender,
         // and the completion thread once the dispatcher has.
         drop(work_tx);
-        std::thread::sleep(win.warmup);
-        let cpu0 = cpu::sample();
-        let t0 = Instant::now();
-        let _ = phase.compare_exchange(WARMUP, MEASURE, Ordering::AcqRel, Ordering::Acquire);
-        std::thread::sleep(win.measure);
-        phase.store(STOP, Ordering::Release);
-        let elapsed = t0.elapsed();
-        let cpu_use = cpu::sample_end().since(&cpu0);
-        let results: Vec<crate::Result<(u64, Vec<u64>)>> = workers
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(crate::Error::BadMessage("a bench thread panicked".into()))
-                })
-            })
-            .collect();
-        (results, elapsed, cpu_use)
+        load::window(&phase, win, workers)
     });
-    let mut completed = 0;
-    let mut samples = Vec::new();
-    for r in results {
-        let (n, lat) = r.map_err(|source| BenchError::Command {
-            opcode: w.opcode,
-            point: point.to_string(),
-            source: Box::new(source),
-        })?;
-        completed += n;
-        samples.extend_from_slice(&lat);
-    }
-    Ok(Measured {
-        completed,
-        elapsed,
-        latency: Latency::from_samples(&mut samples),
-        cpu: cpu_use,
-        cpu_commands: completed,
-    })
+    load::measured(results, elapsed, cpu_use, w, point)
 }
 
 #[cfg(test)]

@@ -122,25 +122,50 @@ pub(crate) fn run(
                 })
             })
             .collect();
-        std::thread::sleep(win.warmup);
-        let cpu0 = cpu::sample();
-        let t0 = Instant::now();
-        // Only from WARMUP: a failed thread may have stopped everything already.
-        let _ = phase.compare_exchange(WARMUP, MEASURE, Ordering::AcqRel, Ordering::Acquire);
-        std::thread::sleep(win.measure);
-        phase.store(STOP, Ordering::Release);
-        let elapsed = t0.elapsed();
-        let cpu_use = cpu::sample_end().since(&cpu0);
-        let results: Vec<crate::Result<(u64, Vec<u64>)>> = workers
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(crate::Error::BadMessage("a bench thread panicked".into()))
-                })
-            })
-            .collect();
-        (results, elapsed, cpu_use)
+        window(&phase, win, workers)
     });
+    measured(results, elapsed, cpu_use, w, point)
+}
+
+/// What one submitting thread returns: commands completed in the window and
+/// their latencies.
+pub(super) type ThreadResult = crate::Result<(u64, Vec<u64>)>;
+
+/// Warm-up, then the measured window: moves `phase` from WARMUP to MEASURE
+/// and to STOP around it, and joins `workers`. Returns their results, the
+/// window's real length and the process CPU spent in it.
+pub(super) fn window(
+    phase: &AtomicU8,
+    win: Window,
+    workers: Vec<std::thread::ScopedJoinHandle<'_, ThreadResult>>,
+) -> (Vec<ThreadResult>, Duration, Option<CpuUse>) {
+    std::thread::sleep(win.warmup);
+    let cpu0 = cpu::sample();
+    let t0 = Instant::now();
+    // Only from WARMUP: a failed thread may have stopped everything already.
+    let _ = phase.compare_exchange(WARMUP, MEASURE, Ordering::AcqRel, Ordering::Acquire);
+    std::thread::sleep(win.measure);
+    phase.store(STOP, Ordering::Release);
+    let elapsed = t0.elapsed();
+    let cpu_use = cpu::sample_end().since(&cpu0);
+    let results = workers
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(crate::Error::BadMessage("a bench thread panicked".into())))
+        })
+        .collect();
+    (results, elapsed, cpu_use)
+}
+
+/// The threads' results summed into one point (the first error, with its point).
+pub(super) fn measured(
+    results: Vec<ThreadResult>,
+    elapsed: Duration,
+    cpu_use: Option<CpuUse>,
+    w: &Workload,
+    point: &str,
+) -> Result<Measured, BenchError> {
     let mut completed = 0;
     let mut samples = Vec::new();
     for r in results {
