@@ -203,6 +203,11 @@ impl BlockPool {
         &self.shared.name
     }
 
+    /// Blocks in the pool (fixed at creation).
+    pub fn count(&self) -> usize {
+        self.shared.count
+    }
+
     /// Current counts. Exact when no allocation or release runs at the same time.
     pub fn stats(&self) -> PoolStats {
         let s = &self.shared;

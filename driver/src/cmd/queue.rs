@@ -101,7 +101,6 @@ pub struct Queue {
     pool: BlockPool,
     /// The page slot's blocks, out of reach of user commands.
     page_pool: BlockPool,
-    pool_blocks: usize,
     geometry: CmdqGeometry,
     /// The slots' state words and free mask, the mode and abort flags.
     pub(super) core: Core,
@@ -139,8 +138,7 @@ impl Queue {
         }
         time::calibrate();
         let page = dma.alloc(4096, PageSize::Base4K)?;
-        let pool_blocks = cfg.mailbox_blocks.max(1);
-        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(pool_blocks))?;
+        let pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(cfg.mailbox_blocks.max(1)))?;
         let page_pool = BlockPool::new(dma, BlockPoolConfig::mailboxes(PAGE_SLOT_BLOCKS))?;
         let (high, low) = iseg::cmdq_addr_words(page.iova(), NicInterface::FullDriver)?;
         bar.write32_be(iseg::CMDQ_ADDR_H.byte as u64, high);
@@ -159,7 +157,6 @@ impl Queue {
             page,
             pool,
             page_pool,
-            pool_blocks,
             geometry,
             core: Core::new(
                 entries,
@@ -183,7 +180,7 @@ impl Queue {
 
     /// Mailbox blocks one user command may use at most (the regular pool).
     pub fn user_mailbox_blocks(&self) -> usize {
-        self.pool_blocks
+        self.pool.count()
     }
 
     /// Number of slots (the last one is kept for MANAGE_PAGES).
