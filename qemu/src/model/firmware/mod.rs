@@ -14,6 +14,7 @@ mod caps;
 mod eq;
 mod hca;
 mod pages;
+pub mod queues;
 pub mod regs;
 pub mod syndrome;
 
@@ -30,6 +31,7 @@ use super::msix::Msix;
 use super::profile::Profile;
 
 pub use eq::EqInfo;
+pub use queues::{CqInfo, QueuesInfo, WqInfo};
 
 /// Where the HCA is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,7 @@ pub struct Firmware {
     caps: caps::Caps,
     pages: pages::Pages,
     eqs: eq::Eqs,
+    queues: queues::Queues,
     uars: std::collections::BTreeSet<u32>,
     driver_version: Option<String>,
     regs: regs::Registers,
@@ -169,6 +172,7 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::QUERY_ADAPTER
         | Opcode::NOP
         | Opcode::ACCESS_REG => ANY_ENABLED,
+        op if queues::OPCODES.contains(&op) => INITIALIZED,
         _ => return None,
     };
     let min_in = match op {
@@ -177,7 +181,7 @@ fn spec(op: Opcode) -> Option<Spec> {
         Opcode::INIT_HCA => commands::BASE_SIZE,
         _ => sizes.inlen,
     };
-    let min_out = if STATUS_ONLY_OUT.contains(&op) {
+    let min_out = if STATUS_ONLY_OUT.contains(&op) || queues::STATUS_ONLY_OUT.contains(&op) {
         HEADER_SIZE
     } else {
         sizes.outlen
@@ -198,6 +202,7 @@ impl Firmware {
             caps: caps::Caps::new(profile),
             pages: pages::Pages::new(profile),
             eqs: eq::Eqs::default(),
+            queues: Default::default(),
             uars: Default::default(),
             driver_version: None,
             regs: regs::Registers::new(profile),
@@ -306,6 +311,7 @@ impl Firmware {
             Opcode::CREATE_EQ => self.create_eq(env, cmd),
             Opcode::DESTROY_EQ => self.destroy_eq(env, cmd),
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
+            op if queues::OPCODES.contains(&op) => self.queue_command(env, op, cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
         }
     }
