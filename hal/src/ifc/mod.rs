@@ -35,6 +35,7 @@ pub mod doorbell;
 pub mod eq;
 pub mod eqe;
 pub mod error;
+pub mod eth_caps;
 pub mod field;
 pub mod header;
 pub mod iseg;

@@ -200,6 +200,11 @@ impl Control {
         self.inner.fw.lock().eqs()
     }
 
+    /// The function's NIC vport context (MAC, MTU, promiscuous bits, allowed lists).
+    pub fn nic_vport(&self) -> crate::model::NicVportState {
+        self.inner.fw.lock().nic_vport()
+    }
+
     /// Allocated UAR indexes.
     pub fn uars(&self) -> Vec<u32> {
         self.inner.fw.lock().uars()

@@ -13,6 +13,7 @@ pub mod access_reg;
 pub mod caps;
 pub mod eq;
 pub mod hca;
+pub mod nic_vport;
 pub mod pages;
 pub mod uar;
 
@@ -69,6 +70,8 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::CREATE_EQ,
     Opcode::DESTROY_EQ,
     Opcode::ACCESS_REG,
+    Opcode::QUERY_NIC_VPORT_CONTEXT,
+    Opcode::MODIFY_NIC_VPORT_CONTEXT,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -108,6 +111,18 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
             outlen: 16,
             variable_in: true,
             variable_out: true,
+        },
+        Opcode::QUERY_NIC_VPORT_CONTEXT => Sizes {
+            inlen: 16,
+            outlen: nic_vport::QUERY_NIC_VPORT_CONTEXT_OUT_SIZE,
+            variable_in: false,
+            variable_out: true,
+        },
+        Opcode::MODIFY_NIC_VPORT_CONTEXT => Sizes {
+            inlen: nic_vport::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
         },
         _ => return None,
     })

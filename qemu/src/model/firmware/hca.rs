@@ -83,6 +83,7 @@ impl Firmware {
         // Resources die with the HCA; the pages stay until the driver takes them.
         self.eqs.clear();
         self.uars.clear();
+        self.eth = self.eth.reset_clone();
         self.state = HcaState::Enabled;
         self.pages.set_initialized(false);
         let out = cmd.out_len(16);
@@ -123,6 +124,7 @@ impl Firmware {
             uars: Default::default(),
             driver_version: None,
             regs: old.regs.clone(),
+            eth: old.eth.reset_clone(),
         }
     }
 }
