@@ -205,6 +205,11 @@ impl Control {
         self.inner.fw.lock().nic_vport()
     }
 
+    /// The live completion, send and receive queues.
+    pub fn queues(&self) -> super::firmware::QueuesInfo {
+        self.inner.fw.lock().queues()
+    }
+
     /// Allocated UAR indexes.
     pub fn uars(&self) -> Vec<u32> {
         self.inner.fw.lock().uars()
