@@ -13,6 +13,8 @@
 //! the guest's own summary line. The server is killed when the test ends; a
 //! guest that hangs is killed after a bound and its console printed.
 
+#[path = "qemu_guest/cost.rs"]
+mod cost;
 #[path = "qemu_guest/harness.rs"]
 mod harness;
 #[path = "qemu_guest/mlx5_state.rs"]
@@ -282,6 +284,15 @@ const REQUIRED_CHECKS: &[&str] = &[
     "devlink-rpc-unregister",
     "driver-remove",
     "driver-second-probe",
+    "cost-raw-polling-1",
+    "cost-raw-polling-batch31",
+    "cost-driver-polling-1",
+    "cost-driver-polling-batch31",
+    "cost-raw-events-1",
+    "cost-raw-events-batch31",
+    "cost-driver-events-1",
+    "cost-driver-events-batch31",
+    "cost-final-reset",
 ];
 
 /// The required checks with no `PASS name` line in the guest's output.
@@ -379,6 +390,10 @@ fn linux_guest_drives_the_model_through_real_vfio() {
             "the model does not show what the guest set: {e}\n{}",
             detail()
         ),
+    }
+    match cost::check(&stdout, &server_states) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the cost of a command through VFIO: {e}\n{}", detail()),
     }
     eprintln!("qemu_guest: whole run took {:?}", total.elapsed());
 }

@@ -6,11 +6,13 @@
 //! `hal::vfio::VfioFunction`, and runs the checks of `raw.rs` (hand-rolled
 //! commands from `hal::ifc` layouts, no driver), then those of `driver.rs` (the
 //! driver's command queue alone) and `probe.rs` (the driver end to end, with
-//! its devlink instance and RPC channel from `devlink.rs`). Prints `PASS name`/`FAIL name:
+//! its devlink instance and RPC channel from `devlink.rs`), and last the cost
+//! of a NOP per submitter (`cost.rs`). Prints `PASS name`/`FAIL name:
 //! why` per check, `INFO` lines for measurements, then `guest: N passed, M
 //! failed`; exits non-zero when a check failed.
 #![forbid(unsafe_code)]
 
+mod cost;
 mod devlink;
 mod driver;
 mod probe;
@@ -82,7 +84,8 @@ fn main() -> ExitCode {
     };
     raw::run(&mut r, f.clone());
     driver::run(&mut r, f.clone());
-    probe::run(&mut r, f);
+    probe::run(&mut r, f.clone());
+    cost::run(&mut r, f);
     if r.finish("guest") {
         ExitCode::SUCCESS
     } else {
