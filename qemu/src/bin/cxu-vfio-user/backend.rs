@@ -204,12 +204,17 @@ impl ServerBackend for Backend {
                 self.access.config_writes += 1;
                 let off = usize::try_from(offset).map_err(|_| invalid("config offset".into()))?;
                 tracing::debug!(offset = format_args!("{offset:#x}"), data = ?data, "config write");
-                if self.initiates_flr(off, data) {
+                let flr = self.initiates_flr(off, data);
+                if flr {
                     // What the guest programmed is lost with the reset: show it first.
                     self.print_counts("function level reset");
                     crate::state::print(&self.device, "function level reset");
                 }
-                if self.device.config_write(off, data) {
+                let done = self.device.config_write(off, data);
+                if flr {
+                    self.window.restart_clocks();
+                }
+                if done {
                     Ok(())
                 } else {
                     Err(invalid(format!(
@@ -260,6 +265,7 @@ impl ServerBackend for Backend {
         self.print_counts("reset");
         crate::state::print(&self.device, "reset");
         self.device.reset();
+        self.window.restart_clocks();
         Ok(())
     }
 
