@@ -6,6 +6,7 @@
 //! inspection. Nothing here knows which backend is in use.
 #![forbid(unsafe_code)]
 
+pub mod access;
 mod cmdif;
 mod config_space;
 mod control;
