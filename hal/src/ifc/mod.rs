@@ -37,6 +37,7 @@ pub mod doorbell;
 pub mod eq;
 pub mod eqe;
 pub mod error;
+pub mod eth_caps;
 pub mod field;
 pub mod header;
 pub mod iseg;

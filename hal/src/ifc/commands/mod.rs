@@ -14,6 +14,7 @@ pub mod caps;
 pub mod cq;
 pub mod eq;
 pub mod hca;
+pub mod nic_vport;
 pub mod pages;
 pub mod rq;
 pub mod sq;
@@ -73,6 +74,8 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::CREATE_EQ,
     Opcode::DESTROY_EQ,
     Opcode::ACCESS_REG,
+    Opcode::QUERY_NIC_VPORT_CONTEXT,
+    Opcode::MODIFY_NIC_VPORT_CONTEXT,
     Opcode::CREATE_CQ,
     Opcode::DESTROY_CQ,
     Opcode::QUERY_CQ,
@@ -124,6 +127,18 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
             outlen: 16,
             variable_in: true,
             variable_out: true,
+        },
+        Opcode::QUERY_NIC_VPORT_CONTEXT => Sizes {
+            inlen: 16,
+            outlen: nic_vport::QUERY_NIC_VPORT_CONTEXT_OUT_SIZE,
+            variable_in: false,
+            variable_out: true,
+        },
+        Opcode::MODIFY_NIC_VPORT_CONTEXT => Sizes {
+            inlen: nic_vport::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
         },
         _ => return queue_sizes(op),
     })

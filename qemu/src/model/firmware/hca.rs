@@ -84,6 +84,7 @@ impl Firmware {
         self.eqs.clear();
         self.queues.clear();
         self.uars.clear();
+        self.eth = self.eth.reset_clone();
         self.state = HcaState::Enabled;
         self.pages.set_initialized(false);
         let out = cmd.out_len(16);
@@ -125,6 +126,7 @@ impl Firmware {
             uars: Default::default(),
             driver_version: None,
             regs: old.regs.clone(),
+            eth: old.eth.reset_clone(),
         }
     }
 }

@@ -2,10 +2,10 @@
 //! same path the tool takes): registration from caps, and every op checked
 //! in the model's registers through its `Control` handle.
 
-use cxu_driver::cli::Session;
 use cxu_hal::ifc::regs::hpkt;
 use cxu_hal::ifc::regs::paos;
 use cxu_qemu::model::{FwFeatures, Profile, FLASH_IMAGE_MAGIC};
+use cxu_tool::cli::Session;
 
 fn run(s: &mut Session, line: &str) -> Result<String, String> {
     let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();

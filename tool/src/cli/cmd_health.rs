@@ -83,7 +83,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
 }
 
 type FmsgOp = fn(
-    &mut devlink_core::InstanceGuard<'_, crate::devlink::Cxu>,
+    &mut devlink_core::InstanceGuard<'_, cxu_driver::devlink::Cxu>,
     &str,
 ) -> devlink_core::Result<devlink_core::Fmsg>;
 

@@ -1,4 +1,4 @@
-//! `cxu`: the command-line tool; everything is in `cxu_driver::cli`.
+//! `cxu`: the command-line tool; everything is in `cxu_tool::cli`.
 #![forbid(unsafe_code)]
 
 fn main() {
@@ -7,6 +7,6 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = cxu_driver::cli::main_with(&args);
+    let code = cxu_tool::cli::main_with(&args);
     std::process::exit(code);
 }

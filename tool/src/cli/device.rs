@@ -1,6 +1,6 @@
 //! The device the tool works on: the embedded model (default) or a
 //! VFIO-bound function (`--pci`), probed by the driver core
-//! ([`crate::device::Device::probe`]), with its devlink instance and its
+//! ([`cxu_driver::device::Device::probe`]), with its devlink instance and its
 //! RPC channel.
 
 use std::sync::Arc;
@@ -11,9 +11,9 @@ use cxu_qemu::LocalFunction;
 use devlink_core::{Handle, Hub, ObjectKinds, Subscription};
 
 use super::CliError;
-use crate::device::DriverConfig;
-use crate::devlink::{self, Backend, BuildOptions, CxuInstance};
-use crate::rpc::RpcDevice;
+use cxu_driver::device::DriverConfig;
+use cxu_driver::devlink::{self, Backend, BuildOptions, CxuInstance};
+use cxu_driver::rpc::RpcDevice;
 
 /// Which device to open.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub enum Source {
 /// An open device.
 pub struct Device {
     /// The probed device.
-    pub core: Arc<crate::device::Device>,
+    pub core: Arc<cxu_driver::device::Device>,
     /// The registered devlink instance.
     pub instance: Arc<CxuInstance>,
     /// The RPC channel.
@@ -54,7 +54,7 @@ impl Device {
                 (Arc::new(f), None, Handle::new("pci", addr.to_string())?)
             }
         };
-        let core = crate::device::Device::probe(function, config.clone())?;
+        let core = cxu_driver::device::Device::probe(function, config.clone())?;
         let hub = Arc::new(Hub::new());
         let events = hub.subscribe(ObjectKinds::all(), 65_536);
         let b: Arc<dyn Backend> = core.clone();
@@ -95,7 +95,7 @@ impl Device {
         self.rpc.unregister();
         self.instance.unregister();
         if let Err(e) = self.core.remove() {
-            if !matches!(e, crate::Error::DeviceRemoved) {
+            if !matches!(e, cxu_driver::Error::DeviceRemoved) {
                 tracing::warn!(error = %e, "device removal reported an error");
             }
         }

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::mpsc;
 
 use cli_support::{batch, cxu, ok};
-use cxu_driver::cli::Session;
 use cxu_qemu::model::Profile;
+use cxu_tool::cli::Session;
 
 const PARAM_SET: &str = "param set model/0 name counters_clear_on_read value true cmode runtime\n";
 const PARAM_EVENT: &str = "{\"command\":\"new\",\"param\":{\"model/0\":{\"name\":\"counters_clear_on_read\",\"type\":\"driver-specific\",\"values\":[{\"cmode\":\"runtime\",\"value\":true,\"default\":false}]}}}";

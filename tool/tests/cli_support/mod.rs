@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use cxu_driver::cli;
+use cxu_tool::cli;
 
 /// `cxu ARGS...`: (exit code, output).
 pub fn cxu(args: &[&str]) -> (i32, String) {

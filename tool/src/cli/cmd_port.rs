@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::session::{canon, get, only, split_args, write_out, Session};
 use super::CliError;
-use crate::devlink::port;
+use cxu_driver::devlink::port;
 
 #[derive(Serialize)]
 struct PortOut {

@@ -277,7 +277,7 @@ fn the_kernel_design_reports_a_dead_device_instead_of_hanging() {
         let r = v
             .device
             .with_queue(|q| {
-                q.fail(crate::error::FatalCause::PciDead);
+                q.fail(cxu_driver::error::FatalCause::PciDead);
                 Ok(kernel::run(q, &w, 2, 8, win, "dead device"))
             })
             .unwrap();

@@ -9,7 +9,7 @@ use devlink_core::json::{ObjectSection, OrderedMap};
 
 use super::session::{num, write_out, Session};
 use super::CliError;
-use crate::rpc::Scope;
+use cxu_driver::rpc::Scope;
 
 /// Output capacity of `cxu rpc` for opcodes whose size `hal::ifc` does
 /// not know.

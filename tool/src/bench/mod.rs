@@ -7,7 +7,7 @@
 //! flight and submitting threads, in polling and in events mode, for three
 //! ways of reaching the queue: the driver's (lock-free), the driver's path
 //! with the kernel's slot allocator (mutex:
-//! [`crate::cmd::SlotPolicy::MutexSemaphore`]) and the kernel's whole design
+//! [`cxu_driver::cmd::SlotPolicy::MutexSemaphore`]) and the kernel's whole design
 //! (`kernel`: one dispatcher thread, the semaphore, a completion per command).
 //! Beside them it measures the limits: the device driven alone by a minimal
 //! submitter (`alone`) and a cache-line ping-pong between two threads
@@ -48,8 +48,8 @@ use cxu_qemu::model::Profile;
 use cxu_qemu::{Control, LocalFunction};
 use tracing::info;
 
-use crate::cmd::{QueueConfig, SlotPolicy};
-use crate::device::{Device, DriverConfig};
+use cxu_driver::cmd::{QueueConfig, SlotPolicy};
+use cxu_driver::device::{Device, DriverConfig};
 
 pub use cpu::CpuUse;
 pub use error::BenchError;

@@ -17,16 +17,16 @@ pub enum CliError {
     },
     /// The control plane failed to reach the device.
     #[error(transparent)]
-    Ctl(Box<crate::devlink::CtlError>),
+    Ctl(Box<cxu_driver::devlink::CtlError>),
     /// An RPC was refused or not delivered.
     #[error("rpc: {e} (errno {})", e.errno())]
     Rpc {
         /// The error.
-        e: Box<crate::rpc::RpcError>,
+        e: Box<cxu_driver::rpc::RpcError>,
     },
     /// The driver core failed (bring-up, commands).
     #[error(transparent)]
-    Driver(Box<crate::Error>),
+    Driver(Box<cxu_driver::Error>),
     /// The PCI / VFIO layer failed.
     #[error(transparent)]
     Hal(Box<cxu_hal::Error>),
@@ -44,20 +44,20 @@ pub enum CliError {
     },
 }
 
-impl From<crate::devlink::CtlError> for CliError {
-    fn from(e: crate::devlink::CtlError) -> Self {
+impl From<cxu_driver::devlink::CtlError> for CliError {
+    fn from(e: cxu_driver::devlink::CtlError) -> Self {
         CliError::Ctl(Box::new(e))
     }
 }
 
-impl From<crate::rpc::RpcError> for CliError {
-    fn from(e: crate::rpc::RpcError) -> Self {
+impl From<cxu_driver::rpc::RpcError> for CliError {
+    fn from(e: cxu_driver::rpc::RpcError) -> Self {
         CliError::Rpc { e: Box::new(e) }
     }
 }
 
-impl From<crate::Error> for CliError {
-    fn from(e: crate::Error) -> Self {
+impl From<cxu_driver::Error> for CliError {
+    fn from(e: cxu_driver::Error) -> Self {
         CliError::Driver(Box::new(e))
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use super::session::{only, split_args, write_out, Session};
 use super::CliError;
-use crate::cmd::Mode;
+use cxu_driver::cmd::Mode;
 
 /// `cxu probe [DEV]`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {

@@ -21,7 +21,7 @@ use cxu_hal::ifc::Opcode;
 use super::cpu::{self, CpuUse};
 use super::error::BenchError;
 use super::latency::Latency;
-use crate::cmd::{CmdHandle, Queue};
+use cxu_driver::cmd::{CmdHandle, Queue};
 
 pub(crate) const WARMUP: u8 = 0;
 pub(crate) const MEASURE: u8 = 1;
@@ -129,7 +129,7 @@ pub(crate) fn run(
 
 /// What one submitting thread returns: commands completed in the window and
 /// their latencies.
-pub(super) type ThreadResult = crate::Result<(u64, Vec<u64>)>;
+pub(super) type ThreadResult = cxu_driver::Result<(u64, Vec<u64>)>;
 
 /// Warm-up, then the measured window: moves `phase` from WARMUP to MEASURE
 /// and to STOP around it, and joins `workers`. Returns their results, the
@@ -151,8 +151,11 @@ pub(super) fn window(
     let results = workers
         .into_iter()
         .map(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(crate::Error::BadMessage("a bench thread panicked".into())))
+            h.join().unwrap_or_else(|_| {
+                Err(cxu_driver::Error::BadMessage(
+                    "a bench thread panicked".into(),
+                ))
+            })
         })
         .collect();
     (results, elapsed, cpu_use)
@@ -193,7 +196,7 @@ fn submitter(
     w: &Workload,
     share: usize,
     phase: &AtomicU8,
-) -> crate::Result<(u64, Vec<u64>)> {
+) -> cxu_driver::Result<(u64, Vec<u64>)> {
     let mut inflight: VecDeque<CmdHandle<'_>> = VecDeque::with_capacity(share);
     let mut lat = Vec::with_capacity(RESERVED_SAMPLES);
     let mut completed = 0u64;

@@ -41,7 +41,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::error::BenchError;
 use super::load::{self, Measured, Window, Workload, MEASURE, STOP, WARMUP};
-use crate::cmd::{CmdHandle, Mode, Queue};
+use cxu_driver::cmd::{CmdHandle, Mode, Queue};
 
 /// Latency samples a thread reserves up front.
 const RESERVED_SAMPLES: usize = 1 << 16;
@@ -82,7 +82,7 @@ impl Semaphore {
 
 /// What a completed command hands its waiter.
 struct Done {
-    result: crate::Result<Vec<u8>>,
+    result: cxu_driver::Result<Vec<u8>>,
     /// The command holds a semaphore unit the waiter must give back (it was
     /// posted; a command that failed before posting gave its unit back).
     holds_unit: bool,
@@ -102,7 +102,7 @@ impl Completion {
         })
     }
 
-    fn complete(&self, result: crate::Result<Vec<u8>>, holds_unit: bool) {
+    fn complete(&self, result: cxu_driver::Result<Vec<u8>>, holds_unit: bool) {
         *self.done.lock() = Some(Done { result, holds_unit });
         self.woken.notify_one();
     }
@@ -178,8 +178,8 @@ fn submitter(
     sem: &Semaphore,
     share: usize,
     phase: &AtomicU8,
-) -> crate::Result<(u64, Vec<u64>)> {
-    let gone = || crate::Error::BadMessage("the kernel-style dispatcher stopped".into());
+) -> cxu_driver::Result<(u64, Vec<u64>)> {
+    let gone = || cxu_driver::Error::BadMessage("the kernel-style dispatcher stopped".into());
     let mut inflight: VecDeque<(Arc<Completion>, Instant)> = VecDeque::with_capacity(share);
     let mut lat = Vec::with_capacity(RESERVED_SAMPLES);
     let mut completed = 0u64;
@@ -321,9 +321,9 @@ mod tests {
             assert!(d.holds_unit);
         });
         let c = Completion::new();
-        c.complete(Err(crate::Error::DeviceRemoved), false);
+        c.complete(Err(cxu_driver::Error::DeviceRemoved), false);
         let d = c.wait();
-        assert!(matches!(d.result, Err(crate::Error::DeviceRemoved)));
+        assert!(matches!(d.result, Err(cxu_driver::Error::DeviceRemoved)));
         assert!(!d.holds_unit);
     }
 }

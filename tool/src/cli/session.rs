@@ -28,7 +28,7 @@ pub struct Opts {
 /// One device and the commands run on it.
 pub struct Session {
     source: Source,
-    config: crate::device::DriverConfig,
+    config: cxu_driver::device::DriverConfig,
     pub(crate) dev: Option<Device>,
     /// Output options.
     pub opts: Opts,
@@ -52,7 +52,7 @@ impl Session {
     pub fn new(source: Source, opts: Opts) -> Session {
         Session {
             source,
-            config: crate::device::DriverConfig::default(),
+            config: cxu_driver::device::DriverConfig::default(),
             dev: None,
             opts,
             sysfs_root: cxu_hal::vfio::SYSFS_ROOT.into(),
@@ -65,14 +65,14 @@ impl Session {
 
     /// A session on a fresh embedded model with `profile`, opened now.
     pub fn embedded(profile: cxu_qemu::Profile) -> Result<Session, CliError> {
-        Self::embedded_with(profile, crate::device::DriverConfig::default())
+        Self::embedded_with(profile, cxu_driver::device::DriverConfig::default())
     }
 
     /// [`Session::embedded`] with driver settings (a faster health poll,
     /// say).
     pub fn embedded_with(
         profile: cxu_qemu::Profile,
-        config: crate::device::DriverConfig,
+        config: cxu_driver::device::DriverConfig,
     ) -> Result<Session, CliError> {
         let mut s = Session::new(Source::Embedded(profile), Opts::default());
         s.config = config;

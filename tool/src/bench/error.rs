@@ -15,7 +15,7 @@ pub enum BenchError {
         what: String,
         /// The driver's error.
         #[source]
-        source: Box<crate::Error>,
+        source: Box<cxu_driver::Error>,
     },
     /// A hal call (bus master, BAR, reset, opening a VFIO function) failed.
     #[error("{what}: {source}")]
@@ -44,7 +44,7 @@ pub enum BenchError {
         point: String,
         /// The driver's error.
         #[source]
-        source: Box<crate::Error>,
+        source: Box<cxu_driver::Error>,
     },
     /// The device misbehaved in the device-alone run.
     #[error("device-alone run: {0}")]
@@ -67,7 +67,7 @@ pub enum BenchError {
 }
 
 /// Wraps a driver error with what was being done.
-pub(crate) fn device(what: impl Into<String>) -> impl FnOnce(crate::Error) -> BenchError {
+pub(crate) fn device(what: impl Into<String>) -> impl FnOnce(cxu_driver::Error) -> BenchError {
     let what = what.into();
     move |source| BenchError::Device {
         what,

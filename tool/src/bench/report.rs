@@ -16,7 +16,7 @@ pub enum CommandKind {
     QueryHcaCap,
 }
 
-/// How completions are noticed (the driver's [`crate::Mode`]).
+/// How completions are noticed (the driver's [`cxu_driver::Mode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModeKind {
