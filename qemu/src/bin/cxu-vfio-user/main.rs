@@ -16,11 +16,14 @@
 //! stderr through `tracing` (`RUST_LOG=debug` shows every DMA map and SET_IRQS,
 //! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
 //! line (see `state.rs`: trap, trap group and policer registers) before each
-//! device reset and when the connection ends.
+//! device reset, when the connection ends, and after each command the host
+//! test writes on stdin (`control.rs`: `link 1 down`, `link 1 up`, `state`).
 #![forbid(unsafe_code)]
 
 mod backend;
+mod control;
 mod dma;
+mod eth_state;
 mod irq;
 mod page_request;
 mod regions;
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
         }
     };
     tracing::info!(socket = %args.socket.display(), profile = ?device.profile(), "listening");
+    control::spawn(device.clone());
     let mut backend = Backend::new(device.clone());
     let result = server.run(&mut backend);
     backend.disconnect();

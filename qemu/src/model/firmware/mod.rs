@@ -14,11 +14,17 @@ mod caps;
 mod eq;
 mod eth;
 mod eth_caps;
+mod flow_table;
 mod hca;
 mod nic_vport;
+mod objects;
 mod pages;
 pub mod regs;
+mod rqt;
 pub mod syndrome;
+mod tir;
+mod tis;
+mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -33,6 +39,8 @@ use super::msix::Msix;
 use super::profile::Profile;
 
 pub use eq::EqInfo;
+pub use eth::EthInfo;
+pub use flow_table::FlowInfo;
 pub use nic_vport::NicVportState;
 
 /// Where the HCA is in its life cycle.
