@@ -105,6 +105,7 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::DELETE_FLOW_TABLE_ENTRY,
     Opcode::SET_FLOW_TABLE_ROOT,
     Opcode::QUERY_VPORT_STATE,
+    Opcode::QUERY_VPORT_COUNTER,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -168,6 +169,10 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
         | Opcode::DESTROY_TIR
         | Opcode::DESTROY_RQT
         | Opcode::QUERY_VPORT_STATE => fixed(16, 16),
+        Opcode::QUERY_VPORT_COUNTER => fixed(
+            vport::QUERY_VPORT_COUNTER_IN_SIZE,
+            vport::QUERY_VPORT_COUNTER_OUT_SIZE,
+        ),
         Opcode::QUERY_Q_COUNTER => fixed(
             transport::QUERY_Q_COUNTER_IN_SIZE,
             transport::QUERY_Q_COUNTER_OUT_SIZE,

@@ -22,3 +22,17 @@ pub mod state {
     /// Admin state: follows the uplink.
     pub const FOLLOW: u64 = 2;
 }
+
+/// QUERY_VPORT_COUNTER (0x770) input size (`query_vport_counter_in`).
+pub const QUERY_VPORT_COUNTER_IN_SIZE: usize = 0x20;
+/// QUERY_VPORT_COUNTER output size (`query_vport_counter_out`).
+pub const QUERY_VPORT_COUNTER_OUT_SIZE: usize = 0x210;
+/// QUERY_VPORT_COUNTER in: `port_num` (dw2 19:16).
+pub const COUNTER_PORT_NUM: Field = Field::new("port_num", 0x08, 16, 4);
+/// QUERY_VPORT_COUNTER in: `clear` (dw6 bit 31).
+pub const COUNTER_CLEAR: Field = Field::new("clear", 0x18, 31, 1);
+/// QUERY_VPORT_COUNTER out: the first `traffic_counter` (`received_errors`);
+/// each is 16 bytes, BE64 packets then BE64 octets.
+pub const TRAFFIC_COUNTERS_OFFSET: usize = 0x10;
+/// The `traffic_counter`s of QUERY_VPORT_COUNTER, in output order.
+pub const TRAFFIC_COUNTERS: usize = 13;

@@ -16,6 +16,7 @@ use super::rqt::Rqt;
 use super::tir::Tir;
 use super::tis::Tis;
 use super::transport::{Mkey, QCounter};
+use super::vport_counter::VportCounters;
 use super::{syndrome, Cmd, CmdError, CmdResult, Env, Firmware};
 use crate::model::profile::Profile;
 
@@ -31,6 +32,7 @@ pub struct Eth {
     pub(crate) tirs: Objects<Tir>,
     pub(crate) rqts: Objects<Rqt>,
     pub(crate) flow: FlowTables,
+    pub(crate) vport_counters: VportCounters,
 }
 
 /// What a test (or the server's state line) can see of the Ethernet objects.
@@ -75,6 +77,7 @@ const OPCODES: &[Opcode] = &[
     Opcode::QUERY_NIC_VPORT_CONTEXT,
     Opcode::MODIFY_NIC_VPORT_CONTEXT,
     Opcode::QUERY_VPORT_STATE,
+    Opcode::QUERY_VPORT_COUNTER,
     Opcode::ALLOC_PD,
     Opcode::DEALLOC_PD,
     Opcode::ALLOC_TRANSPORT_DOMAIN,
@@ -139,6 +142,7 @@ impl Eth {
             tirs: Objects::new(1 << limits::LOG_MAX_TIR, NUMBER),
             rqts: Objects::new(1 << limits::LOG_MAX_RQT, NUMBER),
             flow: FlowTables::default(),
+            vport_counters: Default::default(),
         }
     }
 
@@ -201,6 +205,7 @@ impl Firmware {
             Opcode::QUERY_NIC_VPORT_CONTEXT => self.eth.vport.query(cmd),
             Opcode::MODIFY_NIC_VPORT_CONTEXT => self.eth.vport.modify(cmd),
             Opcode::QUERY_VPORT_STATE => self.query_vport_state(cmd),
+            Opcode::QUERY_VPORT_COUNTER => self.eth.query_vport_counter(cmd),
             Opcode::ALLOC_PD => self.eth.alloc_pd(cmd),
             Opcode::DEALLOC_PD => self.eth.dealloc_pd(cmd),
             Opcode::ALLOC_TRANSPORT_DOMAIN => self.eth.alloc_td(cmd),

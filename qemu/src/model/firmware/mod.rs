@@ -25,6 +25,7 @@ pub mod syndrome;
 mod tir;
 mod tis;
 mod transport;
+mod vport_counter;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
