@@ -703,7 +703,7 @@ fn command_layouts_match_reference_section_5() {
         (Opcode::CREATE_TIS, 0xC0, 16),
         (Opcode::CREATE_TIR, 0x110, 16),
         (Opcode::CREATE_RQT, 0x110, 16),
-        (Opcode::CREATE_FLOW_TABLE, 0x50, 16),
+        (Opcode::CREATE_FLOW_TABLE, 0x40, 16),
         (Opcode::DESTROY_FLOW_TABLE, 0x40, 16),
         (Opcode::CREATE_FLOW_GROUP, 0x400, 16),
         (Opcode::SET_FLOW_TABLE_ENTRY, 0x330, 16),

@@ -30,7 +30,7 @@ pub mod table_type {
 }
 
 /// CREATE_FLOW_TABLE / MODIFY_FLOW_TABLE input size.
-pub const FLOW_TABLE_IN_SIZE: usize = 0x50;
+pub const FLOW_TABLE_IN_SIZE: usize = 0x40;
 /// DESTROY_FLOW_TABLE, DESTROY_FLOW_GROUP, DELETE_FLOW_TABLE_ENTRY and
 /// SET_FLOW_TABLE_ROOT input size.
 pub const SHORT_IN_SIZE: usize = 0x40;
