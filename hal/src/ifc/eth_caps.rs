@@ -153,6 +153,9 @@ mod tests {
         // flow_table_prop_layout: max_ft_level at bit 0x38, log_max_ft_size 0x22.
         let lvl = flow_table::nic_rx(flow_table::prop::MAX_FT_LEVEL);
         assert_eq!(lvl.byte * 8 + 31 - 7, 0x200 + 0x38);
-        assert_eq!(flow_table::prop::LOG_MAX_FT_SIZE.bit, 31 - (0x22 - 0x20) - 5);
+        assert_eq!(
+            flow_table::prop::LOG_MAX_FT_SIZE.bit,
+            31 - (0x22 - 0x20) - 5
+        );
     }
 }
