@@ -29,8 +29,10 @@ use cxu_testkit::{msg, Layout, Prepared};
 use crate::raw::{ok, write, Eq, Submitter};
 use crate::report::{Ctx, Report};
 
-/// NOPs per window: 20 batches of 31.
-const NOPS: u32 = 620;
+/// NOPs per window: 10 batches of 31. The server finds a window by its NOPs
+/// in the model's command log, which keeps the first 16 Ki commands of the
+/// device's life: 24 windows of 310 and the rest of the run fit.
+const NOPS: u32 = 310;
 /// Commands of one batch: every regular slot (the 32nd is MANAGE_PAGES's).
 const BATCH: u32 = 31;
 /// The op_mod of window `i`'s NOPs is `MARK + i`.
