@@ -177,6 +177,8 @@ pub fn check(stdout: &str, states: &str) -> Result<String, String> {
         ));
     }
     let mut rates = std::collections::HashMap::new();
+    // Per window: (us per NOP, server CPU us per command, firmware CPU us per command).
+    let mut per_nop = std::collections::HashMap::new();
     for name in WINDOWS {
         let mut runs: Vec<(&GuestWindow, &Value)> = Vec::new();
         for g in windows.iter().filter(|w| w.name == *name) {
@@ -226,6 +228,22 @@ pub fn check(stdout: &str, states: &str) -> Result<String, String> {
             g.us_each,
         ));
         rates.insert(*name, g.rate);
+        per_nop.insert(*name, (g.us_each, f.cpu_us.0, f.cpu_us.1));
+    }
+    // A batch of 31 shares one doorbell: what a depth-1 NOP costs more than a
+    // batched one is the doorbell's round trip (1 - 1/31 of it).
+    for who in ["raw", "driver"] {
+        for mode in ["polling", "events"] {
+            let one = per_nop[format!("{who}-{mode}-1").as_str()];
+            let batch = per_nop[format!("{who}-{mode}-batch31").as_str()];
+            let k = 31.0 / 30.0;
+            out.push(format!(
+                "INFO guest-cost per doorbell, {who} {mode}: {:.1} us of time, {:.1} us of cxu-vfio-user's message thread CPU, {:.1} us of its firmware threads' CPU (depth 1 minus batched, per NOP, x 31/30)",
+                (one.0 - batch.0) * k,
+                (one.1 - batch.1) * k,
+                (one.2 - batch.2) * k
+            ));
+        }
     }
     for mode in ["polling", "events"] {
         for depth in ["1", "batch31"] {
@@ -274,7 +292,11 @@ mod tests {
     #[test]
     fn a_clean_run_gives_a_line_per_window_and_the_ratios() {
         let r = run(10, 25).unwrap();
-        assert_eq!(r.matches("INFO guest-cost ").count(), 8 + 4, "{r}");
+        assert_eq!(r.matches("INFO guest-cost ").count(), 8 + 4 + 4, "{r}");
+        assert!(
+            r.contains("per doorbell, driver events: 0.0 us of time, 0.0 us of"),
+            "{r}"
+        );
         assert!(r.contains("driver-polling-batch31: 6200 NOPs/s"), "{r}");
         assert!(r.contains("0.032 command doorbell writes per NOP"), "{r}");
         assert!(
