@@ -94,6 +94,7 @@ pub fn json(device: &Device, reason: &str) -> String {
     }
     o.push('}');
     history(&mut o, device);
+    super::eth_state::append(&mut o, device);
     o.push('}');
     o
 }
@@ -232,7 +233,10 @@ mod tests {
                     r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
                     r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[],"#,
                     r#""cqs":[],"sqs":[],"rqs":[],"cqs_created":0,"cqs_destroyed":0,"sqs_created":0,"#,
-                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0}}"#
+                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0,"#,
+                    r#""mac":"02:c9:5e:00:00:01","mtu":1522,"port":{{"admin":2,"oper":2,"link":true}},"#,
+                    r#""eth":{{"pds":0,"tds":0,"mkeys":0,"q_counters":0,"tises":0,"tirs":0,"rqts":0,"#,
+                    r#""flow_tables":0,"flow_groups":0,"flow_entries":0,"rx_root":false}}}}"#
                 ),
                 p.psid, p.ieee_vendor_id
             )
