@@ -15,6 +15,7 @@ pub mod eq;
 pub mod hca;
 pub mod pages;
 pub mod uar;
+pub mod umem;
 
 use super::error::{Error, Result};
 use super::field::need;
@@ -69,6 +70,8 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::CREATE_EQ,
     Opcode::DESTROY_EQ,
     Opcode::ACCESS_REG,
+    Opcode::CREATE_UMEM,
+    Opcode::DESTROY_UMEM,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -103,6 +106,13 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
         },
         Opcode::DESTROY_EQ => fixed(16, 16),
         Opcode::ALLOC_UAR | Opcode::DEALLOC_UAR => fixed(16, 16),
+        Opcode::CREATE_UMEM => Sizes {
+            inlen: umem::CREATE_UMEM_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::DESTROY_UMEM => fixed(16, 16),
         Opcode::ACCESS_REG => Sizes {
             inlen: 16,
             outlen: 16,

@@ -107,12 +107,13 @@ fn history(o: &mut String, device: &Device) {
     let h = ctl.history();
     let _ = write!(
         o,
-        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
+        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"umems_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
         ctl.counters().pages_held,
         h.pages_given,
         h.pages_taken,
         ctl.eqs().len(),
         ctl.uars().len(),
+        ctl.umems().0,
         h.eqs_destroyed,
         h.uars_freed
     );

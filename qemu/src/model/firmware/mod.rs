@@ -16,6 +16,7 @@ mod hca;
 mod pages;
 pub mod regs;
 pub mod syndrome;
+mod umem;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -117,6 +118,10 @@ pub struct Firmware {
     uars: std::collections::BTreeSet<u32>,
     driver_version: Option<String>,
     regs: regs::Registers,
+    umems: umem::Umems,
+    /// TEARDOWN_HCA with the fast-teardown profile succeeded: writing
+    /// `nic_interface` DISABLED now stops the function.
+    fast_teardown_prepared: bool,
 }
 
 /// How a command is gated: minimum input length (the bytes up to the last
@@ -146,6 +151,7 @@ const STATUS_ONLY_OUT: &[Opcode] = &[
     Opcode::NOP,
     Opcode::DEALLOC_UAR,
     Opcode::DESTROY_EQ,
+    Opcode::DESTROY_UMEM,
 ];
 
 fn spec(op: Opcode) -> Option<Spec> {
@@ -160,7 +166,9 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::ALLOC_UAR
         | Opcode::DEALLOC_UAR
         | Opcode::CREATE_EQ
-        | Opcode::DESTROY_EQ => INITIALIZED,
+        | Opcode::DESTROY_EQ
+        | Opcode::CREATE_UMEM
+        | Opcode::DESTROY_UMEM => INITIALIZED,
         Opcode::QUERY_ISSI
         | Opcode::QUERY_PAGES
         | Opcode::MANAGE_PAGES
@@ -201,6 +209,8 @@ impl Firmware {
             uars: Default::default(),
             driver_version: None,
             regs: regs::Registers::new(profile),
+            umems: Default::default(),
+            fast_teardown_prepared: false,
         }
     }
 
@@ -306,6 +316,8 @@ impl Firmware {
             Opcode::CREATE_EQ => self.create_eq(env, cmd),
             Opcode::DESTROY_EQ => self.destroy_eq(env, cmd),
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
+            Opcode::CREATE_UMEM => self.umems.create(env, cmd),
+            Opcode::DESTROY_UMEM => self.umems.destroy(cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
         }
     }
@@ -338,6 +350,11 @@ impl Firmware {
     /// UAR indexes allocated.
     pub fn uars(&self) -> Vec<u32> {
         self.uars.iter().copied().collect()
+    }
+
+    /// UMEMs that exist, and the pages they list.
+    pub fn umems(&self) -> (usize, u64) {
+        (self.umems.count(), self.umems.pages())
     }
 }
 

@@ -71,3 +71,15 @@ pub const REG_BAD_INDEX: u32 = 0x6D00_0072;
 pub const FLASH_BAD_STATE: u32 = 0x6D00_0073;
 /// ACCESS_REG MCC/MCDA: wrong update handle (BAD_PARAM).
 pub const FLASH_BAD_HANDLE: u32 = 0x6D00_0074;
+/// CREATE_UMEM/DESTROY_UMEM: a uid other than 0 (the model has no user contexts) (BAD_PARAM).
+pub const UMEM_BAD_UID: u32 = 0x6D00_00A0;
+/// CREATE_UMEM: `ats` set, `page_offset` past the first page, or no pages (BAD_PARAM).
+pub const UMEM_BAD_PARAM: u32 = 0x6D00_00A1;
+/// CREATE_UMEM: a page not aligned to the UMEM page size, or neither read nor write (BAD_PARAM).
+pub const UMEM_BAD_PAGE: u32 = 0x6D00_00A2;
+/// CREATE_UMEM: a page the IOMMU does not map (BAD_PARAM).
+pub const UMEM_PAGE_UNMAPPED: u32 = 0x6D00_00A3;
+/// CREATE_UMEM: every UMEM id in use (NO_RES).
+pub const UMEM_EXHAUSTED: u32 = 0x6D00_00A4;
+/// DESTROY_UMEM: no such UMEM (BAD_RES).
+pub const UMEM_NOT_FOUND: u32 = 0x6D00_00A5;
