@@ -1,8 +1,13 @@
 //! rdma-core's userspace mlx5 over VFIO (56.1, `providers/mlx5/mlx5_vfio.c`),
 //! replayed against the model in process: its open (`mlx5_vfio_setup_function`
 //! and `create_async_eqs`), its DEVX general commands and UMEMs, and its close
-//! (`destroy_async_eqs` and the fast `mlx5_vfio_teardown_hca`), with the sizes,
-//! slots and fields rdma-core sends. The real library runs against the model in
+//! (`destroy_async_eqs`, `mlx5_vfio_teardown_hca`, then vfio-pci's function
+//! reset when the device file closes), with the sizes, slots and fields
+//! rdma-core sends. rdma-core's own `mlx5_ifc.h` puts `fast_teardown` at bit
+//! 0x111 of `cmd_hca_cap`, where Linux's (the model's authority) has a
+//! reserved bit and puts it at 0xfb: so rdma-core sees no fast teardown and
+//! closes with the graceful one. The fast teardown (TEARDOWN_HCA with the fast
+//! profile, then `nic_interface` DISABLED) is the kernel's, tested here too. The real library runs against the model in
 //! the QEMU guest (`tests/tests/qemu_guest/rdma.rs`); this says, without a
 //! guest, what the model must accept from it.
 
@@ -12,10 +17,11 @@ use std::time::Duration;
 
 use common::*;
 use cxu_hal::ifc::caps::general as cap;
-use cxu_hal::ifc::commands::{hca, umem};
+use cxu_hal::ifc::commands::{hca, nic_vport as nv, umem};
 use cxu_hal::ifc::eq::{EqContext, EventMask};
 use cxu_hal::ifc::eqe::EventType;
 use cxu_hal::ifc::{CmdStatus, Opcode};
+use cxu_hal::PciFunction;
 use cxu_qemu::model::{HcaState, Profile};
 
 /// rdma-core's command slots: everything in slot 0, page gifts in slot 31.
@@ -97,6 +103,30 @@ fn open(h: &Harness) -> (DmaMem, DmaMem, u32, u8) {
     startup_pages(h, &pages, boot, 2);
     // mlx5_vfio_init_hca: the 16-byte form (no sw_owner_id).
     h.exec(&msg(Opcode::INIT_HCA, 0, 16), 16).ok();
+    // An Ethernet port: mlx5_vfio_nic_vport_update_roce_state turns RoCE on
+    // in the NIC vport context (its 512-byte modify_nic_vport_context_in).
+    assert_eq!(cap::PORT_TYPE.get(&cur.out[0x10..]).unwrap(), 1);
+    let mut m = msg(
+        Opcode::MODIFY_NIC_VPORT_CONTEXT,
+        0,
+        nv::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE,
+    );
+    nv::field_select::ROCE_EN.set(&mut m, 1).unwrap();
+    nv::ctx::ROCE_EN
+        .set(&mut m[nv::MODIFY_CONTEXT_OFFSET..], 1)
+        .unwrap();
+    h.exec(&m, 16).ok();
+    let q = h.exec(
+        &msg(Opcode::QUERY_NIC_VPORT_CONTEXT, 0, 16),
+        nv::QUERY_NIC_VPORT_CONTEXT_OUT_SIZE,
+    );
+    q.ok();
+    assert_eq!(
+        nv::ctx::ROCE_EN
+            .get(&q.out[nv::QUERY_CONTEXT_OFFSET..])
+            .unwrap(),
+        1
+    );
     // create_async_eqs: one UAR, one EQ of 256 entries (32 + 128 spare,
     // rounded up) in one 16 KiB page (log_page_size 2), on MSI-X vector 0,
     // for command completions and page requests; armed at once.
@@ -127,16 +157,32 @@ fn open(h: &Harness) -> (DmaMem, DmaMem, u32, u8) {
     (pages, eq, uar, eqn)
 }
 
-/// rdma-core's close: DESTROY_EQ, DEALLOC_UAR, then (fast_teardown is
-/// advertised) TEARDOWN_HCA with the fast profile and `nic_interface`
-/// DISABLED, polled until it reads back.
-fn close(h: &Harness, uar: u32, eqn: u8) {
+/// `destroy_async_eqs`: DESTROY_EQ, DEALLOC_UAR.
+fn destroy_async_eqs(h: &Harness, uar: u32, eqn: u8) {
     let mut m = msg(Opcode::DESTROY_EQ, 0, 16);
     m[0x0B] = eqn;
     h.exec(&m, 16).ok();
     let mut m = msg(Opcode::DEALLOC_UAR, 0, 16);
     be32(&mut m, 0x08, uar);
     h.exec(&m, 16).ok();
+}
+
+/// rdma-core's close as it runs on the model: its `fast_teardown` bit (0x111)
+/// reads 0, so TEARDOWN_HCA graceful; it neither reclaims its pages nor
+/// disables the HCA (it frees its DMA memory and closes the device file);
+/// vfio-pci then resets the function.
+fn close(h: &Harness, uar: u32, eqn: u8) {
+    destroy_async_eqs(h, uar, eqn);
+    let t = h.exec(&msg(Opcode::TEARDOWN_HCA, 0, 16), 16);
+    t.ok();
+    assert_eq!(h.ctl.hca_state(), HcaState::Enabled);
+    h.f.reset().expect("vfio-pci's function reset");
+}
+
+/// The kernel's fast teardown (`mlx5_cmd_fast_teardown_hca`): TEARDOWN_HCA
+/// with the fast profile, then `nic_interface` DISABLED, polled until it
+/// reads back.
+fn fast_teardown(h: &Harness) {
     let mut m = msg(Opcode::TEARDOWN_HCA, 0, 16);
     be16(&mut m, 0x0A, 2);
     let t = h.exec(&m, 16);
@@ -165,10 +211,18 @@ fn harness() -> Harness {
 }
 
 #[test]
-fn rdma_core_opens_runs_devx_commands_and_closes_with_a_fast_teardown() {
+fn rdma_core_opens_runs_devx_commands_and_closes() {
     let h = harness();
     let (pages, eq, uar, eqn) = open(&h);
     assert_eq!(h.ctl.hca_state(), HcaState::Initialized);
+    // Where the two vendor headers put fast_teardown: the model follows Linux.
+    let caps = h.exec(&msg(Opcode::QUERY_HCA_CAP, 1, 16), 0x1010);
+    let bit = |b: usize| (caps.out[0x10 + b / 8] >> (7 - b % 8)) & 1;
+    assert_eq!(
+        (bit(0xfb), bit(0x111)),
+        (1, 0),
+        "Linux's fast_teardown, not rdma-core's"
+    );
     let p = Profile::default();
     assert_eq!(
         h.ctl.pages().len() as u64,
@@ -185,15 +239,36 @@ fn rdma_core_opens_runs_devx_commands_and_closes_with_a_fast_teardown() {
         h.ctl.eqs()[0].producer_index >= before + 100
     });
     close(&h, uar, eqn);
-    // The fast teardown stopped the function: disabled, no page held (rdma-core
-    // frees them itself and never reclaims), no EQ or UAR left.
+    // vfio-pci's reset took what rdma-core left: disabled, no page held
+    // (rdma-core never reclaims them), no EQ or UAR.
     assert_eq!(h.ctl.hca_state(), HcaState::Disabled);
     assert!(h.ctl.pages().is_empty(), "{:?}", h.ctl.pages());
     assert!(h.ctl.eqs().is_empty() && h.ctl.uars().is_empty());
-    // And it comes back as a fresh function: rdma-core's open works again.
+    // And rdma-core's open works again on the fresh function.
     drop((pages, eq));
+    h.wait_ready();
+    h.program_cmdq();
     let (_pages, _eq, uar, eqn) = open(&h);
     close(&h, uar, eqn);
+    assert_eq!(h.ctl.hca_state(), HcaState::Disabled);
+}
+
+#[test]
+fn the_fast_teardown_stops_the_function_and_releases_its_pages() {
+    let h = harness();
+    let (pages, eq, uar, eqn) = open(&h);
+    destroy_async_eqs(&h, uar, eqn);
+    fast_teardown(&h);
+    // Disabled, no page held (the driver frees them itself), no EQ or UAR,
+    // without a reset.
+    assert_eq!(h.ctl.hca_state(), HcaState::Disabled);
+    assert!(h.ctl.pages().is_empty(), "{:?}", h.ctl.pages());
+    assert!(h.ctl.eqs().is_empty() && h.ctl.uars().is_empty());
+    // ENABLE_HCA starts over.
+    drop((pages, eq));
+    let (_pages, _eq, uar, eqn) = open(&h);
+    destroy_async_eqs(&h, uar, eqn);
+    fast_teardown(&h);
     assert_eq!(h.ctl.hca_state(), HcaState::Disabled);
 }
 
@@ -283,7 +358,7 @@ fn umems_with_uid_0_are_created_checked_and_destroyed() {
         CmdStatus::BAD_PARAM_ERR,
     );
     refused(
-        create_umem(&h, 0, 2, 0, &[mem.addr(0) | rw, UMEM_IOVA + 0x10000 | rw]),
+        create_umem(&h, 0, 2, 0, &[mem.addr(0) | rw, (UMEM_IOVA + 0x10000) | rw]),
         CmdStatus::BAD_PARAM_ERR,
     );
     refused(

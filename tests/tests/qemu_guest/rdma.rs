@@ -206,15 +206,20 @@ fn uint(v: &Value, key: &str) -> Result<u64, String> {
 /// holds a TEARDOWN_HCA (printed when vfio-pci reset the function after
 /// rdma-core closed it). Its commands from ENABLE_HCA on are rdma-core's:
 /// the open in order, every NOP and QUERY_HCA_CAP, the UMEM, the close; all
-/// answered OK but the one unknown opcode sent to be refused; and the fast
-/// teardown left the HCA disabled, holding no page, EQ, UAR or UMEM.
+/// answered OK but the one unknown opcode sent to be refused. rdma-core's
+/// close is a graceful TEARDOWN_HCA (it reads `fast_teardown` where Linux
+/// has a reserved bit) and it never reclaims its pages or disables the HCA:
+/// the line shows the HCA enabled, every page given still held, no EQ, UAR or
+/// UMEM. The next line (printed at the next reset, no command between) shows
+/// what vfio-pci's reset left: the HCA disabled, no page held.
 pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
     let has_teardown =
-        |s: &&Value| commands(s).is_ok_and(|c| c.iter().any(|c| c.opcode == Opcode::TEARDOWN_HCA));
-    let state = states
+        |s: &Value| commands(s).is_ok_and(|c| c.iter().any(|c| c.opcode == Opcode::TEARDOWN_HCA));
+    let k = states
         .iter()
-        .find(has_teardown)
+        .position(has_teardown)
         .ok_or("no state line after rdma-core's teardown")?;
+    let state = &states[k];
     let all = commands(state)?;
     let start = all
         .iter()
@@ -278,13 +283,14 @@ pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
             ));
         }
     }
-    if state.get("hca").and_then(Value::as_str) != Some("Disabled") {
+    let hca = |s: &Value| s.get("hca").and_then(Value::as_str).map(str::to_owned);
+    if hca(state).as_deref() != Some("Enabled") {
         return Err(format!(
-            "the HCA is {:?} after rdma-core's fast teardown, not Disabled",
-            state.get("hca")
+            "the HCA is {:?} after rdma-core's graceful teardown, not Enabled",
+            hca(state)
         ));
     }
-    for key in ["pages_held", "eqs_live", "uars_live", "umems_live"] {
+    for key in ["eqs_live", "uars_live", "umems_live"] {
         if uint(state, key)? != 0 {
             return Err(format!(
                 "{key} is {} after rdma-core closed",
@@ -292,10 +298,24 @@ pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
             ));
         }
     }
-    if uint(state, "pages_given")? < min_pages {
+    let given = uint(state, "pages_given")?;
+    let held = uint(state, "pages_held")?;
+    if given < min_pages || held != given {
         return Err(format!(
-            "the model was given {} pages, fewer than its boot and init pages",
-            uint(state, "pages_given")?
+            "after rdma-core's teardown the model holds {held} of the {given} pages it was given (at least {min_pages})"
+        ));
+    }
+    let after = states
+        .get(k + 1)
+        .ok_or("no state line after vfio-pci's reset")?;
+    if commands(after)?.len() != all.len() {
+        return Err("commands between rdma-core's close and the next reset".into());
+    }
+    if hca(after).as_deref() != Some("Disabled") || uint(after, "pages_held")? != 0 {
+        return Err(format!(
+            "after vfio-pci's reset the HCA is {:?} with {} pages held",
+            hca(after),
+            uint(after, "pages_held")?
         ));
     }
     Ok(report)
@@ -337,19 +357,36 @@ mod tests {
 
     #[test]
     fn a_clean_peer_run_passes_and_its_faults_are_named() {
-        let ok = state("Disabled", 0, &rdma_run(false));
+        let run = |extra_fail| {
+            let c = rdma_run(extra_fail);
+            [state("Enabled", 24, &c), state("Disabled", 0, &c)]
+        };
         let before = state("Disabled", 0, &[]);
-        assert!(check_model(&[before.clone(), ok.clone()], 24).is_ok());
+        let [closed, reset] = run(false);
+        assert!(check_model(&[before.clone(), closed.clone(), reset.clone()], 24).is_ok());
         assert!(check_model(&[before], 24).is_err(), "no teardown seen");
-        let e = check_model(&[state("Disabled", 0, &rdma_run(true))], 24).unwrap_err();
+        let e = check_model(&run(true), 24).unwrap_err();
         assert!(e.contains("refused commands"), "{e}");
-        let e = check_model(&[state("Enabled", 0, &rdma_run(false))], 24).unwrap_err();
-        assert!(e.contains("not Disabled"), "{e}");
-        let e = check_model(&[state("Disabled", 3, &rdma_run(false))], 24).unwrap_err();
-        assert!(e.contains("pages_held"), "{e}");
+        let e = check_model(
+            &[state("Initialized", 24, &rdma_run(false)), reset.clone()],
+            24,
+        )
+        .unwrap_err();
+        assert!(e.contains("not Enabled"), "{e}");
+        let e =
+            check_model(&[state("Enabled", 20, &rdma_run(false)), reset.clone()], 24).unwrap_err();
+        assert!(e.contains("holds 20"), "{e}");
+        let e = check_model(std::slice::from_ref(&closed), 24).unwrap_err();
+        assert!(e.contains("no state line after vfio-pci's reset"), "{e}");
+        let e = check_model(
+            &[closed.clone(), state("Disabled", 24, &rdma_run(false))],
+            24,
+        )
+        .unwrap_err();
+        assert!(e.contains("after vfio-pci's reset"), "{e}");
         let mut no_vport = rdma_run(false);
         no_vport.remove(12);
-        let e = check_model(&[state("Disabled", 0, &no_vport)], 24).unwrap_err();
+        let e = check_model(&[state("Enabled", 24, &no_vport), reset], 24).unwrap_err();
         assert!(e.contains("open or close"), "{e}");
     }
 

@@ -84,6 +84,8 @@ impl Caps {
         // UMEMs with uid 0 (CREATE_UMEM/DESTROY_UMEM): rdma-core's mlx5 over
         // VFIO refuses to open a device without it.
         set(cap::UMEM_UID_0, 1);
+        super::eth_caps::general(&mut c);
+        super::queues::advertise(&mut c);
         set_features(&mut c, p, FwFeatures::of(p));
         Caps {
             max: c.clone(),

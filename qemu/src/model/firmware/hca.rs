@@ -83,9 +83,11 @@ impl Firmware {
         // Resources die with the HCA; the pages stay until the driver takes
         // them (or, after the fast profile, until nic_interface DISABLED).
         self.eqs.clear();
+        self.queues.clear();
         self.uars.clear();
         self.umems.clear();
         self.fast_teardown_prepared = profile == TEARDOWN_PREPARE_FAST;
+        self.eth = self.eth.reset_clone();
         self.state = HcaState::Enabled;
         self.pages.set_initialized(false);
         let out = cmd.out_len(16);
@@ -142,11 +144,13 @@ impl Firmware {
             caps: old.caps.reset_clone(),
             pages: old.pages.reset_clone(),
             eqs: Default::default(),
+            queues: Default::default(),
             uars: Default::default(),
             driver_version: None,
             regs: old.regs.clone(),
             umems: Default::default(),
             fast_teardown_prepared: false,
+            eth: old.eth.reset_clone(),
         }
     }
 }
