@@ -24,6 +24,7 @@ pub mod tir;
 pub mod tis;
 pub mod transport;
 pub mod uar;
+pub mod umem;
 pub mod vport;
 pub mod wq;
 
@@ -122,6 +123,8 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::SET_FLOW_TABLE_ROOT,
     Opcode::QUERY_VPORT_STATE,
     Opcode::QUERY_VPORT_COUNTER,
+    Opcode::CREATE_UMEM,
+    Opcode::DESTROY_UMEM,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -156,6 +159,13 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
         },
         Opcode::DESTROY_EQ => fixed(16, 16),
         Opcode::ALLOC_UAR | Opcode::DEALLOC_UAR => fixed(16, 16),
+        Opcode::CREATE_UMEM => Sizes {
+            inlen: umem::CREATE_UMEM_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::DESTROY_UMEM => fixed(16, 16),
         Opcode::ACCESS_REG => Sizes {
             inlen: 16,
             outlen: 16,

@@ -115,12 +115,13 @@ fn history(o: &mut String, device: &Device) {
     let h = ctl.history();
     let _ = write!(
         o,
-        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
+        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"umems_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
         ctl.counters().pages_held,
         h.pages_given,
         h.pages_taken,
         ctl.eqs().len(),
         ctl.uars().len(),
+        ctl.umems().0,
         h.eqs_destroyed,
         h.uars_freed
     );
@@ -237,7 +238,7 @@ mod tests {
             format!(
                 concat!(
                     r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"fw_running":{},"fw_pending":null,"traps":{{}},"groups":{{}},"policers":{{}},"#,
-                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
+                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"umems_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
                     r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[],"#,
                     r#""cqs":[],"sqs":[],"rqs":[],"cqs_created":0,"cqs_destroyed":0,"sqs_created":0,"#,
                     r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0,"#,
