@@ -22,7 +22,32 @@ fn a_drop_rq_lives_and_dies_as_mlx5e_drives_it() {
     c.ok();
     let cqn = c.be32(0x08) & 0xFF_FFFF;
     assert_ne!(cqn, 0);
-    let r = h.exec(&rq_in(0, cqn, &s.wqmem, s.dbr.addr(64)), 16);
+    let mut bad = rq_in(0, cqn, &s.wqmem, s.dbr.addr(64));
+    set(
+        &mut bad,
+        wq::PD.at(rq::CTX_OFFSET + rq::WQ_OFFSET),
+        u64::from(s.pd) + 1,
+    );
+    fails(&h.exec(&bad, 16), CmdStatus::BAD_PARAM_ERR, qs::WQ_BAD_PD);
+    let mut bad = rq_in(0, cqn, &s.wqmem, s.dbr.addr(64));
+    set(
+        &mut bad,
+        rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET),
+        u64::from(s.q_counter) + 1,
+    );
+    fails(
+        &h.exec(&bad, 16),
+        CmdStatus::BAD_PARAM_ERR,
+        qs::RQ_BAD_COUNTER,
+    );
+    // The drop RQ names no PD (0) and the driver's drop counter.
+    let mut m = rq_in(0, cqn, &s.wqmem, s.dbr.addr(64));
+    set(
+        &mut m,
+        rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET),
+        s.q_counter.into(),
+    );
+    let r = h.exec(&m, 16);
     r.ok();
     let rqn = r.be32(0x08) & 0xFF_FFFF;
     h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
@@ -71,6 +96,30 @@ fn a_drop_rq_lives_and_dies_as_mlx5e_drives_it() {
     );
     h.exec(&modify(Opcode::MODIFY_RQ, rqn, 3, 0), 16).ok();
     h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
+    // The counter set must exist (0 is the default one).
+    let mut m = modify(Opcode::MODIFY_RQ, rqn, 1, 1);
+    set(
+        &mut m,
+        rq::MODIFY_BITMASK,
+        rq::modify_bitmask::RQ_COUNTER_SET_ID,
+    );
+    set(
+        &mut m,
+        rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET),
+        u64::from(s.q_counter) + 1,
+    );
+    fails(
+        &h.exec(&m, 16),
+        CmdStatus::BAD_PARAM_ERR,
+        qs::RQ_BAD_COUNTER,
+    );
+    set(
+        &mut m,
+        rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET),
+        s.q_counter.into(),
+    );
+    h.exec(&m, 16).ok();
+    assert_eq!(h.ctl.queues().rqs[0].tis_or_counter, s.q_counter);
     // vsd through the bitmask (mlx5e_modify_rq_vsd).
     let mut m = modify(Opcode::MODIFY_RQ, rqn, 1, 1);
     set(&mut m, rq::MODIFY_BITMASK, rq::modify_bitmask::VSD);
@@ -233,7 +282,7 @@ fn create_sq_checks_its_cq_uar_state_and_wq() {
     let cr = h.exec(&cq_in(3, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
     cr.ok();
     let cqn = cr.be32(0x08) & 0xFF_FFFF;
-    let ok = sq_in(4, s.uar, cqn, &s.wqmem, s.dbr.addr(64));
+    let ok = sq_in(4, s.uar, cqn, s.tisn, s.pd, &s.wqmem, s.dbr.addr(64));
     let bad = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut m = ok.clone();
         f(&mut m);
@@ -271,13 +320,36 @@ fn create_sq_checks_its_cq_uar_state_and_wq() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::UAR_NOT_ALLOCATED,
     );
+    // The TIS and PD it names must exist (h18n's tables); an ICOSQ names no
+    // TIS and PD 0 is the reserved one.
+    fails(
+        &bad(&|m| set(m, sq::sqc::TIS_NUM_0.at(c), u64::from(s.tisn) + 1)),
+        CmdStatus::BAD_PARAM_ERR,
+        qs::WQ_BAD_TIS,
+    );
+    fails(
+        &bad(&|m| set(m, wq::PD.at(w), u64::from(s.pd) + 1)),
+        CmdStatus::BAD_PARAM_ERR,
+        qs::WQ_BAD_PD,
+    );
+    let ico = bad(&|m| {
+        set(m, sq::sqc::TIS_LST_SZ.at(c), 0);
+        set(m, sq::sqc::TIS_NUM_0.at(c), 0);
+        set(m, wq::PD.at(w), 0);
+    });
+    ico.ok();
+    h.exec(
+        &numbered(Opcode::DESTROY_SQ, ico.be32(0x08) & 0xFF_FFFF),
+        16,
+    )
+    .ok();
     let sr = h.exec(&ok, 16);
     sr.ok();
     let sqn = sr.be32(0x08) & 0xFF_FFFF;
     let q = h.ctl.queues();
     assert_eq!(q.sqs.len(), 1);
     assert_eq!((q.sqs[0].num, q.sqs[0].cqn, q.sqs[0].state), (sqn, cqn, 0));
-    assert_eq!((q.sqs[0].tis_or_counter, q.sqs[0].pd), (7, 3));
+    assert_eq!((q.sqs[0].tis_or_counter, q.sqs[0].pd), (s.tisn, s.pd));
     // RST -> RDY -> ERR -> RST -> RDY (mlx5e's TX recovery), RST -> ERR refused.
     h.exec(&modify(Opcode::MODIFY_SQ, sqn, 0, 1), 16).ok();
     h.exec(&modify(Opcode::MODIFY_SQ, sqn, 1, 3), 16).ok();
@@ -291,7 +363,10 @@ fn create_sq_checks_its_cq_uar_state_and_wq() {
     let qs_out = h.exec(&numbered(Opcode::QUERY_SQ, sqn), sq::QUERY_SQ_OUT_SIZE);
     qs_out.ok();
     assert_eq!(sq::sqc::STATE.at(c).get(&qs_out.out).unwrap(), 1);
-    assert_eq!(sq::sqc::TIS_NUM_0.at(c).get(&qs_out.out).unwrap(), 7);
+    assert_eq!(
+        sq::sqc::TIS_NUM_0.at(c).get(&qs_out.out).unwrap(),
+        u64::from(s.tisn)
+    );
     // An unknown modify_bitmask bit is refused.
     let mut m = modify(Opcode::MODIFY_SQ, sqn, 1, 1);
     set(&mut m, sq::MODIFY_BITMASK, 1 << 5);
@@ -326,6 +401,8 @@ fn queues_need_an_initialized_hca_and_go_with_teardown() {
             0,
             s.uar,
             cr.be32(0x08) & 0xFF_FFFF,
+            s.tisn,
+            s.pd,
             &s.wqmem,
             s.dbr.addr(64),
         ),

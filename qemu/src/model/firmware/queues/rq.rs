@@ -65,8 +65,15 @@ impl Firmware {
         ) {
             return Err(CmdError::bad_param(syndrome::WQ_BAD_TYPE));
         }
-        // TODO(issue 13): check `wq.pd` and `counter_set_id` against the PD
-        // and queue counter tables once the model has them.
+        // PD 0 is the reserved one (mlx5e's drop RQ names no PD), counter
+        // set 0 the default one.
+        if wq.pd != 0 && !self.eth.pds.contains(wq.pd) {
+            return Err(CmdError::bad_param(syndrome::WQ_BAD_PD));
+        }
+        let counter = get(rqc::COUNTER_SET_ID) as u32;
+        if counter != 0 && !self.eth.q_counters.contains(counter) {
+            return Err(CmdError::bad_param(syndrome::RQ_BAD_COUNTER));
+        }
         let Some(rqn) = next_number(&mut self.queues.last_rqn, &self.queues.rqs) else {
             return Err(limit(syndrome::RQ_LIMIT));
         };
@@ -106,6 +113,13 @@ impl Firmware {
         let known = fields.iter().fold(0, |a, (bit, _, _)| a | bit);
         if bitmask & !known != 0 {
             return Err(CmdError::bad_param(syndrome::WQ_BAD_MODIFY));
+        }
+        let counter = fields[2].2 as u32;
+        if bitmask & modify_bitmask::RQ_COUNTER_SET_ID != 0
+            && counter != 0
+            && !self.eth.q_counters.contains(counter)
+        {
+            return Err(CmdError::bad_param(syndrome::RQ_BAD_COUNTER));
         }
         for (bit, f, v) in fields {
             if bitmask & bit != 0 {
