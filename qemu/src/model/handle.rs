@@ -205,6 +205,11 @@ impl Control {
         self.inner.fw.lock().nic_vport()
     }
 
+    /// The live completion, send and receive queues.
+    pub fn queues(&self) -> super::firmware::QueuesInfo {
+        self.inner.fw.lock().queues()
+    }
+
     /// The Ethernet objects that exist (PDs, TDs, mkeys, Q counters,
     /// TIS/TIR/RQT, flow tables).
     pub fn eth(&self) -> crate::model::EthInfo {

@@ -16,12 +16,16 @@
 //! stderr through `tracing` (`RUST_LOG=debug` shows every DMA map and SET_IRQS,
 //! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
 //! line (see `state.rs`: trap, trap group and policer registers) before each
-//! device reset, when the connection ends, and after each command the host
-//! test writes on stdin (`control.rs`: `link 1 down`, `link 1 up`, `state`).
+//! device reset and when the connection ends, each one after a
+//! `cxu-vfio-user: counts {...}` line (see `counts.rs`: trapped accesses,
+//! interrupts, DMA and CPU since the previous reset), and after each command
+//! the host test writes on stdin (`control.rs`: `link 1 down`, `link 1 up`,
+//! `state`).
 #![forbid(unsafe_code)]
 
 mod backend;
 mod control;
+mod counts;
 mod dma;
 mod eth_state;
 mod irq;
@@ -174,6 +178,7 @@ fn main() -> ExitCode {
     let mut backend = Backend::new(device.clone());
     let result = server.run(&mut backend);
     backend.disconnect();
+    backend.print_counts("connection closed");
     state::print(&device, "connection closed");
     tracing::info!(
         access = ?backend.access_stats(),

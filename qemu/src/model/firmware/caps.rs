@@ -86,6 +86,7 @@ impl Caps {
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
         super::eth_caps::general(&mut c);
+        super::queues::advertise(&mut c);
         set_features(&mut c, p, FwFeatures::of(p));
         Caps {
             max: c.clone(),

@@ -82,6 +82,7 @@ impl Firmware {
         }
         // Resources die with the HCA; the pages stay until the driver takes them.
         self.eqs.clear();
+        self.queues.clear();
         self.uars.clear();
         self.eth = self.eth.reset_clone();
         self.state = HcaState::Enabled;
@@ -121,6 +122,7 @@ impl Firmware {
             caps: old.caps.reset_clone(),
             pages: old.pages.reset_clone(),
             eqs: Default::default(),
+            queues: Default::default(),
             uars: Default::default(),
             driver_version: None,
             regs: old.regs.clone(),

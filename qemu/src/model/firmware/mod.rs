@@ -19,6 +19,7 @@ mod hca;
 mod nic_vport;
 mod objects;
 mod pages;
+pub mod queues;
 pub mod regs;
 mod rqt;
 pub mod syndrome;
@@ -43,6 +44,7 @@ pub use eq::EqInfo;
 pub use eth::EthInfo;
 pub use flow_table::FlowInfo;
 pub use nic_vport::NicVportState;
+pub use queues::{CqInfo, QueuesInfo, WqInfo};
 
 /// Where the HCA is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +129,7 @@ pub struct Firmware {
     caps: caps::Caps,
     pages: pages::Pages,
     eqs: eq::Eqs,
+    queues: queues::Queues,
     uars: std::collections::BTreeSet<u32>,
     driver_version: Option<String>,
     regs: regs::Registers,
@@ -184,6 +187,7 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::NOP
         | Opcode::ACCESS_REG => ANY_ENABLED,
         _ if eth::Eth::handles(op) => INITIALIZED,
+        op if queues::OPCODES.contains(&op) => INITIALIZED,
         _ => return None,
     };
     let min_in = match op {
@@ -192,7 +196,10 @@ fn spec(op: Opcode) -> Option<Spec> {
         Opcode::INIT_HCA => commands::BASE_SIZE,
         _ => sizes.inlen,
     };
-    let min_out = if STATUS_ONLY_OUT.contains(&op) || eth::Eth::status_only(op) {
+    let min_out = if STATUS_ONLY_OUT.contains(&op)
+        || eth::Eth::status_only(op)
+        || queues::STATUS_ONLY_OUT.contains(&op)
+    {
         HEADER_SIZE
     } else {
         sizes.outlen
@@ -213,6 +220,7 @@ impl Firmware {
             caps: caps::Caps::new(profile),
             pages: pages::Pages::new(profile),
             eqs: eq::Eqs::default(),
+            queues: Default::default(),
             uars: Default::default(),
             driver_version: None,
             regs: regs::Registers::new(profile),
@@ -323,6 +331,7 @@ impl Firmware {
             Opcode::DESTROY_EQ => self.destroy_eq(env, cmd),
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
             _ if eth::Eth::handles(op) => self.eth_command(env, op, cmd),
+            op if queues::OPCODES.contains(&op) => self.queue_command(env, op, cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
         }
     }
