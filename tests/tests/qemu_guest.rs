@@ -19,6 +19,8 @@ mod cmd_latency;
 mod cost;
 #[path = "qemu_guest/harness.rs"]
 mod harness;
+#[path = "qemu_guest/mlx5_eth.rs"]
+mod mlx5_eth;
 #[path = "qemu_guest/mlx5_state.rs"]
 mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
@@ -116,6 +118,8 @@ struct Server {
     log: PathBuf,
     /// Its stdout: the model-state lines.
     states: PathBuf,
+    /// Its stdin: commands to the model while the guest runs (`link 1 down`).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Server {
@@ -129,7 +133,7 @@ impl Server {
         let socket = dir.path().join("server.sock");
         let log = dir.path().join("server.log");
         let states = dir.path().join("server.states");
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .arg("--socket")
             .arg(&socket)
             .args(args)
@@ -137,17 +141,19 @@ impl Server {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
             )
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(std::fs::File::create(&states).expect("server state file"))
             .stderr(std::fs::File::create(&log).expect("server log"))
             .spawn()
             .expect("start cxu-vfio-user");
+        let stdin = child.stdin.take();
         let mut s = Server {
             child,
             _dir: dir,
             socket,
             log,
             states,
+            stdin,
         };
         let t = Instant::now();
         while !s.socket.exists() {
@@ -179,6 +185,14 @@ impl Server {
         {
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Sends one command line to the server's control input.
+    fn control(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("the server's stdin");
+        writeln!(stdin, "{line}").expect("write to the server's stdin");
+        stdin.flush().expect("flush the server's stdin");
     }
 
     fn log_text(&self) -> String {
@@ -403,7 +417,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
 /// Bound of the mlx5_core guest run (it takes about 30 s alone).
 const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
 /// Checks `mlx5_core.sh` prints when all pass.
-const MLX5_CHECKS: u32 = 17;
+const MLX5_CHECKS: u32 = 28;
 
 /// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
 fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
@@ -428,7 +442,7 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     let total = Instant::now();
     let bins = binaries();
     let _guest = one_guest();
-    let server = Server::start(&bins.server, &[]);
+    let mut server = Server::start(&bins.server, &[]);
     let console = tempfile::NamedTempFile::new().expect("console file");
     let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
     cmd.env("CXU_GUEST_LOG", console.path())
@@ -445,15 +459,34 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
             "--kmod",
             "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core",
         ])
-        // The guest's own devlink (Debian's iproute2, from the cache).
+        // The guest's own devlink and ip (Debian's iproute2) and ethtool, from the cache.
         .args(["--guest-bin", "usr/sbin/devlink"])
+        .args(["--guest-bin", "usr/bin/ip"])
+        .args(["--guest-bin", "usr/sbin/ethtool"])
         // Issue 17: the kernel's command statistics, then cxu's on the same function.
         .arg("--data")
         .arg(workspace().join("tests/tests/qemu_guest/mlx5_cmd_stats.sh"))
         .arg("--data")
         .arg(&bins.guest)
         .arg(workspace().join("tests/tests/qemu_guest/mlx5_core.sh"));
-    let out = run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30));
+    let runner =
+        std::thread::spawn(move || run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30)));
+    // The guest asks for link changes (and a state line) on its console;
+    // each cue is acted on once, in order.
+    let mut cue = 0;
+    while !runner.is_finished() {
+        let text = std::fs::read_to_string(console.path()).unwrap_or_default();
+        match mlx5_eth::CUES.get(cue) {
+            Some((line, commands)) if text.contains(line) => {
+                for c in *commands {
+                    server.control(c);
+                }
+                cue += 1;
+            }
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    let out = runner.join().expect("the run.sh thread");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     // The server prints its last state when it sees QEMU's connection close.
     server.wait_closed();
@@ -498,6 +531,12 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     if let Some(l) = klog.iter().find(|l| bad.iter().any(|b| l.contains(b))) {
         panic!("the guest kernel logged {l:?}:\n{}", detail());
     }
+    // mlx5e's objects, from the model's side, up to cxu's run.
+    let mac = mlx5_eth::guest_mac(&stdout).unwrap_or("");
+    match mlx5_eth::check(cmd_latency::before_cxu(&server_states), mac) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the model's Ethernet state: {e}\n{}", detail()),
+    }
     // --- issue 17: Linux's command latencies beside cxu's (cmd_latency.rs) ---
     match cmd_latency::report(&stdout) {
         Ok(report) => println!("{report}"),
@@ -511,6 +550,7 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's state after mlx5_core: {e}\n{}", detail()),
     }
+
     eprintln!("qemu_guest: mlx5_core run took {:?}", total.elapsed());
 }
 
