@@ -516,6 +516,7 @@ fn general_caps_match_reference_section_6() {
         (g::PG, 0x227, 1, 0x44, 24, 0x54),
         (g::UAR_4K, 0x240, 1, 0x48, 31, 0x58),
         (g::UAR_SZ, 0x24A, 6, 0x48, 16, 0x58),
+        (g::UMEM_UID_0, 0x252, 1, 0x48, 13, 0x58),
         (g::LOG_PG_SZ, 0x258, 8, 0x48, 0, 0x58),
         (g::BF, 0x260, 1, 0x4C, 31, 0x5C),
         (g::DRIVER_VERSION, 0x261, 1, 0x4C, 30, 0x5C),
@@ -763,6 +764,8 @@ fn register_layouts_match_the_kernel() {
     };
     let ids: &[(RegisterId, u16)] = &[
         (RegisterId::QPCR, 0x4004),
+        (RegisterId::PMTU, 0x5003),
+        (RegisterId::PTYS, 0x5004),
         (RegisterId::PAOS, 0x5006),
         (RegisterId::PPCNT, 0x5008),
         (RegisterId::HTGT, 0x7002),

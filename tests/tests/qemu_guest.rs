@@ -3,9 +3,10 @@
 //! a PCI function; the guest kernel binds it to vfio-pci; `cxu-guest` (a static
 //! binary in the initramfs) opens it through the real VFIO and runs its checks.
 //!
-//! Needs the QEMU/kernel/busybox cache of `qemu/guest/fetch.sh`
-//! (`~/.cache/cxu/guest-root/.complete`). Without it the test is skipped with a
-//! message, unless `CXU_QEMU=1` (CI): then it fetches and never skips.
+//! The guest tests are `#[ignore]`d, so a plain `cargo test` reports them as
+//! ignored; `scripts/test` runs them (`--ignored`) unless `CXU_QEMU=0`. Run,
+//! they fetch the QEMU/kernel/busybox cache of `qemu/guest/fetch.sh`
+//! (`~/.cache/cxu/guest-root`) if it is not there, and never skip.
 //!
 //! Steps: build the server and the guest binary statically with an explicit
 //! `--target` (so the host build is not invalidated), start the server on a
@@ -25,13 +26,18 @@ mod mlx5_eth;
 mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
 mod model_state;
+#[path = "qemu_guest/rdma.rs"]
+mod rdma;
+#[path = "qemu_guest/server.rs"]
+mod server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use harness::{executables, guest_ready, show, static_build, workspace};
+use server::Server;
 
 /// Bound of the QEMU run, enforced by run.sh (`timeout`) and again here.
 const GUEST_TIMEOUT: Duration = Duration::from_secs(240);
@@ -44,6 +50,8 @@ struct Binaries {
     guest: PathBuf,
     /// hal's `vfio_guest` test (ignored on the host), in the guest.
     hal_test: PathBuf,
+    /// The `cxu` tool, in the guest (its `bench --pci` beside rdma-core).
+    cxu: PathBuf,
 }
 
 /// The binaries, built once for every test of this file.
@@ -76,12 +84,17 @@ fn build() -> Binaries {
             "cxu-hal",
             "--test",
             "vfio_guest",
+            "-p",
+            "cxu-tool",
+            "--bin",
+            "cxu",
         ],
     );
     Binaries {
         server: find("cxu-vfio-user"),
         guest: find("cxu-guest"),
         hal_test: find("vfio_guest"),
+        cxu: find("cxu"),
     }
 }
 
@@ -107,108 +120,6 @@ fn hal_test_script(dir: &Path, hal_test: &Path) -> PathBuf {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&path, perms).expect("chmod the script");
     path
-}
-
-/// The server process, killed and reaped on drop; its log is kept for failures.
-struct Server {
-    child: Child,
-    /// Holds the socket, the log and the state lines; removed after the child is reaped.
-    _dir: tempfile::TempDir,
-    socket: PathBuf,
-    log: PathBuf,
-    /// Its stdout: the model-state lines.
-    states: PathBuf,
-    /// Its stdin: commands to the model while the guest runs (`link 1 down`).
-    stdin: Option<std::process::ChildStdin>,
-}
-
-impl Server {
-    /// Starts the server with `args`, its socket, log and state lines in a
-    /// directory of its own (removed on drop).
-    fn start(bin: &Path, args: &[&str]) -> Server {
-        let dir = tempfile::Builder::new()
-            .prefix("cxu-vfu-")
-            .tempdir()
-            .expect("server temp dir");
-        let socket = dir.path().join("server.sock");
-        let log = dir.path().join("server.log");
-        let states = dir.path().join("server.states");
-        let mut child = Command::new(bin)
-            .arg("--socket")
-            .arg(&socket)
-            .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or("info".into()),
-            )
-            .stdin(Stdio::piped())
-            .stdout(std::fs::File::create(&states).expect("server state file"))
-            .stderr(std::fs::File::create(&log).expect("server log"))
-            .spawn()
-            .expect("start cxu-vfio-user");
-        let stdin = child.stdin.take();
-        let mut s = Server {
-            child,
-            _dir: dir,
-            socket,
-            log,
-            states,
-            stdin,
-        };
-        let t = Instant::now();
-        while !s.socket.exists() {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!(
-                    "cxu-vfio-user exited ({status}) before listening:\n{}",
-                    s.log_text()
-                );
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "cxu-vfio-user not listening after 10 s:\n{}",
-                s.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        s
-    }
-
-    /// Waits until the server has printed its state at the connection's
-    /// close (QEMU has exited by now), bounded: a server that never does is
-    /// reported by the checks on its state lines.
-    fn wait_closed(&self) {
-        let t = Instant::now();
-        while !self
-            .state_text()
-            .contains(r#""reason":"connection closed""#)
-            && t.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Sends one command line to the server's control input.
-    fn control(&mut self, line: &str) {
-        use std::io::Write;
-        let stdin = self.stdin.as_mut().expect("the server's stdin");
-        writeln!(stdin, "{line}").expect("write to the server's stdin");
-        stdin.flush().expect("flush the server's stdin");
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn state_text(&self) -> String {
-        std::fs::read_to_string(&self.states).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Runs `cmd`, killing it (and failing) after `bound`.
@@ -326,6 +237,7 @@ fn missing_checks<'a>(stdout: &str, required: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
 fn linux_guest_drives_the_model_through_real_vfio() {
     if !guest_ready("qemu_guest") {
         return;
@@ -435,6 +347,7 @@ fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
 /// what the kernel says, the host what the model saw (every command answered,
 /// the command, page and async EQs, UARs, every page back).
 #[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
 fn linux_mlx5_core_probes_and_removes_the_model() {
     if !guest_ready("qemu_guest mlx5_core") {
         return;
@@ -552,6 +465,93 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     }
 
     eprintln!("qemu_guest: mlx5_core run took {:?}", total.elapsed());
+}
+
+/// Bound of the rdma-core guest run (about 40 s alone).
+const RDMA_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A second independent client, rdma-core's userspace mlx5 over VFIO (the C
+/// peer of this project, Debian's static libmlx5), opens the model through
+/// the guest's vfio-pci, runs NOPs, QUERY_HCA_CAPs and a UMEM through
+/// `mlx5dv_devx_general_cmd`, and closes it; then `cxu bench --pci` measures
+/// the same function in the same guest, and one table puts the two side by
+/// side (issue 17 part 6: figures, never a timed assert).
+#[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
+fn rdma_core_opens_the_model_beside_cxu_bench() {
+    if !guest_ready("qemu_guest rdma-core") {
+        return;
+    }
+    let total = Instant::now();
+    let bins = binaries();
+    let scratch = tempfile::Builder::new()
+        .prefix("cxu-qemu-rdma-")
+        .tempdir()
+        .expect("scratch dir");
+    let peer = rdma::build_peer(&harness::cache_root(), scratch.path());
+    let script = rdma::script(scratch.path(), &peer, &bins.cxu);
+    let _guest = one_guest();
+    let server = Server::start(&bins.server, &[]);
+    let console = tempfile::NamedTempFile::new().expect("console file");
+    let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
+    cmd.env("CXU_GUEST_LOG", console.path())
+        .arg("--socket")
+        .arg(&server.socket)
+        .arg("--timeout")
+        .arg(RDMA_TIMEOUT.as_secs().to_string())
+        .arg("--data")
+        .arg(&peer)
+        .arg("--data")
+        .arg(&bins.cxu)
+        .arg(&script);
+    let out = run_bounded(cmd, RDMA_TIMEOUT + Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    server.wait_closed();
+    let server_log = server.log_text();
+    let server_states = server.state_text();
+    drop(server);
+    let console = std::fs::read_to_string(console.path())
+        .unwrap_or_default()
+        .replace('\r', "");
+    println!("{stdout}");
+    let detail = || {
+        format!(
+            "{}\n--- guest console\n{console}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
+            show("qemu/guest/run.sh", &out)
+        )
+    };
+    assert!(
+        out.status.success(),
+        "the rdma-core guest run failed:\n{}",
+        detail()
+    );
+    let missing = missing_checks(&stdout, rdma::PEER_CHECKS);
+    assert!(
+        missing.is_empty(),
+        "rdma-core did not pass these checks: {missing:?}\n{}",
+        detail()
+    );
+    assert!(
+        stdout.contains(&format!(
+            "guest: rdma {} passed, 0 failed",
+            rdma::PEER_CHECKS.len()
+        )),
+        "the peer's summary:\n{}",
+        detail()
+    );
+    let states =
+        model_state::states(&server_states).unwrap_or_else(|e| panic!("{e}\n{}", detail()));
+    let p = cxu_qemu::Profile::default();
+    match rdma::check_model(&states, u64::from(p.boot_pages + p.init_pages)) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the model's state after rdma-core: {e}\n{}", detail()),
+    }
+    // The bench's JSON line is on the console (run.sh shows only marked lines).
+    match rdma::figures(&console) {
+        Ok((_, table)) => println!("{table}"),
+        Err(e) => panic!("the side-by-side figures: {e}\n{}", detail()),
+    }
+    eprintln!("qemu_guest: rdma-core run took {:?}", total.elapsed());
 }
 
 #[test]

@@ -221,6 +221,11 @@ impl Control {
         self.inner.fw.lock().uars()
     }
 
+    /// UMEMs that exist (CREATE_UMEM), and the pages they list.
+    pub fn umems(&self) -> (usize, u64) {
+        self.inner.fw.lock().umems()
+    }
+
     /// The driver version string last set with SET_DRIVER_VERSION.
     pub fn driver_version(&self) -> Option<String> {
         self.inner.fw.lock().driver_version().map(str::to_owned)

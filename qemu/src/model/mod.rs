@@ -322,6 +322,9 @@ impl Inner {
                         self.reset();
                         self.iseg.lock().set_nic_interface(NicInterface::Disabled);
                     }
+                    IsegWrite::NicDisabled => {
+                        self.fw.lock().nic_interface_disabled();
+                    }
                     IsegWrite::None => {}
                 }
             }

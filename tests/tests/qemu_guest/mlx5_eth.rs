@@ -196,7 +196,9 @@ mod tests {
         assert!(e.unwrap_err().contains("still has queues"));
         let no_tirs = line("link 1 down", 0, 1, 2, 3, 1);
         let e = check(&[no_tirs, down, clean].join("\n"), "02:c9:5e:00:00:01");
-        assert!(e.unwrap_err().contains("with the netdev up the model has no eth."));
+        assert!(e
+            .unwrap_err()
+            .contains("with the netdev up the model has no eth."));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod tir;
 pub mod tis;
 pub mod transport;
 pub mod uar;
+pub mod umem;
 pub mod vport;
 pub mod wq;
 
@@ -122,6 +123,8 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::SET_FLOW_TABLE_ROOT,
     Opcode::QUERY_VPORT_STATE,
     Opcode::QUERY_VPORT_COUNTER,
+    Opcode::CREATE_UMEM,
+    Opcode::DESTROY_UMEM,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -156,6 +159,13 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
         },
         Opcode::DESTROY_EQ => fixed(16, 16),
         Opcode::ALLOC_UAR | Opcode::DEALLOC_UAR => fixed(16, 16),
+        Opcode::CREATE_UMEM => Sizes {
+            inlen: umem::CREATE_UMEM_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::DESTROY_UMEM => fixed(16, 16),
         Opcode::ACCESS_REG => Sizes {
             inlen: 16,
             outlen: 16,
@@ -174,39 +184,6 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
             variable_in: true,
             variable_out: false,
         },
-        _ => return queue_sizes(op),
-    })
-}
-
-/// Sizes of the completion, send and receive queue commands (a CREATE's
-/// input carries `pas[]` after its size).
-const fn queue_sizes(op: Opcode) -> Option<Sizes> {
-    let variable = Sizes {
-        inlen: 0x110,
-        outlen: 16,
-        variable_in: true,
-        variable_out: false,
-    };
-    Some(match op {
-        Opcode::CREATE_CQ => Sizes {
-            inlen: cq::CREATE_CQ_IN_SIZE,
-            ..variable
-        },
-        Opcode::CREATE_SQ => Sizes {
-            inlen: sq::CREATE_SQ_IN_SIZE,
-            ..variable
-        },
-        Opcode::CREATE_RQ => Sizes {
-            inlen: rq::CREATE_RQ_IN_SIZE,
-            ..variable
-        },
-        Opcode::MODIFY_CQ => fixed(cq::MODIFY_CQ_IN_SIZE, 16),
-        Opcode::MODIFY_SQ => fixed(sq::MODIFY_SQ_IN_SIZE, 16),
-        Opcode::MODIFY_RQ => fixed(rq::MODIFY_RQ_IN_SIZE, 16),
-        Opcode::QUERY_CQ => fixed(16, cq::QUERY_CQ_OUT_SIZE),
-        Opcode::QUERY_SQ => fixed(16, sq::QUERY_SQ_OUT_SIZE),
-        Opcode::QUERY_RQ => fixed(16, rq::QUERY_RQ_OUT_SIZE),
-        Opcode::DESTROY_CQ | Opcode::DESTROY_SQ | Opcode::DESTROY_RQ => fixed(16, 16),
         Opcode::ALLOC_PD
         | Opcode::DEALLOC_PD
         | Opcode::ALLOC_TRANSPORT_DOMAIN
@@ -254,6 +231,39 @@ const fn queue_sizes(op: Opcode) -> Option<Sizes> {
             variable_in: true,
             variable_out: false,
         },
+        _ => return queue_sizes(op),
+    })
+}
+
+/// Sizes of the completion, send and receive queue commands (a CREATE's
+/// input carries `pas[]` after its size).
+const fn queue_sizes(op: Opcode) -> Option<Sizes> {
+    let variable = Sizes {
+        inlen: 0x110,
+        outlen: 16,
+        variable_in: true,
+        variable_out: false,
+    };
+    Some(match op {
+        Opcode::CREATE_CQ => Sizes {
+            inlen: cq::CREATE_CQ_IN_SIZE,
+            ..variable
+        },
+        Opcode::CREATE_SQ => Sizes {
+            inlen: sq::CREATE_SQ_IN_SIZE,
+            ..variable
+        },
+        Opcode::CREATE_RQ => Sizes {
+            inlen: rq::CREATE_RQ_IN_SIZE,
+            ..variable
+        },
+        Opcode::MODIFY_CQ => fixed(cq::MODIFY_CQ_IN_SIZE, 16),
+        Opcode::MODIFY_SQ => fixed(sq::MODIFY_SQ_IN_SIZE, 16),
+        Opcode::MODIFY_RQ => fixed(rq::MODIFY_RQ_IN_SIZE, 16),
+        Opcode::QUERY_CQ => fixed(16, cq::QUERY_CQ_OUT_SIZE),
+        Opcode::QUERY_SQ => fixed(16, sq::QUERY_SQ_OUT_SIZE),
+        Opcode::QUERY_RQ => fixed(16, rq::QUERY_RQ_OUT_SIZE),
+        Opcode::DESTROY_CQ | Opcode::DESTROY_SQ | Opcode::DESTROY_RQ => fixed(16, 16),
         _ => return None,
     })
 }

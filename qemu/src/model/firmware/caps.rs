@@ -85,6 +85,9 @@ impl Caps {
         set(cap::MCAM_REG, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
+        // UMEMs with uid 0 (CREATE_UMEM/DESTROY_UMEM): rdma-core's mlx5 over
+        // VFIO refuses to open a device without it.
+        set(cap::UMEM_UID_0, 1);
         super::eth_caps::general(&mut c);
         super::queues::advertise(&mut c);
         set_features(&mut c, p, FwFeatures::of(p));
