@@ -698,6 +698,19 @@ fn command_layouts_match_reference_section_5() {
         (Opcode::ACCESS_REG, 16, 16),
         (Opcode::QUERY_NIC_VPORT_CONTEXT, 16, 0x110),
         (Opcode::MODIFY_NIC_VPORT_CONTEXT, 0x200, 16),
+        (Opcode::ALLOC_PD, 16, 16),
+        (Opcode::QUERY_Q_COUNTER, 0x20, 0x100),
+        (Opcode::CREATE_MKEY, 0x110, 16),
+        (Opcode::CREATE_TIS, 0xC0, 16),
+        (Opcode::CREATE_TIR, 0x110, 16),
+        (Opcode::CREATE_RQT, 0x110, 16),
+        (Opcode::CREATE_FLOW_TABLE, 0x40, 16),
+        (Opcode::DESTROY_FLOW_TABLE, 0x40, 16),
+        (Opcode::CREATE_FLOW_GROUP, 0x400, 16),
+        (Opcode::SET_FLOW_TABLE_ENTRY, 0x330, 16),
+        (Opcode::DELETE_FLOW_TABLE_ENTRY, 0x40, 16),
+        (Opcode::SET_FLOW_TABLE_ROOT, 0x40, 16),
+        (Opcode::QUERY_VPORT_STATE, 16, 16),
     ];
     for (op, inlen, outlen) in table {
         let s = commands::sizes(*op).unwrap_or_else(|| panic!("{op} has sizes"));
@@ -751,6 +764,8 @@ fn register_layouts_match_the_kernel() {
     };
     let ids: &[(RegisterId, u16)] = &[
         (RegisterId::QPCR, 0x4004),
+        (RegisterId::PMTU, 0x5003),
+        (RegisterId::PTYS, 0x5004),
         (RegisterId::PAOS, 0x5006),
         (RegisterId::PPCNT, 0x5008),
         (RegisterId::HTGT, 0x7002),

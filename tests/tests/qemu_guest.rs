@@ -3,9 +3,10 @@
 //! a PCI function; the guest kernel binds it to vfio-pci; `cxu-guest` (a static
 //! binary in the initramfs) opens it through the real VFIO and runs its checks.
 //!
-//! Needs the QEMU/kernel/busybox cache of `qemu/guest/fetch.sh`
-//! (`~/.cache/cxu/guest-root/.complete`). Without it the test is skipped with a
-//! message, unless `CXU_QEMU=1` (CI): then it fetches and never skips.
+//! The guest tests are `#[ignore]`d, so a plain `cargo test` reports them as
+//! ignored; `scripts/test` runs them (`--ignored`) unless `CXU_QEMU=0`. Run,
+//! they fetch the QEMU/kernel/busybox cache of `qemu/guest/fetch.sh`
+//! (`~/.cache/cxu/guest-root`) if it is not there, and never skip.
 //!
 //! Steps: build the server and the guest binary statically with an explicit
 //! `--target` (so the host build is not invalidated), start the server on a
@@ -25,13 +26,16 @@ mod mlx5_state;
 mod model_state;
 #[path = "qemu_guest/rdma.rs"]
 mod rdma;
+#[path = "qemu_guest/server.rs"]
+mod server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use harness::{executables, guest_ready, show, static_build, workspace};
+use server::Server;
 
 /// Bound of the QEMU run, enforced by run.sh (`timeout`) and again here.
 const GUEST_TIMEOUT: Duration = Duration::from_secs(240);
@@ -114,96 +118,6 @@ fn hal_test_script(dir: &Path, hal_test: &Path) -> PathBuf {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&path, perms).expect("chmod the script");
     path
-}
-
-/// The server process, killed and reaped on drop; its log is kept for failures.
-struct Server {
-    child: Child,
-    /// Holds the socket, the log and the state lines; removed after the child is reaped.
-    _dir: tempfile::TempDir,
-    socket: PathBuf,
-    log: PathBuf,
-    /// Its stdout: the model-state lines.
-    states: PathBuf,
-}
-
-impl Server {
-    /// Starts the server with `args`, its socket, log and state lines in a
-    /// directory of its own (removed on drop).
-    fn start(bin: &Path, args: &[&str]) -> Server {
-        let dir = tempfile::Builder::new()
-            .prefix("cxu-vfu-")
-            .tempdir()
-            .expect("server temp dir");
-        let socket = dir.path().join("server.sock");
-        let log = dir.path().join("server.log");
-        let states = dir.path().join("server.states");
-        let child = Command::new(bin)
-            .arg("--socket")
-            .arg(&socket)
-            .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or("info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&states).expect("server state file"))
-            .stderr(std::fs::File::create(&log).expect("server log"))
-            .spawn()
-            .expect("start cxu-vfio-user");
-        let mut s = Server {
-            child,
-            _dir: dir,
-            socket,
-            log,
-            states,
-        };
-        let t = Instant::now();
-        while !s.socket.exists() {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!(
-                    "cxu-vfio-user exited ({status}) before listening:\n{}",
-                    s.log_text()
-                );
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "cxu-vfio-user not listening after 10 s:\n{}",
-                s.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        s
-    }
-
-    /// Waits until the server has printed its state at the connection's
-    /// close (QEMU has exited by now), bounded: a server that never does is
-    /// reported by the checks on its state lines.
-    fn wait_closed(&self) {
-        let t = Instant::now();
-        while !self
-            .state_text()
-            .contains(r#""reason":"connection closed""#)
-            && t.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn state_text(&self) -> String {
-        std::fs::read_to_string(&self.states).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Runs `cmd`, killing it (and failing) after `bound`.
@@ -321,6 +235,7 @@ fn missing_checks<'a>(stdout: &str, required: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
 fn linux_guest_drives_the_model_through_real_vfio() {
     if !guest_ready("qemu_guest") {
         return;
@@ -430,6 +345,7 @@ fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
 /// what the kernel says, the host what the model saw (every command answered,
 /// the command, page and async EQs, UARs, every page back).
 #[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
 fn linux_mlx5_core_probes_and_removes_the_model() {
     if !guest_ready("qemu_guest mlx5_core") {
         return;
@@ -533,6 +449,7 @@ const RDMA_TIMEOUT: Duration = Duration::from_secs(300);
 /// the same function in the same guest, and one table puts the two side by
 /// side (issue 17 part 6: figures, never a timed assert).
 #[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
 fn rdma_core_opens_the_model_beside_cxu_bench() {
     if !guest_ready("qemu_guest rdma-core") {
         return;

@@ -210,6 +210,12 @@ impl Control {
         self.inner.fw.lock().queues()
     }
 
+    /// The Ethernet objects that exist (PDs, TDs, mkeys, Q counters,
+    /// TIS/TIR/RQT, flow tables).
+    pub fn eth(&self) -> crate::model::EthInfo {
+        self.inner.fw.lock().eth_info()
+    }
+
     /// Allocated UAR indexes.
     pub fn uars(&self) -> Vec<u32> {
         self.inner.fw.lock().uars()

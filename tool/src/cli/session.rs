@@ -10,7 +10,7 @@ use super::{
     cmd_dev, cmd_health, cmd_misc, cmd_monitor, cmd_port, cmd_probe, cmd_trap, jsontext, CliError,
 };
 
-/// Output options (`-j`, `-p`, `-s`, `-v`).
+/// Output options (`-j`, `-p`, `-s`, `-v`) and `-f`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Opts {
     /// JSON output.
@@ -23,6 +23,8 @@ pub struct Opts {
     pub verbose: bool,
     /// Standard output is a terminal (progress is drawn in place there).
     pub tty: bool,
+    /// `-f`/`--force`: `bind` takes a function whose network interface is up.
+    pub force: bool,
 }
 
 /// One device and the commands run on it.

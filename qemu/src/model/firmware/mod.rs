@@ -14,13 +14,20 @@ mod caps;
 mod eq;
 mod eth;
 mod eth_caps;
+mod flow_table;
 mod hca;
 mod nic_vport;
+mod objects;
 mod pages;
 pub mod queues;
 pub mod regs;
+mod rqt;
 pub mod syndrome;
+mod tir;
+mod tis;
+mod transport;
 mod umem;
+mod vport_counter;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -35,6 +42,8 @@ use super::msix::Msix;
 use super::profile::Profile;
 
 pub use eq::EqInfo;
+pub use eth::EthInfo;
+pub use flow_table::FlowInfo;
 pub use nic_vport::NicVportState;
 pub use queues::{CqInfo, QueuesInfo, WqInfo};
 
