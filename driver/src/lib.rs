@@ -8,12 +8,11 @@
 //!   page worker; [`health`]: the health poller; [`caps`]: features and caps.
 //! * [`devlink`]: the devlink instance built from caps and its ops (traps,
 //!   policers, ports, params, health, info, flash, reload); [`rpc`]: the
-//!   firmware RPC channel; [`cli`]: the `cxu` tool; [`bench`]: `cxu bench`.
+//!   firmware RPC channel. The `cxu` tool and `cxu bench` are the
+//!   `cxu-tool` crate.
 #![forbid(unsafe_code)]
 
-pub mod bench;
 pub mod caps;
-pub mod cli;
 pub mod cmd;
 pub mod device;
 pub mod devlink;

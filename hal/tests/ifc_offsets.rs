@@ -695,6 +695,8 @@ fn command_layouts_match_reference_section_5() {
         (Opcode::ALLOC_UAR, 16, 16),
         (Opcode::DEALLOC_UAR, 16, 16),
         (Opcode::ACCESS_REG, 16, 16),
+        (Opcode::QUERY_NIC_VPORT_CONTEXT, 16, 0x110),
+        (Opcode::MODIFY_NIC_VPORT_CONTEXT, 0x200, 16),
     ];
     for (op, inlen, outlen) in table {
         let s = commands::sizes(*op).unwrap_or_else(|| panic!("{op} has sizes"));

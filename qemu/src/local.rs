@@ -13,6 +13,7 @@ use std::sync::Arc;
 use cxu_hal::{Error, EventFd, Mmio, PciFunction, Result};
 use vm_memory::{GuestAddress, GuestRegionMmap, MmapRegion};
 
+use crate::model::access::{Bar0Access, Bar0Counts};
 use crate::model::{Control, Device, Profile, TableMode};
 
 /// IOVAs the emulated IOMMU accepts (like the aperture VFIO reports).
@@ -20,14 +21,21 @@ pub const IOVA_RANGE: Range<u64> = 0x1000..(1 << 48);
 /// DMA mappings must be aligned to this.
 const DMA_ALIGN: u64 = 4096;
 
-/// BAR0 of the model as an [`Mmio`] region.
-struct Bar0(Arc<Device>);
+/// BAR0 of the model as an [`Mmio`] region, counting its accesses (what a
+/// trapped BAR would cost a driver in a VM: `LocalFunction::bar0_counts`).
+struct Bar0(Arc<Device>, Bar0Access);
 
 impl Bar0 {
     fn read<const N: usize>(&self, offset: u64) -> [u8; N] {
+        self.1.read(offset);
         let mut b = [0u8; N];
         self.0.bar0_read(offset, &mut b);
         b
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) {
+        self.1.write(offset);
+        self.0.bar0_write(offset, data);
     }
 }
 
@@ -48,16 +56,16 @@ impl Mmio for Bar0 {
         u64::from_le_bytes(self.read(offset))
     }
     fn write8(&self, offset: u64, value: u8) {
-        self.0.bar0_write(offset, &[value]);
+        self.write(offset, &[value]);
     }
     fn write16(&self, offset: u64, value: u16) {
-        self.0.bar0_write(offset, &value.to_le_bytes());
+        self.write(offset, &value.to_le_bytes());
     }
     fn write32(&self, offset: u64, value: u32) {
-        self.0.bar0_write(offset, &value.to_le_bytes());
+        self.write(offset, &value.to_le_bytes());
     }
     fn write64(&self, offset: u64, value: u64) {
-        self.0.bar0_write(offset, &value.to_le_bytes());
+        self.write(offset, &value.to_le_bytes());
     }
 }
 
@@ -88,7 +96,7 @@ impl LocalFunction {
     pub fn new(profile: Profile) -> Self {
         let device = Arc::new(Device::new(profile, TableMode::Emulated));
         LocalFunction {
-            bar0: Arc::new(Bar0(device.clone())),
+            bar0: Arc::new(Bar0(device.clone(), Bar0Access::default())),
             device,
             vectors: parking_lot::Mutex::new(Vec::new()),
         }
@@ -102,6 +110,11 @@ impl LocalFunction {
     /// The device itself.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// BAR0 accesses so far, by register class (one per `Mmio` call).
+    pub fn bar0_counts(&self) -> Bar0Counts {
+        self.bar0.1.snapshot()
     }
 }
 

@@ -9,7 +9,6 @@ mod common;
 use std::sync::Arc;
 
 use common::{fast_profile, short_config, Stack};
-use cxu_driver::cli::Session;
 use cxu_driver::rpc::{RpcError, Scope};
 use cxu_hal::ifc::commands::access_reg::{AccessRegIn, RegOp};
 use cxu_hal::ifc::header::OutHeader;
@@ -17,6 +16,7 @@ use cxu_hal::ifc::regs::RegisterId;
 use cxu_hal::ifc::{CmdStatus, InHeader, Opcode};
 use cxu_qemu::model::{Control, FLASH_IMAGE_MAGIC};
 use cxu_qemu::LocalFunction;
+use cxu_tool::cli::Session;
 
 const SCOPES: [Scope; 4] = [
     Scope::Configuration,

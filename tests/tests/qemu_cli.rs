@@ -32,7 +32,7 @@ fn build() -> (PathBuf, PathBuf) {
             "--bin",
             "cxu-vfio-user",
             "-p",
-            "cxu-driver",
+            "cxu-tool",
             "--bin",
             "cxu",
         ],

@@ -13,6 +13,10 @@
 //! the guest's own summary line. The server is killed when the test ends; a
 //! guest that hangs is killed after a bound and its console printed.
 
+#[path = "qemu_guest/cmd_latency.rs"]
+mod cmd_latency;
+#[path = "qemu_guest/cost.rs"]
+mod cost;
 #[path = "qemu_guest/harness.rs"]
 mod harness;
 #[path = "qemu_guest/mlx5_state.rs"]
@@ -282,6 +286,15 @@ const REQUIRED_CHECKS: &[&str] = &[
     "devlink-rpc-unregister",
     "driver-remove",
     "driver-second-probe",
+    "cost-raw-polling-1",
+    "cost-raw-polling-batch31",
+    "cost-driver-polling-1",
+    "cost-driver-polling-batch31",
+    "cost-raw-events-1",
+    "cost-raw-events-batch31",
+    "cost-driver-events-1",
+    "cost-driver-events-batch31",
+    "cost-final-reset",
 ];
 
 /// The required checks with no `PASS name` line in the guest's output.
@@ -380,6 +393,10 @@ fn linux_guest_drives_the_model_through_real_vfio() {
             detail()
         ),
     }
+    match cost::check(&stdout, &server_states) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the cost of a command through VFIO: {e}\n{}", detail()),
+    }
     eprintln!("qemu_guest: whole run took {:?}", total.elapsed());
 }
 
@@ -430,6 +447,11 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         ])
         // The guest's own devlink (Debian's iproute2, from the cache).
         .args(["--guest-bin", "usr/sbin/devlink"])
+        // Issue 17: the kernel's command statistics, then cxu's on the same function.
+        .arg("--data")
+        .arg(workspace().join("tests/tests/qemu_guest/mlx5_cmd_stats.sh"))
+        .arg("--data")
+        .arg(&bins.guest)
         .arg(workspace().join("tests/tests/qemu_guest/mlx5_core.sh"));
     let out = run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -476,8 +498,16 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     if let Some(l) = klog.iter().find(|l| bad.iter().any(|b| l.contains(b))) {
         panic!("the guest kernel logged {l:?}:\n{}", detail());
     }
+    // --- issue 17: Linux's command latencies beside cxu's (cmd_latency.rs) ---
+    match cmd_latency::report(&stdout) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the command latencies of both drivers: {e}\n{}", detail()),
+    }
+    // cxu's run came after mlx5_core's: check what the model saw up to it.
+    let server_states = cmd_latency::before_cxu(&server_states);
+    // --- end issue 17 ---
     let p = cxu_qemu::Profile::default();
-    match mlx5_state::check(&server_states, u64::from(p.boot_pages + p.init_pages)) {
+    match mlx5_state::check(server_states, u64::from(p.boot_pages + p.init_pages)) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's state after mlx5_core: {e}\n{}", detail()),
     }

@@ -5,7 +5,9 @@
 //! Submit: claim a slot in the [`SlotMask`](super::slots::SlotMask) (one CAS), take a token, write the
 //! mailbox chains and the entry, hand the entry over with a release store of
 //! `status_own = 1`, publish the slot's state word, `wmb`, and write the slot's
-//! bit to the doorbell. Nothing is locked: the per-slot buffers are owned by
+//! bit to the doorbell ([`Queue::submit_batch`]: the bits of all its commands
+//! in one write). The submit path never reads the BAR: behind a trapped BAR a
+//! read is a round trip to the device (~80 us in the QEMU guest). Nothing is locked: the per-slot buffers are owned by
 //! whoever owns the slot (their mutex is only ever `try_lock`ed, and a failure
 //! would be a driver bug reported as an error).
 //!
@@ -334,6 +336,61 @@ impl Queue {
     /// slot. `user` commands fail with [`Error::DeviceRemoved`] once removal
     /// has begun.
     pub fn submit(&self, msg: &[u8], outlen: usize, user: bool) -> Result<CmdHandle<'_>> {
+        let mut unrung = 0u32;
+        let h = self.submit_unrung(msg, outlen, user, &mut unrung);
+        self.ring(unrung);
+        h
+    }
+
+    /// Posts `cmds` (each a whole input message and the output length it
+    /// expects) together: every command gets its slot and entry as with
+    /// [`Queue::submit`], and **one** doorbell write carries them all. Behind
+    /// a trapped BAR (a VM, the QEMU guest) each doorbell write is a guest
+    /// exit and a message to the device, so a batch of 31 costs one instead of
+    /// 31. A command that has to wait for a slot first rings those posted
+    /// before it. A slot is freed only by its command's handle, so a batch
+    /// cannot hold more commands than there are slots of their class (31
+    /// regular, one MANAGE_PAGES): a larger one is refused before anything
+    /// is posted. On a later error the commands posted before it are rung and
+    /// abandoned (their slots come back when the device completes them) and
+    /// the error is returned.
+    pub fn submit_batch(&self, cmds: &[(&[u8], usize)], user: bool) -> Result<Vec<CmdHandle<'_>>> {
+        let pages = cmds
+            .iter()
+            .filter(|(m, _)| InHeader::decode(m).is_ok_and(|h| h.opcode == Opcode::MANAGE_PAGES))
+            .count();
+        let (page_slots, regular_slots) = (self.page_class.count_ones(), self.regular.count_ones());
+        if pages > page_slots as usize || cmds.len() - pages > regular_slots as usize {
+            return Err(Error::BadMessage(format!(
+                "a batch of {} commands ({pages} MANAGE_PAGES) does not fit {regular_slots} regular slots and {page_slots} for MANAGE_PAGES",
+                cmds.len()
+            )));
+        }
+        let mut unrung = 0u32;
+        let mut handles = Vec::with_capacity(cmds.len());
+        for &(msg, outlen) in cmds {
+            match self.submit_unrung(msg, outlen, user, &mut unrung) {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    self.ring(unrung);
+                    return Err(e);
+                }
+            }
+        }
+        self.ring(unrung);
+        Ok(handles)
+    }
+
+    /// Claims a slot and writes the command into it without ringing: its bit
+    /// is added to `unrung`, which the caller rings. A wait for a slot rings
+    /// `unrung` first (and clears it).
+    fn submit_unrung(
+        &self,
+        msg: &[u8],
+        outlen: usize,
+        user: bool,
+        unrung: &mut u32,
+    ) -> Result<CmdHandle<'_>> {
         let opcode = InHeader::decode(msg)
             .map_err(|e| Error::BadMessage(format!("input header: {e}")))?
             .opcode;
@@ -359,11 +416,16 @@ impl Queue {
         // within microseconds).
         let (slot, waited) = match self.core.mask.try_claim(class) {
             Some(slot) => (slot, false),
-            None => (self.claim_waiting(class, opcode, user, start)?, true),
+            None => {
+                // Commands posted but not rung may be what frees a slot.
+                self.ring(std::mem::take(unrung));
+                (self.claim_waiting(class, opcode, user, start)?, true)
+            }
         };
         let token = self.next_token();
         match self.post(slot, msg, outlen, token) {
             Ok(posted) => {
+                *unrung |= 1u32 << slot;
                 let posted_at = if waited { Instant::now() } else { start };
                 let span = tracing::debug_span!(
                     "cmd",
@@ -397,6 +459,16 @@ impl Queue {
                 self.core.mask.release(slot);
                 Err(e)
             }
+        }
+    }
+
+    /// One doorbell write for the slots in `bits` (none: no write). Every
+    /// entry was published before (`post`); the barrier orders those stores
+    /// before the device can see the doorbell.
+    fn ring(&self, bits: u32) {
+        if bits != 0 {
+            fence::wmb();
+            self.bar.write32_be(iseg::CMD_DBELL.byte as u64, bits);
         }
     }
 
@@ -434,7 +506,8 @@ impl Queue {
         })
     }
 
-    /// Writes the command into `slot` and rings the doorbell.
+    /// Writes the command into `slot` and hands the entry to the device; the
+    /// caller rings the doorbell ([`Queue::ring`]).
     fn post(&self, slot: u32, msg: &[u8], outlen: usize, token: u8) -> Result<u32> {
         let checksum = self.sign.load(Ordering::Acquire);
         // A command that fits the entry has no mailbox chain: its slot's
@@ -469,11 +542,7 @@ impl Queue {
         view.write_bytes(0, &entry[..STATUS_OWN_OFFSET])?;
         // Everything above is visible before the device can see it owns the entry.
         view.store_u8_release(STATUS_OWN_OFFSET, entry[STATUS_OWN_OFFSET])?;
-        let posted = self.core.sync[slot as usize].post();
-        fence::wmb();
-        self.bar
-            .write32_be(iseg::CMD_DBELL.byte as u64, 1u32 << slot);
-        Ok(posted)
+        Ok(self.core.sync[slot as usize].post())
     }
 
     /// Completes `slot` if the device has given its entry back. Any thread may

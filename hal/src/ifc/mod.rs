@@ -18,6 +18,7 @@
 //! * [`opcode`], [`status`]: opcodes [§5.1], delivery and command statuses [§4.3, §4.4];
 //! * [`eqe`], [`eq`]: event queue entries and types, the EQ context, event bitmask
 //!   and EQ doorbell [§5, §7]; [`doorbell`]: UAR layout [§9];
+//! * [`cqe`], [`wqe`]: completion queue entries and send WQE control segments;
 //! * [`caps`]: cap types, op_mod, the general HCA capability fields [§6];
 //! * [`commands`]: per-command layouts and sizes (`mlx5_ifc.h`);
 //! * [`regs`]: ACCESS_REG registers (PAOS, PPCNT, MCQI, MCC, MCDA from mlx5; HTGT,
@@ -31,10 +32,12 @@
 pub mod caps;
 pub mod cmd_entry;
 pub mod commands;
+pub mod cqe;
 pub mod doorbell;
 pub mod eq;
 pub mod eqe;
 pub mod error;
+pub mod eth_caps;
 pub mod field;
 pub mod header;
 pub mod iseg;
@@ -44,6 +47,7 @@ pub mod opcode;
 pub mod pci_id;
 pub mod regs;
 pub mod status;
+pub mod wqe;
 
 pub use error::{Error, Result};
 pub use field::Field;

@@ -200,6 +200,16 @@ impl Control {
         self.inner.fw.lock().eqs()
     }
 
+    /// The function's NIC vport context (MAC, MTU, promiscuous bits, allowed lists).
+    pub fn nic_vport(&self) -> crate::model::NicVportState {
+        self.inner.fw.lock().nic_vport()
+    }
+
+    /// The live completion, send and receive queues.
+    pub fn queues(&self) -> super::firmware::QueuesInfo {
+        self.inner.fw.lock().queues()
+    }
+
     /// Allocated UAR indexes.
     pub fn uars(&self) -> Vec<u32> {
         self.inner.fw.lock().uars()

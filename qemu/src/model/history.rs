@@ -59,6 +59,20 @@ pub struct History {
     pub uars_allocated: Vec<u32>,
     /// UARs freed with DEALLOC_UAR.
     pub uars_freed: u64,
+    /// CQs created with CREATE_CQ.
+    pub cqs_created: u64,
+    /// CQs destroyed with DESTROY_CQ.
+    pub cqs_destroyed: u64,
+    /// SQs created with CREATE_SQ.
+    pub sqs_created: u64,
+    /// SQs destroyed with DESTROY_SQ.
+    pub sqs_destroyed: u64,
+    /// RQs created with CREATE_RQ.
+    pub rqs_created: u64,
+    /// RQs destroyed with DESTROY_RQ.
+    pub rqs_destroyed: u64,
+    /// CQEs firmware wrote.
+    pub cqes_posted: u64,
 }
 
 impl History {

@@ -105,6 +105,9 @@ pub struct Iommu {
     table: RwLock<Table>,
     faults: Mutex<VecDeque<IommuFault>>,
     fault_count: AtomicU64,
+    /// DMA reads and writes attempted (faults included), for the cost counts.
+    dma_reads: AtomicU64,
+    dma_writes: AtomicU64,
     bus_master: AtomicBool,
     removed: AtomicBool,
 }
@@ -235,6 +238,7 @@ impl Iommu {
 
     /// Reads `buf.len()` bytes at `iova`.
     pub fn read(&self, iova: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        self.dma_reads.fetch_add(1, Ordering::Relaxed);
         self.gate()?;
         let t = self.table.read();
         match &t.mem {
@@ -251,6 +255,7 @@ impl Iommu {
     /// Writes `buf` at `iova`. The whole range is checked first, so a faulting
     /// write leaves memory untouched.
     pub fn write(&self, iova: u64, buf: &[u8]) -> Result<(), DmaError> {
+        self.dma_writes.fetch_add(1, Ordering::Relaxed);
         self.gate()?;
         let t = self.table.read();
         match &t.mem {
@@ -264,6 +269,7 @@ impl Iommu {
     /// Writes one byte with release ordering: every earlier write of this thread
     /// is visible before it (the ownership bit of a command entry, an EQE owner).
     pub fn write_u8_release(&self, iova: u64, value: u8) -> Result<(), DmaError> {
+        self.dma_writes.fetch_add(1, Ordering::Relaxed);
         self.gate()?;
         let t = self.table.read();
         match &t.mem {
@@ -288,6 +294,17 @@ impl Iommu {
     /// Total IOMMU faults since creation.
     pub fn fault_count(&self) -> u64 {
         self.fault_count.load(Ordering::Relaxed)
+    }
+
+    /// DMA accesses since creation: `(reads, writes)`, one per access of the
+    /// model's firmware (an entry, a mailbox block, an EQE, an ownership byte).
+    /// Through vfio-user they are plain memory accesses of QEMU's shared
+    /// memory, not messages.
+    pub fn access_counts(&self) -> (u64, u64) {
+        (
+            self.dma_reads.load(Ordering::Relaxed),
+            self.dma_writes.load(Ordering::Relaxed),
+        )
     }
 
     /// The most recent faults, oldest first.

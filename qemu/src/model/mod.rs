@@ -6,6 +6,7 @@
 //! inspection. Nothing here knows which backend is in use.
 #![forbid(unsafe_code)]
 
+pub mod access;
 mod cmdif;
 mod config_space;
 mod control;
@@ -39,7 +40,7 @@ pub use control::{Counters, Fault, STRAY_IOVA};
 pub use firmware::regs::{
     FlashState, FwFeatures, PortState, FLASH_IMAGE_CAPS_TAG, FLASH_IMAGE_MAGIC,
 };
-pub use firmware::{syndrome, EqInfo, HcaState};
+pub use firmware::{syndrome, CqInfo, EqInfo, HcaState, NicVportState, QueuesInfo, WqInfo};
 pub use handle::Control;
 pub use iommu::{DmaError, Iommu, IommuFault, MapError};
 pub use msix::{InterruptLine, Msix, MsixCounters, TableMode};

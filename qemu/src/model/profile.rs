@@ -67,6 +67,9 @@ pub struct Profile {
     pub serial_number: &'static str,
     /// Part number in the VPD (keyword PN).
     pub part_number: &'static str,
+    /// The permanent MAC address of the NIC vport (locally administered,
+    /// unicast: the first byte's bit 1 set, bit 0 clear).
+    pub mac: [u8; 6],
 }
 
 impl Default for Profile {
@@ -100,6 +103,7 @@ impl Default for Profile {
             ieee_vendor_id: 0x0002C9,
             serial_number: "MT2025X00001",
             part_number: "MCX-CXU-MODEL",
+            mac: [0x02, 0xC9, 0x5E, 0x00, 0x00, 0x01],
         }
     }
 }

@@ -19,6 +19,8 @@ use cxu_testkit::{DeviceMemory, Error, Submitter};
 
 pub use cxu_testkit::{msg, Completion, Prepared};
 
+pub mod queues;
+
 /// Bytes of `DmaMem` leaked because their unmap failed (the device may still
 /// reach them), over the whole test process.
 pub static LEAKED_BYTES: AtomicUsize = AtomicUsize::new(0);

@@ -59,10 +59,18 @@ sed 's/^/guest: devlink health: /' /tmp/health
   && grep -q 'state healthy' /tmp/health && ! grep -q 'state error' /tmp/health
 check "devlink health show: the kernel's fw, fw_fatal and vnic reporters, healthy" $?
 
+# --- issue 17: the kernel's command statistics (mlx5_cmd_stats.sh), read while bound ---
+[ -x /data/mlx5_cmd_stats.sh ] && /data/mlx5_cmd_stats.sh kernel "$(basename "$dev")"
+# --- end issue 17 ---
+
 rmmod mlx5_core; check "rmmod mlx5_core" $?
 [ ! -e $dev/driver ]; check "the function is unbound" $?
 ! klog_has 'FW did not return all pages|reclaim_pages err|pages counter is'; check "every page came back on removal" $?
 ! klog_any 'WARNING:|BUG:|Oops|Call Trace|general protection|RIP:'; check "no WARNING, BUG, oops or call trace" $?
+
+# --- issue 17: cxu's command statistics on the same function, after mlx5_core left it ---
+[ -x /data/mlx5_cmd_stats.sh ] && /data/mlx5_cmd_stats.sh cxu "$(basename "$dev")"
+# --- end issue 17 ---
 
 dmesg | sed 's/^/KLOG /'
 echo "guest: mlx5 $pass passed, $fail failed"

@@ -11,10 +11,15 @@
 
 pub mod access_reg;
 pub mod caps;
+pub mod cq;
 pub mod eq;
 pub mod hca;
+pub mod nic_vport;
 pub mod pages;
+pub mod rq;
+pub mod sq;
 pub mod uar;
+pub mod wq;
 
 use super::error::{Error, Result};
 use super::field::need;
@@ -69,6 +74,20 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::CREATE_EQ,
     Opcode::DESTROY_EQ,
     Opcode::ACCESS_REG,
+    Opcode::QUERY_NIC_VPORT_CONTEXT,
+    Opcode::MODIFY_NIC_VPORT_CONTEXT,
+    Opcode::CREATE_CQ,
+    Opcode::DESTROY_CQ,
+    Opcode::QUERY_CQ,
+    Opcode::MODIFY_CQ,
+    Opcode::CREATE_SQ,
+    Opcode::MODIFY_SQ,
+    Opcode::DESTROY_SQ,
+    Opcode::QUERY_SQ,
+    Opcode::CREATE_RQ,
+    Opcode::MODIFY_RQ,
+    Opcode::DESTROY_RQ,
+    Opcode::QUERY_RQ,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -109,6 +128,51 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
             variable_in: true,
             variable_out: true,
         },
+        Opcode::QUERY_NIC_VPORT_CONTEXT => Sizes {
+            inlen: 16,
+            outlen: nic_vport::QUERY_NIC_VPORT_CONTEXT_OUT_SIZE,
+            variable_in: false,
+            variable_out: true,
+        },
+        Opcode::MODIFY_NIC_VPORT_CONTEXT => Sizes {
+            inlen: nic_vport::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        _ => return queue_sizes(op),
+    })
+}
+
+/// Sizes of the completion, send and receive queue commands (a CREATE's
+/// input carries `pas[]` after its size).
+const fn queue_sizes(op: Opcode) -> Option<Sizes> {
+    let variable = Sizes {
+        inlen: 0x110,
+        outlen: 16,
+        variable_in: true,
+        variable_out: false,
+    };
+    Some(match op {
+        Opcode::CREATE_CQ => Sizes {
+            inlen: cq::CREATE_CQ_IN_SIZE,
+            ..variable
+        },
+        Opcode::CREATE_SQ => Sizes {
+            inlen: sq::CREATE_SQ_IN_SIZE,
+            ..variable
+        },
+        Opcode::CREATE_RQ => Sizes {
+            inlen: rq::CREATE_RQ_IN_SIZE,
+            ..variable
+        },
+        Opcode::MODIFY_CQ => fixed(cq::MODIFY_CQ_IN_SIZE, 16),
+        Opcode::MODIFY_SQ => fixed(sq::MODIFY_SQ_IN_SIZE, 16),
+        Opcode::MODIFY_RQ => fixed(rq::MODIFY_RQ_IN_SIZE, 16),
+        Opcode::QUERY_CQ => fixed(16, cq::QUERY_CQ_OUT_SIZE),
+        Opcode::QUERY_SQ => fixed(16, sq::QUERY_SQ_OUT_SIZE),
+        Opcode::QUERY_RQ => fixed(16, rq::QUERY_RQ_OUT_SIZE),
+        Opcode::DESTROY_CQ | Opcode::DESTROY_SQ | Opcode::DESTROY_RQ => fixed(16, 16),
         _ => return None,
     })
 }

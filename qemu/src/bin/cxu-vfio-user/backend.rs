@@ -14,11 +14,14 @@ use cxu_hal::pci::config;
 use cxu_qemu::Device;
 use vfio_user::{DmaMapFlags, DmaUnmapFlags, ServerBackend};
 
+use cxu_qemu::model::access::Bar0Access;
+
+use crate::counts::Window;
 use crate::dma::{DmaStats, GuestMemory};
 use crate::irq::Irqs;
 use crate::regions::{BAR0, CONFIG};
 
-/// Counters of the region accesses served.
+/// Counters of the region accesses served (by register class: `bar0`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccessStats {
     /// BAR0 read messages.
@@ -39,6 +42,10 @@ pub struct Backend {
     memory: GuestMemory,
     irqs: Irqs,
     access: AccessStats,
+    /// BAR0 messages by register class.
+    bar0: Bar0Access,
+    /// The counts since the last reset.
+    window: Window,
 }
 
 /// Device Control's offset in the PCI Express capability.
@@ -77,7 +84,18 @@ impl Backend {
             memory: GuestMemory::default(),
             irqs: Irqs::default(),
             access: AccessStats::default(),
+            bar0: Bar0Access::default(),
+            window: Window::new(),
         }
+    }
+
+    /// Prints the counts line of the window ending now (`counts.rs`).
+    pub fn print_counts(&mut self, reason: &str) {
+        let config = (self.access.config_reads, self.access.config_writes);
+        let line = self
+            .window
+            .close(&self.device, self.bar0.snapshot(), config, reason);
+        println!("cxu-vfio-user: counts {line}");
     }
 
     /// Region accesses served so far.
@@ -147,6 +165,7 @@ impl ServerBackend for Backend {
             BAR0 => {
                 self.check_bar0(offset, data.len())?;
                 self.access.bar0_reads += 1;
+                self.bar0.read(offset);
                 for (at, range) in aligned_pieces(offset, data.len()) {
                     self.device.bar0_read(at, &mut data[range]);
                 }
@@ -174,6 +193,7 @@ impl ServerBackend for Backend {
             BAR0 => {
                 self.check_bar0(offset, data.len())?;
                 self.access.bar0_writes += 1;
+                self.bar0.write(offset);
                 tracing::trace!(offset = format_args!("{offset:#x}"), data = ?data, "BAR0 write");
                 for (at, range) in aligned_pieces(offset, data.len()) {
                     self.device.bar0_write(at, &data[range]);
@@ -184,11 +204,17 @@ impl ServerBackend for Backend {
                 self.access.config_writes += 1;
                 let off = usize::try_from(offset).map_err(|_| invalid("config offset".into()))?;
                 tracing::debug!(offset = format_args!("{offset:#x}"), data = ?data, "config write");
-                if self.initiates_flr(off, data) {
+                let flr = self.initiates_flr(off, data);
+                if flr {
                     // What the guest programmed is lost with the reset: show it first.
+                    self.print_counts("function level reset");
                     crate::state::print(&self.device, "function level reset");
                 }
-                if self.device.config_write(off, data) {
+                let done = self.device.config_write(off, data);
+                if flr {
+                    self.window.restart_clocks();
+                }
+                if done {
                     Ok(())
                 } else {
                     Err(invalid(format!(
@@ -236,8 +262,10 @@ impl ServerBackend for Backend {
     fn reset(&mut self) -> io::Result<()> {
         self.access.resets += 1;
         // What the guest programmed is lost with the reset: show it first.
+        self.print_counts("reset");
         crate::state::print(&self.device, "reset");
         self.device.reset();
+        self.window.restart_clocks();
         Ok(())
     }
 

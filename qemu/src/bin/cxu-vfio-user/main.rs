@@ -16,10 +16,13 @@
 //! stderr through `tracing` (`RUST_LOG=debug` shows every DMA map and SET_IRQS,
 //! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
 //! line (see `state.rs`: trap, trap group and policer registers) before each
-//! device reset and when the connection ends.
+//! device reset and when the connection ends, each one after a
+//! `cxu-vfio-user: counts {...}` line (see `counts.rs`: trapped accesses,
+//! interrupts, DMA and CPU since the previous reset).
 #![forbid(unsafe_code)]
 
 mod backend;
+mod counts;
 mod dma;
 mod irq;
 mod page_request;
@@ -170,6 +173,7 @@ fn main() -> ExitCode {
     let mut backend = Backend::new(device.clone());
     let result = server.run(&mut backend);
     backend.disconnect();
+    backend.print_counts("connection closed");
     state::print(&device, "connection closed");
     tracing::info!(
         access = ?backend.access_stats(),

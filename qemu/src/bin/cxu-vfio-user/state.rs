@@ -152,6 +152,61 @@ fn history(o: &mut String, device: &Device) {
         );
     }
     o.push(']');
+    queues(o, &ctl, &h);
+}
+
+/// The live CQs, SQs and RQs (`[cqn, eqn, armed, events]`,
+/// `[sqn, cqn, state, wqes]`, `[rqn, cqn, state]`) and how many of each were
+/// created and destroyed, so a host test can check that a guest driver's
+/// queues exist while its netdev is up and are gone after.
+fn queues(o: &mut String, ctl: &cxu_qemu::model::Control, h: &cxu_qemu::model::history::History) {
+    let q = ctl.queues();
+    o.push_str(r#","cqs":["#);
+    for (i, c) in q.cqs.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}[{},{},{},{}]",
+            if i == 0 { "" } else { "," },
+            c.cqn,
+            c.eqn,
+            u8::from(c.armed),
+            c.events
+        );
+    }
+    o.push_str(r#"],"sqs":["#);
+    for (i, s) in q.sqs.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}[{},{},{},{}]",
+            if i == 0 { "" } else { "," },
+            s.num,
+            s.cqn,
+            s.state,
+            s.wqes
+        );
+    }
+    o.push_str(r#"],"rqs":["#);
+    for (i, r) in q.rqs.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}[{},{},{}]",
+            if i == 0 { "" } else { "," },
+            r.num,
+            r.cqn,
+            r.state
+        );
+    }
+    let _ = write!(
+        o,
+        r#"],"cqs_created":{},"cqs_destroyed":{},"sqs_created":{},"sqs_destroyed":{},"rqs_created":{},"rqs_destroyed":{},"cqes_posted":{}"#,
+        h.cqs_created,
+        h.cqs_destroyed,
+        h.sqs_created,
+        h.sqs_destroyed,
+        h.rqs_created,
+        h.rqs_destroyed,
+        h.cqes_posted
+    );
 }
 
 /// Prints the state line on stdout.
@@ -175,7 +230,9 @@ mod tests {
                 concat!(
                     r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"traps":{{}},"groups":{{}},"policers":{{}},"#,
                     r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
-                    r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[]}}"#
+                    r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[],"#,
+                    r#""cqs":[],"sqs":[],"rqs":[],"cqs_created":0,"cqs_destroyed":0,"sqs_created":0,"#,
+                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0}}"#
                 ),
                 p.psid, p.ieee_vendor_id
             )

@@ -81,6 +81,8 @@ impl Caps {
         set(cap::MCAM_REG, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
+        super::eth_caps::general(&mut c);
+        super::queues::advertise(&mut c);
         set_features(&mut c, p, FwFeatures::of(p));
         Caps {
             max: c.clone(),

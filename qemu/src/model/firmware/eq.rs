@@ -76,6 +76,30 @@ impl Eqs {
         self.eqs.clear();
     }
 
+    /// Whether EQ `eqn` exists.
+    pub fn contains(&self, eqn: u8) -> bool {
+        self.eqs.contains_key(&eqn)
+    }
+
+    /// Posts an event to EQ `eqn` itself (completion events go to the EQ
+    /// their CQ names, not by event mask). False if it was dropped.
+    pub fn post_to(
+        &mut self,
+        env: &Env<'_>,
+        eqn: u8,
+        event_type: EventType,
+        sub_type: u8,
+        data: [u8; eqe::DATA_SIZE],
+    ) -> bool {
+        match self.eqs.get_mut(&eqn) {
+            Some(eq) => eq.write(env, event_type, sub_type, data),
+            None => {
+                env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
     /// Snapshot for tests.
     pub fn info(&self) -> Vec<EqInfo> {
         self.eqs
@@ -105,6 +129,45 @@ impl Eq {
         self.pas.get(page)?.checked_add(off % self.page_size)
     }
 
+    /// Writes an EQE (owner bit by wrap), firing the vector if armed.
+    /// Returns false if it was dropped (queue full or the write faulted).
+    fn write(
+        &mut self,
+        env: &Env<'_>,
+        event_type: EventType,
+        sub_type: u8,
+        data: [u8; eqe::DATA_SIZE],
+    ) -> bool {
+        if self.pi.wrapping_sub(self.ci) >= self.size() {
+            self.overruns += 1;
+            env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(event = %event_type, "EQ overrun: event dropped");
+            return false;
+        }
+        let Some(addr) = self.entry_addr(self.pi) else {
+            return false;
+        };
+        let mut e = eqe::Eqe::new(event_type, sub_type, data).encode();
+        let owner = ((self.pi >> self.log_size) & 1) as u8;
+        e[eqe::OWNER_OFFSET] = owner;
+        let body = env.iommu.write(addr, &e[..eqe::OWNER_OFFSET]);
+        if body.is_err()
+            || env
+                .iommu
+                .write_u8_release(addr.wrapping_add(eqe::OWNER_OFFSET as u64), owner)
+                .is_err()
+        {
+            env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.pi = self.pi.wrapping_add(1);
+        env.ctl.eqes_posted.fetch_add(1, Ordering::Relaxed);
+        if self.armed {
+            self.fire(env);
+        }
+        true
+    }
+
     fn fire(&mut self, env: &Env<'_>) {
         env.msix.raise(self.vector, env.iommu.bus_master());
         self.armed = self.always_armed;
@@ -132,7 +195,7 @@ impl Firmware {
         if !self.uars.contains(&idx) {
             return Err(CmdError::bad_param(syndrome::UAR_NOT_ALLOCATED));
         }
-        if self.eqs.eqs.values().any(|e| e.uar == idx) {
+        if self.eqs.eqs.values().any(|e| e.uar == idx) || self.queues.uses_uar(idx) {
             return Err(CmdError {
                 status: CmdStatus::RES_BUSY,
                 syndrome: syndrome::UAR_IN_USE,
@@ -266,34 +329,7 @@ impl Firmware {
             env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         };
-        if eq.pi.wrapping_sub(eq.ci) >= eq.size() {
-            eq.overruns += 1;
-            env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(event = %event_type, "EQ overrun: event dropped");
-            return false;
-        }
-        let Some(addr) = eq.entry_addr(eq.pi) else {
-            return false;
-        };
-        let mut e = eqe::Eqe::new(event_type, sub_type, data).encode();
-        let owner = ((eq.pi >> eq.log_size) & 1) as u8;
-        e[eqe::OWNER_OFFSET] = owner;
-        let body = env.iommu.write(addr, &e[..eqe::OWNER_OFFSET]);
-        if body.is_err()
-            || env
-                .iommu
-                .write_u8_release(addr.wrapping_add(eqe::OWNER_OFFSET as u64), owner)
-                .is_err()
-        {
-            env.ctl.events_dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        eq.pi = eq.pi.wrapping_add(1);
-        env.ctl.eqes_posted.fetch_add(1, Ordering::Relaxed);
-        if eq.armed {
-            eq.fire(env);
-        }
-        true
+        eq.write(env, event_type, sub_type, data)
     }
 
     /// A doorbell write at `offset` of UAR page `uar`.
@@ -301,10 +337,7 @@ impl Firmware {
         let arm = match offset as usize {
             eqc::EQ_DOORBELL_ARM => true,
             eqc::EQ_DOORBELL_NO_ARM => false,
-            _ => {
-                tracing::debug!(uar, offset, "UAR write outside the EQ doorbell ignored");
-                return;
-            }
+            _ => return self.queue_doorbell(env, uar, offset, value),
         };
         let (eqn, ci24) = eqc::eq_doorbell_decode(value);
         let Some(eq) = self.eqs.eqs.get_mut(&eqn).filter(|e| e.uar == uar) else {

@@ -82,7 +82,9 @@ impl Firmware {
         }
         // Resources die with the HCA; the pages stay until the driver takes them.
         self.eqs.clear();
+        self.queues.clear();
         self.uars.clear();
+        self.eth = self.eth.reset_clone();
         self.state = HcaState::Enabled;
         self.pages.set_initialized(false);
         let out = cmd.out_len(16);
@@ -120,9 +122,11 @@ impl Firmware {
             caps: old.caps.reset_clone(),
             pages: old.pages.reset_clone(),
             eqs: Default::default(),
+            queues: Default::default(),
             uars: Default::default(),
             driver_version: None,
             regs: old.regs.clone(),
+            eth: old.eth.reset_clone(),
         }
     }
 }

@@ -12,8 +12,12 @@
 
 mod caps;
 mod eq;
+mod eth;
+mod eth_caps;
 mod hca;
+mod nic_vport;
 mod pages;
+pub mod queues;
 pub mod regs;
 pub mod syndrome;
 
@@ -30,6 +34,8 @@ use super::msix::Msix;
 use super::profile::Profile;
 
 pub use eq::EqInfo;
+pub use nic_vport::NicVportState;
+pub use queues::{CqInfo, QueuesInfo, WqInfo};
 
 /// Where the HCA is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +58,7 @@ pub struct CmdError {
 }
 
 impl CmdError {
-    fn new(status: CmdStatus, syndrome: u32) -> Self {
+    pub(crate) fn new(status: CmdStatus, syndrome: u32) -> Self {
         CmdError { status, syndrome }
     }
     pub(crate) fn bad_param(syndrome: u32) -> Self {
@@ -114,9 +120,11 @@ pub struct Firmware {
     caps: caps::Caps,
     pages: pages::Pages,
     eqs: eq::Eqs,
+    queues: queues::Queues,
     uars: std::collections::BTreeSet<u32>,
     driver_version: Option<String>,
     regs: regs::Registers,
+    eth: eth::Eth,
 }
 
 /// How a command is gated: minimum input length (the bytes up to the last
@@ -169,6 +177,8 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::QUERY_ADAPTER
         | Opcode::NOP
         | Opcode::ACCESS_REG => ANY_ENABLED,
+        _ if eth::Eth::handles(op) => INITIALIZED,
+        op if queues::OPCODES.contains(&op) => INITIALIZED,
         _ => return None,
     };
     let min_in = match op {
@@ -177,7 +187,10 @@ fn spec(op: Opcode) -> Option<Spec> {
         Opcode::INIT_HCA => commands::BASE_SIZE,
         _ => sizes.inlen,
     };
-    let min_out = if STATUS_ONLY_OUT.contains(&op) {
+    let min_out = if STATUS_ONLY_OUT.contains(&op)
+        || eth::Eth::status_only(op)
+        || queues::STATUS_ONLY_OUT.contains(&op)
+    {
         HEADER_SIZE
     } else {
         sizes.outlen
@@ -198,9 +211,11 @@ impl Firmware {
             caps: caps::Caps::new(profile),
             pages: pages::Pages::new(profile),
             eqs: eq::Eqs::default(),
+            queues: Default::default(),
             uars: Default::default(),
             driver_version: None,
             regs: regs::Registers::new(profile),
+            eth: eth::Eth::new(profile),
         }
     }
 
@@ -306,6 +321,8 @@ impl Firmware {
             Opcode::CREATE_EQ => self.create_eq(env, cmd),
             Opcode::DESTROY_EQ => self.destroy_eq(env, cmd),
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
+            _ if eth::Eth::handles(op) => self.eth_command(env, op, cmd),
+            op if queues::OPCODES.contains(&op) => self.queue_command(env, op, cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
         }
     }

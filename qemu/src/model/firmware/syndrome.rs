@@ -71,3 +71,38 @@ pub const REG_BAD_INDEX: u32 = 0x6D00_0072;
 pub const FLASH_BAD_STATE: u32 = 0x6D00_0073;
 /// ACCESS_REG MCC/MCDA: wrong update handle (BAD_PARAM).
 pub const FLASH_BAD_HANDLE: u32 = 0x6D00_0074;
+
+// ---- The Ethernet control plane (NIC vport, PD/TD/mkey/counters, TIS/TIR/RQT,
+// flow tables, port registers): 0x6D00_0Cxx. ----
+
+/// NIC vport command for a vport the function does not manage (only its own,
+/// number 0, `other_vport` 0) (BAD_PARAM).
+pub const VPORT_NOT_MANAGED: u32 = 0x6D00_0C00;
+/// NIC vport: `allowed_list_type` not UC, MC or VLAN (BAD_PARAM).
+pub const BAD_LIST_TYPE: u32 = 0x6D00_0C01;
+/// MODIFY_NIC_VPORT_CONTEXT: a list longer than the capability allows (BAD_PARAM).
+pub const LIST_TOO_LONG: u32 = 0x6D00_0C02;
+/// MODIFY_NIC_VPORT_CONTEXT: `field_select` names a field this function may
+/// not change (BAD_PARAM).
+pub const FIELD_NOT_MODIFIABLE: u32 = 0x6D00_0C03;
+/// MODIFY_NIC_VPORT_CONTEXT / PMTU: an MTU of 0 or above the port's maximum (BAD_PARAM).
+pub const BAD_MTU: u32 = 0x6D00_0C04;
+/// An object number that does not exist (or belongs to another type) (BAD_RES).
+pub const OBJECT_NOT_FOUND: u32 = 0x6D00_0C10;
+/// DESTROY/DEALLOC of an object another object still refers to (RES_BUSY).
+pub const OBJECT_IN_USE: u32 = 0x6D00_0C11;
+/// No more objects of this type (`log_max_*`) (LIM).
+pub const OBJECT_LIMIT: u32 = 0x6D00_0C12;
+/// A referenced object (PD, TD, RQT, RQ, table, group...) does not exist (BAD_PARAM).
+pub const BAD_REFERENCE: u32 = 0x6D00_0C13;
+/// A context field with a value the model does not support (BAD_PARAM).
+pub const BAD_CONTEXT_FIELD: u32 = 0x6D00_0C14;
+/// A size (log size, list size, group range) out of its bounds (BAD_PARAM).
+pub const BAD_SIZE: u32 = 0x6D00_0C15;
+/// SET_FLOW_TABLE_ENTRY: the index lies outside the group, or the entry does
+/// not match the group's criteria (BAD_PARAM).
+pub const FTE_OUTSIDE_GROUP: u32 = 0x6D00_0C16;
+/// CREATE_FLOW_GROUP: its range overlaps another group's (BAD_PARAM).
+pub const GROUP_OVERLAP: u32 = 0x6D00_0C17;
+/// A flow table type or level the model does not have (BAD_PARAM).
+pub const BAD_TABLE_TYPE: u32 = 0x6D00_0C18;

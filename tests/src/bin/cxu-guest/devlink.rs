@@ -1,6 +1,6 @@
 //! The driver's devlink instance and RPC channel through the guest's real
 //! VFIO, registered on a probed device the way the `cxu` tool does
-//! (`driver/src/cli/device.rs`): a trap action, a trap group's policer binding
+//! (`tool/src/cli/device.rs`): a trap action, a trap group's policer binding
 //! and a policer's rate and burst are changed through devlink and read back
 //! from firmware (HPKT, HTGT, QPCR over ACCESS_REG); bad values are refused
 //! and leave the hardware as it was; RPCs run at their scope and are refused

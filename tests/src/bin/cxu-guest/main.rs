@@ -6,11 +6,15 @@
 //! `hal::vfio::VfioFunction`, and runs the checks of `raw.rs` (hand-rolled
 //! commands from `hal::ifc` layouts, no driver), then those of `driver.rs` (the
 //! driver's command queue alone) and `probe.rs` (the driver end to end, with
-//! its devlink instance and RPC channel from `devlink.rs`). Prints `PASS name`/`FAIL name:
+//! its devlink instance and RPC channel from `devlink.rs`), and last the cost
+//! of a NOP per submitter (`cost.rs`). Prints `PASS name`/`FAIL name:
 //! why` per check, `INFO` lines for measurements, then `guest: N passed, M
-//! failed`; exits non-zero when a check failed.
+//! failed`; exits non-zero when a check failed. With `--cmd-stats` it only
+//! prints cxu's mean latency per command (`cmd_stats.rs`).
 #![forbid(unsafe_code)]
 
+mod cmd_stats;
+mod cost;
 mod devlink;
 mod driver;
 mod probe;
@@ -51,7 +55,29 @@ fn find_function(sysfs: &Path) -> Result<PciAddress, String> {
     ))
 }
 
+/// `--cmd-stats`: only cxu's per-command latencies (`cmd_stats.rs`).
+fn cmd_stats_only() -> ExitCode {
+    let f = find_function(Path::new("/sys"))
+        .and_then(|a| VfioFunction::open(a).map_err(|e| format!("{a}: {e}")));
+    match f {
+        Ok(f) => {
+            if cmd_stats::run(Arc::new(f)) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            println!("INFO cmd-stat cxu: failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    if std::env::args().any(|a| a == "--cmd-stats") {
+        return cmd_stats_only();
+    }
     let mut r = Report::default();
     let addr = match find_function(Path::new("/sys")) {
         Ok(a) => a,
@@ -82,7 +108,8 @@ fn main() -> ExitCode {
     };
     raw::run(&mut r, f.clone());
     driver::run(&mut r, f.clone());
-    probe::run(&mut r, f);
+    probe::run(&mut r, f.clone());
+    cost::run(&mut r, f);
     if r.finish("guest") {
         ExitCode::SUCCESS
     } else {

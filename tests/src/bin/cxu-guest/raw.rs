@@ -27,17 +27,22 @@ const LAYOUT: Layout = Layout {
     chain_blocks: 16,
 };
 
-type Submitter = cxu_testkit::Submitter<DmaRegion>;
+pub(crate) type Submitter = cxu_testkit::Submitter<DmaRegion>;
 
 /// The completion of a command that must have succeeded, or why not.
-fn ok(r: cxu_testkit::Result<Completion>, what: &str) -> Result<Completion, String> {
+pub(crate) fn ok(r: cxu_testkit::Result<Completion>, what: &str) -> Result<Completion, String> {
     let c = r.ctx(what)?;
     c.check().ctx(what)?;
     Ok(c)
 }
 
 /// Builds and writes a command into `slot`, without ringing.
-fn write(s: &Submitter, slot: u32, input: &[u8], outlen: usize) -> Result<Prepared, String> {
+pub(crate) fn write(
+    s: &Submitter,
+    slot: u32,
+    input: &[u8],
+    outlen: usize,
+) -> Result<Prepared, String> {
     let p = s.prepare(slot, input, outlen).ctx("prepare")?;
     s.write(&p).ctx("write")?;
     Ok(p)
@@ -140,27 +145,44 @@ fn bring_up(s: &Submitter) -> Result<(u32, DmaRegion), String> {
     Ok((u.be32_at(0x08).ctx("ALLOC_UAR")? & 0xFF_FFFF, pages))
 }
 
-/// An event queue of 8 entries on one MSI-X vector.
-struct Eq {
+/// An event queue of `1 << log` entries (at most 64: one page) on one MSI-X
+/// vector.
+pub(crate) struct Eq {
     mem: DmaRegion,
-    eqn: u8,
+    pub(crate) eqn: u8,
     uar: u32,
     ci: u32,
+    log: u8,
 }
 
+/// 8 entries: what the checks here need.
 const LOG_EQ: u8 = 3;
 
 impl Eq {
     fn create(s: &Submitter, uar: u32, vector: u16, events: &[EventType]) -> Result<Eq, String> {
+        Eq::create_sized(s, uar, vector, events, LOG_EQ)
+    }
+
+    /// An EQ of `1 << log` entries (`log` at most 6).
+    pub(crate) fn create_sized(
+        s: &Submitter,
+        uar: u32,
+        vector: u16,
+        events: &[EventType],
+        log: u8,
+    ) -> Result<Eq, String> {
+        if log > 6 {
+            return Err(format!("an EQ of 2^{log} entries does not fit one page"));
+        }
         let mem = s.dma().alloc(4096, PageSize::Base4K).ctx("EQ memory")?;
-        for i in 0..(1usize << LOG_EQ) {
+        for i in 0..(1usize << log) {
             mem.view()
                 .write_u8(i * EQE_SIZE + OWNER_OFFSET, 1)
                 .ctx("EQE owner init")?;
         }
         let mut m = msg(Opcode::CREATE_EQ, 0, 0x110 + 8);
         EqContext {
-            log_eq_size: LOG_EQ,
+            log_eq_size: log,
             uar_page: uar,
             intr: vector,
             ..Default::default()
@@ -175,12 +197,13 @@ impl Eq {
             eqn: c.out[0x0B],
             uar,
             ci: 0,
+            log,
         })
     }
 
     /// The next EQE if software owns it (owner bit matches the pass), consumed.
-    fn poll(&mut self) -> Result<Option<Eqe>, String> {
-        let n = 1u32 << LOG_EQ;
+    pub(crate) fn poll(&mut self) -> Result<Option<Eqe>, String> {
+        let n = 1u32 << self.log;
         let off = (self.ci % n) as usize * EQE_SIZE;
         let owner = self
             .mem
@@ -196,14 +219,15 @@ impl Eq {
         Eqe::decode(&b).ctx("EQE decode").map(Some)
     }
 
-    fn destroy(self, s: &Submitter) -> Result<u8, String> {
+    pub(crate) fn destroy(self, s: &Submitter) -> Result<u8, String> {
         let mut m = msg(Opcode::DESTROY_EQ, 0, 16);
         m[0x0B] = self.eqn;
         ok(s.exec_in(0, &m, 16), "DESTROY_EQ")?;
         Ok(self.eqn)
     }
 
-    fn arm(&self, s: &Submitter) {
+    /// Reports the consumer index and re-arms (one UAR doorbell write).
+    pub(crate) fn arm(&self, s: &Submitter) {
         s.bar().write32_be(
             u64::from(self.uar) * 4096 + EQ_DOORBELL_ARM as u64,
             eq_doorbell_value(self.eqn, self.ci),
