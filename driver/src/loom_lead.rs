@@ -246,7 +246,7 @@ fn loom_lead_one_waiter_and_the_eq_thread() {
 #[test]
 fn loom_lead_two_waiters_hand_off() {
     let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(b.preemption_bound.map_or(2, |p| p.min(2)));
+    b.preemption_bound = Some(b.preemption_bound.map_or(1, |p| p.min(1)));
     b.check(|| {
         let q = queue(3);
         let eq = eq_thread(q.clone());
