@@ -24,6 +24,8 @@ mod harness;
 mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
 mod model_state;
+#[path = "qemu_guest/rdma.rs"]
+mod rdma;
 #[path = "qemu_guest/server.rs"]
 mod server;
 
@@ -46,6 +48,8 @@ struct Binaries {
     guest: PathBuf,
     /// hal's `vfio_guest` test (ignored on the host), in the guest.
     hal_test: PathBuf,
+    /// The `cxu` tool, in the guest (its `bench --pci` beside rdma-core).
+    cxu: PathBuf,
 }
 
 /// The binaries, built once for every test of this file.
@@ -78,12 +82,17 @@ fn build() -> Binaries {
             "cxu-hal",
             "--test",
             "vfio_guest",
+            "-p",
+            "cxu-tool",
+            "--bin",
+            "cxu",
         ],
     );
     Binaries {
         server: find("cxu-vfio-user"),
         guest: find("cxu-guest"),
         hal_test: find("vfio_guest"),
+        cxu: find("cxu"),
     }
 }
 
@@ -428,6 +437,93 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         Err(e) => panic!("the model's state after mlx5_core: {e}\n{}", detail()),
     }
     eprintln!("qemu_guest: mlx5_core run took {:?}", total.elapsed());
+}
+
+/// Bound of the rdma-core guest run (about 40 s alone).
+const RDMA_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A second independent client, rdma-core's userspace mlx5 over VFIO (the C
+/// peer of this project, Debian's static libmlx5), opens the model through
+/// the guest's vfio-pci, runs NOPs, QUERY_HCA_CAPs and a UMEM through
+/// `mlx5dv_devx_general_cmd`, and closes it; then `cxu bench --pci` measures
+/// the same function in the same guest, and one table puts the two side by
+/// side (issue 17 part 6: figures, never a timed assert).
+#[test]
+#[ignore = "boots a QEMU guest; scripts/test runs it (CXU_QEMU=0 skips)"]
+fn rdma_core_opens_the_model_beside_cxu_bench() {
+    if !guest_ready("qemu_guest rdma-core") {
+        return;
+    }
+    let total = Instant::now();
+    let bins = binaries();
+    let scratch = tempfile::Builder::new()
+        .prefix("cxu-qemu-rdma-")
+        .tempdir()
+        .expect("scratch dir");
+    let peer = rdma::build_peer(&harness::cache_root(), scratch.path());
+    let script = rdma::script(scratch.path(), &peer, &bins.cxu);
+    let _guest = one_guest();
+    let server = Server::start(&bins.server, &[]);
+    let console = tempfile::NamedTempFile::new().expect("console file");
+    let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
+    cmd.env("CXU_GUEST_LOG", console.path())
+        .arg("--socket")
+        .arg(&server.socket)
+        .arg("--timeout")
+        .arg(RDMA_TIMEOUT.as_secs().to_string())
+        .arg("--data")
+        .arg(&peer)
+        .arg("--data")
+        .arg(&bins.cxu)
+        .arg(&script);
+    let out = run_bounded(cmd, RDMA_TIMEOUT + Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    server.wait_closed();
+    let server_log = server.log_text();
+    let server_states = server.state_text();
+    drop(server);
+    let console = std::fs::read_to_string(console.path())
+        .unwrap_or_default()
+        .replace('\r', "");
+    println!("{stdout}");
+    let detail = || {
+        format!(
+            "{}\n--- guest console\n{console}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
+            show("qemu/guest/run.sh", &out)
+        )
+    };
+    assert!(
+        out.status.success(),
+        "the rdma-core guest run failed:\n{}",
+        detail()
+    );
+    let missing = missing_checks(&stdout, rdma::PEER_CHECKS);
+    assert!(
+        missing.is_empty(),
+        "rdma-core did not pass these checks: {missing:?}\n{}",
+        detail()
+    );
+    assert!(
+        stdout.contains(&format!(
+            "guest: rdma {} passed, 0 failed",
+            rdma::PEER_CHECKS.len()
+        )),
+        "the peer's summary:\n{}",
+        detail()
+    );
+    let states =
+        model_state::states(&server_states).unwrap_or_else(|e| panic!("{e}\n{}", detail()));
+    let p = cxu_qemu::Profile::default();
+    match rdma::check_model(&states, u64::from(p.boot_pages + p.init_pages)) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the model's state after rdma-core: {e}\n{}", detail()),
+    }
+    // The bench's JSON line is on the console (run.sh shows only marked lines).
+    match rdma::figures(&console) {
+        Ok((_, table)) => println!("{table}"),
+        Err(e) => panic!("the side-by-side figures: {e}\n{}", detail()),
+    }
+    eprintln!("qemu_guest: rdma-core run took {:?}", total.elapsed());
 }
 
 #[test]

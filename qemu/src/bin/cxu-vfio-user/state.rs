@@ -101,6 +101,7 @@ pub fn json(device: &Device, reason: &str) -> String {
     }
     o.push('}');
     history(&mut o, device);
+    super::eth_state::append(&mut o, device);
     o.push('}');
     o
 }
@@ -114,12 +115,13 @@ fn history(o: &mut String, device: &Device) {
     let h = ctl.history();
     let _ = write!(
         o,
-        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
+        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"umems_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
         ctl.counters().pages_held,
         h.pages_given,
         h.pages_taken,
         ctl.eqs().len(),
         ctl.uars().len(),
+        ctl.umems().0,
         h.eqs_destroyed,
         h.uars_freed
     );
@@ -236,10 +238,13 @@ mod tests {
             format!(
                 concat!(
                     r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"fw_running":{},"fw_pending":null,"traps":{{}},"groups":{{}},"policers":{{}},"#,
-                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
+                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"umems_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
                     r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[],"#,
                     r#""cqs":[],"sqs":[],"rqs":[],"cqs_created":0,"cqs_destroyed":0,"sqs_created":0,"#,
-                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0}}"#
+                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0,"#,
+                    r#""mac":"02:c9:5e:00:00:01","mtu":1522,"port":{{"admin":2,"oper":2,"link":true}},"#,
+                    r#""eth":{{"pds":0,"tds":0,"mkeys":0,"q_counters":0,"tises":0,"tirs":0,"rqts":0,"#,
+                    r#""flow_tables":0,"flow_groups":0,"flow_entries":0,"rx_root":false}}}}"#
                 ),
                 p.psid,
                 p.ieee_vendor_id,
