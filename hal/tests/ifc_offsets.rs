@@ -707,7 +707,7 @@ fn command_layouts_match_reference_section_5() {
         (Opcode::CREATE_FLOW_TABLE, 0x40, 16),
         (Opcode::DESTROY_FLOW_TABLE, 0x40, 16),
         (Opcode::CREATE_FLOW_GROUP, 0x400, 16),
-        (Opcode::SET_FLOW_TABLE_ENTRY, 0x330, 16),
+        (Opcode::SET_FLOW_TABLE_ENTRY, 0x340, 16),
         (Opcode::DELETE_FLOW_TABLE_ENTRY, 0x40, 16),
         (Opcode::SET_FLOW_TABLE_ROOT, 0x40, 16),
         (Opcode::QUERY_VPORT_STATE, 16, 16),

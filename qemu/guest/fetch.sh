@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches what the QEMU guest run needs, from the package registries only, into a cache:
 # QEMU with vfio-user-pci (trixie-backports), a Debian trixie kernel with its vfio modules,
-# busybox, iproute2 (the guest's own devlink, run against Linux's mlx5_core), and rdma-core's
+# busybox, iproute2 and ethtool (the guest's own devlink, ip and ethtool, run against Linux's
+# mlx5_core), and rdma-core's
 # libibverbs-dev with libnl (static libmlx5.a/libibverbs.a/libnl*.a and headers: the C peer,
 # rdma-core's mlx5 over VFIO, is linked against them on the host and run in the guest). Nothing is
 # added to the host's apt sources: mmdebstrap --variant=extract resolves the closure and
@@ -12,7 +13,7 @@ set -euo pipefail
 CACHE=${CXU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cxu}
 ROOT="$CACHE/guest-root"
 # Bumped whenever the package list changes: a cache of another version is fetched again.
-CACHE_VERSION=3
+CACHE_VERSION=4
 log() { echo "fetch: $*" >&2; }
 
 qemu_in() {
@@ -50,7 +51,7 @@ log "mmdebstrap from $MIRROR (trixie + trixie-backports) into $TMP"
 # qemu-system-x86 from trixie-backports (11.x has vfio-user-pci; trixie's 10.0 does not);
 # the kernel pinned to trixie (not the backports kernel).
 mmdebstrap --variant=extract --quiet \
-  --include=qemu-system-x86,linux-image-amd64/trixie,busybox-static,iproute2,libibverbs-dev,libnl-3-dev,libnl-route-3-dev \
+  --include=qemu-system-x86,linux-image-amd64/trixie,busybox-static,iproute2,ethtool,libibverbs-dev,libnl-3-dev,libnl-route-3-dev \
   --aptopt='APT::Default-Release "trixie-backports"' \
   --aptopt='APT::Install-Recommends "false"' \
   trixie "$TMP" "deb $MIRROR trixie main" "deb $MIRROR trixie-backports main" >&2

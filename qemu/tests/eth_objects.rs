@@ -203,8 +203,11 @@ fn tises_need_their_transport_domain_and_keep_it() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
+    // LAG affinity to a port the function does not have.
+    let mut lag = tis_in(td, 0);
+    lag.push((tis::tisc::LAG_TX_PORT_AFFINITY.at(tis::CTX_OFFSET), 2));
     fail(
-        &run(&h, Opcode::CREATE_TIS, tis::TIS_IN_SIZE, &tis_in(td, 8)),
+        &run(&h, Opcode::CREATE_TIS, tis::TIS_IN_SIZE, &lag),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_CONTEXT_FIELD,
     );

@@ -20,6 +20,8 @@ mod cmd_latency;
 mod cost;
 #[path = "qemu_guest/harness.rs"]
 mod harness;
+#[path = "qemu_guest/mlx5_eth.rs"]
+mod mlx5_eth;
 #[path = "qemu_guest/mlx5_state.rs"]
 mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
@@ -327,7 +329,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
 /// Bound of the mlx5_core guest run (it takes about 30 s alone).
 const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
 /// Checks `mlx5_core.sh` prints when all pass.
-const MLX5_CHECKS: u32 = 17;
+const MLX5_CHECKS: u32 = 28;
 
 /// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
 fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
@@ -353,7 +355,7 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     let total = Instant::now();
     let bins = binaries();
     let _guest = one_guest();
-    let server = Server::start(&bins.server, &[]);
+    let mut server = Server::start(&bins.server, &[]);
     let console = tempfile::NamedTempFile::new().expect("console file");
     let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
     cmd.env("CXU_GUEST_LOG", console.path())
@@ -370,15 +372,34 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
             "--kmod",
             "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core",
         ])
-        // The guest's own devlink (Debian's iproute2, from the cache).
+        // The guest's own devlink and ip (Debian's iproute2) and ethtool, from the cache.
         .args(["--guest-bin", "usr/sbin/devlink"])
+        .args(["--guest-bin", "usr/bin/ip"])
+        .args(["--guest-bin", "usr/sbin/ethtool"])
         // Issue 17: the kernel's command statistics, then cxu's on the same function.
         .arg("--data")
         .arg(workspace().join("tests/tests/qemu_guest/mlx5_cmd_stats.sh"))
         .arg("--data")
         .arg(&bins.guest)
         .arg(workspace().join("tests/tests/qemu_guest/mlx5_core.sh"));
-    let out = run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30));
+    let runner =
+        std::thread::spawn(move || run_bounded(cmd, MLX5_TIMEOUT + Duration::from_secs(30)));
+    // The guest asks for link changes (and a state line) on its console;
+    // each cue is acted on once, in order.
+    let mut cue = 0;
+    while !runner.is_finished() {
+        let text = std::fs::read_to_string(console.path()).unwrap_or_default();
+        match mlx5_eth::CUES.get(cue) {
+            Some((line, commands)) if text.contains(line) => {
+                for c in *commands {
+                    server.control(c);
+                }
+                cue += 1;
+            }
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    let out = runner.join().expect("the run.sh thread");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     // The server prints its last state when it sees QEMU's connection close.
     server.wait_closed();
@@ -423,6 +444,12 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     if let Some(l) = klog.iter().find(|l| bad.iter().any(|b| l.contains(b))) {
         panic!("the guest kernel logged {l:?}:\n{}", detail());
     }
+    // mlx5e's objects, from the model's side, up to cxu's run.
+    let mac = mlx5_eth::guest_mac(&stdout).unwrap_or("");
+    match mlx5_eth::check(cmd_latency::before_cxu(&server_states), mac) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the model's Ethernet state: {e}\n{}", detail()),
+    }
     // --- issue 17: Linux's command latencies beside cxu's (cmd_latency.rs) ---
     match cmd_latency::report(&stdout) {
         Ok(report) => println!("{report}"),
@@ -436,6 +463,7 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's state after mlx5_core: {e}\n{}", detail()),
     }
+
     eprintln!("qemu_guest: mlx5_core run took {:?}", total.elapsed());
 }
 
@@ -463,7 +491,13 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
     let peer = rdma::build_peer(&harness::cache_root(), scratch.path());
     let script = rdma::script(scratch.path(), &peer, &bins.cxu);
     let _guest = one_guest();
-    let server = Server::start(&bins.server, &[]);
+    // Firmware asks for pages once the driver's EQ exists: rdma-core serves
+    // the request from its EQ (and cxu from its own, later).
+    let request = rdma::PAGE_REQUEST.to_string();
+    let server = Server::start(
+        &bins.server,
+        &["--page-request", &request, "--page-request-delay-ms", "0"],
+    );
     let console = tempfile::NamedTempFile::new().expect("console file");
     let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
     cmd.env("CXU_GUEST_LOG", console.path())
@@ -514,7 +548,8 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
     let states =
         model_state::states(&server_states).unwrap_or_else(|e| panic!("{e}\n{}", detail()));
     let p = cxu_qemu::Profile::default();
-    match rdma::check_model(&states, u64::from(p.boot_pages + p.init_pages)) {
+    let pages = u64::from(p.boot_pages + p.init_pages + rdma::PAGE_REQUEST);
+    match rdma::check_model(&states, pages) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's state after rdma-core: {e}\n{}", detail()),
     }

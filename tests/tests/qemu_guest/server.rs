@@ -15,6 +15,8 @@ pub struct Server {
     log: PathBuf,
     /// Its stdout: the model-state lines.
     states: PathBuf,
+    /// Its stdin: commands to the model while the guest runs (`link 1 down`).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Server {
@@ -28,7 +30,7 @@ impl Server {
         let socket = dir.path().join("server.sock");
         let log = dir.path().join("server.log");
         let states = dir.path().join("server.states");
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .arg("--socket")
             .arg(&socket)
             .args(args)
@@ -36,17 +38,19 @@ impl Server {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
             )
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(std::fs::File::create(&states).expect("server state file"))
             .stderr(std::fs::File::create(&log).expect("server log"))
             .spawn()
             .expect("start cxu-vfio-user");
+        let stdin = child.stdin.take();
         let mut s = Server {
             child,
             _dir: dir,
             socket,
             log,
             states,
+            stdin,
         };
         let t = Instant::now();
         while !s.socket.exists() {
@@ -78,6 +82,16 @@ impl Server {
         {
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Sends one command line to the server's control input (`control.rs`).
+    // Only some of the test files that include this module drive the model.
+    #[allow(dead_code)]
+    pub fn control(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("the server's stdin");
+        writeln!(stdin, "{line}").expect("write to the server's stdin");
+        stdin.flush().expect("flush the server's stdin");
     }
 
     pub fn log_text(&self) -> String {

@@ -93,7 +93,7 @@ pub const GROUP_ID: Field = Field::be32_at("group_id", 0x18);
 pub const MATCH_PARAM_SIZE: usize = 0x200;
 
 /// SET_FLOW_TABLE_ENTRY input size without the destination list.
-pub const SET_FTE_IN_SIZE: usize = 0x330;
+pub const SET_FTE_IN_SIZE: usize = 0x340;
 /// SET_FLOW_TABLE_ENTRY in: `modify_enable_mask` (dw6 7:0; op_mod 1 modifies).
 pub const MODIFY_ENABLE_MASK: Field = Field::new("modify_enable_mask", 0x18, 0, 8);
 /// SET_FLOW_TABLE_ENTRY / DELETE_FLOW_TABLE_ENTRY in: `flow_index` (dw8).
@@ -120,7 +120,7 @@ pub mod flow_ctx {
     /// `match_value` (`fte_match_param`).
     pub const MATCH_VALUE_OFFSET: usize = 0x40;
     /// The destination list (`dest_format`, 8 bytes each).
-    pub const DESTINATION_OFFSET: usize = 0x2F0;
+    pub const DESTINATION_OFFSET: usize = 0x300;
 
     /// `action` bits.
     pub mod action {

@@ -2,8 +2,10 @@
 //! while the guest runs (what a cable, a switch or an operator would do):
 //!
 //! ```text
-//! link <port> up|down    the link partner of port <port> (1-based) comes or goes
-//! state                  print the state line now
+//! link <port> up|down              the link partner of port <port> (1-based) comes or goes
+//! module <n> plugged|unplugged     a cable is plugged into module <n> (0-based) or pulled:
+//!                                  a PORT_MODULE event (the kernel logs it)
+//! state                            print the state line now
 //! ```
 //!
 //! After each command the server prints a state line whose `reason` is the
@@ -14,12 +16,14 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
+use cxu_hal::ifc::eqe::{self, EventType};
 use cxu_qemu::Device;
 
 /// What a line asks for.
 #[derive(Debug, PartialEq, Eq)]
 enum Line {
     Link { port: u8, up: bool },
+    Module { module: u8, plugged: bool },
     State,
 }
 
@@ -37,9 +41,29 @@ fn parse(line: &str) -> Result<Line, String> {
             };
             Ok(Line::Link { port, up })
         }
+        ["module", module, state] => {
+            let module = module
+                .parse::<u8>()
+                .map_err(|e| format!("module {module:?}: {e}"))?;
+            let plugged = match *state {
+                "plugged" => true,
+                "unplugged" => false,
+                other => return Err(format!("module state {other:?}: plugged or unplugged")),
+            };
+            Ok(Line::Module { module, plugged })
+        }
         ["state"] => Ok(Line::State),
         _ => Err(format!("unknown command {line:?}")),
     }
+}
+
+/// The PORT_MODULE event data (`mlx5_eqe_port_module`): the module at
+/// byte 1, its status at byte 3 (1 plugged, 2 unplugged).
+fn module_event(module: u8, plugged: bool) -> [u8; eqe::DATA_SIZE] {
+    let mut d = [0u8; eqe::DATA_SIZE];
+    d[1] = module;
+    d[3] = if plugged { 1 } else { 2 };
+    d
 }
 
 /// Reads commands from stdin on a thread of its own.
@@ -59,6 +83,14 @@ pub fn spawn(device: Arc<Device>) {
                         } else {
                             tracing::warn!(port, "no such port");
                         }
+                    }
+                    Ok(Line::Module { module, plugged }) => {
+                        let posted = device.control().raw_event(
+                            EventType::PORT_MODULE_EVENT,
+                            0,
+                            module_event(module, plugged),
+                        );
+                        tracing::info!(module, plugged, posted, "module event");
                     }
                     Ok(Line::State) => {}
                     Err(e) => {
@@ -83,6 +115,15 @@ mod tests {
         assert_eq!(parse("link 1 down"), Ok(Line::Link { port: 1, up: false }));
         assert_eq!(parse(" link 2 up "), Ok(Line::Link { port: 2, up: true }));
         assert_eq!(parse("state"), Ok(Line::State));
+        assert_eq!(
+            parse("module 0 plugged"),
+            Ok(Line::Module {
+                module: 0,
+                plugged: true
+            })
+        );
+        assert_eq!(module_event(3, false)[..4], [0, 3, 0, 2]);
+        assert!(parse("module 0 sideways").is_err());
         assert!(parse("link 1 sideways").is_err());
         assert!(parse("link x up").is_err());
         assert!(parse("reboot").is_err());

@@ -17,7 +17,7 @@
 //! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
 //! line (see `state.rs`: trap, trap group and policer registers) before each
 //! device reset, when the connection ends, and after each command the host
-//! test writes on stdin (`control.rs`: `link 1 down`, `link 1 up`, `state`); a
+//! test writes on stdin (`control.rs`: `link 1 down`, `module 0 plugged`, `state`); a
 //! reset's and the end's state line come after a `cxu-vfio-user: counts {...}`
 //! line (see `counts.rs`: trapped accesses, interrupts, DMA and CPU since the
 //! previous reset).

@@ -182,15 +182,14 @@ impl Eth {
 }
 
 impl Firmware {
-    /// The RQs that exist: the queue side creates them; until CREATE_RQ is
-    /// implemented there are none, so a TIR or RQT naming one is refused.
+    /// The RQs that exist (a TIR or RQT naming another is refused).
     fn rq_numbers(&self) -> std::collections::BTreeSet<u32> {
-        std::collections::BTreeSet::new()
+        self.queues.rq_numbers()
     }
 
     /// Whether an SQ sends through TIS `n`.
-    fn sq_uses_tis(&self, _n: u32) -> bool {
-        false
+    fn sq_uses_tis(&self, n: u32) -> bool {
+        self.queues.sq_uses_tis(n)
     }
 
     /// Runs an Ethernet control command (`Eth::handles(op)`).

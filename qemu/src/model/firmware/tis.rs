@@ -1,6 +1,7 @@
 //! CREATE_TIS, MODIFY_TIS, DESTROY_TIS: the send side's transport objects
 //! (one per traffic class for mlx5e). A TIS names an existing transport
-//! domain (and, if non-zero, a PD); `prio` is a traffic class (0-7);
+//! domain (and, if non-zero, a PD); `prio` is the 4-bit priority (mlx5e
+//! writes its traffic class shifted left by one);
 //! `tls_en` and `underlay_qpn` (IPoIB) are BAD_PARAM, neither is advertised.
 //! MODIFY changes the fields its bitmask names; the LAG affinity only
 //! names a port the function has.
@@ -12,9 +13,6 @@ use cxu_hal::ifc::Field;
 use super::eth::Eth;
 use super::objects::{bad_field, bad_reference, in_use, not_found};
 use super::{Cmd, CmdResult};
-
-/// Highest `prio` (traffic classes 0-7).
-const MAX_PRIO: u64 = 7;
 
 /// A TIS.
 #[derive(Clone, Debug)]
@@ -42,7 +40,7 @@ impl Eth {
         }
         let prio = c(tisc::PRIO);
         let lag = c(tisc::LAG_TX_PORT_AFFINITY);
-        if prio > MAX_PRIO || lag > u64::from(num_ports) {
+        if lag > u64::from(num_ports) {
             return Err(bad_field());
         }
         let n = self.tises.insert(Tis {
@@ -60,9 +58,7 @@ impl Eth {
         let c = |f: Field| cmd.get(f.at(t::CTX_OFFSET));
         let mask = cmd.get(t::BITMASK);
         let (prio, lag) = (c(tisc::PRIO), c(tisc::LAG_TX_PORT_AFFINITY));
-        if (mask & t::BITMASK_PRIO != 0 && prio > MAX_PRIO)
-            || (mask & t::BITMASK_LAG != 0 && lag > u64::from(num_ports))
-        {
+        if mask & t::BITMASK_LAG != 0 && lag > u64::from(num_ports) {
             return Err(bad_field());
         }
         let tis = self.tises.get_mut(cmd.get(t::TISN) as u32)?;

@@ -190,6 +190,18 @@ impl Queues {
         self.cqs.values().any(|c| c.eqn == eqn)
     }
 
+    /// The numbers of the live RQs (a TIR or RQT may name them).
+    pub fn rq_numbers(&self) -> std::collections::BTreeSet<u32> {
+        self.rqs.keys().copied().collect()
+    }
+
+    /// Whether an SQ sends through TIS `tisn`.
+    pub fn sq_uses_tis(&self, tisn: u32) -> bool {
+        self.sqs
+            .iter()
+            .any(|(&n, s)| s.info(n).tis_or_counter == tisn)
+    }
+
     /// Snapshot for tests and the state line.
     pub fn info(&self) -> QueuesInfo {
         QueuesInfo {
