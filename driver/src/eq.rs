@@ -1,21 +1,26 @@
 //! The event queue (reference §7): a ring of 64-byte EQEs in DMA memory that
 //! firmware fills, one MSI-X vector, and the thread that consumes it.
 //!
-//! The EQ thread blocks on the vector's eventfd, consumes EQEs while their owner
-//! bit says software owns them (acquire load of the owner byte, then the
-//! payload), at most [`EQ_POLLING_BUDGET`] (128, the kernel's) per pass,
-//! updates the consumer index through the UAR doorbell after each pass, and
-//! re-arms. Between passes it looks at its stop flag, so a device that keeps
-//! the ring full (an EQE storm) cannot pin it: removal always finishes. It
-//! never waits for a command: command completions go straight to
-//! [`Queue::complete_vector`], page requests (see [`page_work`]) to the page
-//! worker's coalescing hand-off, port changes to [`PortEvents`]. A panic in
-//! the thread marks the device failed at once (`thread_guard`).
+//! The ring is consumed by one session at a time (`cmd::lead`): the EQ
+//! thread's, after the vector's eventfd fires, or, in events mode, a waiting
+//! command's own (a *leader*, which completes its command and those of the
+//! other waiters without an interrupt or a thread hand-off). A session
+//! consumes EQEs while their owner bit says software owns them (acquire load
+//! of the owner byte, then the payload), at most [`EQ_POLLING_BUDGET`] (128,
+//! the kernel's) per pass, reports the consumer index at least every 128
+//! EQEs, and the EQ is re-armed after consuming whenever no waiter is
+//! looking (`Lead::eq_session`, `Lead::leave`). Between passes the thread
+//! looks at its stop flag, so a device that keeps the ring full (an EQE
+//! storm) cannot pin it: removal always finishes. No session waits for a
+//! command: command completions go straight to the queue's slots, page
+//! requests (see [`page_work`]) to the page worker's coalescing hand-off,
+//! port changes to [`PortEvents`]. A panic in the thread marks the device
+//! failed at once (`thread_guard`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cxu_dma::{DmaContext, DmaRegion, PageSize};
 use cxu_hal::ifc::commands::eq::{decode_create_eq_out, destroy_eq_in, CreateEqIn};
@@ -24,16 +29,18 @@ use cxu_hal::ifc::eqe::{self, Eqe, EventType, EQE_SIZE, EQ_POLLING_BUDGET};
 use cxu_hal::{EventFd, Mmio};
 use tracing::{debug, trace, warn};
 
-use crate::cmd::{Mode, Queue};
+use crate::cmd::lead::{After, EventRing};
+use crate::cmd::Queue;
 use crate::error::{Error, Result};
 use crate::health::FailDevice;
 pub use crate::page_requests::page_work;
 use crate::page_requests::PageRequests;
 
-/// How long the EQ thread keeps polling an EQ that has gone quiet before it
-/// re-arms it and sleeps on the interrupt. Commands at depth complete every
-/// microsecond or so; past this a sleeping waiter is no worse off.
-const EQ_BUSY_POLL: Duration = Duration::from_micros(50);
+/// How often the EQ thread looks at an EQ it left unarmed for the waiters
+/// (they consume it themselves): an EQE nobody waits for (a page request, a
+/// port event) waits at most about this long, and the EQ is re-armed at the
+/// first look that finds no leader at work.
+const LEAD_LOOK: Duration = Duration::from_millis(1);
 /// UAR page size (index `i` is at BAR0 + i * 4 KiB).
 const UAR_PAGE: u64 = 4096;
 /// Ports the driver keeps event counters for (the EQE port field has 4 bits).
@@ -86,7 +93,7 @@ pub struct EqCounters {
     pub unhandled: AtomicU64,
 }
 
-/// Where the EQ thread sends what it reads.
+/// Where the EQ's sessions send what they read.
 pub(crate) struct Sinks {
     pub(crate) queue: Arc<Queue>,
     pub(crate) pages: Arc<PageRequests>,
@@ -98,17 +105,35 @@ pub(crate) struct Sinks {
     pub(crate) fail: FailDevice,
 }
 
+/// The sinks of everything but command completions (which go to the queue
+/// the session runs for).
+struct Events {
+    pages: Arc<PageRequests>,
+    ports: Arc<PortEvents>,
+    counters: Arc<EqCounters>,
+    release_all_cap: bool,
+}
+
 /// A created EQ and its thread.
 pub(crate) struct EventQueue {
     eqn: u8,
     stop: Arc<AtomicBool>,
     fd: Arc<EventFd>,
     thread: Option<JoinHandle<()>>,
+    /// Consumes the ring with the EQ thread; told when it is gone.
+    queue: Arc<Queue>,
     /// Kept mapped until the EQ is destroyed and the thread joined.
     _ring: Arc<DmaRegion>,
 }
 
+/// The ring and where its EQEs go: what a session consumes.
+struct EqRing {
+    ring: Ring,
+    events: Events,
+}
+
 struct Ring {
+    bar: Arc<dyn Mmio>,
     region: Arc<DmaRegion>,
     log_size: u32,
     eqn: u8,
@@ -168,22 +193,35 @@ impl EventQueue {
         let msg = CreateEqIn { ctx, events, pas }.encode()?;
         let out = sinks.queue.exec(&msg, 16)?;
         let eqn = decode_create_eq_out(&out)?;
-        let mut r = Ring {
-            region: ring.clone(),
-            log_size,
-            eqn,
-            doorbell,
-            ci: 0,
-            unreported: 0,
+        let mut r = EqRing {
+            ring: Ring {
+                bar,
+                region: ring.clone(),
+                log_size,
+                eqn,
+                doorbell,
+                ci: 0,
+                unreported: 0,
+            },
+            events: Events {
+                pages: sinks.pages.clone(),
+                ports: sinks.ports.clone(),
+                counters: sinks.counters.clone(),
+                release_all_cap: sinks.release_all_cap,
+            },
         };
         let stop = Arc::new(AtomicBool::new(false));
-        r.arm(&*bar);
+        r.arm();
+        if !sinks.queue.attach_eq(Box::new(r), true) {
+            return Err(Error::BadMessage(
+                "the command queue has an event queue already".into(),
+            ));
+        }
+        let sinks_queue = sinks.queue.clone();
         let thread = {
             let (stop, fd) = (stop.clone(), fd.clone());
             let fail = sinks.fail.clone();
-            crate::thread_guard::spawn("cxu-eq", fail, move || {
-                r.run(&*bar, &fd, &stop, poll, &sinks)
-            })?
+            crate::thread_guard::spawn("cxu-eq", fail, move || run(&fd, &stop, poll, &sinks))?
         };
         debug!(eqn, entries, uar, vector, "event queue created");
         Ok(EventQueue {
@@ -191,6 +229,7 @@ impl EventQueue {
             stop,
             fd,
             thread: Some(thread),
+            queue: sinks_queue,
             _ring: ring,
         })
     }
@@ -217,6 +256,7 @@ impl EventQueue {
                 warn!(eqn = self.eqn, "EQ thread panicked");
             }
         }
+        self.queue.detach_eq();
     }
 }
 
@@ -237,67 +277,54 @@ fn write_eq_doorbell(bar: &dyn Mmio, doorbell: u64, eqn: u8, ci: u32, arm: bool)
     bar.write32_be(doorbell + off as u64, eq_doorbell_value(eqn, ci));
 }
 
+/// The EQ thread: sleeps on the eventfd (armed) or looks every
+/// [`LEAD_LOOK`] (left unarmed for the waiters), and runs a session each time.
+fn run(fd: &EventFd, stop: &AtomicBool, poll: Duration, s: &Sinks) {
+    let mut wait = poll;
+    while !stop.load(Ordering::Acquire) {
+        let fired = match cxu_hal::pci::wait_eventfd(fd, Some(wait)) {
+            Ok(Some(_)) => {
+                s.counters.interrupts.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                warn!(error = %e, "EQ eventfd wait failed");
+                std::thread::sleep(poll);
+                false
+            }
+        };
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        s.fail.test_panic_point("cxu-eq");
+        wait = match s.queue.eq_session(fired) {
+            After::Armed => poll,
+            After::Unarmed => LEAD_LOOK.min(poll),
+        };
+    }
+    debug!("EQ thread stopped");
+}
+
+impl EventRing for EqRing {
+    fn consume(&mut self, complete: &mut dyn FnMut(u32)) -> u32 {
+        let events = &self.events;
+        self.ring
+            .consume_with(&mut |e| dispatch(e, events, complete))
+    }
+
+    fn arm(&mut self) {
+        let r = &mut self.ring;
+        r.unreported = 0;
+        write_eq_doorbell(&*r.bar, r.doorbell, r.eqn, r.ci, true);
+    }
+}
+
 impl Ring {
-    fn write_doorbell(&mut self, bar: &dyn Mmio, arm: bool) {
-        self.unreported = 0;
-        write_eq_doorbell(bar, self.doorbell, self.eqn, self.ci, arm);
-    }
-
-    fn arm(&mut self, bar: &dyn Mmio) {
-        self.write_doorbell(bar, true);
-    }
-
-    fn run(mut self, bar: &dyn Mmio, fd: &EventFd, stop: &AtomicBool, poll: Duration, s: &Sinks) {
-        while !stop.load(Ordering::Acquire) {
-            match cxu_hal::pci::wait_eventfd(fd, Some(poll)) {
-                Ok(Some(_)) => {
-                    s.counters.interrupts.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    warn!(error = %e, "EQ eventfd wait failed");
-                    std::thread::sleep(poll);
-                }
-            }
-            if stop.load(Ordering::Acquire) {
-                break;
-            }
-            s.fail.test_panic_point("cxu-eq");
-            self.consume(bar, &mut |e| dispatch(e, s));
-            // In polling mode the waiters retire commands themselves: the
-            // command EQEs this EQ still gets are only bookkeeping, not worth a CPU.
-            if s.queue.mode() == Mode::Events {
-                s.queue.set_eq_awake(true);
-                self.poll_while_busy(bar, s, stop);
-                s.queue.set_eq_awake(false);
-            }
-            self.arm(bar);
-        }
-        debug!(eqn = self.eqn, "EQ thread stopped");
-    }
-
-    /// Keeps consuming, unarmed, until no EQE has come for [`EQ_BUSY_POLL`]:
-    /// while commands complete back to back this costs the device no interrupt
-    /// and the driver no eventfd wake-up per completion (NAPI's trade). It
-    /// yields between looks, so on a machine with fewer CPUs than threads the
-    /// firmware's own threads still run.
-    fn poll_while_busy(&mut self, bar: &dyn Mmio, s: &Sinks, stop: &AtomicBool) {
-        let mut idle_since = Instant::now();
-        while !stop.load(Ordering::Acquire) {
-            if self.consume(bar, &mut |e| dispatch(e, s)) > 0 {
-                idle_since = Instant::now();
-            } else if idle_since.elapsed() >= EQ_BUSY_POLL {
-                return;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-
     /// Consumes the EQEs software owns now, at most [`EQ_POLLING_BUDGET`]
     /// (a device may keep producing forever), handing each to `handle`;
     /// returns how many.
-    fn consume(&mut self, bar: &dyn Mmio, handle: &mut dyn FnMut(Option<&Eqe>)) -> u32 {
+    fn consume_with(&mut self, handle: &mut dyn FnMut(Option<&Eqe>)) -> u32 {
         let view = self.region.view();
         let mut consumed = 0;
         let mut buf = [0u8; EQE_SIZE];
@@ -330,14 +357,14 @@ impl Ring {
             if self.unreported >= EQ_POLLING_BUDGET {
                 // The field-wise call keeps `view`'s borrow of the region.
                 self.unreported = 0;
-                write_eq_doorbell(bar, self.doorbell, self.eqn, self.ci, false);
+                write_eq_doorbell(&*self.bar, self.doorbell, self.eqn, self.ci, false);
             }
         }
         consumed
     }
 }
 
-fn dispatch(e: Option<&Eqe>, s: &Sinks) {
+fn dispatch(e: Option<&Eqe>, s: &Events, complete: &mut dyn FnMut(u32)) {
     s.counters.eqes.fetch_add(1, Ordering::Relaxed);
     let Some(e) = e else {
         s.counters.unhandled.fetch_add(1, Ordering::Relaxed);
@@ -347,12 +374,8 @@ fn dispatch(e: Option<&Eqe>, s: &Sinks) {
         EventType::CMD => {
             s.counters.cmd_eqes.fetch_add(1, Ordering::Relaxed);
             let v = e.cmd_vector();
-            let n = s.queue.complete_vector(v);
-            trace!(
-                vector = format_args!("{v:#x}"),
-                completed = n,
-                "command completion EQE"
-            );
+            trace!(vector = format_args!("{v:#x}"), "command completion EQE");
+            complete(v);
         }
         EventType::PAGE_REQUEST => {
             s.counters.page_requests.fetch_add(1, Ordering::Relaxed);
@@ -414,6 +437,7 @@ mod tests {
                 .unwrap();
         }
         let mut ring = Ring {
+            bar: bar.clone(),
             region,
             log_size,
             eqn: 0,
@@ -423,12 +447,12 @@ mod tests {
             unreported: 0,
         };
         let mut seen = 0u32;
-        let n = ring.consume(&*bar, &mut |e| {
+        let n = ring.consume_with(&mut |e| {
             assert!(e.is_some());
             seen += 1;
         });
         assert_eq!((n, seen), (EQ_POLLING_BUDGET, EQ_POLLING_BUDGET));
-        let n = ring.consume(&*bar, &mut |_| {});
+        let n = ring.consume_with(&mut |_| {});
         assert_eq!(n, EQ_POLLING_BUDGET);
         assert_eq!(ring.ci, 2 * EQ_POLLING_BUDGET);
     }

@@ -29,6 +29,8 @@ mod thread_guard;
 pub mod vpd;
 
 #[cfg(all(test, cxu_driver_loom))]
+mod loom_lead;
+#[cfg(all(test, cxu_driver_loom))]
 mod loom_tests;
 
 pub use caps::{Caps, Features, PortType};

@@ -35,6 +35,15 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
+/// Locks `m` if nobody holds it (poisoning ignored, as [`lock`]).
+pub(crate) fn try_lock<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Parks the current thread for at most `d`. Under loom there is no timed
 /// park: a wake-up the code forgot to send shows up as a deadlock, which is
 /// exactly what the model check is for.

@@ -5,8 +5,12 @@
 //! is asserted here from its output: `unbind`/`bind`, `probe`, `dev info`,
 //! trap, group and policer settings read back with `-j`, `health show`,
 //! `dev flash` + `dev reload action fw_activate` changing the running
-//! version, `rpc`, a monitor catching those changes, and a short
-//! `bench --pci` whose table and JSON are the embedded bench's.
+//! version, `rpc`, a monitor catching those changes (in the flash batch, and
+//! as a background process that runs the next invocations on its device),
+//! and a short `bench --pci` whose table and JSON are the embedded bench's.
+//! The model's state is checked from the server's state lines; after
+//! `unbind` the kernel's mlx5_core takes the function and iproute2's
+//! `devlink -j` is compared with `cxu -j` key by key (item 8).
 //!
 //! Ignored like `qemu_guest`'s boots: `scripts/test` runs it (`--ignored`)
 //! unless `CXU_QEMU=0`.
@@ -76,6 +80,22 @@ step probe --pci $addr probe
 step info --pci $addr dev info
 step settings -j --pci $addr -b /tmp/settings.cxu
 step flash --pci $addr -b /tmp/flash.cxu
+# A monitor in the background owns the function; the next commands, each a cxu of its own,
+# run through it, and its one document shows what they changed.
+export CXU_RUN_DIR=/tmp/cxu-run
+"$C" -j --pci $addr monitor dev param > /tmp/mon.out 2> /tmp/mon.err &
+mon=$!
+i=0
+while [ ! -S $CXU_RUN_DIR/pci-$addr.sock ] && [ $i -lt 300 ] && kill -0 $mon 2>/dev/null; do
+  sleep 1; i=$((i + 1))
+done
+step served-param-set --pci $addr dev param set pci/$addr name counters_clear_on_read value true cmode runtime
+step served-param-show -j --pci $addr dev param show pci/$addr name counters_clear_on_read
+step served-reload --pci $addr dev reload pci/$addr
+kill -INT $mon; wait $mon; echo "CLI-MON-RC $?"
+echo "CLI-MON-BEGIN"; cat /tmp/mon.out; echo "CLI-MON-END"
+echo "CLI-MON-STDERR $(cat /tmp/mon.err)"
+unset CXU_RUN_DIR
 step bench bench --pci $addr --depths 1,32 --threads 1 --modes polling,events --commands nop --policies lock-free --no-alone --no-ping-pong --warmup-ms 20 --duration-ms 200 --repeat 1 --json /tmp/bench.json --plot -
 echo "CLI-BENCH-JSON $(tr -d '\n' < /tmp/bench.json)"
 # The shapes a devlink -j script reads, from our driver here and from the kernel's below.
@@ -402,6 +422,39 @@ fn the_cxu_tool_does_a_users_session_on_a_guest_function() {
     assert!(flash.contains("[flash,end]"), "{flash}");
     assert!(flash.contains("[dev,new]"), "{flash}");
     assert!(flash.contains("status OK syndrome 0x0\n"), "{flash}");
+
+    // The background monitor: the three commands ran on its device, and its
+    // document, closed by SIGINT, shows what they changed.
+    assert_eq!(ok(&console, "served-param-set"), "");
+    let shown: Value = serde_json::from_str(ok(&console, "served-param-show").trim())
+        .expect("served param show is JSON");
+    assert_eq!(
+        shown["param"][&dev][0]["values"][0]["value"], true,
+        "{shown}"
+    );
+    assert!(
+        ok(&console, "served-reload").contains("driver_reinit"),
+        "{console}"
+    );
+    assert!(
+        console.contains("CLI-MON-RC 0\n"),
+        "the monitor's exit:\n{console}"
+    );
+    let mon: Value =
+        serde_json::from_str(between(&console, "CLI-MON-BEGIN\n", "CLI-MON-END").trim())
+            .unwrap_or_else(|e| panic!("the monitor's document ({e}):\n{console}"));
+    let events = mon["mon"].as_array().expect("{\"mon\":[...]}");
+    let param = events.iter().position(|e| {
+        let p = &e["param"][&dev];
+        p["name"] == "counters_clear_on_read" && p["values"][0]["value"] == true
+    });
+    let reload = events.iter().position(|e| {
+        e["command"] == "new" && e["dev"][&dev]["stats"]["reload"]["driver_reinit"].is_object()
+    });
+    assert!(
+        matches!((param, reload), (Some(p), Some(r)) if p < r),
+        "the param set, then the reload, in the monitor's document: {mon}"
+    );
 
     // bench --pci: the embedded bench's table, and its JSON.
     let table = ok(&console, "bench");

@@ -491,7 +491,13 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
     let peer = rdma::build_peer(&harness::cache_root(), scratch.path());
     let script = rdma::script(scratch.path(), &peer, &bins.cxu);
     let _guest = one_guest();
-    let server = Server::start(&bins.server, &[]);
+    // Firmware asks for pages once the driver's EQ exists: rdma-core serves
+    // the request from its EQ (and cxu from its own, later).
+    let request = rdma::PAGE_REQUEST.to_string();
+    let server = Server::start(
+        &bins.server,
+        &["--page-request", &request, "--page-request-delay-ms", "0"],
+    );
     let console = tempfile::NamedTempFile::new().expect("console file");
     let mut cmd = Command::new(workspace().join("qemu/guest/run.sh"));
     cmd.env("CXU_GUEST_LOG", console.path())
@@ -542,7 +548,8 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
     let states =
         model_state::states(&server_states).unwrap_or_else(|e| panic!("{e}\n{}", detail()));
     let p = cxu_qemu::Profile::default();
-    match rdma::check_model(&states, u64::from(p.boot_pages + p.init_pages)) {
+    let pages = u64::from(p.boot_pages + p.init_pages + rdma::PAGE_REQUEST);
+    match rdma::check_model(&states, pages) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's state after rdma-core: {e}\n{}", detail()),
     }

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use super::lead::Lead;
 use super::policy::Slots;
 use super::queue::Mode;
 use super::slot::{self, Completed, SlotSync};
@@ -50,11 +51,13 @@ const EVENT_SPIN: Duration = Duration::from_micros(100);
 /// thread, the firmware's workers on two CPUs) a waiter that keeps its CPU
 /// delays the very completion it waits for.
 #[cfg(not(cxu_driver_loom))]
-const BUSY_SPIN: Duration = Duration::from_micros(2);
-/// The longest an events-mode waiter yields (instead of parking) because the
-/// EQ thread is awake: far past a command at depth 32 on the model (~40 us).
+pub(crate) const BUSY_SPIN: Duration = Duration::from_micros(2);
+/// How long an events-mode waiter that can consume the EQ itself ([`Lead`])
+/// keeps looking while no EQE arrives at all, before it sleeps: completions
+/// at depth come every microsecond or so; a command slower than this is
+/// waited for asleep, woken by its interrupt (no CPU burnt on slow firmware).
 #[cfg(not(cxu_driver_loom))]
-const EVENT_YIELD_MAX: Duration = Duration::from_millis(1);
+pub(crate) const EVENT_IDLE: Duration = Duration::from_micros(50);
 // Under loom every spin and yield phase is empty: they change no state, and
 // with them the clock could not steer a model's branches.
 #[cfg(cxu_driver_loom)]
@@ -64,14 +67,14 @@ const POLL_YIELD: Duration = Duration::ZERO;
 #[cfg(cxu_driver_loom)]
 const EVENT_SPIN: Duration = Duration::ZERO;
 #[cfg(cxu_driver_loom)]
-const BUSY_SPIN: Duration = Duration::ZERO;
+pub(crate) const BUSY_SPIN: Duration = Duration::ZERO;
 #[cfg(cxu_driver_loom)]
-const EVENT_YIELD_MAX: Duration = Duration::ZERO;
+pub(crate) const EVENT_IDLE: Duration = Duration::ZERO;
 /// A spinning waiter reads the clock once per this many checks.
-const CLOCK_EVERY: u32 = 16;
+pub(crate) const CLOCK_EVERY: u32 = 16;
 /// Longest park of an events-mode waiter between checks of the abort flags
 /// (a safety net: fatal errors and removal unpark waiters explicitly).
-const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
+pub(crate) const MAX_EVENT_PARK: Duration = Duration::from_millis(100);
 
 fn mode_spin(mode: Mode) -> Duration {
     match mode {
@@ -98,12 +101,20 @@ pub(crate) enum Waited {
     TimedOut(Duration),
 }
 
+/// One command's wait, as [`Core::wait`] was asked for it.
+pub(crate) struct Wait<'a> {
+    pub(crate) sync: &'a SlotSync,
+    pub(crate) posted: u32,
+    pub(crate) user: bool,
+    pub(crate) deadline: Instant,
+    pub(crate) posted_at: Instant,
+}
+
 /// The slots, their free mask and the queue-wide flags.
 pub(crate) struct Core {
     pub(crate) sync: Box<[SlotSync]>,
     pub(crate) mask: Slots,
     events: AtomicBool,
-    eq_awake: AtomicBool,
     fatal: Mutex<Option<FatalCause>>,
     is_fatal: AtomicBool,
     users_aborted: AtomicBool,
@@ -115,7 +126,6 @@ impl Core {
             sync: (0..entries).map(|_| SlotSync::new()).collect(),
             mask,
             events: AtomicBool::new(false),
-            eq_awake: AtomicBool::new(false),
             fatal: Mutex::new(None),
             is_fatal: AtomicBool::new(false),
             users_aborted: AtomicBool::new(false),
@@ -133,14 +143,6 @@ impl Core {
 
     pub(crate) fn set_mode(&self, mode: Mode) {
         self.events.store(mode == Mode::Events, Ordering::Release);
-    }
-
-    pub(crate) fn set_eq_awake(&self, awake: bool) {
-        self.eq_awake.store(awake, Ordering::Relaxed);
-    }
-
-    pub(crate) fn eq_awake(&self) -> bool {
-        self.eq_awake.load(Ordering::Relaxed)
     }
 
     /// Firmware is dead: every waiter and every new command fails.
@@ -230,6 +232,19 @@ impl Core {
         }
     }
 
+    /// Completes the slots of a command-completion EQE's vector.
+    pub(crate) fn complete_vector(&self, vector: u32, entries: &impl Entries) -> u32 {
+        let all = u32::MAX >> (32 - self.sync.len().clamp(1, 32));
+        let mut bits = vector & all;
+        let mut n = 0;
+        while bits != 0 {
+            let slot = bits.trailing_zeros();
+            bits &= bits - 1;
+            n += u32::from(self.try_complete(slot, entries));
+        }
+        n
+    }
+
     /// Completes every busy slot the device has given back (polling).
     pub(crate) fn poll(&self, entries: &impl Entries) -> u32 {
         let mut busy = self.mask.busy();
@@ -266,7 +281,10 @@ impl Core {
 
     /// Waits for the command `posted` in `slot`, doorbell rung at `posted_at`.
     /// Spins, then yields, then sleeps (parked, with its slot's waiter
-    /// registered, so a completion or an abort wakes it).
+    /// registered, so a completion or an abort wakes it). In events mode with
+    /// an event queue to consume (`lead`), the waiter consumes it itself
+    /// ([`Core::wait_led`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn wait(
         &self,
         slot: u32,
@@ -275,11 +293,25 @@ impl Core {
         posted_at: Instant,
         timeout: Duration,
         entries: &impl Entries,
+        lead: Option<&Lead>,
     ) -> Waited {
         let Some(sync) = self.sync.get(slot as usize) else {
             return Waited::Aborted(Error::BadMessage(format!("slot {slot}: no such slot")));
         };
         let deadline = time::after(posted_at, timeout);
+        if let Some(lead) = lead.filter(|_| self.mode() == Mode::Events) {
+            let w = Wait {
+                sync,
+                posted,
+                user,
+                deadline,
+                posted_at,
+            };
+            if let Some(done) = self.wait_led(&w, entries, lead) {
+                return done;
+            }
+            // Switched to polling (a dead device): poll from here on.
+        }
         // The clock is read only every CLOCK_EVERY checks: a completion seen at
         // the first look costs no clock read at all.
         let mut spin_until: Option<Instant> = None;
@@ -343,16 +375,7 @@ impl Core {
                     nap = (nap * 2).min(POLL_NAP_MAX);
                     d
                 }
-                Mode::Events => {
-                    // While the EQ thread polls a busy EQ, completions come
-                    // every microsecond or so: yield rather than pay a park and
-                    // a futex wake-up (bounded, in case the EQ stalls).
-                    if self.eq_awake() && now < time::after(posted_at, EVENT_YIELD_MAX) {
-                        yield_hint();
-                        continue;
-                    }
-                    MAX_EVENT_PARK
-                }
+                Mode::Events => MAX_EVENT_PARK,
             };
             if !sync.register_waiter(posted) {
                 continue;

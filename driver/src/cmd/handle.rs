@@ -170,6 +170,7 @@ impl CmdHandle<'_> {
             self.posted_at,
             q.timeout(),
             q,
+            q.lead(),
         );
         match waited {
             Waited::Done => self.consume(),

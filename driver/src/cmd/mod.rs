@@ -4,6 +4,7 @@
 mod chain;
 pub(crate) mod core;
 mod handle;
+pub(crate) mod lead;
 pub(crate) mod policy;
 mod queue;
 pub(crate) mod slot;

@@ -19,7 +19,7 @@
 //! checks it, frees the slot and returns owned bytes.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use cxu_dma::{fence, BlockPool, BlockPoolConfig, DmaContext, DmaRegion, DmaView, PageSize};
@@ -34,6 +34,7 @@ use tracing::debug;
 use super::chain::Chain;
 use super::core::{Core, Entries};
 pub use super::handle::CmdHandle;
+use super::lead::{After, EventRing, Lead};
 use super::policy::{SlotPolicy, Slots};
 use super::slots::ClaimError;
 use super::stats::{OpStats, Stats};
@@ -116,6 +117,9 @@ pub struct Queue {
     timeout_ns: AtomicU64,
     slot_wait: Duration,
     pub(super) stats: Stats,
+    /// The event queue that events-mode waiters consume themselves, once
+    /// there is one (`lead`).
+    lead: OnceLock<Arc<Lead>>,
 }
 
 impl Queue {
@@ -177,6 +181,7 @@ impl Queue {
             timeout_ns: AtomicU64::new(duration_ns(cfg.timeout)),
             slot_wait: cfg.slot_wait,
             stats: Stats::new(),
+            lead: OnceLock::new(),
         })
     }
 
@@ -213,10 +218,30 @@ impl Queue {
         self.verify.store(on, Ordering::Release);
     }
 
-    /// The EQ thread says whether it is polling the EQ (awake, completions
-    /// land within microseconds) or armed and asleep on the interrupt.
-    pub(crate) fn set_eq_awake(&self, awake: bool) {
-        self.core.set_eq_awake(awake);
+    /// Hands the queue its event queue (`armed`: as created), which
+    /// events-mode waiters then consume themselves (`lead`). Once per queue:
+    /// `false` if it already has one.
+    pub(crate) fn attach_eq(&self, ring: Box<dyn EventRing>, armed: bool) -> bool {
+        self.lead.set(Arc::new(Lead::new(ring, armed))).is_ok()
+    }
+
+    /// The EQ is destroyed (its thread joined): nobody consumes it any more.
+    pub(crate) fn detach_eq(&self) {
+        if let Some(l) = self.lead.get() {
+            l.retire();
+        }
+    }
+
+    /// The EQ thread's session after an interrupt (`fired`) or a timeout.
+    pub(crate) fn eq_session(&self, fired: bool) -> After {
+        match self.lead.get() {
+            Some(l) => l.eq_session(fired, &self.core, self),
+            None => After::Armed,
+        }
+    }
+
+    pub(super) fn lead(&self) -> Option<&Lead> {
+        self.lead.get().map(|l| &**l)
     }
 
     /// Switches to polling without quiescing: only for a dead device, whose
@@ -533,18 +558,8 @@ impl Queue {
 
     /// Completes the slots of a command-completion EQE's vector.
     pub fn complete_vector(&self, vector: u32) -> u32 {
-        let mut bits = vector & self.mask_all();
-        let mut n = 0;
-        while bits != 0 {
-            let slot = bits.trailing_zeros();
-            bits &= bits - 1;
-            n += u32::from(self.try_complete(slot));
-        }
-        n
-    }
-
-    fn mask_all(&self) -> u32 {
-        self.regular | self.page_class
+        self.core
+            .complete_vector(vector & (self.regular | self.page_class), self)
     }
 }
 

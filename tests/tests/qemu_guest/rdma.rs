@@ -18,6 +18,9 @@ use super::mlx5_state::{commands, sequence, Cmd};
 /// NOPs and QUERY_HCA_CAPs the peer sends through `mlx5dv_devx_general_cmd`.
 pub const NOPS: u32 = 3000;
 pub const QUERIES: u32 = 500;
+/// Pages the server's firmware asks for once rdma-core's EQ exists
+/// (`cxu-vfio-user --page-request`).
+pub const PAGE_REQUEST: u32 = 6;
 /// The opcode the peer sends on purpose to see it refused (BAD_OP).
 const UNKNOWN_OPCODE: u16 = 0x7ff;
 
@@ -25,6 +28,7 @@ const UNKNOWN_OPCODE: u16 = 0x7ff;
 pub const PEER_CHECKS: &[&str] = &[
     "rdma-device-list",
     "rdma-open",
+    "rdma-page-request",
     "rdma-nop",
     "rdma-query-hca-cap",
     "rdma-cap-umem-uid-0",
@@ -269,6 +273,12 @@ pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
             "the model saw too few NOPs or QUERY_HCA_CAPs\n{report}"
         ));
     }
+    // Boot pages, init pages, and the page request rdma-core served from its EQ.
+    if count(Opcode::MANAGE_PAGES) != 3 {
+        return Err(format!(
+            "rdma-core did not give the requested pages\n{report}"
+        ));
+    }
     if count(Opcode::CREATE_UMEM) != 1 || count(Opcode::DESTROY_UMEM) != 1 {
         return Err(format!("no UMEM created and destroyed\n{report}"));
     }
@@ -331,7 +341,7 @@ mod tests {
             .map(|(op, s)| format!("[{op},0,{s},0]"))
             .collect();
         serde_json::from_str(&format!(
-            r#"{{"hca":"{hca}","pages_held":{held},"pages_given":24,"eqs_live":0,"uars_live":0,"umems_live":0,"commands":[{}]}}"#,
+            r#"{{"hca":"{hca}","pages_held":{held},"pages_given":30,"eqs_live":0,"uars_live":0,"umems_live":0,"commands":[{}]}}"#,
             list.join(",")
         ))
         .unwrap()
@@ -345,6 +355,7 @@ mod tests {
         .iter()
         .map(|&o| (o, 0))
         .collect();
+        c.push((0x108, 0));
         c.extend(std::iter::repeat_n((0x80d, 0), NOPS as usize));
         c.extend(std::iter::repeat_n((0x100, 0), QUERIES as usize));
         c.extend([(0xa08, 0), (0xa0a, 0), (UNKNOWN_OPCODE, 2), (0x80d, 0)]);
@@ -359,34 +370,38 @@ mod tests {
     fn a_clean_peer_run_passes_and_its_faults_are_named() {
         let run = |extra_fail| {
             let c = rdma_run(extra_fail);
-            [state("Enabled", 24, &c), state("Disabled", 0, &c)]
+            [state("Enabled", 30, &c), state("Disabled", 0, &c)]
         };
         let before = state("Disabled", 0, &[]);
         let [closed, reset] = run(false);
-        assert!(check_model(&[before.clone(), closed.clone(), reset.clone()], 24).is_ok());
-        assert!(check_model(&[before], 24).is_err(), "no teardown seen");
-        let e = check_model(&run(true), 24).unwrap_err();
+        assert!(check_model(&[before.clone(), closed.clone(), reset.clone()], 30).is_ok());
+        assert!(check_model(&[before], 30).is_err(), "no teardown seen");
+        let e = check_model(&run(true), 30).unwrap_err();
         assert!(e.contains("refused commands"), "{e}");
         let e = check_model(
-            &[state("Initialized", 24, &rdma_run(false)), reset.clone()],
+            &[state("Initialized", 30, &rdma_run(false)), reset.clone()],
             24,
         )
         .unwrap_err();
         assert!(e.contains("not Enabled"), "{e}");
         let e =
-            check_model(&[state("Enabled", 20, &rdma_run(false)), reset.clone()], 24).unwrap_err();
+            check_model(&[state("Enabled", 20, &rdma_run(false)), reset.clone()], 30).unwrap_err();
         assert!(e.contains("holds 20"), "{e}");
-        let e = check_model(std::slice::from_ref(&closed), 24).unwrap_err();
+        let e = check_model(std::slice::from_ref(&closed), 30).unwrap_err();
         assert!(e.contains("no state line after vfio-pci's reset"), "{e}");
         let e = check_model(
-            &[closed.clone(), state("Disabled", 24, &rdma_run(false))],
+            &[closed.clone(), state("Disabled", 30, &rdma_run(false))],
             24,
         )
         .unwrap_err();
         assert!(e.contains("after vfio-pci's reset"), "{e}");
+        let mut unserved = rdma_run(false);
+        unserved.remove(15);
+        let e = check_model(&[state("Enabled", 30, &unserved), reset.clone()], 30).unwrap_err();
+        assert!(e.contains("requested pages"), "{e}");
         let mut no_vport = rdma_run(false);
         no_vport.remove(12);
-        let e = check_model(&[state("Enabled", 24, &no_vport), reset], 24).unwrap_err();
+        let e = check_model(&[state("Enabled", 30, &no_vport), reset], 30).unwrap_err();
         assert!(e.contains("open or close"), "{e}");
     }
 

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,6 +172,22 @@ int main(int argc, char **argv) {
   if (!ctx) {
     ibv_free_device_list(list);
     goto done;
+  }
+
+  /* A firmware page request: the server asks for pages once rdma-core's EQ
+   * exists. The events fd (the MSI-X eventfd) fires; rdma-core's own event
+   * processing gives the pages with MANAGE_PAGES in slot 31, asynchronously:
+   * that command's completion EQE is consumed while the NOPs below wait. */
+  {
+    struct pollfd pfd = {.fd = mlx5dv_vfio_get_events_fd(ctx), .events = POLLIN};
+    int n, perr = -1;
+    t0 = now_ns();
+    n = poll(&pfd, 1, 30000);
+    if (n > 0)
+      perr = mlx5dv_vfio_process_events(ctx);
+    check(n > 0 && perr == 0, "rdma-page-request",
+          "events fd %s after %.1f ms, mlx5dv_vfio_process_events %d",
+          n > 0 ? "readable" : "silent", (now_ns() - t0) / 1e6, perr);
   }
 
   /* NOPs, one at a time (devx general commands are synchronous): each

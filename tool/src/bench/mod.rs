@@ -22,6 +22,7 @@
 //! `analyze` (ratios, targets), `table`, `plot`, `error`.
 
 mod alone;
+mod alone_events;
 mod analyze;
 mod cpu;
 mod error;
@@ -57,6 +58,7 @@ pub use latency::Latency;
 pub use report::{CommandKind, ModeKind, PolicyKind, Report};
 
 use alone::DeviceAlone;
+use alone_events::EventsAlone;
 use load::{Window, Workload};
 use report::{AlonePoint, CpuPerCmd, Machine, Memory, PingPong, Point, Spread};
 
@@ -309,6 +311,15 @@ fn variants(opts: &BenchOpts) -> Vec<(PolicyKind, ModeKind)> {
 struct Results {
     points: Vec<Point>,
     alone: Vec<AlonePoint>,
+    alone_events: Vec<AlonePoint>,
+}
+
+/// The device-alone limits a sweep runs beside the driver, each on its own
+/// model: polled, and with completions found through an EQ.
+#[derive(Clone, Copy, Default)]
+struct Limits<'a> {
+    polled: Option<(&'a DeviceAlone, &'a Control)>,
+    events: Option<(&'a EventsAlone, &'a Control)>,
 }
 
 /// The run with the median throughput of `runs` (its latencies go with it).
@@ -324,7 +335,7 @@ fn median<T: Clone>(runs: &[T], cps: impl Fn(&T) -> f64) -> Option<T> {
 fn sweep(
     opts: &BenchOpts,
     devs: &[Variant],
-    alone: Option<(&DeviceAlone, &Control)>,
+    alone: Limits<'_>,
     res: &mut Results,
 ) -> Result<(), BenchError> {
     let win = opts.window();
@@ -332,24 +343,17 @@ fn sweep(
         for c in devs.iter().filter_map(|v| v.control.as_ref()) {
             set_fw_latency(c, fw);
         }
-        if let Some((_, c)) = alone {
+        for c in [alone.polled.map(|a| a.1), alone.events.map(|a| a.1)]
+            .into_iter()
+            .flatten()
+        {
             set_fw_latency(c, fw);
         }
         let fw_us = u64::try_from(fw.as_micros()).unwrap_or(u64::MAX);
         for &cmd in &opts.commands {
             let w = cmd.workload();
             for &depth in &opts.depths {
-                sweep_depth(
-                    opts,
-                    devs,
-                    alone.map(|a| a.0),
-                    &w,
-                    cmd,
-                    depth,
-                    fw_us,
-                    win,
-                    res,
-                )?;
+                sweep_depth(opts, devs, alone, &w, cmd, depth, fw_us, win, res)?;
             }
         }
     }
@@ -361,7 +365,7 @@ fn sweep(
 fn sweep_depth(
     opts: &BenchOpts,
     devs: &[Variant],
-    alone: Option<&DeviceAlone>,
+    alone: Limits<'_>,
     w: &Workload,
     cmd: CommandKind,
     depth: u32,
@@ -370,9 +374,30 @@ fn sweep_depth(
     res: &mut Results,
 ) -> Result<(), BenchError> {
     let mut alone_runs = Vec::new();
+    let mut alone_ev_runs = Vec::new();
     let mut runs: Vec<Vec<Point>> = Vec::new();
     for _ in 0..opts.repeat.max(1) {
-        if let Some(a) = alone {
+        if let Some((a, _)) = alone.events {
+            let m = a.run(w, depth, win)?;
+            info!(
+                command = cmd.label(),
+                depth,
+                fw_us,
+                cps = m.throughput(),
+                "device alone, events"
+            );
+            alone_ev_runs.push(AlonePoint {
+                command: cmd,
+                fw_latency_us: fw_us,
+                depth,
+                effective_depth: depth.min(a.regular_slots()),
+                commands_per_sec: m.throughput(),
+                spread: Spread::default(),
+                latency: m.latency,
+                cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
+            });
+        }
+        if let Some((a, _)) = alone.polled {
             let m = a.run(w, depth, win)?;
             info!(
                 command = cmd.label(),
@@ -415,6 +440,13 @@ fn sweep_depth(
             a.commands_per_sec,
         );
         res.alone.push(a);
+    }
+    if let Some(mut a) = median(&alone_ev_runs, |a| a.commands_per_sec) {
+        a.spread = Spread::of(
+            alone_ev_runs.iter().map(|r| r.commands_per_sec),
+            a.commands_per_sec,
+        );
+        res.alone_events.push(a);
     }
     for r in &runs {
         if let Some(mut p) = median(r, |p| p.commands_per_sec) {
@@ -530,7 +562,17 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
                 let f = model(opts.model_workers);
                 Some((DeviceAlone::open(f.clone())?, f.control()))
             };
-            sweep(opts, &devs, alone.as_ref().map(|(a, c)| (a, c)), &mut res)?;
+            let alone_ev = if opts.no_alone || !opts.modes.contains(&ModeKind::Events) {
+                None
+            } else {
+                let f = model(opts.model_workers);
+                Some((EventsAlone::open(f.clone())?, f.control()))
+            };
+            let limits = Limits {
+                polled: alone.as_ref().map(|(a, c)| (a, c)),
+                events: alone_ev.as_ref().map(|(a, c)| (a, c)),
+            };
+            sweep(opts, &devs, limits, &mut res)?;
             for v in devs {
                 remove(v)?;
             }
@@ -549,7 +591,7 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
                 }
                 let (v, mem) = probe(function.clone(), None, p, m, i == 0)?;
                 memory = memory.or(mem);
-                sweep(opts, std::slice::from_ref(&v), None, &mut res)?;
+                sweep(opts, std::slice::from_ref(&v), Limits::default(), &mut res)?;
                 remove(v)?;
             }
         }
@@ -579,6 +621,7 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
             .collect(),
         ping_pong,
         alone: res.alone,
+        alone_events: res.alone_events,
         points: res.points,
         comparisons,
         depth1,

@@ -311,6 +311,9 @@ pub struct Report {
     pub ping_pong: Option<PingPong>,
     /// The device alone.
     pub alone: Vec<AlonePoint>,
+    /// The device alone in events mode: completions found through an EQ,
+    /// sleeping on the MSI-X eventfd when none comes (`alone_events`).
+    pub alone_events: Vec<AlonePoint>,
     /// Every driver point.
     pub points: Vec<Point>,
     /// Lock-free against the baselines.

@@ -123,17 +123,23 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
          LF = lock-free; kernel = the kernel's design (one dispatcher thread, semaphore, a completion per command); p50 ratio = LF median latency / kernel's; \
          alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
     )?;
-    if !r.alone.is_empty() {
+    for (points, title) in [
+        (&r.alone, "device alone (no driver: prebuilt entries, one thread)"),
+        (
+            &r.alone_events,
+            "device alone, events mode (no driver: completions found through the EQ, sleeping on the MSI-X eventfd when idle)",
+        ),
+    ] {
+        if points.is_empty() {
+            continue;
+        }
         writeln!(out)?;
-        writeln!(
-            out,
-            "device alone (no driver: prebuilt entries, one thread)"
-        )?;
+        writeln!(out, "{title}")?;
         writeln!(
             out,
             "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model) cs/cmd"
         )?;
-        for a in &r.alone {
+        for a in points {
             writeln!(
                 out,
                 "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}  {}",

@@ -28,6 +28,7 @@ mod error;
 mod flash_text;
 mod getopt;
 pub mod jsontext;
+mod served;
 pub mod session;
 
 use std::io::{BufRead, Write};
@@ -173,6 +174,19 @@ fn run_opts<S: AsRef<str>>(
             Source::Embedded(_) => None,
         };
         return crate::bench::cli(&g.rest, pci, out, err);
+    }
+    // One command while a monitor owns the function: it runs there.
+    let one = g.batch.is_none()
+        && g.rest.first().is_some_and(|w| {
+            !matches!(
+                pick(w, session::OBJECTS),
+                Some("shell" | "monitor" | "bind" | "unbind" | "help") | None
+            )
+        });
+    if let Some(path) = served::socket_path(&g.source).filter(|p| one && p.exists()) {
+        if let Some(code) = served::forward(&path, &g.opts, &g.rest, out, err) {
+            return code;
+        }
     }
     let mut s = Session::new(g.source.clone(), g.opts);
     // One JSON writer for the whole invocation, as devlink's: documents

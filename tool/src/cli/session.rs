@@ -65,6 +65,11 @@ impl Session {
         }
     }
 
+    /// What this session opens.
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
+    }
+
     /// A session on a fresh embedded model with `profile`, opened now.
     pub fn embedded(profile: cxu_qemu::Profile) -> Result<Session, CliError> {
         Self::embedded_with(profile, cxu_driver::device::DriverConfig::default())
@@ -128,6 +133,26 @@ impl Session {
             ))),
         };
         cmd_monitor::flush(self, out)?;
+        res
+    }
+
+    /// [`Session::exec`] for another process, while this session's monitor
+    /// runs (`served`): the command gets a JSON writer of its own (its
+    /// documents joined as devlink's, closed with a newline) and does not
+    /// wait as a lone command would.
+    pub(crate) fn exec_served(
+        &mut self,
+        words: &[String],
+        out: &mut dyn Write,
+    ) -> Result<(), CliError> {
+        let saved = (self.join_json, self.json_docs, self.batch);
+        (self.join_json, self.json_docs, self.batch) = (true, 0, true);
+        let res = self.exec(words, out);
+        let docs = self.json_docs;
+        (self.join_json, self.json_docs, self.batch) = saved;
+        if docs > 0 {
+            write_out(out, "\n")?;
+        }
         res
     }
 

@@ -1,0 +1,298 @@
+//! Adaptive completion in events mode (issue 17 part 3): a waiter that can
+//! complete its own command does. It consumes the event queue itself, as a
+//! *leader*, completing every command whose EQE it finds; the other waiters
+//! follow (watch their own slot). The EQ thread stays the EQ's owner for
+//! everything else: it is woken by the interrupt, handles page requests and
+//! port events found in its sessions, and arms the EQ whenever nobody is
+//! looking for a completion.
+//!
+//! One EQ, one consumer at a time: the [`EventRing`] (the ring, its consumer
+//! index, the doorbell) sits behind one mutex. A leader only `try_lock`s it;
+//! whoever holds it consumes one pass (at most the polling budget), and the
+//! consumer index goes to the device exactly as before (every 128 EQEs, and
+//! with every arm). Each EQE is read by exactly one session; each command
+//! completes once whatever reads its EQE (the slot's state word CAS).
+//!
+//! The EQ's arming (reference §7: an armed EQ raises its vector on the next
+//! EQE and disarms; software re-arms after consuming):
+//!
+//! * `armed` is true from an arm until the EQ thread takes the interrupt it
+//!   may have raised. While it is true, an EQE reaches the EQ thread.
+//! * The EQ thread, after the interrupt, consumes and leaves the EQ *unarmed*
+//!   if a waiter is active (looking for completions): the waiters consume
+//!   from then on and no EQE costs an interrupt or a wake-up.
+//! * The last active waiter to stop looking arms the EQ (after consuming)
+//!   if it is about to sleep or another waiter sleeps: a sleeping waiter
+//!   is then always woken by the interrupt. A waiter that leaves because its
+//!   command is done, with nobody asleep, leaves the EQ unarmed: the next
+//!   command's waiter will consume. The EQ thread, while the EQ is unarmed,
+//!   looks every millisecond (page requests and port events arrive then,
+//!   with nobody waiting) and arms it once a look finds no leader at work.
+//!
+//! `loom_tests` checks the hand-off with untimed parks and no such tick: a
+//! sleeping waiter must be woken by the arm/interrupt path alone.
+
+use super::core::{
+    Core, Entries, Wait, Waited, BUSY_SPIN, CLOCK_EVERY, EVENT_IDLE, MAX_EVENT_PARK,
+};
+use super::queue::Mode;
+use super::time::{self, Instant};
+use crate::sync::{
+    lock, park_timeout, spin_hint, try_lock, yield_hint, AtomicBool, AtomicU32, Mutex, Ordering,
+};
+
+/// The event queue as its consumers see it.
+pub(crate) trait EventRing: Send {
+    /// Consumes the EQEs software owns now, at most one polling budget, and
+    /// dispatches them: the slot vector of a command completion goes to
+    /// `complete`, everything else (page requests, port events) the ring
+    /// hands on itself. Returns how many EQEs.
+    fn consume(&mut self, complete: &mut dyn FnMut(u32)) -> u32;
+    /// Writes the consumer index and arms the EQ.
+    fn arm(&mut self);
+}
+
+struct Consumer {
+    /// `None` once the EQ is destroyed.
+    ring: Option<Box<dyn EventRing>>,
+    /// Armed, and the EQ thread has not yet taken the interrupt since.
+    armed: bool,
+}
+
+/// The leader hand-off of one queue's event queue.
+pub(crate) struct Lead {
+    consumer: Mutex<Consumer>,
+    /// Events-mode waiters looking for completions now (not asleep).
+    active: AtomicU32,
+    /// Events-mode waiters asleep (parked) on their slot.
+    parked: AtomicU32,
+    /// A leader consumed an EQE since the EQ thread last looked.
+    led: AtomicBool,
+    /// EQEs consumed so far, by anyone: a follower's sign that completions
+    /// are arriving (it keeps looking while this moves).
+    progress: AtomicU32,
+}
+
+/// What the EQ thread does after a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum After {
+    /// The EQ is armed: sleep until the interrupt.
+    Armed,
+    /// Left unarmed for the waiters: look again soon.
+    Unarmed,
+}
+
+impl Lead {
+    /// `ring` was armed at creation (`armed`) or not.
+    pub(crate) fn new(ring: Box<dyn EventRing>, armed: bool) -> Lead {
+        Lead {
+            consumer: Mutex::new(Consumer {
+                ring: Some(ring),
+                armed,
+            }),
+            active: AtomicU32::new(0),
+            parked: AtomicU32::new(0),
+            led: AtomicBool::new(false),
+            progress: AtomicU32::new(0),
+        }
+    }
+
+    /// The EQ is gone (destroyed, its thread joined): nobody consumes it.
+    pub(crate) fn retire(&self) {
+        lock(&self.consumer).ring = None;
+    }
+
+    /// EQEs consumed so far.
+    pub(crate) fn progress(&self) -> u32 {
+        self.progress.load(Ordering::Relaxed)
+    }
+
+    fn session(&self, c: &mut Consumer, core: &Core, entries: &impl Entries) -> u32 {
+        let Some(ring) = c.ring.as_mut() else {
+            return 0;
+        };
+        let n = ring.consume(&mut |vector| {
+            core.complete_vector(vector, entries);
+        });
+        if n > 0 {
+            self.progress.fetch_add(n, Ordering::Relaxed);
+        }
+        n
+    }
+
+    fn arm(c: &mut Consumer) {
+        if let Some(ring) = c.ring.as_mut() {
+            ring.arm();
+            c.armed = true;
+        }
+    }
+
+    /// A waiter starts looking for completions.
+    pub(crate) fn enter(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Consumes the EQ if nobody else is: `Some(EQEs consumed)` if this
+    /// thread led a session, `None` if another consumer holds the EQ.
+    pub(crate) fn try_lead(&self, core: &Core, entries: &impl Entries) -> Option<u32> {
+        let mut c = try_lock(&self.consumer)?;
+        let n = self.session(&mut c, core, entries);
+        if n > 0 {
+            self.led.store(true, Ordering::Relaxed);
+        }
+        Some(n)
+    }
+
+    /// A waiter stops looking: its command is done (or it gives up), or it
+    /// is about to sleep (`parking`). The last one arms the EQ if anyone
+    /// will be asleep, so that the interrupt wakes the EQ thread for them.
+    /// The count goes down *before* the consumer's lock is taken: an EQ
+    /// thread session that saw this waiter still active (and left the EQ
+    /// unarmed) has released the lock by then, and `armed` is read after it.
+    pub(crate) fn leave(&self, parking: bool, core: &Core, entries: &impl Entries) {
+        if parking {
+            self.parked.fetch_add(1, Ordering::SeqCst);
+        }
+        let last = self.active.fetch_sub(1, Ordering::SeqCst) == 1;
+        if last && (parking || self.parked.load(Ordering::SeqCst) > 0) {
+            let mut c = lock(&self.consumer);
+            if !c.armed {
+                self.session(&mut c, core, entries);
+                Self::arm(&mut c);
+            }
+        }
+    }
+
+    /// A parked waiter woke up and looks again.
+    pub(crate) fn unparked(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        self.parked.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The EQ thread's turn: after an interrupt (`fired`) or a timeout.
+    /// Consumes one pass, then arms the EQ unless a waiter is active (or,
+    /// with nobody asleep, a leader consumed since the last look).
+    pub(crate) fn eq_session(&self, fired: bool, core: &Core, entries: &impl Entries) -> After {
+        let mut c = lock(&self.consumer);
+        if fired {
+            // The interrupt disarmed the EQ.
+            c.armed = false;
+        }
+        self.session(&mut c, core, entries);
+        let led = self.led.swap(false, Ordering::Relaxed);
+        let busy = self.active.load(Ordering::SeqCst) > 0
+            || (led && self.parked.load(Ordering::SeqCst) == 0);
+        if !busy {
+            Self::arm(&mut c);
+        }
+        if c.armed || c.ring.is_none() {
+            After::Armed
+        } else {
+            After::Unarmed
+        }
+    }
+}
+
+/// An events-mode waiter counted as active; leaves when dropped (every way
+/// out of [`Core::wait_led`]), unless it has left to sleep.
+struct Looking<'a, E: Entries> {
+    lead: &'a Lead,
+    core: &'a Core,
+    entries: &'a E,
+    on: bool,
+}
+
+impl<E: Entries> Drop for Looking<'_, E> {
+    fn drop(&mut self) {
+        if self.on {
+            self.lead.leave(false, self.core, self.entries);
+        }
+    }
+}
+
+impl Core {
+    /// The events-mode wait with an event queue to consume: look at the
+    /// slot, lead a session if nobody else consumes, spin (then yield) while
+    /// EQEs keep arriving, sleep once none has for [`EVENT_IDLE`]. `None`:
+    /// the queue was switched to polling meanwhile.
+    pub(crate) fn wait_led(
+        &self,
+        w: &Wait<'_>,
+        entries: &impl Entries,
+        lead: &Lead,
+    ) -> Option<Waited> {
+        lead.enter();
+        let mut looking = Looking {
+            lead,
+            core: self,
+            entries,
+            on: true,
+        };
+        let mut seen = lead.progress();
+        let mut moved = true;
+        let mut since: Option<Instant> = None;
+        let mut idle_since = Instant::now();
+        let mut spin = true;
+        let mut checks: u32 = 0;
+        loop {
+            if w.sync.is_done(w.posted) {
+                return Some(Waited::Done);
+            }
+            if let Err(e) = self.check_alive(w.user) {
+                return Some(Waited::Aborted(e));
+            }
+            if self.mode() != Mode::Events {
+                return None;
+            }
+            if lead.try_lead(self, entries).is_some() && w.sync.is_done(w.posted) {
+                return Some(Waited::Done);
+            }
+            let p = lead.progress();
+            moved |= p != seen;
+            seen = p;
+            if checks % CLOCK_EVERY == 0 || !spin {
+                let now = Instant::now();
+                if now >= w.deadline {
+                    // Last look, as the kernel's EQ recovery does.
+                    lead.try_lead(self, entries);
+                    if w.sync.is_done(w.posted) {
+                        return Some(Waited::Done);
+                    }
+                    return Some(Waited::TimedOut(now.saturating_duration_since(w.posted_at)));
+                }
+                if moved {
+                    idle_since = now;
+                    moved = false;
+                }
+                spin = now < time::after(*since.get_or_insert(now), BUSY_SPIN);
+                if now >= time::after(idle_since, EVENT_IDLE) {
+                    // Nothing has arrived for a while: sleep until the
+                    // completion (a leader's or the EQ thread's) wakes us.
+                    looking.on = false;
+                    lead.leave(true, self, entries);
+                    if w.sync.register_waiter(w.posted)
+                        && !w.sync.is_done(w.posted)
+                        && self.check_alive(w.user).is_ok()
+                        && self.mode() == Mode::Events
+                    {
+                        park_timeout(
+                            w.deadline
+                                .saturating_duration_since(now)
+                                .min(MAX_EVENT_PARK),
+                        );
+                    }
+                    lead.unparked();
+                    looking.on = true;
+                    moved = true;
+                    continue;
+                }
+            }
+            checks = checks.wrapping_add(1);
+            if spin {
+                spin_hint();
+            } else {
+                yield_hint();
+            }
+        }
+    }
+}
