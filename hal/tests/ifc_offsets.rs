@@ -516,6 +516,7 @@ fn general_caps_match_reference_section_6() {
         (g::PG, 0x227, 1, 0x44, 24, 0x54),
         (g::UAR_4K, 0x240, 1, 0x48, 31, 0x58),
         (g::UAR_SZ, 0x24A, 6, 0x48, 16, 0x58),
+        (g::UMEM_UID_0, 0x252, 1, 0x48, 13, 0x58),
         (g::LOG_PG_SZ, 0x258, 8, 0x48, 0, 0x58),
         (g::BF, 0x260, 1, 0x4C, 31, 0x5C),
         (g::DRIVER_VERSION, 0x261, 1, 0x4C, 30, 0x5C),
@@ -697,6 +698,19 @@ fn command_layouts_match_reference_section_5() {
         (Opcode::ACCESS_REG, 16, 16),
         (Opcode::QUERY_NIC_VPORT_CONTEXT, 16, 0x110),
         (Opcode::MODIFY_NIC_VPORT_CONTEXT, 0x200, 16),
+        (Opcode::ALLOC_PD, 16, 16),
+        (Opcode::QUERY_Q_COUNTER, 0x20, 0x100),
+        (Opcode::CREATE_MKEY, 0x110, 16),
+        (Opcode::CREATE_TIS, 0xC0, 16),
+        (Opcode::CREATE_TIR, 0x110, 16),
+        (Opcode::CREATE_RQT, 0x110, 16),
+        (Opcode::CREATE_FLOW_TABLE, 0x40, 16),
+        (Opcode::DESTROY_FLOW_TABLE, 0x40, 16),
+        (Opcode::CREATE_FLOW_GROUP, 0x400, 16),
+        (Opcode::SET_FLOW_TABLE_ENTRY, 0x340, 16),
+        (Opcode::DELETE_FLOW_TABLE_ENTRY, 0x40, 16),
+        (Opcode::SET_FLOW_TABLE_ROOT, 0x40, 16),
+        (Opcode::QUERY_VPORT_STATE, 16, 16),
     ];
     for (op, inlen, outlen) in table {
         let s = commands::sizes(*op).unwrap_or_else(|| panic!("{op} has sizes"));
@@ -750,6 +764,8 @@ fn register_layouts_match_the_kernel() {
     };
     let ids: &[(RegisterId, u16)] = &[
         (RegisterId::QPCR, 0x4004),
+        (RegisterId::PMTU, 0x5003),
+        (RegisterId::PTYS, 0x5004),
         (RegisterId::PAOS, 0x5006),
         (RegisterId::PPCNT, 0x5008),
         (RegisterId::HTGT, 0x7002),

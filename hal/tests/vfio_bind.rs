@@ -189,6 +189,38 @@ fn an_interface_that_is_up_stops_bind_before_any_write() {
 }
 
 #[test]
+fn force_takes_a_function_whose_interface_is_up_but_not_its_disks() {
+    let t = tree_on("mlx5_core");
+    t.net(ADDR, "eth0", "up", "0x1003");
+    let k = KernelSim::new(&t);
+    let force = bind::BindOptions { force: true };
+    let out = bind::bind_with(&Sysfs::new(&t.sys), addr(), &k, force).unwrap();
+    assert_eq!(
+        (out.before.as_deref(), out.after.as_deref()),
+        (Some("mlx5_core"), Some("vfio-pci"))
+    );
+    assert_eq!(k.writes().len(), 3, "{:?}", k.writes());
+    // Without force the same tree is refused (the test above), and the
+    // refusal says how to force it.
+    let t = tree_on("mlx5_core");
+    t.net(ADDR, "eth0", "up", "0x1003");
+    let e = bind::bind(&Sysfs::new(&t.sys), addr(), &KernelSim::new(&t)).unwrap_err();
+    assert!(e.to_string().contains("cxu -f bind"), "{e}");
+    // Force does not override a block device: its data is not the user's to
+    // lose by a flag meant for a link.
+    let t = tree_on("mlx5_core");
+    t.net(ADDR, "eth0", "up", "0x1003");
+    t.subdir(ADDR, "nvme/nvme0/nvme0n1/queue");
+    let k = KernelSim::new(&t);
+    let e = bind::bind_with(&Sysfs::new(&t.sys), addr(), &k, force).unwrap_err();
+    let m = e.to_string();
+    assert!(matches!(e, Error::BindRefused { .. }), "{m}");
+    assert!(m.contains("nvme0n1") && !m.contains("eth0"), "{m}");
+    assert!(k.writes().is_empty());
+    assert_eq!(driver_now(&t).as_deref(), Some("mlx5_core"));
+}
+
+#[test]
 fn block_devices_stop_bind() {
     // An NVMe namespace (has a queue directory) and a SATA disk under block/.
     for (sub, disk) in [

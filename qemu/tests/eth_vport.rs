@@ -203,3 +203,87 @@ fn h_cap_log_uc(h: &Harness) -> u32 {
         .get32(&c.out)
         .unwrap()
 }
+
+fn reg(h: &Harness, id: cxu_hal::ifc::regs::RegisterId, write: bool, data: Vec<u8>) -> Completion {
+    use cxu_hal::ifc::commands::access_reg::{AccessRegIn, RegOp};
+    let m = AccessRegIn {
+        op: if write { RegOp::Write } else { RegOp::Read },
+        register_id: id,
+        argument: 0,
+        data,
+    };
+    h.exec(&m.encode(), 16 + m.data.len())
+}
+
+#[test]
+fn pmtu_and_ptys_answer_for_the_port() {
+    use cxu_hal::ifc::regs::{pmtu, ptys, RegisterId};
+    let h = Harness::new(Profile::default());
+    let (_pages, _uar) = initialized(&h);
+    let mut p = vec![0u8; pmtu::LEN];
+    pmtu::LOCAL_PORT.set(&mut p, 1).unwrap();
+    let c = reg(&h, RegisterId::PMTU, false, p.clone());
+    c.ok();
+    let max = pmtu::MAX_MTU.get(&c.out[16..]).unwrap();
+    assert!(max >= 9000, "jumbo frames: {max}");
+    pmtu::ADMIN_MTU.set(&mut p, 9000).unwrap();
+    reg(&h, RegisterId::PMTU, true, p.clone()).ok();
+    let c = reg(&h, RegisterId::PMTU, false, p.clone());
+    assert_eq!(pmtu::OPER_MTU.get(&c.out[16..]).unwrap(), 9000);
+    pmtu::ADMIN_MTU.set(&mut p, max + 1).unwrap();
+    fail(
+        &reg(&h, RegisterId::PMTU, true, p.clone()),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::BAD_MTU,
+    );
+    pmtu::LOCAL_PORT.set(&mut p, 2).unwrap();
+    fail(
+        &reg(&h, RegisterId::PMTU, false, p),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_INDEX,
+    );
+
+    // PTYS: Ethernet modes; no oper mode while the port is down.
+    let mut t = vec![0u8; ptys::LEN];
+    ptys::LOCAL_PORT.set(&mut t, 1).unwrap();
+    ptys::PROTO_MASK.set(&mut t, ptys::PROTO_ETH).unwrap();
+    let c = reg(&h, RegisterId::PTYS, false, t.clone());
+    c.ok();
+    let cap = ptys::ETH_PROTO_CAPABILITY.get(&c.out[16..]).unwrap();
+    assert_ne!(cap & 1 << ptys::link_mode::GBASE_100_CR4, 0);
+    assert_eq!(ptys::ETH_PROTO_OPER.get(&c.out[16..]).unwrap(), 0);
+    // Admin limited to a mode the port lacks: refused.
+    ptys::ETH_PROTO_ADMIN
+        .set(&mut t, 1 << ptys::link_mode::GBASE_25_CR)
+        .unwrap();
+    fail(
+        &reg(&h, RegisterId::PTYS, true, t.clone()),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_FIELD,
+    );
+    ptys::PROTO_MASK.set(&mut t, 1).unwrap();
+    fail(
+        &reg(&h, RegisterId::PTYS, false, t),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_FIELD,
+    );
+}
+
+#[test]
+fn vport_counters_read_and_clear() {
+    use cxu_hal::ifc::commands::vport as vs;
+    let h = Harness::new(Profile::default());
+    let (_pages, _uar) = initialized(&h);
+    let mut m = vec![0u8; vs::QUERY_VPORT_COUNTER_IN_SIZE];
+    m[..16].copy_from_slice(&msg(Opcode::QUERY_VPORT_COUNTER, 0, 16));
+    let c = h.exec(&m, vs::QUERY_VPORT_COUNTER_OUT_SIZE);
+    c.ok();
+    assert_eq!(c.out.len(), vs::QUERY_VPORT_COUNTER_OUT_SIZE);
+    assert_eq!(h.exec(&m, 0x100).status(), CmdStatus::BAD_OUTP_LEN_ERR);
+    vs::OTHER_VPORT.set(&mut m, 1).unwrap();
+    fail(
+        &h.exec(&m, vs::QUERY_VPORT_COUNTER_OUT_SIZE),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::VPORT_NOT_MANAGED,
+    );
+}

@@ -221,6 +221,8 @@ fn create_cq_checks_its_eq_sizes_pages_and_doorbell_record() {
     assert_eq!(g(gc::LOG_MAX_CQ_SZ), 22);
     assert_eq!(g(wq::CAP_LOG_MAX_WQ_SZ), 16);
     assert_eq!(g(cq::cap::CQ_MODERATION), 1);
+    // mlx5e needs 16 basic blocks per send WQE.
+    assert_eq!(g(gc::MAX_WQE_SZ_SQ), 1024);
     assert_eq!(h.ctl.queues().cqs.len(), 1, "only the good CQ exists");
 }
 

@@ -381,8 +381,35 @@ fn bind_refuses_a_function_in_use() {
     assert!(out.starts_with("Error: "), "{out}");
     assert!(out.contains("network interface enp3s0f0np0 is up"), "{out}");
     assert!(out.contains("ip link set enp3s0f0np0 down"), "{out}");
+    assert!(out.contains("cxu -f bind"), "{out}");
     // Nothing was written.
     assert!(!dev.join("driver_override").exists());
+    // With -f (anywhere on the line) the interface does not stop it: it gets as
+    // far as the writes, which this tree (no kernel behind it) lets through
+    // without moving the driver link, so the bind is reported failed and the
+    // override put back.
+    std::fs::write(dev.join("driver_override"), "(null)\n").unwrap();
+    // (The link above only names the driver; this one also reaches its directory.)
+    std::fs::remove_file(dev.join("driver")).unwrap();
+    std::os::unix::fs::symlink("../../drivers/mlx5_core", dev.join("driver")).unwrap();
+    std::fs::create_dir_all(root.path().join("bus/pci/drivers/vfio-pci")).unwrap();
+    std::fs::write(root.path().join("bus/pci/drivers/mlx5_core/unbind"), "").unwrap();
+    std::fs::write(root.path().join("bus/pci/drivers_probe"), "").unwrap();
+    let (code, out) = cxu(&["--sysfs", sysfs, "bind", "0000:03:00.0", "--force"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("is up"), "{out}");
+    assert!(
+        out.contains("after drivers_probe it was bound to mlx5_core"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("bus/pci/drivers/mlx5_core/unbind")).unwrap(),
+        "0000:03:00.0"
+    );
+    // Cleared with "\n" (a plain file, unlike sysfs, keeps the rest of the
+    // longer value written before).
+    let over = std::fs::read_to_string(dev.join("driver_override")).unwrap();
+    assert!(over.starts_with('\n'), "{over:?}");
     // Already on vfio-pci: nothing to do.
     let dev2 = root.path().join("bus/pci/devices/0000:04:00.0");
     std::fs::create_dir_all(&dev2).unwrap();

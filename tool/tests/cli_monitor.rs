@@ -109,3 +109,112 @@ fn alone_it_streams_the_document_as_events_come() {
     );
     assert!(doc.ends_with("]}\n"), "{doc}");
 }
+
+/// Issue 16 item 1: `monitor` in the background as a process of its own. It
+/// owns the device (VFIO allows one owner), so a later `cxu` of one command
+/// runs there through its socket: the monitor's document shows the change,
+/// and the change is on the monitor's device (a fresh embedded model would
+/// show the default). SIGINT closes the document and removes the socket.
+#[test]
+fn a_background_monitor_serves_other_invocations_and_shows_their_changes() {
+    use std::process::{Command, Stdio};
+    let run = tempfile::tempdir().unwrap();
+    let cxu = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_cxu"))
+            .env("CXU_RUN_DIR", run.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let mut mon = Command::new(env!("CARGO_BIN_EXE_cxu"))
+        .env("CXU_RUN_DIR", run.path())
+        .args(["-j", "monitor", "param"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sock = run.path().join("model.sock");
+    let t = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "the monitor never listened"
+        );
+        assert!(mon.try_wait().unwrap().is_none(), "the monitor exited");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let show = [
+        "-j",
+        "dev",
+        "param",
+        "show",
+        "model/0",
+        "name",
+        "counters_clear_on_read",
+    ];
+    assert_eq!(
+        cxu(&[
+            "dev",
+            "param",
+            "set",
+            "model/0",
+            "name",
+            "counters_clear_on_read",
+            "value",
+            "true",
+            "cmode",
+            "runtime"
+        ]),
+        (Some(0), String::new(), String::new())
+    );
+    let (code, out, err) = cxu(&show);
+    assert_eq!((code, err.as_str()), (Some(0), ""), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        v["param"]["model/0"][0]["values"][0]["value"], true,
+        "{out}"
+    );
+    // A command's failure comes back with its message and exit code.
+    assert_eq!(
+        cxu(&["trap", "show", "model/0", "trap", "nonesuch"]).0,
+        Some(1)
+    );
+    // Output options travel with the command.
+    let (code, out, err) = cxu(&["trap", "show", "model/0", "trap", "source_mac_is_multicast"]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    assert!(
+        out.starts_with("model/0:\n  name source_mac_is_multicast"),
+        "{out}"
+    );
+    let pid = mon.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let o = mon.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+    let events = v["mon"].as_array().unwrap_or_else(|| panic!("{doc}"));
+    assert!(
+        events.iter().any(|e| {
+            let p = &e["param"]["model/0"];
+            p["name"] == "counters_clear_on_read" && p["values"][0]["value"] == true
+        }),
+        "{doc}"
+    );
+    assert!(!sock.exists(), "the socket outlived its monitor");
+    // With the monitor gone, a command opens its own (fresh) model again.
+    let (_, out, _) = cxu(&show);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["param"]["model/0"][0]["values"][0]["value"], false,
+        "{out}"
+    );
+}

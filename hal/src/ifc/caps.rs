@@ -300,6 +300,9 @@ cap_fields! {
     UAR_4K, uar_4k, set_uar_4k, bool, 0x48, 31, 1;
     /// UAR size.
     UAR_SZ, uar_sz, set_uar_sz, u32, 0x48, 16, 6;
+    /// UMEMs may be created with uid 0 (no user context): what a driver
+    /// without a kernel, such as rdma-core's mlx5 over VFIO, needs.
+    UMEM_UID_0, umem_uid_0, set_umem_uid_0, bool, 0x48, 13, 1;
     /// log2 page size.
     LOG_PG_SZ, log_pg_sz, set_log_pg_sz, u32, 0x48, 0, 8;
     /// BlueFlame supported.

@@ -6,7 +6,9 @@
 //! something in use: a network interface of the function that is up, a block
 //! device of the function (sysfs cannot tell whether one is mounted, swapped on,
 //! held by dm/md or opened, so any block device is refused), or an IOMMU group
-//! shared with devices whose drivers would make it unusable anyway.
+//! shared with devices whose drivers would make it unusable anyway. Only the
+//! interfaces can be overridden ([`BindOptions::force`], `cxu -f bind`): the
+//! user says the link may go; a disk's data or an unusable group may not.
 //!
 //! Every path comes from a [`Sysfs`] root and every write goes through a
 //! [`SysfsWriter`], so the logic is tested against a fake tree whose writer plays
@@ -152,16 +154,31 @@ pub fn block_devices(dev_dir: &Path) -> Result<Vec<String>> {
 /// Why taking the function at `dev_dir` away from its driver would hurt, if it
 /// would: the reasons, each with what to do.
 pub fn in_use_reasons(sysfs: &Sysfs, addr: PciAddress, dev_dir: &Path) -> Result<Vec<String>> {
-    let mut reasons = Vec::new();
-    for nic in net_interfaces(dev_dir)? {
-        if nic.in_use() {
-            reasons.push(format!(
+    let mut reasons = interfaces_up(dev_dir)?;
+    reasons.extend(unforceable_reasons(sysfs, addr, dev_dir)?);
+    Ok(reasons)
+}
+
+/// The network interfaces of the function that are up, each as a reason to
+/// refuse with what to do.
+fn interfaces_up(dev_dir: &Path) -> Result<Vec<String>> {
+    Ok(net_interfaces(dev_dir)?
+        .into_iter()
+        .filter(NetInterface::in_use)
+        .map(|nic| {
+            format!(
                 "network interface {} is up (operstate {}); take it down first \
-                 (`ip link set {} down`) and check nothing depends on it",
+                 (`ip link set {} down`) and check nothing depends on it, or take the \
+                 function anyway with `cxu -f bind`",
                 nic.name, nic.operstate, nic.name
-            ));
-        }
-    }
+            )
+        })
+        .collect())
+}
+
+/// The reasons `force` does not override: block devices, a shared IOMMU group.
+fn unforceable_reasons(sysfs: &Sysfs, addr: PciAddress, dev_dir: &Path) -> Result<Vec<String>> {
+    let mut reasons = Vec::new();
     let disks = block_devices(dev_dir)?;
     if !disks.is_empty() {
         reasons.push(format!(
@@ -201,8 +218,27 @@ fn unbind_path(dev_dir: &Path) -> PathBuf {
     dev_dir.join("driver/unbind")
 }
 
+/// How [`bind_with`] moves a function.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BindOptions {
+    /// Take the function even while a network interface of it is up (the
+    /// interface goes away with its kernel driver), as `cxu -f bind`. Block
+    /// devices and a shared IOMMU group still refuse.
+    pub force: bool,
+}
+
 /// Binds the function at `addr` to vfio-pci. Does nothing when it already is.
 pub fn bind(sysfs: &Sysfs, addr: PciAddress, w: &dyn SysfsWriter) -> Result<Outcome> {
+    bind_with(sysfs, addr, w, BindOptions::default())
+}
+
+/// [`bind`] with [`BindOptions`].
+pub fn bind_with(
+    sysfs: &Sysfs,
+    addr: PciAddress,
+    w: &dyn SysfsWriter,
+    opts: BindOptions,
+) -> Result<Outcome> {
     let dir = sysfs.existing_function_dir(addr)?;
     let before = sysfs.driver_of(&dir)?;
     if before.as_deref().is_some_and(is_vfio_pci_driver) {
@@ -212,7 +248,15 @@ pub fn bind(sysfs: &Sysfs, addr: PciAddress, w: &dyn SysfsWriter) -> Result<Outc
             before,
         });
     }
-    let reasons = in_use_reasons(sysfs, addr, &dir)?;
+    let up = interfaces_up(&dir)?;
+    let mut reasons = unforceable_reasons(sysfs, addr, &dir)?;
+    if opts.force {
+        for r in &up {
+            tracing::warn!(function = %addr, "forced: {r}");
+        }
+    } else {
+        reasons.splice(0..0, up);
+    }
     if !reasons.is_empty() {
         return Err(Error::BindRefused {
             addr: addr.to_string(),

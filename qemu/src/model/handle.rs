@@ -210,9 +210,20 @@ impl Control {
         self.inner.fw.lock().queues()
     }
 
+    /// The Ethernet objects that exist (PDs, TDs, mkeys, Q counters,
+    /// TIS/TIR/RQT, flow tables).
+    pub fn eth(&self) -> crate::model::EthInfo {
+        self.inner.fw.lock().eth_info()
+    }
+
     /// Allocated UAR indexes.
     pub fn uars(&self) -> Vec<u32> {
         self.inner.fw.lock().uars()
+    }
+
+    /// UMEMs that exist (CREATE_UMEM), and the pages they list.
+    pub fn umems(&self) -> (usize, u64) {
+        self.inner.fw.lock().umems()
     }
 
     /// The driver version string last set with SET_DRIVER_VERSION.

@@ -200,6 +200,9 @@ impl InitSeg {
                 if mode == iseg::NicInterface::SwReset.raw() as u8 {
                     return IsegWrite::SwReset;
                 }
+                if mode == iseg::NicInterface::Disabled.raw() as u8 {
+                    return IsegWrite::NicDisabled;
+                }
             }
             0x018 => return IsegWrite::Doorbell(value),
             _ => tracing::debug!(offset, value, "write to a read-only init segment register"),
@@ -217,4 +220,7 @@ pub enum IsegWrite {
     Doorbell(u32),
     /// `nic_interface = SW_RESET`: firmware resets and then reads DISABLED.
     SwReset,
+    /// `nic_interface = DISABLED`: after a fast-teardown TEARDOWN_HCA the
+    /// function stops (firmware decides; the mode reads back either way).
+    NicDisabled,
 }

@@ -40,7 +40,9 @@ pub use control::{Counters, Fault, STRAY_IOVA};
 pub use firmware::regs::{
     FlashState, FwFeatures, PortState, FLASH_IMAGE_CAPS_TAG, FLASH_IMAGE_MAGIC,
 };
-pub use firmware::{syndrome, CqInfo, EqInfo, HcaState, NicVportState, QueuesInfo, WqInfo};
+pub use firmware::{
+    syndrome, CqInfo, EqInfo, EthInfo, FlowInfo, HcaState, NicVportState, QueuesInfo, WqInfo,
+};
 pub use handle::Control;
 pub use iommu::{DmaError, Iommu, IommuFault, MapError};
 pub use msix::{InterruptLine, Msix, MsixCounters, TableMode};
@@ -319,6 +321,9 @@ impl Inner {
                     IsegWrite::SwReset => {
                         self.reset();
                         self.iseg.lock().set_nic_interface(NicInterface::Disabled);
+                    }
+                    IsegWrite::NicDisabled => {
+                        self.fw.lock().nic_interface_disabled();
                     }
                     IsegWrite::None => {}
                 }

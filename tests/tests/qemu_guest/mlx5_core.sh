@@ -59,6 +59,44 @@ sed 's/^/guest: devlink health: /' /tmp/health
   && grep -q 'state healthy' /tmp/health && ! grep -q 'state error' /tmp/health
 check "devlink health show: the kernel's fw, fw_fatal and vnic reporters, healthy" $?
 
+# The eth auxiliary device: mlx5e's netdev, on the model's NIC vport.
+net=$(ls $dev/net 2>/dev/null | head -1)
+[ -n "$net" ]; check "a netdev appeared ($net)" $?
+mac=$(cat /sys/class/net/$net/address 2>/dev/null)
+echo "guest: mlx5 netdev $net mac $mac"
+[ "$mac" = 02:c9:5e:00:00:01 ]; check "its MAC is the NIC vport's permanent address ($mac)" $?
+/bin/ethtool -i $net > /tmp/ethtool 2>&1; rc=$?
+sed 's/^/guest: ethtool: /' /tmp/ethtool
+[ $rc = 0 ] && grep -q '^driver: mlx5_core' /tmp/ethtool && grep -q '^firmware-version: 16.35.2000' /tmp/ethtool
+check "ethtool -i: driver mlx5_core, firmware 16.35.2000" $?
+# Waits up to $2 s (in 0.2 s steps; a bound, not a pace) until the carrier reads $1.
+carrier_is() {
+  i=0
+  while [ "$(cat /sys/class/net/$net/carrier 2>/dev/null)" != "$1" ] && [ $i -lt $(($2 * 5)) ]; do
+    sleep 0.2; i=$((i + 1))
+  done
+  [ "$(cat /sys/class/net/$net/carrier 2>/dev/null)" = "$1" ]
+}
+/bin/ip link set dev $net up; check "ip link set dev $net up" $?
+# PAOS admin up: the model's port goes operationally up and says so (PORT_CHANGE).
+carrier_is 1 60; check "the carrier came up with the port" $?
+/bin/ip link show dev $net | sed 's/^/guest: ip: /'
+# The host test pulls the link partner away when it reads the next line (and prints
+# the model's state: the objects of an open netdev), then brings it back.
+echo "guest: mlx5 netdev up, waiting for the link partner to leave"
+carrier_is 0 120; check "the carrier followed the model's port down" $?
+/bin/ip link show dev $net | grep -q 'state DOWN'; check "ip link shows the link down" $?
+echo "guest: mlx5 carrier down, waiting for the link partner to come back"
+carrier_is 1 120; check "the carrier followed the model's port up" $?
+/bin/ip link show dev $net | grep -q 'LOWER_UP'; check "ip link shows LOWER_UP again" $?
+/bin/ip link set dev $net down; check "ip link set dev $net down" $?
+# The host prints the model's state (the netdev's queues gone), then re-plugs the
+# module: the kernel's log line for that event says the state was taken.
+echo "guest: mlx5 netdev down, waiting for the module event"
+i=0
+until klog_has 'Port module event: module 0, Cable plugged' || [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
+klog_has 'Port module event: module 0, Cable plugged'; check "the host took the model's state after down" $?
+
 # --- issue 17: the kernel's command statistics (mlx5_cmd_stats.sh), read while bound ---
 [ -x /data/mlx5_cmd_stats.sh ] && /data/mlx5_cmd_stats.sh kernel "$(basename "$dev")"
 # --- end issue 17 ---

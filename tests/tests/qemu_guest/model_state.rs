@@ -115,7 +115,7 @@ fn devlink_action(a: &str) -> Result<TrapAction, String> {
 }
 
 /// One setting against `state`; what matched, or why not.
-fn compare(s: &Setting, state: &Value) -> Result<String, String> {
+pub fn compare(s: &Setting, state: &Value) -> Result<String, String> {
     match s {
         Setting::Trap { name, action } => {
             let id = generic_trap_id(name).ok_or_else(|| format!("trap {name}"))?;

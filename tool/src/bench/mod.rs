@@ -78,24 +78,24 @@ pub struct BenchOpts {
     #[arg(long, value_name = "DDDD:BB:DD.F")]
     pub pci: Option<PciAddress>,
     /// Commands in flight (in total over the threads).
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4, 8, 16, 32])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [1, 2, 4, 8, 16, 32])]
     pub depths: Vec<u32>,
     /// Submitting threads (a point with fewer commands than threads is skipped).
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [1, 2, 4])]
     pub threads: Vec<u32>,
     /// Completion modes.
-    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [ModeKind::Polling, ModeKind::Events])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', value_enum, default_values_t = [ModeKind::Polling, ModeKind::Events])]
     pub modes: Vec<ModeKind>,
     /// Commands.
-    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [CommandKind::Nop, CommandKind::QueryHcaCap])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', value_enum, default_values_t = [CommandKind::Nop, CommandKind::QueryHcaCap])]
     pub commands: Vec<CommandKind>,
     /// How commands reach the queue: lock-free is the driver; mutex its path
     /// with the kernel's slot allocator; kernel the kernel's whole design.
-    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [PolicyKind::LockFree, PolicyKind::Mutex, PolicyKind::Kernel])]
+    #[arg(long, num_args = 1.., value_delimiter = ',', value_enum, default_values_t = [PolicyKind::LockFree, PolicyKind::Mutex, PolicyKind::Kernel])]
     pub policies: Vec<PolicyKind>,
     /// Firmware latencies of the benched commands on the embedded model
     /// (e.g. `0,10us,100us,1ms`; a bare number is microseconds).
-    #[arg(long, value_delimiter = ',', value_parser = parse_latency, default_value = "0")]
+    #[arg(long, num_args = 1.., value_delimiter = ',', value_parser = parse_latency, default_value = "0")]
     pub fw_latency: Vec<Duration>,
     /// Skip the device-alone limit.
     #[arg(long)]

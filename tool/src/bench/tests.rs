@@ -335,6 +335,31 @@ fn the_command_line_parses_lists_and_refuses_nonsense() {
     assert_eq!(o.commands, vec![CommandKind::QueryHcaCap]);
     assert_eq!(o.policies, vec![PolicyKind::Mutex, PolicyKind::LockFree]);
     assert_eq!(variants(&o)[0], (PolicyKind::LockFree, ModeKind::Events));
+    // What the help shows as the default (`1 2 4 8 16 32`) is accepted too:
+    // space-separated, and mixed with commas (issue 16 item 11).
+    let o = BenchOpts::try_parse_from([
+        "bench",
+        "--depths",
+        "1",
+        "32",
+        "--threads",
+        "1,2",
+        "4",
+        "--modes",
+        "polling",
+        "events",
+        "--fw-latency",
+        "0",
+        "10us",
+    ])
+    .unwrap();
+    assert_eq!(o.depths, vec![1, 32]);
+    assert_eq!(o.threads, vec![1, 2, 4]);
+    assert_eq!(o.modes, vec![ModeKind::Polling, ModeKind::Events]);
+    assert_eq!(
+        o.fw_latency,
+        vec![Duration::ZERO, Duration::from_micros(10)]
+    );
     let d = BenchOpts::try_parse_from(["bench"]).unwrap();
     assert_eq!(d.depths, vec![1, 2, 4, 8, 16, 32]);
     assert_eq!(d.threads, vec![1, 2, 4]);

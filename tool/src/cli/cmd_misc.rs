@@ -138,7 +138,10 @@ pub fn bind(
         .map_err(|e: cxu_hal::Error| CliError::usage(e.to_string()))?;
     let sysfs = Sysfs::new(&s.sysfs_root);
     let o = if to_vfio {
-        bind::bind(&sysfs, addr, &SystemWriter)?
+        let opts = bind::BindOptions {
+            force: s.opts.force,
+        };
+        bind::bind_with(&sysfs, addr, &SystemWriter, opts)?
     } else {
         bind::unbind(&sysfs, addr, &SystemWriter)?
     };

@@ -24,7 +24,7 @@ use devlink_core::{Delivery, ObjectKinds};
 
 use super::jsontext::{self, J};
 use super::session::{num, write_out, Session};
-use super::CliError;
+use super::{served, CliError};
 
 /// How often the waiting monitor looks at the interrupt flag.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
@@ -146,6 +146,18 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
         s.monitor = Some(m);
         return Ok(());
     }
+    // Alone, it runs other invocations' commands on its device (served.rs).
+    let server = if s.batch {
+        None
+    } else {
+        served::socket_path(s.source()).and_then(|p| match served::Server::bind(&p) {
+            Ok(sv) => Some(sv),
+            Err(e) => {
+                tracing::warn!("monitor: not serving other invocations: {e}");
+                None
+            }
+        })
+    };
     // Until interrupted, `count` notifications or the timeout, whichever
     // comes first.
     let deadline = timeout.map(|t| Instant::now() + t);
@@ -162,6 +174,9 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
                 ))),
                 None => Ok(()),
             };
+        }
+        if let Some(sv) = &server {
+            sv.serve(s);
         }
         let wait = left.map_or(SIGNAL_POLL, |l| l.min(SIGNAL_POLL));
         let Some(d) = s.device()?.events.recv_timeout(wait) else {

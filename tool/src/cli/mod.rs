@@ -28,6 +28,7 @@ mod error;
 mod flash_text;
 mod getopt;
 pub mod jsontext;
+mod served;
 pub mod session;
 
 use std::io::{BufRead, Write};
@@ -46,7 +47,8 @@ usage: cxu [OPTIONS] OBJECT COMMAND [ARGS]
        cxu [OPTIONS] shell            read commands from stdin
 options (anywhere on the line, combinable as -jps; long ones abbreviable):
   -j/--json  -p/--pretty  -s/--statistics  -v/--verbose  -V/--Version
-  -f/--force (with -b: go on after a failed command)  --pci DDDD:BB:DD.F  --sysfs ROOT
+  -f/--force (with -b: go on after a failed command; bind: even with an interface up)
+  --pci DDDD:BB:DD.F  --sysfs ROOT
 objects and commands may be abbreviated as in devlink (`cxu d sh`, `cxu tr gr sh`):
   probe                           what bring-up found: firmware, ports, features, queue
   dev show [DEV] | info [DEV] | reload DEV [action driver_reinit|fw_activate]
@@ -94,7 +96,10 @@ fn parse_global(args: &[String]) -> Result<Global, CliError> {
             Opt::Pretty => g.opts.pretty = true,
             Opt::Stats => g.opts.stats = true,
             Opt::Verbose => g.opts.verbose = true,
-            Opt::Force => g.force = true,
+            Opt::Force => {
+                g.force = true;
+                g.opts.force = true;
+            }
             Opt::Version => g.version = true,
             // Interface names, IEC units and hex dumps change outputs cxu
             // does not have (netdev names, rates, regions); accepted so a
@@ -169,6 +174,19 @@ fn run_opts<S: AsRef<str>>(
             Source::Embedded(_) => None,
         };
         return crate::bench::cli(&g.rest, pci, out, err);
+    }
+    // One command while a monitor owns the function: it runs there.
+    let one = g.batch.is_none()
+        && g.rest.first().is_some_and(|w| {
+            !matches!(
+                pick(w, session::OBJECTS),
+                Some("shell" | "monitor" | "bind" | "unbind" | "help") | None
+            )
+        });
+    if let Some(path) = served::socket_path(&g.source).filter(|p| one && p.exists()) {
+        if let Some(code) = served::forward(&path, &g.opts, &g.rest, out, err) {
+            return code;
+        }
     }
     let mut s = Session::new(g.source.clone(), g.opts);
     // One JSON writer for the whole invocation, as devlink's: documents

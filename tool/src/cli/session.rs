@@ -10,7 +10,7 @@ use super::{
     cmd_dev, cmd_health, cmd_misc, cmd_monitor, cmd_port, cmd_probe, cmd_trap, jsontext, CliError,
 };
 
-/// Output options (`-j`, `-p`, `-s`, `-v`).
+/// Output options (`-j`, `-p`, `-s`, `-v`) and `-f`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Opts {
     /// JSON output.
@@ -23,6 +23,8 @@ pub struct Opts {
     pub verbose: bool,
     /// Standard output is a terminal (progress is drawn in place there).
     pub tty: bool,
+    /// `-f`/`--force`: `bind` takes a function whose network interface is up.
+    pub force: bool,
 }
 
 /// One device and the commands run on it.
@@ -61,6 +63,11 @@ impl Session {
             join_json: false,
             json_docs: 0,
         }
+    }
+
+    /// What this session opens.
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
     }
 
     /// A session on a fresh embedded model with `profile`, opened now.
@@ -126,6 +133,26 @@ impl Session {
             ))),
         };
         cmd_monitor::flush(self, out)?;
+        res
+    }
+
+    /// [`Session::exec`] for another process, while this session's monitor
+    /// runs (`served`): the command gets a JSON writer of its own (its
+    /// documents joined as devlink's, closed with a newline) and does not
+    /// wait as a lone command would.
+    pub(crate) fn exec_served(
+        &mut self,
+        words: &[String],
+        out: &mut dyn Write,
+    ) -> Result<(), CliError> {
+        let saved = (self.join_json, self.json_docs, self.batch);
+        (self.join_json, self.json_docs, self.batch) = (true, 0, true);
+        let res = self.exec(words, out);
+        let docs = self.json_docs;
+        (self.join_json, self.json_docs, self.batch) = saved;
+        if docs > 0 {
+            write_out(out, "\n")?;
+        }
         res
     }
 

@@ -13,12 +13,19 @@ pub mod access_reg;
 pub mod caps;
 pub mod cq;
 pub mod eq;
+pub mod flow_table;
 pub mod hca;
 pub mod nic_vport;
 pub mod pages;
 pub mod rq;
+pub mod rqt;
 pub mod sq;
+pub mod tir;
+pub mod tis;
+pub mod transport;
 pub mod uar;
+pub mod umem;
+pub mod vport;
 pub mod wq;
 
 use super::error::{Error, Result};
@@ -88,6 +95,36 @@ pub const LAID_OUT: &[Opcode] = &[
     Opcode::MODIFY_RQ,
     Opcode::DESTROY_RQ,
     Opcode::QUERY_RQ,
+    Opcode::ALLOC_PD,
+    Opcode::DEALLOC_PD,
+    Opcode::ALLOC_TRANSPORT_DOMAIN,
+    Opcode::DEALLOC_TRANSPORT_DOMAIN,
+    Opcode::ALLOC_Q_COUNTER,
+    Opcode::DEALLOC_Q_COUNTER,
+    Opcode::QUERY_Q_COUNTER,
+    Opcode::CREATE_MKEY,
+    Opcode::DESTROY_MKEY,
+    Opcode::CREATE_TIS,
+    Opcode::MODIFY_TIS,
+    Opcode::DESTROY_TIS,
+    Opcode::CREATE_TIR,
+    Opcode::MODIFY_TIR,
+    Opcode::DESTROY_TIR,
+    Opcode::CREATE_RQT,
+    Opcode::MODIFY_RQT,
+    Opcode::DESTROY_RQT,
+    Opcode::CREATE_FLOW_TABLE,
+    Opcode::MODIFY_FLOW_TABLE,
+    Opcode::DESTROY_FLOW_TABLE,
+    Opcode::CREATE_FLOW_GROUP,
+    Opcode::DESTROY_FLOW_GROUP,
+    Opcode::SET_FLOW_TABLE_ENTRY,
+    Opcode::DELETE_FLOW_TABLE_ENTRY,
+    Opcode::SET_FLOW_TABLE_ROOT,
+    Opcode::QUERY_VPORT_STATE,
+    Opcode::QUERY_VPORT_COUNTER,
+    Opcode::CREATE_UMEM,
+    Opcode::DESTROY_UMEM,
 ];
 
 /// Sizes of the commands `ifc` lays out, or `None` for other opcodes. A device
@@ -122,6 +159,13 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
         },
         Opcode::DESTROY_EQ => fixed(16, 16),
         Opcode::ALLOC_UAR | Opcode::DEALLOC_UAR => fixed(16, 16),
+        Opcode::CREATE_UMEM => Sizes {
+            inlen: umem::CREATE_UMEM_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::DESTROY_UMEM => fixed(16, 16),
         Opcode::ACCESS_REG => Sizes {
             inlen: 16,
             outlen: 16,
@@ -136,6 +180,53 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
         },
         Opcode::MODIFY_NIC_VPORT_CONTEXT => Sizes {
             inlen: nic_vport::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::ALLOC_PD
+        | Opcode::DEALLOC_PD
+        | Opcode::ALLOC_TRANSPORT_DOMAIN
+        | Opcode::DEALLOC_TRANSPORT_DOMAIN
+        | Opcode::ALLOC_Q_COUNTER
+        | Opcode::DEALLOC_Q_COUNTER
+        | Opcode::DESTROY_MKEY
+        | Opcode::DESTROY_TIS
+        | Opcode::DESTROY_TIR
+        | Opcode::DESTROY_RQT
+        | Opcode::QUERY_VPORT_STATE => fixed(16, 16),
+        Opcode::QUERY_VPORT_COUNTER => fixed(
+            vport::QUERY_VPORT_COUNTER_IN_SIZE,
+            vport::QUERY_VPORT_COUNTER_OUT_SIZE,
+        ),
+        Opcode::QUERY_Q_COUNTER => fixed(
+            transport::QUERY_Q_COUNTER_IN_SIZE,
+            transport::QUERY_Q_COUNTER_OUT_SIZE,
+        ),
+        Opcode::CREATE_MKEY => Sizes {
+            inlen: transport::CREATE_MKEY_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::CREATE_TIS | Opcode::MODIFY_TIS => fixed(tis::TIS_IN_SIZE, 16),
+        Opcode::CREATE_TIR | Opcode::MODIFY_TIR => fixed(tir::TIR_IN_SIZE, 16),
+        Opcode::CREATE_RQT | Opcode::MODIFY_RQT => Sizes {
+            inlen: rqt::RQT_IN_SIZE,
+            outlen: 16,
+            variable_in: true,
+            variable_out: false,
+        },
+        Opcode::CREATE_FLOW_TABLE | Opcode::MODIFY_FLOW_TABLE => {
+            fixed(flow_table::FLOW_TABLE_IN_SIZE, 16)
+        }
+        Opcode::DESTROY_FLOW_TABLE
+        | Opcode::DESTROY_FLOW_GROUP
+        | Opcode::DELETE_FLOW_TABLE_ENTRY
+        | Opcode::SET_FLOW_TABLE_ROOT => fixed(flow_table::SHORT_IN_SIZE, 16),
+        Opcode::CREATE_FLOW_GROUP => fixed(flow_table::CREATE_FLOW_GROUP_IN_SIZE, 16),
+        Opcode::SET_FLOW_TABLE_ENTRY => Sizes {
+            inlen: flow_table::SET_FTE_IN_SIZE,
             outlen: 16,
             variable_in: true,
             variable_out: false,

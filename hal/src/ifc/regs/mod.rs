@@ -21,7 +21,9 @@ pub mod mcda;
 pub mod mcqi;
 pub mod mcqs;
 pub mod paos;
+pub mod pmtu;
 pub mod ppcnt;
+pub mod ptys;
 pub mod qpcr;
 
 use super::named::named_values;
@@ -33,6 +35,10 @@ pub struct RegisterId(pub u16);
 named_values!(RegisterId: u16 {
     /// QoS policer configuration (mlxsw `MLXSW_REG_QPCR_ID`).
     QPCR = 0x4004,
+    /// Port MTU (max, admin, oper).
+    PMTU = 0x5003,
+    /// Port type and speed (Ethernet protocols: capability, admin, oper).
+    PTYS = 0x5004,
     /// Port administrative and operational status (`MLX5_REG_PAOS`).
     PAOS = 0x5006,
     /// Port counters (`MLX5_REG_PPCNT`).

@@ -16,14 +16,18 @@
 //! stderr through `tracing` (`RUST_LOG=debug` shows every DMA map and SET_IRQS,
 //! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
 //! line (see `state.rs`: trap, trap group and policer registers) before each
-//! device reset and when the connection ends, each one after a
-//! `cxu-vfio-user: counts {...}` line (see `counts.rs`: trapped accesses,
-//! interrupts, DMA and CPU since the previous reset).
+//! device reset, when the connection ends, and after each command the host
+//! test writes on stdin (`control.rs`: `link 1 down`, `module 0 plugged`, `state`); a
+//! reset's and the end's state line come after a `cxu-vfio-user: counts {...}`
+//! line (see `counts.rs`: trapped accesses, interrupts, DMA and CPU since the
+//! previous reset).
 #![forbid(unsafe_code)]
 
 mod backend;
+mod control;
 mod counts;
 mod dma;
+mod eth_state;
 mod irq;
 mod page_request;
 mod regions;
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
         }
     };
     tracing::info!(socket = %args.socket.display(), profile = ?device.profile(), "listening");
+    control::spawn(device.clone());
     let mut backend = Backend::new(device.clone());
     let result = server.run(&mut backend);
     backend.disconnect();

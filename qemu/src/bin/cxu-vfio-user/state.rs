@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! cxu-vfio-user: state {"reason":"reset","hca":"Initialized","psid":"MT_0000000008",
-//!   "ieee_vendor_id":713,"traps":{"1":{"action":1,"group":0}},
+//!   "ieee_vendor_id":713,"fw_running":270731216,"fw_pending":null,
+//!   "traps":{"1":{"action":1,"group":0}},
 //!   "groups":{"0":{"policer_enabled":true,"pid":1}},
 //!   "policers":{"0":{"cir":2000,"cbs":9,"rate_type":1,"violate_count":0}}}
 //! ```
 //!
-//! (one line). Keys are the registers' own indexes (HPKT `trap_id`, HTGT
+//! (one line). `fw_running`/`fw_pending` are the flash flow's versions
+//! (MCQI's packed `major << 24 | minor << 16 | subminor`). Keys are the registers' own indexes (HPKT `trap_id`, HTGT
 //! `trap_group`, QPCR `pid`); values are raw field values, so the reader maps
 //! devlink names and ids itself. Only entries firmware has been written hold
 //! appear. The line goes to stdout (logs go to stderr).
@@ -50,13 +52,18 @@ pub fn json(device: &Device, reason: &str) -> String {
     let ctl = device.control();
     let p = device.profile();
     let mut o = String::new();
+    let flash = ctl.flash();
     let _ = write!(
         o,
-        r#"{{"reason":{},"hca":"{:?}","psid":{},"ieee_vendor_id":{},"traps":{{"#,
+        r#"{{"reason":{},"hca":"{:?}","psid":{},"ieee_vendor_id":{},"fw_running":{},"fw_pending":{},"traps":{{"#,
         json_str(reason),
         ctl.hca_state(),
         json_str(p.psid),
-        p.ieee_vendor_id
+        p.ieee_vendor_id,
+        flash.running,
+        flash
+            .pending
+            .map_or_else(|| "null".to_string(), |v| v.to_string())
     );
     let traps = (0..TRAP_IDS).filter_map(|id| ctl.trap(id).map(|t| (id, t)));
     for (i, (id, t)) in traps.enumerate() {
@@ -94,6 +101,7 @@ pub fn json(device: &Device, reason: &str) -> String {
     }
     o.push('}');
     history(&mut o, device);
+    super::eth_state::append(&mut o, device);
     o.push('}');
     o
 }
@@ -107,12 +115,13 @@ fn history(o: &mut String, device: &Device) {
     let h = ctl.history();
     let _ = write!(
         o,
-        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
+        r#","pages_held":{},"pages_given":{},"pages_taken":{},"eqs_live":{},"uars_live":{},"umems_live":{},"eqs_destroyed":{},"uars_freed":{},"eqs_created":["#,
         ctl.counters().pages_held,
         h.pages_given,
         h.pages_taken,
         ctl.eqs().len(),
         ctl.uars().len(),
+        ctl.umems().0,
         h.eqs_destroyed,
         h.uars_freed
     );
@@ -228,13 +237,18 @@ mod tests {
             json(&d, "reset"),
             format!(
                 concat!(
-                    r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"traps":{{}},"groups":{{}},"policers":{{}},"#,
-                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
+                    r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"fw_running":{},"fw_pending":null,"traps":{{}},"groups":{{}},"policers":{{}},"#,
+                    r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"umems_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
                     r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[],"#,
                     r#""cqs":[],"sqs":[],"rqs":[],"cqs_created":0,"cqs_destroyed":0,"sqs_created":0,"#,
-                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0}}"#
+                    r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0,"#,
+                    r#""mac":"02:c9:5e:00:00:01","mtu":1522,"port":{{"admin":2,"oper":2,"link":true}},"#,
+                    r#""eth":{{"pds":0,"tds":0,"mkeys":0,"q_counters":0,"tises":0,"tirs":0,"rqts":0,"#,
+                    r#""flow_tables":0,"flow_groups":0,"flow_entries":0,"rx_root":false}}}}"#
                 ),
-                p.psid, p.ieee_vendor_id
+                p.psid,
+                p.ieee_vendor_id,
+                d.control().flash().running
             )
         );
     }

@@ -23,6 +23,10 @@ const CAP_GENERAL: u16 = 0;
 /// Capability type DEV_EVENT (`device_event_cap`): the user affiliated and
 /// unaffiliated event masks DEVX may subscribe to. Gated by `event_cap`.
 const CAP_DEV_EVENT: u16 = 0x14;
+/// Capability type ETHERNET_OFFLOADS, gated by `eth_net_offloads`.
+const CAP_ETHERNET_OFFLOADS: u16 = 0x1;
+/// Capability type FLOW_TABLE (the NIC flow tables), gated by `nic_flow_table`.
+const CAP_FLOW_TABLE: u16 = 0x7;
 /// op_mod bit 0: 1 = current, 0 = maximum.
 const CAP_MODE_CURRENT: u16 = 1;
 
@@ -81,6 +85,9 @@ impl Caps {
         set(cap::MCAM_REG, 1);
         set(cap::LOG_UAR_PAGE_SZ, 0);
         set(cap::NUM_VHCA_PORTS, u64::from(p.num_ports));
+        // UMEMs with uid 0 (CREATE_UMEM/DESTROY_UMEM): rdma-core's mlx5 over
+        // VFIO refuses to open a device without it.
+        set(cap::UMEM_UID_0, 1);
         super::eth_caps::general(&mut c);
         super::queues::advertise(&mut c);
         set_features(&mut c, p, FwFeatures::of(p));
@@ -133,6 +140,14 @@ impl Caps {
                 let src = if current { &self.cur } else { &self.max };
                 let out = cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE);
                 out[HCA_CAP_OFFSET..].copy_from_slice(src);
+            }
+            CAP_ETHERNET_OFFLOADS if self.cur(cap::ETH_NET_OFFLOADS) != 0 => {
+                let page = super::eth_caps::eth_offloads();
+                cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE)[HCA_CAP_OFFSET..].copy_from_slice(&page);
+            }
+            CAP_FLOW_TABLE if self.cur(cap::NIC_FLOW_TABLE) != 0 => {
+                let page = super::eth_caps::flow_table();
+                cmd.out_len(HCA_CAP_OFFSET + HCA_CAP_SIZE)[HCA_CAP_OFFSET..].copy_from_slice(&page);
             }
             // The model raises no DEVX user events: both masks are zero, in
             // the maximum and the current page alike.

@@ -80,10 +80,13 @@ impl Firmware {
         ) {
             return Err(CmdError::bad_param(syndrome::BAD_TEARDOWN_PROFILE));
         }
-        // Resources die with the HCA; the pages stay until the driver takes them.
+        // Resources die with the HCA; the pages stay until the driver takes
+        // them (or, after the fast profile, until nic_interface DISABLED).
         self.eqs.clear();
         self.queues.clear();
         self.uars.clear();
+        self.umems.clear();
+        self.fast_teardown_prepared = profile == TEARDOWN_PREPARE_FAST;
         self.eth = self.eth.reset_clone();
         self.state = HcaState::Enabled;
         self.pages.set_initialized(false);
@@ -91,6 +94,25 @@ impl Firmware {
         // state = 0: success (1 would be FAIL).
         let _ = hca::TEARDOWN_STATE.set(out, 0);
         Ok(())
+    }
+
+    /// The driver wrote `nic_interface` DISABLED. After TEARDOWN_HCA with the
+    /// fast profile that is the fast teardown's second half (the kernel's
+    /// `mlx5_cmd_fast_teardown_hca`, rdma-core's `mlx5_vfio_teardown_hca_fast`):
+    /// the function stops, firmware lets go of every page without giving it
+    /// back by MANAGE_PAGES (the driver frees them itself), and the HCA is
+    /// disabled until ENABLE_HCA. Any other time the write only sets the mode
+    /// the register reads back. Returns whether the function stopped.
+    pub fn nic_interface_disabled(&mut self) -> bool {
+        if !self.fast_teardown_prepared {
+            return false;
+        }
+        tracing::info!(
+            pages = self.pages.held(),
+            "fast teardown: nic_interface DISABLED, firmware releases its pages"
+        );
+        *self = Firmware::new_like(self);
+        true
     }
 
     pub(super) fn set_driver_version(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
@@ -126,6 +148,8 @@ impl Firmware {
             uars: Default::default(),
             driver_version: None,
             regs: old.regs.clone(),
+            umems: Default::default(),
+            fast_teardown_prepared: false,
             eth: old.eth.reset_clone(),
         }
     }

@@ -14,12 +14,20 @@ mod caps;
 mod eq;
 mod eth;
 mod eth_caps;
+mod flow_table;
 mod hca;
 mod nic_vport;
+mod objects;
 mod pages;
 pub mod queues;
 pub mod regs;
+mod rqt;
 pub mod syndrome;
+mod tir;
+mod tis;
+mod transport;
+mod umem;
+mod vport_counter;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,6 +42,8 @@ use super::msix::Msix;
 use super::profile::Profile;
 
 pub use eq::EqInfo;
+pub use eth::EthInfo;
+pub use flow_table::FlowInfo;
 pub use nic_vport::NicVportState;
 pub use queues::{CqInfo, QueuesInfo, WqInfo};
 
@@ -124,6 +134,10 @@ pub struct Firmware {
     uars: std::collections::BTreeSet<u32>,
     driver_version: Option<String>,
     regs: regs::Registers,
+    umems: umem::Umems,
+    /// TEARDOWN_HCA with the fast-teardown profile succeeded: writing
+    /// `nic_interface` DISABLED now stops the function.
+    fast_teardown_prepared: bool,
     eth: eth::Eth,
 }
 
@@ -154,6 +168,7 @@ const STATUS_ONLY_OUT: &[Opcode] = &[
     Opcode::NOP,
     Opcode::DEALLOC_UAR,
     Opcode::DESTROY_EQ,
+    Opcode::DESTROY_UMEM,
 ];
 
 fn spec(op: Opcode) -> Option<Spec> {
@@ -168,7 +183,9 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::ALLOC_UAR
         | Opcode::DEALLOC_UAR
         | Opcode::CREATE_EQ
-        | Opcode::DESTROY_EQ => INITIALIZED,
+        | Opcode::DESTROY_EQ
+        | Opcode::CREATE_UMEM
+        | Opcode::DESTROY_UMEM => INITIALIZED,
         Opcode::QUERY_ISSI
         | Opcode::QUERY_PAGES
         | Opcode::MANAGE_PAGES
@@ -215,6 +232,8 @@ impl Firmware {
             uars: Default::default(),
             driver_version: None,
             regs: regs::Registers::new(profile),
+            umems: Default::default(),
+            fast_teardown_prepared: false,
             eth: eth::Eth::new(profile),
         }
     }
@@ -321,6 +340,8 @@ impl Firmware {
             Opcode::CREATE_EQ => self.create_eq(env, cmd),
             Opcode::DESTROY_EQ => self.destroy_eq(env, cmd),
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
+            Opcode::CREATE_UMEM => self.umems.create(env, cmd),
+            Opcode::DESTROY_UMEM => self.umems.destroy(cmd),
             _ if eth::Eth::handles(op) => self.eth_command(env, op, cmd),
             op if queues::OPCODES.contains(&op) => self.queue_command(env, op, cmd),
             _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
@@ -355,6 +376,11 @@ impl Firmware {
     /// UAR indexes allocated.
     pub fn uars(&self) -> Vec<u32> {
         self.uars.iter().copied().collect()
+    }
+
+    /// UMEMs that exist, and the pages they list.
+    pub fn umems(&self) -> (usize, u64) {
+        (self.umems.count(), self.umems.pages())
     }
 }
 

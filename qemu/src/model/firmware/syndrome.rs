@@ -106,3 +106,18 @@ pub const FTE_OUTSIDE_GROUP: u32 = 0x6D00_0C16;
 pub const GROUP_OVERLAP: u32 = 0x6D00_0C17;
 /// A flow table type or level the model does not have (BAD_PARAM).
 pub const BAD_TABLE_TYPE: u32 = 0x6D00_0C18;
+
+// ---- UMEMs (CREATE_UMEM/DESTROY_UMEM, uid 0): 0x6D00_00Ax. ----
+
+/// CREATE_UMEM/DESTROY_UMEM: a uid other than 0 (the model has no user contexts) (BAD_PARAM).
+pub const UMEM_BAD_UID: u32 = 0x6D00_00A0;
+/// CREATE_UMEM: `ats` set, `page_offset` past the first page, or no pages (BAD_PARAM).
+pub const UMEM_BAD_PARAM: u32 = 0x6D00_00A1;
+/// CREATE_UMEM: a page not aligned to the UMEM page size, or neither read nor write (BAD_PARAM).
+pub const UMEM_BAD_PAGE: u32 = 0x6D00_00A2;
+/// CREATE_UMEM: a page the IOMMU does not map (BAD_PARAM).
+pub const UMEM_PAGE_UNMAPPED: u32 = 0x6D00_00A3;
+/// CREATE_UMEM: every UMEM id in use (NO_RES).
+pub const UMEM_EXHAUSTED: u32 = 0x6D00_00A4;
+/// DESTROY_UMEM: no such UMEM (BAD_RES).
+pub const UMEM_NOT_FOUND: u32 = 0x6D00_00A5;

@@ -67,8 +67,10 @@ pub fn run(f: Arc<VfioFunction>) -> bool {
         (Ok(()), Ok(stats), Ok(_)) => {
             for (op, s) in stats {
                 if let Some(mean) = s.mean_latency() {
+                    // The kernel's debugfs names commands without the opcode.
+                    let name = op.name().map_or_else(|| op.to_string(), str::to_owned);
                     println!(
-                        "INFO cmd-stat cxu {op} n={} average_ns={}",
+                        "INFO cmd-stat cxu {name} n={} average_ns={}",
                         s.count - s.timeouts,
                         mean.as_nanos()
                     );

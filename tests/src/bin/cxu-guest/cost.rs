@@ -6,7 +6,8 @@
 //! batches of 31 (one doorbell write per batch: `testkit::Submitter::ring`
 //! with 31 bits, `Queue::submit_batch`).
 //!
-//! Each of the eight windows starts with a function reset, at which
+//! Each of the eight windows (run [`REPEATS`] times, interleaved) starts
+//! with a function reset, at which
 //! `cxu-vfio-user` prints the counts of the window before (trapped BAR0
 //! accesses by register, interrupts, DMA, its CPU: `counts.rs`), and the run
 //! ends with one more. The window's NOPs carry op_mod [`MARK`] + its index,
@@ -28,12 +29,17 @@ use cxu_testkit::{msg, Layout, Prepared};
 use crate::raw::{ok, write, Eq, Submitter};
 use crate::report::{Ctx, Report};
 
-/// NOPs per window: 20 batches of 31.
-const NOPS: u32 = 620;
+/// NOPs per window: 10 batches of 31. The server finds a window by its NOPs
+/// in the model's command log, which keeps the first 16 Ki commands of the
+/// device's life: 24 windows of 310 and the rest of the run fit.
+const NOPS: u32 = 310;
 /// Commands of one batch: every regular slot (the 32nd is MANAGE_PAGES's).
 const BATCH: u32 = 31;
 /// The op_mod of window `i`'s NOPs is `MARK + i`.
 pub const MARK: u16 = 0x4300;
+/// Every window runs this many times, interleaved (raw, driver, raw, ...):
+/// on a loaded host one window's rate is noise; the host takes the median.
+const REPEATS: u32 = 3;
 const LONG: Duration = Duration::from_secs(5);
 
 fn nop(mark: u16) -> Vec<u8> {
@@ -282,32 +288,43 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
     ];
     r.info("guest-clock", &clock_costs());
     let mut index = 0u16;
-    for (name, variant) in variants {
-        for (depth, tag) in [(Depth::One, "1"), (Depth::Batch, "batch31")] {
+    let mut failed = std::collections::HashSet::new();
+    for _ in 0..REPEATS {
+        for (name, variant) in variants {
+            for (depth, tag) in [(Depth::One, "1"), (Depth::Batch, "batch31")] {
+                let window = format!("{name}-{tag}");
+                let mark = MARK + index;
+                index += 1;
+                // Closes the previous window at the server and starts this one.
+                let outcome = f
+                    .reset()
+                    .ctx("VFIO reset")
+                    .and_then(|_| variant(&f, mark, depth));
+                match outcome {
+                    Ok(took) => {
+                        let rate = f64::from(NOPS) / took.as_secs_f64();
+                        r.info(
+                            "cost-window",
+                            &format!(
+                                "{window} mark={mark} nops={NOPS} secs={:.4} rate={rate:.0} us_each={:.1}",
+                                took.as_secs_f64(),
+                                1e6 / rate
+                            ),
+                        );
+                    }
+                    Err(e) => {
+                        r.check(&format!("cost-{window}"), Err(e));
+                        failed.insert(window);
+                    }
+                }
+            }
+        }
+    }
+    for (name, _) in variants {
+        for tag in ["1", "batch31"] {
             let window = format!("{name}-{tag}");
-            let mark = MARK + index;
-            index += 1;
-            // Closes the previous window at the server and starts this one.
-            let outcome = f
-                .reset()
-                .ctx("VFIO reset")
-                .and_then(|_| variant(&f, mark, depth));
-            match outcome {
-                Ok(took) => {
-                    let rate = f64::from(NOPS) / took.as_secs_f64();
-                    r.info(
-                        "cost-window",
-                        &format!(
-                            "{window} mark={mark} nops={NOPS} secs={:.4} rate={rate:.0} us_each={:.1}",
-                            took.as_secs_f64(),
-                            1e6 / rate
-                        ),
-                    );
-                    r.check(&format!("cost-{window}"), Ok(format!("{rate:.0} NOPs/s")));
-                }
-                Err(e) => {
-                    r.check(&format!("cost-{window}"), Err(e));
-                }
+            if !failed.contains(&window) {
+                r.check(&format!("cost-{window}"), Ok(format!("{REPEATS} windows")));
             }
         }
     }

@@ -35,6 +35,11 @@ pub struct Cq {
     /// Armed for the next CQE (or, `solicited`, the next solicited one).
     armed: bool,
     solicited: bool,
+    /// The arm sequence number of the arming being served.
+    arm_sn: u32,
+    /// The sequence number of the arming that last fired: an arm doorbell
+    /// carrying it again is stale (the driver counts one per event).
+    fired_sn: Option<u32>,
     last_notified: u32,
     events: u64,
     overruns: u64,
@@ -127,6 +132,8 @@ impl Firmware {
                 pi: 0,
                 armed: false,
                 solicited: false,
+                arm_sn: 0,
+                fired_sn: None,
                 last_notified: 0,
                 events: 0,
                 overruns: 0,
@@ -261,17 +268,25 @@ impl Firmware {
 
     /// The CQ arm doorbell: `word` is `sn << 28 | cmd | ci` (`mlx5_cq_arm`).
     /// Arming with CQEs past `ci` already written notifies at once; otherwise
-    /// the next CQE does. One event per arming.
+    /// the next CQE does. One event per arming: the driver advances `sn` for
+    /// each event it takes, so an arm with the sequence number of the arming
+    /// that last fired is a stale one and is ignored.
     pub(super) fn cq_arm(&mut self, env: &Env<'_>, cqn: u32, word: u32) {
         let Some(cq) = self.queues.cqs.get_mut(&cqn) else {
             tracing::debug!(cqn, "CQ arm doorbell for an unknown CQ ignored");
             return;
         };
+        let sn = (word >> 28) & 3;
+        if !cq.armed && cq.fired_sn == Some(sn) {
+            tracing::debug!(cqn, sn, "stale CQ arm ignored");
+            return;
+        }
         let solicited = word & cxu_hal::ifc::doorbell::CQ_DB_REQ_NOT_SOL != 0;
         let ci24 = word & 0xFF_FFFF;
         let behind = cq.pi.wrapping_sub(ci24) & 0xFF_FFFF;
         cq.armed = true;
         cq.solicited = solicited;
+        cq.arm_sn = sn;
         if behind != 0 && !solicited {
             self.notify(env, cqn);
         }
@@ -283,6 +298,7 @@ impl Firmware {
             return;
         };
         cq.armed = false;
+        cq.fired_sn = Some(cq.arm_sn);
         cq.last_notified = cq.pi;
         cq.events += 1;
         let eqn = cq.eqn;

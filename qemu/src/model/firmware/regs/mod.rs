@@ -1,7 +1,8 @@
 //! ACCESS_REG: the registers the control plane needs.
 //!
 //! * ports: PAOS (admin/oper state; an oper change posts a PORT_CHANGE event),
-//!   PPCNT (IEEE 802.3 counters, group 0; other groups read as zeros);
+//!   PPCNT (IEEE 802.3 counters, group 0; other groups read as zeros), PMTU
+//!   and PTYS (`eth_port.rs`);
 //! * traps (when the profile has them): HTGT trap groups, HPKT per-trap action
 //!   and group, QPCR policers with their drop counter (Spectrum layouts, see
 //!   `hal::ifc::regs`);
@@ -17,6 +18,7 @@
 //! range or a bad field BAD_PARAM with a syndrome saying which.
 #![forbid(unsafe_code)]
 
+mod eth_port;
 mod flash;
 mod port;
 mod traps;
@@ -40,6 +42,7 @@ const REG_READ: u16 = 1;
 #[derive(Clone)]
 pub struct Registers {
     pub(crate) ports: Vec<port::Port>,
+    pub(crate) eth_ports: Vec<eth_port::EthPort>,
     pub(crate) traps: traps::Traps,
     pub(crate) flash: flash::Flash,
     host_endianness: u8,
@@ -50,6 +53,7 @@ impl Registers {
     pub fn new(p: &Profile) -> Self {
         Registers {
             ports: (0..p.num_ports).map(|_| port::Port::default()).collect(),
+            eth_ports: (0..p.num_ports).map(|_| Default::default()).collect(),
             traps: traps::Traps::new(p),
             flash: flash::Flash::new(p),
             host_endianness: 0,
@@ -129,6 +133,8 @@ impl Firmware {
         let reg = match id {
             RegisterId::PAOS => self.paos(env, &acc)?,
             RegisterId::PPCNT => self.ppcnt(&acc)?,
+            RegisterId::PMTU => self.pmtu(&acc)?,
+            RegisterId::PTYS => self.ptys(&acc)?,
             RegisterId::HTGT if traps => self.regs.traps.htgt(&acc)?,
             RegisterId::HPKT if traps => self.regs.traps.hpkt(&acc)?,
             RegisterId::QPCR if policers => self.regs.traps.qpcr(&acc)?,

@@ -41,8 +41,15 @@ pub struct PortState {
     pub link: bool,
 }
 
+impl Port {
+    /// PAOS `oper_status`.
+    pub(crate) fn oper(&self) -> u8 {
+        self.oper
+    }
+}
+
 impl Registers {
-    fn port_index(&self, local_port: u8) -> Result<usize, CmdError> {
+    pub(crate) fn port_index(&self, local_port: u8) -> Result<usize, CmdError> {
         let i = usize::from(local_port).wrapping_sub(1);
         if i < self.ports.len() {
             Ok(i)
