@@ -21,6 +21,12 @@ qemu_in() {
     "$1/usr/bin/qemu-system-x86_64" -L "$1/usr/share/qemu" -L "$1/usr/share/seabios" "${@:2}"
 }
 
+# One fetch at a time per cache: a second caller (another test binary, another guest test
+# thread) waits here and then finds the cache complete.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.fetch.lock"
+flock 9
+
 if [ -x "$ROOT/usr/bin/qemu-system-x86_64" ] && [ -f "$ROOT/.complete" ] \
    && [ "$(cat "$ROOT/.complete")" = "$CACHE_VERSION" ]; then
   log "cached: $ROOT"
@@ -62,7 +68,11 @@ if ! qemu_in "$TMP" -device help 2>/dev/null | grep -q '"vfio-user-pci"'; then
   exit 1
 fi
 echo "$CACHE_VERSION" > "$TMP/.complete"
-rm -rf "$ROOT"
+# The old tree is moved aside before it is removed, so a guest still running from it keeps
+# the files it has open and the new tree appears in one rename.
+OLD="$ROOT.old.$$"
+[ ! -e "$ROOT" ] || mv "$ROOT" "$OLD"
 mv "$TMP" "$ROOT"
+rm -rf "$OLD"
 log "$(qemu_in "$ROOT" --version | head -1)"
 echo "$ROOT"

@@ -3,13 +3,16 @@
 //! brought up with an EQ and memory for a CQ, a WQ and doorbell records.
 
 use super::*;
-use cxu_hal::ifc::commands::{cq, rq, sq, tis, wq};
+use cxu_hal::ifc::commands::{cq, rq, sq, wq};
 use cxu_hal::ifc::{CmdStatus, Field, Opcode};
 use cxu_qemu::model::Profile;
 
 pub const CQ_IOVA: u64 = 0x300_0000;
 pub const WQ_IOVA: u64 = 0x400_0000;
 pub const DBR_IOVA: u64 = 0x500_0000;
+/// The PD and TIS [`setup`] allocates first (so they are the first numbers).
+pub const PD: u32 = 1;
+pub const TISN: u32 = 1;
 
 pub fn set(m: &mut [u8], f: Field, v: u64) {
     f.set(m, v).unwrap();
@@ -36,29 +39,20 @@ pub fn cq_in(log_size: u8, uar: u32, eqn: u32, mem: &DmaMem, dbr: u64) -> Vec<u8
 }
 
 /// A CREATE_SQ input: a cyclic WQ of `1 << log_size` 64-byte blocks in `mem`.
-#[allow(clippy::too_many_arguments)]
-pub fn sq_in(
-    log_size: u8,
-    uar: u32,
-    cqn: u32,
-    tisn: u32,
-    pd: u32,
-    mem: &DmaMem,
-    dbr: u64,
-) -> Vec<u8> {
+pub fn sq_in(log_size: u8, uar: u32, cqn: u32, mem: &DmaMem, dbr: u64) -> Vec<u8> {
     let n = (64usize << log_size).div_ceil(4096);
     let mut m = msg(Opcode::CREATE_SQ, 0, sq::PAS_OFFSET + 8 * n);
     let c = sq::CTX_OFFSET;
     let w = c + sq::WQ_OFFSET;
     set(&mut m, sq::sqc::CQN.at(c), cqn.into());
     set(&mut m, sq::sqc::TIS_LST_SZ.at(c), 1);
-    set(&mut m, sq::sqc::TIS_NUM_0.at(c), tisn.into());
+    set(&mut m, sq::sqc::TIS_NUM_0.at(c), TISN.into());
     set(&mut m, sq::sqc::FLUSH_IN_ERROR_EN.at(c), 1);
     set(&mut m, wq::WQ_TYPE.at(w), wq::wq_type::CYCLIC.into());
     set(&mut m, wq::UAR_PAGE.at(w), uar.into());
     set(&mut m, wq::LOG_WQ_STRIDE.at(w), 6);
     set(&mut m, wq::LOG_WQ_SZ.at(w), log_size.into());
-    set(&mut m, wq::PD.at(w), pd.into());
+    set(&mut m, wq::PD.at(w), PD.into());
     set(&mut m, wq::DBR_ADDR.at(w), dbr);
     put_pas(&mut m, sq::PAS_OFFSET, mem, 0, n);
     m
@@ -112,16 +106,30 @@ pub struct Setup {
     pub cqmem: DmaMem,
     pub wqmem: DmaMem,
     pub dbr: DmaMem,
-    /// A protection domain, a TIS (on its own transport domain) and a queue
-    /// counter, as mlx5e allocates them before its queues.
-    pub pd: u32,
-    pub tisn: u32,
-    pub q_counter: u32,
 }
 
 pub fn setup() -> Setup {
     let h = Harness::new(Profile::default());
     let (pages, uar) = initialized(&h);
+    // An SQ needs a PD and a TIS (on a transport domain), as mlx5e has them.
+    let num = |c: Completion| {
+        c.ok();
+        c.be32(0x08) & 0xFF_FFFF
+    };
+    assert_eq!(num(h.simple(Opcode::ALLOC_PD, 0)), PD);
+    let td = num(h.simple(Opcode::ALLOC_TRANSPORT_DOMAIN, 0));
+    let mut tis = msg(
+        Opcode::CREATE_TIS,
+        0,
+        cxu_hal::ifc::commands::tis::TIS_IN_SIZE,
+    );
+    set(
+        &mut tis,
+        cxu_hal::ifc::commands::tis::tisc::TRANSPORT_DOMAIN
+            .at(cxu_hal::ifc::commands::tis::CTX_OFFSET),
+        td.into(),
+    );
+    assert_eq!(num(h.exec(&tis, 16)), TISN);
     let eq = DmaMem::new(&h.f, EQ_IOVA, 4096);
     let c = create_eq(&h, &eq, 4, uar, 1, &[]);
     c.ok();
@@ -129,21 +137,6 @@ pub fn setup() -> Setup {
     let cqmem = DmaMem::new(&h.f, CQ_IOVA, 4 * 4096);
     let wqmem = DmaMem::new(&h.f, WQ_IOVA, 4 * 4096);
     let dbr = DmaMem::new(&h.f, DBR_IOVA, 4096);
-    let pd = h.simple(Opcode::ALLOC_PD, 0);
-    pd.ok();
-    let td = h.simple(Opcode::ALLOC_TRANSPORT_DOMAIN, 0);
-    td.ok();
-    let mut tis = msg(Opcode::CREATE_TIS, 0, tis::TIS_IN_SIZE);
-    let td = u64::from(td.be32(0x08) & 0xFF_FFFF);
-    set(
-        &mut tis,
-        tis::tisc::TRANSPORT_DOMAIN.at(tis::CTX_OFFSET),
-        td,
-    );
-    let tisn = h.exec(&tis, 16);
-    tisn.ok();
-    let qc = h.simple(Opcode::ALLOC_Q_COUNTER, 0);
-    qc.ok();
     Setup {
         h,
         pages,
@@ -153,8 +146,5 @@ pub fn setup() -> Setup {
         cqmem,
         wqmem,
         dbr,
-        pd: pd.be32(0x08) & 0xFF_FFFF,
-        tisn: tisn.be32(0x08) & 0xFF_FFFF,
-        q_counter: qc.be32(0x08) & 0xFF,
     }
 }

@@ -86,6 +86,14 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
     );
     assert_eq!(r.alone.len(), 2 * 2);
     assert!(r.alone.iter().all(|a| a.commands_per_sec > 0.0));
+    // And in events mode: completions found through its own EQ.
+    assert_eq!(r.alone_events.len(), 2 * 2);
+    assert!(
+        r.alone_events.iter().all(|a| a.commands_per_sec > 0.0),
+        "{:?}",
+        r.alone_events
+    );
+    assert!(shown.contains("device alone, events mode"), "{shown}");
     // The device alone's CPU covers its whole run: it completed commands.
     assert!(
         r.alone
@@ -178,7 +186,11 @@ fn a_firmware_latency_sweep_measures_each_latency_with_its_spread() {
         }
     }
     for a in r.alone.iter().filter(|a| a.fw_latency_us == 5000) {
-        assert!(a.latency.p50_ns >= 5_000_000, "{a:?}");
+        // A 40 ms window on a loaded machine may see no 5 ms command end
+        // inside it (then there is no median to check, only the runs).
+        if a.latency.samples > 0 {
+            assert!(a.latency.p50_ns >= 5_000_000, "{a:?}");
+        }
         assert_eq!(a.spread.runs, 2);
     }
     let table = String::from_utf8(table).unwrap();

@@ -65,14 +65,13 @@ impl Firmware {
         ) {
             return Err(CmdError::bad_param(syndrome::WQ_BAD_TYPE));
         }
-        // PD 0 is the reserved one (mlx5e's drop RQ names no PD), counter
-        // set 0 the default one.
-        if wq.pd != 0 && !self.eth.pds.contains(wq.pd) {
-            return Err(CmdError::bad_param(syndrome::WQ_BAD_PD));
-        }
+        // A PD and Q counter the RQ names exist; mlx5e's drop RQ names
+        // neither (0), its channel RQs both.
         let counter = get(rqc::COUNTER_SET_ID) as u32;
-        if counter != 0 && !self.eth.q_counters.contains(counter) {
-            return Err(CmdError::bad_param(syndrome::RQ_BAD_COUNTER));
+        if (wq.pd != 0 && !self.eth.pd_exists(wq.pd))
+            || (counter != 0 && !self.eth.q_counter_exists(counter))
+        {
+            return Err(super::super::objects::bad_reference());
         }
         let Some(rqn) = next_number(&mut self.queues.last_rqn, &self.queues.rqs) else {
             return Err(limit(syndrome::RQ_LIMIT));
@@ -114,13 +113,6 @@ impl Firmware {
         if bitmask & !known != 0 {
             return Err(CmdError::bad_param(syndrome::WQ_BAD_MODIFY));
         }
-        let counter = fields[2].2 as u32;
-        if bitmask & modify_bitmask::RQ_COUNTER_SET_ID != 0
-            && counter != 0
-            && !self.eth.q_counters.contains(counter)
-        {
-            return Err(CmdError::bad_param(syndrome::RQ_BAD_COUNTER));
-        }
         for (bit, f, v) in fields {
             if bitmask & bit != 0 {
                 let _ = f.set(&mut rq.ctx, v);
@@ -145,9 +137,14 @@ impl Firmware {
 
     pub(super) fn destroy_rq(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let rqn = cmd.get(l::RQN) as u32;
-        if self.queues.rqs.remove(&rqn).is_none() {
+        if !self.queues.rqs.contains_key(&rqn) {
             return Err(bad_res(syndrome::RQ_NOT_FOUND));
         }
+        // A TIR delivering to it or an RQT listing it keeps it (RES_BUSY).
+        if self.eth.rq_in_use(rqn) {
+            return Err(super::super::objects::in_use());
+        }
+        self.queues.rqs.remove(&rqn);
         env.ctl.history.lock().rqs_destroyed += 1;
         cmd.out_len(16);
         Ok(())

@@ -68,15 +68,10 @@ impl Firmware {
                 super::super::syndrome::UAR_NOT_ALLOCATED,
             ));
         }
-        // An SQ that sends to the wire names its TIS (the ICOSQs name none,
-        // `tis_lst_sz` 0); a PD of 0 is the reserved one mlx5e's drop RQ uses.
+        // The TIS and PD the SQ names exist (the Ethernet objects, `eth.rs`).
         let tisn = get(sqc::TIS_NUM_0) as u32;
-        if get(sqc::TIS_LST_SZ) > 1 || (get(sqc::TIS_LST_SZ) == 1 && !self.eth.tises.contains(tisn))
-        {
-            return Err(CmdError::bad_param(syndrome::WQ_BAD_TIS));
-        }
-        if wq.pd != 0 && !self.eth.pds.contains(wq.pd) {
-            return Err(CmdError::bad_param(syndrome::WQ_BAD_PD));
+        if !self.eth.tis_exists(tisn) || !self.eth.pd_exists(wq.pd) {
+            return Err(super::super::objects::bad_reference());
         }
         let Some(sqn) = next_number(&mut self.queues.last_sqn, &self.queues.sqs) else {
             return Err(limit(syndrome::SQ_LIMIT));

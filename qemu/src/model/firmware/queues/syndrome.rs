@@ -42,10 +42,6 @@ pub const WQ_STATE_MISMATCH: u32 = 0x6D00_0124;
 pub const WQ_BAD_TRANSITION: u32 = 0x6D00_0125;
 /// MODIFY_SQ / MODIFY_RQ: a `modify_bitmask` bit firmware does not implement.
 pub const WQ_BAD_MODIFY: u32 = 0x6D00_0126;
-/// An SQ's `tis_num_0` names no TIS (or `tis_lst_sz` is above 1).
-pub const WQ_BAD_TIS: u32 = 0x6D00_0127;
-/// A WQ's `pd` names no protection domain.
-pub const WQ_BAD_PD: u32 = 0x6D00_0128;
 /// The SQ number is unknown.
 pub const SQ_NOT_FOUND: u32 = 0x6D00_0130;
 /// Too many SQs (`log_max_sq`).
@@ -54,7 +50,5 @@ pub const SQ_LIMIT: u32 = 0x6D00_0131;
 pub const RQ_NOT_FOUND: u32 = 0x6D00_0140;
 /// Too many RQs (`log_max_rq`).
 pub const RQ_LIMIT: u32 = 0x6D00_0141;
-/// An RQ's `counter_set_id` names no queue counter.
-pub const RQ_BAD_COUNTER: u32 = 0x6D00_0143;
 /// An RQ backed by an RMP (`mem_rq_type` 1): the model has no RMPs.
 pub const RQ_BAD_MEM_TYPE: u32 = 0x6D00_0142;
