@@ -45,18 +45,8 @@ fn path() -> Path {
     );
     c.ok();
     let cqn = c.be32(0x08) & 0xFF_FFFF;
-    let q = s.h.exec(
-        &sq_in(
-            LOG_SQ,
-            s.uar,
-            cqn,
-            s.tisn,
-            s.pd,
-            &s.wqmem,
-            s.dbr.addr(SQ_DBR),
-        ),
-        16,
-    );
+    let q =
+        s.h.exec(&sq_in(LOG_SQ, s.uar, cqn, &s.wqmem, s.dbr.addr(SQ_DBR)), 16);
     q.ok();
     let sqn = q.be32(0x08) & 0xFF_FFFF;
     s.h.exec(&modify(Opcode::MODIFY_SQ, sqn, 0, 1), 16).ok();
