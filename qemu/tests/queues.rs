@@ -358,6 +358,28 @@ fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
             syndrome::BAD_REFERENCE,
         );
     }
+    // An ICOSQ (mlx5e_open_icosq) names no TIS: tis_lst_sz 0, tis_num_0 0.
+    // A list of one needs a live TIS, and a TIS without a list is refused.
+    let mut ico = ok.clone();
+    set(&mut ico, sq::sqc::TIS_LST_SZ.at(c), 0);
+    set(&mut ico, sq::sqc::TIS_NUM_0.at(c), 0);
+    let icosq = h.exec(&ico, 16);
+    icosq.ok();
+    h.exec(
+        &numbered(Opcode::DESTROY_SQ, icosq.be32(0x08) & 0xFF_FFFF),
+        16,
+    )
+    .ok();
+    for (lst, tis) in [(1, 0), (0, u64::from(TISN)), (2, u64::from(TISN))] {
+        let mut m = ok.clone();
+        set(&mut m, sq::sqc::TIS_LST_SZ.at(c), lst);
+        set(&mut m, sq::sqc::TIS_NUM_0.at(c), tis);
+        fails(
+            &h.exec(&m, 16),
+            CmdStatus::BAD_PARAM_ERR,
+            syndrome::BAD_REFERENCE,
+        );
+    }
     let sqn = h.exec(&ok, 16);
     sqn.ok();
     let sqn = sqn.be32(0x08) & 0xFF_FFFF;

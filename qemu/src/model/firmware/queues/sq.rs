@@ -69,8 +69,15 @@ impl Firmware {
             ));
         }
         // The TIS and PD the SQ names exist (the Ethernet objects, `eth.rs`).
+        // An SQ that does not send to the wire names no TIS: mlx5e's ICOSQs
+        // have `tis_lst_sz` 0 (and `tis_num_0` 0).
         let tisn = get(sqc::TIS_NUM_0) as u32;
-        if !self.eth.tis_exists(tisn) || !self.eth.pd_exists(wq.pd) {
+        let tis_ok = match get(sqc::TIS_LST_SZ) {
+            0 => tisn == 0,
+            1 => self.eth.tis_exists(tisn),
+            _ => false,
+        };
+        if !tis_ok || !self.eth.pd_exists(wq.pd) {
             return Err(super::super::objects::bad_reference());
         }
         let Some(sqn) = next_number(&mut self.queues.last_sqn, &self.queues.sqs) else {
