@@ -253,7 +253,8 @@ impl Core {
                 // is held up could run the device arbitrarily far ahead of
                 // the EQ's consumer and overrun the ring, losing EQEs (page
                 // requests among them); this way the EQEs left unread stay
-                // below two per slot.
+                // bounded by the commands in flight (every completion from
+                // an entry follows a drain of the EQ).
                 self.try_complete(w.slot, entries);
                 if w.sync.is_done(w.posted) {
                     return Some(Waited::Done);
