@@ -765,6 +765,7 @@ fn register_layouts_match_the_kernel() {
     let ids: &[(RegisterId, u16)] = &[
         (RegisterId::QPCR, 0x4004),
         (RegisterId::PMTU, 0x5003),
+        (RegisterId::PFCC, 0x5007),
         (RegisterId::PTYS, 0x5004),
         (RegisterId::PAOS, 0x5006),
         (RegisterId::PPCNT, 0x5008),

@@ -287,3 +287,41 @@ fn vport_counters_read_and_clear() {
         syndrome::VPORT_NOT_MANAGED,
     );
 }
+
+#[test]
+fn pfcc_keeps_pause_and_per_priority_flow_control() {
+    use cxu_hal::ifc::regs::{pfcc, RegisterId};
+    let h = Harness::new(Profile::default());
+    let (_pages, _uar) = initialized(&h);
+    let mut r = vec![0u8; pfcc::LEN];
+    pfcc::LOCAL_PORT.set(&mut r, 1).unwrap();
+    let read = |h: &Harness, r: &[u8]| {
+        let c = reg(h, RegisterId::PFCC, false, r.to_vec());
+        c.ok();
+        let o = c.out[16..].to_vec();
+        let g = |f: Field| f.get(&o).unwrap();
+        (g(pfcc::PPTX), g(pfcc::PPRX), g(pfcc::PFCTX), g(pfcc::PFCRX))
+    };
+    assert_eq!(read(&h, &r), (1, 1, 0, 0), "global pause at power-on");
+    // mlx5_set_port_pfc: priorities 3 and 5 both ways, masks all ones; the
+    // global pause bits it leaves 0 turn pause off.
+    let mut w = r.clone();
+    pfcc::PFCTX.set(&mut w, 0x28).unwrap();
+    pfcc::PFCRX.set(&mut w, 0x28).unwrap();
+    pfcc::PRIO_MASK_TX.set(&mut w, 0xFF).unwrap();
+    pfcc::PRIO_MASK_RX.set(&mut w, 0xFF).unwrap();
+    reg(&h, RegisterId::PFCC, true, w).ok();
+    assert_eq!(read(&h, &r), (0, 0, 0x28, 0x28));
+    // Pause back on, PFC untouched (no priority mask), rx pause masked out.
+    let mut w = r.clone();
+    pfcc::PPTX.set(&mut w, 1).unwrap();
+    pfcc::PPRX_MASK_N.set(&mut w, 1).unwrap();
+    reg(&h, RegisterId::PFCC, true, w).ok();
+    assert_eq!(read(&h, &r), (1, 0, 0x28, 0x28));
+    pfcc::LOCAL_PORT.set(&mut r, 9).unwrap();
+    fail(
+        &reg(&h, RegisterId::PFCC, false, r),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::REG_BAD_INDEX,
+    );
+}

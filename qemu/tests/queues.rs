@@ -277,7 +277,7 @@ fn create_sq_checks_its_cq_uar_state_and_wq() {
     let q = h.ctl.queues();
     assert_eq!(q.sqs.len(), 1);
     assert_eq!((q.sqs[0].num, q.sqs[0].cqn, q.sqs[0].state), (sqn, cqn, 0));
-    assert_eq!((q.sqs[0].tis_or_counter, q.sqs[0].pd), (7, 3));
+    assert_eq!((q.sqs[0].tis_or_counter, q.sqs[0].pd), (TISN, PD));
     // RST -> RDY -> ERR -> RST -> RDY (mlx5e's TX recovery), RST -> ERR refused.
     h.exec(&modify(Opcode::MODIFY_SQ, sqn, 0, 1), 16).ok();
     h.exec(&modify(Opcode::MODIFY_SQ, sqn, 1, 3), 16).ok();
@@ -291,7 +291,10 @@ fn create_sq_checks_its_cq_uar_state_and_wq() {
     let qs_out = h.exec(&numbered(Opcode::QUERY_SQ, sqn), sq::QUERY_SQ_OUT_SIZE);
     qs_out.ok();
     assert_eq!(sq::sqc::STATE.at(c).get(&qs_out.out).unwrap(), 1);
-    assert_eq!(sq::sqc::TIS_NUM_0.at(c).get(&qs_out.out).unwrap(), 7);
+    assert_eq!(
+        sq::sqc::TIS_NUM_0.at(c).get(&qs_out.out).unwrap(),
+        u64::from(TISN)
+    );
     // An unknown modify_bitmask bit is refused.
     let mut m = modify(Opcode::MODIFY_SQ, sqn, 1, 1);
     set(&mut m, sq::MODIFY_BITMASK, 1 << 5);
@@ -335,4 +338,104 @@ fn queues_need_an_initialized_hca_and_go_with_teardown() {
     assert_eq!(h.ctl.queues().sqs.len(), 1);
     h.simple(Opcode::TEARDOWN_HCA, 0).ok();
     assert_eq!(h.ctl.queues(), Default::default());
+}
+
+#[test]
+fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
+    let s = setup();
+    let h = &s.h;
+    let cr = h.exec(&cq_in(3, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
+    cr.ok();
+    let cqn = cr.be32(0x08) & 0xFF_FFFF;
+    let ok = sq_in(4, s.uar, cqn, &s.wqmem, s.dbr.addr(64));
+    let (c, w) = (sq::CTX_OFFSET, sq::CTX_OFFSET + sq::WQ_OFFSET);
+    for (f, v) in [(sq::sqc::TIS_NUM_0.at(c), 9), (wq::PD.at(w), 9)] {
+        let mut m = ok.clone();
+        set(&mut m, f, v);
+        fails(
+            &h.exec(&m, 16),
+            CmdStatus::BAD_PARAM_ERR,
+            syndrome::BAD_REFERENCE,
+        );
+    }
+    let sqn = h.exec(&ok, 16);
+    sqn.ok();
+    let sqn = sqn.be32(0x08) & 0xFF_FFFF;
+    // The PD and TIS the SQ names cannot go while it lives.
+    let mut m = msg(Opcode::DEALLOC_PD, 0, 16);
+    set(&mut m, cxu_hal::ifc::commands::transport::PD, PD.into());
+    fails(
+        &h.exec(&m, 16),
+        CmdStatus::RES_BUSY,
+        syndrome::OBJECT_IN_USE,
+    );
+    let mut t = msg(Opcode::DESTROY_TIS, 0, 16);
+    set(&mut t, cxu_hal::ifc::commands::tis::TISN, TISN.into());
+    fails(
+        &h.exec(&t, 16),
+        CmdStatus::RES_BUSY,
+        syndrome::OBJECT_IN_USE,
+    );
+    h.exec(&numbered(Opcode::DESTROY_SQ, sqn), 16).ok();
+    h.exec(&t, 16).ok();
+
+    // An RQ counting into an unknown set is refused; a live one stays while used.
+    let mut r = rq_in(0, cqn, &s.wqmem, s.dbr.addr(128));
+    set(&mut r, rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET), 5);
+    fails(
+        &h.exec(&r, 16),
+        CmdStatus::BAD_PARAM_ERR,
+        syndrome::BAD_REFERENCE,
+    );
+    let q = h.simple(Opcode::ALLOC_Q_COUNTER, 0);
+    q.ok();
+    let q = q.be32(0x08) & 0xFF;
+    set(&mut r, rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET), q.into());
+    let rqn = h.exec(&r, 16);
+    rqn.ok();
+    let rqn = rqn.be32(0x08) & 0xFF_FFFF;
+    let mut d = msg(Opcode::DEALLOC_Q_COUNTER, 0, 16);
+    set(
+        &mut d,
+        cxu_hal::ifc::commands::transport::COUNTER_SET_ID,
+        q.into(),
+    );
+    fails(
+        &h.exec(&d, 16),
+        CmdStatus::RES_BUSY,
+        syndrome::OBJECT_IN_USE,
+    );
+
+    // An RQT listing the RQ keeps it until the RQT goes.
+    let mut rt = msg(
+        Opcode::CREATE_RQT,
+        0,
+        cxu_hal::ifc::commands::rqt::RQT_IN_SIZE + 4,
+    );
+    let rc = |f: Field| f.at(cxu_hal::ifc::commands::rqt::CTX_OFFSET);
+    set(
+        &mut rt,
+        rc(cxu_hal::ifc::commands::rqt::rqtc::RQT_MAX_SIZE),
+        1,
+    );
+    set(
+        &mut rt,
+        rc(cxu_hal::ifc::commands::rqt::rqtc::RQT_ACTUAL_SIZE),
+        1,
+    );
+    let at = cxu_hal::ifc::commands::rqt::RQ_NUM_OFFSET;
+    rt[at..at + 4].copy_from_slice(&rqn.to_be_bytes());
+    let rqtn = h.exec(&rt, 16);
+    rqtn.ok();
+    let rqtn = rqtn.be32(0x08) & 0xFF_FFFF;
+    fails(
+        &h.exec(&numbered(Opcode::DESTROY_RQ, rqn), 16),
+        CmdStatus::RES_BUSY,
+        syndrome::OBJECT_IN_USE,
+    );
+    let mut dr = msg(Opcode::DESTROY_RQT, 0, 16);
+    set(&mut dr, cxu_hal::ifc::commands::rqt::RQTN, rqtn.into());
+    h.exec(&dr, 16).ok();
+    h.exec(&numbered(Opcode::DESTROY_RQ, rqn), 16).ok();
+    h.exec(&d, 16).ok();
 }

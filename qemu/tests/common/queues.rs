@@ -10,6 +10,9 @@ use cxu_qemu::model::Profile;
 pub const CQ_IOVA: u64 = 0x300_0000;
 pub const WQ_IOVA: u64 = 0x400_0000;
 pub const DBR_IOVA: u64 = 0x500_0000;
+/// The PD and TIS [`setup`] allocates first (so they are the first numbers).
+pub const PD: u32 = 1;
+pub const TISN: u32 = 1;
 
 pub fn set(m: &mut [u8], f: Field, v: u64) {
     f.set(m, v).unwrap();
@@ -43,13 +46,13 @@ pub fn sq_in(log_size: u8, uar: u32, cqn: u32, mem: &DmaMem, dbr: u64) -> Vec<u8
     let w = c + sq::WQ_OFFSET;
     set(&mut m, sq::sqc::CQN.at(c), cqn.into());
     set(&mut m, sq::sqc::TIS_LST_SZ.at(c), 1);
-    set(&mut m, sq::sqc::TIS_NUM_0.at(c), 7);
+    set(&mut m, sq::sqc::TIS_NUM_0.at(c), TISN.into());
     set(&mut m, sq::sqc::FLUSH_IN_ERROR_EN.at(c), 1);
     set(&mut m, wq::WQ_TYPE.at(w), wq::wq_type::CYCLIC.into());
     set(&mut m, wq::UAR_PAGE.at(w), uar.into());
     set(&mut m, wq::LOG_WQ_STRIDE.at(w), 6);
     set(&mut m, wq::LOG_WQ_SZ.at(w), log_size.into());
-    set(&mut m, wq::PD.at(w), 3);
+    set(&mut m, wq::PD.at(w), PD.into());
     set(&mut m, wq::DBR_ADDR.at(w), dbr);
     put_pas(&mut m, sq::PAS_OFFSET, mem, 0, n);
     m
@@ -108,6 +111,25 @@ pub struct Setup {
 pub fn setup() -> Setup {
     let h = Harness::new(Profile::default());
     let (pages, uar) = initialized(&h);
+    // An SQ needs a PD and a TIS (on a transport domain), as mlx5e has them.
+    let num = |c: Completion| {
+        c.ok();
+        c.be32(0x08) & 0xFF_FFFF
+    };
+    assert_eq!(num(h.simple(Opcode::ALLOC_PD, 0)), PD);
+    let td = num(h.simple(Opcode::ALLOC_TRANSPORT_DOMAIN, 0));
+    let mut tis = msg(
+        Opcode::CREATE_TIS,
+        0,
+        cxu_hal::ifc::commands::tis::TIS_IN_SIZE,
+    );
+    set(
+        &mut tis,
+        cxu_hal::ifc::commands::tis::tisc::TRANSPORT_DOMAIN
+            .at(cxu_hal::ifc::commands::tis::CTX_OFFSET),
+        td.into(),
+    );
+    assert_eq!(num(h.exec(&tis, 16)), TISN);
     let eq = DmaMem::new(&h.f, EQ_IOVA, 4096);
     let c = create_eq(&h, &eq, 4, uar, 1, &[]);
     c.ok();

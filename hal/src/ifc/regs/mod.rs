@@ -21,6 +21,7 @@ pub mod mcda;
 pub mod mcqi;
 pub mod mcqs;
 pub mod paos;
+pub mod pfcc;
 pub mod pmtu;
 pub mod ppcnt;
 pub mod ptys;
@@ -41,6 +42,8 @@ named_values!(RegisterId: u16 {
     PTYS = 0x5004,
     /// Port administrative and operational status (`MLX5_REG_PAOS`).
     PAOS = 0x5006,
+    /// Port flow control: global pause and per-priority flow control.
+    PFCC = 0x5007,
     /// Port counters (`MLX5_REG_PPCNT`).
     PPCNT = 0x5008,
     /// Host trap group table (mlxsw `MLXSW_REG_HTGT_ID`).

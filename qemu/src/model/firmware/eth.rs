@@ -161,6 +161,21 @@ impl Eth {
         OPCODES.contains(&op)
     }
 
+    /// Whether PD `n` exists (an SQ's or RQ's `wq.pd`).
+    pub fn pd_exists(&self, n: u32) -> bool {
+        self.pds.contains(n)
+    }
+
+    /// Whether TIS `n` exists (an SQ's `tis_num_0`).
+    pub fn tis_exists(&self, n: u32) -> bool {
+        self.tises.contains(n)
+    }
+
+    /// Whether Q counter set `n` exists (an RQ's `counter_set_id`).
+    pub fn q_counter_exists(&self, n: u32) -> bool {
+        self.q_counters.contains(n)
+    }
+
     /// Whether `op`'s output is only status and syndrome (8 bytes suffice).
     pub fn status_only(op: Opcode) -> bool {
         STATUS_ONLY.contains(&op)
@@ -206,11 +221,19 @@ impl Firmware {
             Opcode::QUERY_VPORT_STATE => self.query_vport_state(cmd),
             Opcode::QUERY_VPORT_COUNTER => self.eth.query_vport_counter(cmd),
             Opcode::ALLOC_PD => self.eth.alloc_pd(cmd),
-            Opcode::DEALLOC_PD => self.eth.dealloc_pd(cmd),
+            Opcode::DEALLOC_PD => {
+                let pd = cmd.get(cxu_hal::ifc::commands::transport::PD) as u32;
+                let used = self.queues.uses_pd(pd);
+                self.eth.dealloc_pd(cmd, used)
+            }
             Opcode::ALLOC_TRANSPORT_DOMAIN => self.eth.alloc_td(cmd),
             Opcode::DEALLOC_TRANSPORT_DOMAIN => self.eth.dealloc_td(cmd),
             Opcode::ALLOC_Q_COUNTER => self.eth.alloc_q_counter(cmd),
-            Opcode::DEALLOC_Q_COUNTER => self.eth.dealloc_q_counter(cmd),
+            Opcode::DEALLOC_Q_COUNTER => {
+                let id = cmd.get(cxu_hal::ifc::commands::transport::COUNTER_SET_ID) as u32;
+                let used = self.queues.uses_q_counter(id);
+                self.eth.dealloc_q_counter(cmd, used)
+            }
             Opcode::QUERY_Q_COUNTER => self.eth.query_q_counter(cmd),
             Opcode::CREATE_MKEY => self.eth.create_mkey(cmd),
             Opcode::DESTROY_MKEY => self.eth.destroy_mkey(cmd),

@@ -164,4 +164,12 @@ impl Eth {
         cmd.out_len(16);
         Ok(())
     }
+
+    /// Whether a TIR delivers to RQ `rqn` or an RQT lists it.
+    pub fn rq_in_use(&self, rqn: u32) -> bool {
+        self.tirs
+            .iter()
+            .any(|(_, t)| t.target == TirTarget::Rq(rqn))
+            || self.rqts.iter().any(|(_, r)| r.rqs.contains(&rqn))
+    }
 }

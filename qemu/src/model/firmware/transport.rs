@@ -7,7 +7,8 @@
 //! * ALLOC_Q_COUNTER / DEALLOC_Q_COUNTER / QUERY_Q_COUNTER: up to `max_qp_cnt`
 //!   sets, numbered from 1 (mlx5e takes 0 for "none"); the counters read as
 //!   the model counted them (nothing drops for lack of receive buffers yet,
-//!   so `out_of_buffer` is 0) and `clear` zeroes them.
+//!   so `out_of_buffer` is 0) and `clear` zeroes them; a set an RQ counts
+//!   into cannot be freed, nor a PD an SQ or RQ names.
 //! * CREATE_MKEY / DESTROY_MKEY: physical-address keys only (access mode PA,
 //!   what mlx5e creates with `length64` for its whole-memory key); its PD must
 //!   exist. A translated (MTT/KLM) key, a UMR-enabled key or a umem is
@@ -48,12 +49,13 @@ impl Eth {
         Ok(())
     }
 
-    pub(super) fn dealloc_pd(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
+    /// DEALLOC_PD; `queue_uses`: an SQ or RQ names the PD.
+    pub(super) fn dealloc_pd(&mut self, cmd: &mut Cmd<'_>, queue_uses: bool) -> CmdResult {
         let pd = cmd.get(t::PD) as u32;
         if !self.pds.contains(pd) {
             return Err(super::objects::not_found());
         }
-        if self.pd_in_use(pd) {
+        if queue_uses || self.pd_in_use(pd) {
             return Err(in_use());
         }
         self.pds.remove(pd)?;
@@ -86,8 +88,15 @@ impl Eth {
         Ok(())
     }
 
-    pub(super) fn dealloc_q_counter(&mut self, cmd: &mut Cmd<'_>) -> CmdResult {
+    /// DEALLOC_Q_COUNTER; `rq_uses`: an RQ counts into the set.
+    pub(super) fn dealloc_q_counter(&mut self, cmd: &mut Cmd<'_>, rq_uses: bool) -> CmdResult {
         let id = cmd.get(t::COUNTER_SET_ID) as u32;
+        if !self.q_counters.contains(id) {
+            return Err(super::objects::not_found());
+        }
+        if rq_uses {
+            return Err(in_use());
+        }
         self.q_counters.remove(id)?;
         cmd.out_len(16);
         Ok(())

@@ -195,6 +195,19 @@ impl Queues {
         self.rqs.keys().copied().collect()
     }
 
+    /// Whether an SQ or RQ names PD `pd`.
+    pub fn uses_pd(&self, pd: u32) -> bool {
+        self.sqs.iter().any(|(&n, s)| s.info(n).pd == pd)
+            || self.rqs.iter().any(|(&n, r)| r.info(n).pd == pd)
+    }
+
+    /// Whether an RQ counts into Q counter set `id`.
+    pub fn uses_q_counter(&self, id: u32) -> bool {
+        self.rqs
+            .iter()
+            .any(|(&n, r)| r.info(n).tis_or_counter == id)
+    }
+
     /// Whether an SQ sends through TIS `tisn`.
     pub fn sq_uses_tis(&self, tisn: u32) -> bool {
         self.sqs

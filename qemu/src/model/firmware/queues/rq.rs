@@ -65,8 +65,14 @@ impl Firmware {
         ) {
             return Err(CmdError::bad_param(syndrome::WQ_BAD_TYPE));
         }
-        // TODO(issue 13): check `wq.pd` and `counter_set_id` against the PD
-        // and queue counter tables once the model has them.
+        // A PD and Q counter the RQ names exist; mlx5e's drop RQ names
+        // neither (0), its channel RQs both.
+        let counter = get(rqc::COUNTER_SET_ID) as u32;
+        if (wq.pd != 0 && !self.eth.pd_exists(wq.pd))
+            || (counter != 0 && !self.eth.q_counter_exists(counter))
+        {
+            return Err(super::super::objects::bad_reference());
+        }
         let Some(rqn) = next_number(&mut self.queues.last_rqn, &self.queues.rqs) else {
             return Err(limit(syndrome::RQ_LIMIT));
         };
@@ -131,9 +137,14 @@ impl Firmware {
 
     pub(super) fn destroy_rq(&mut self, env: &Env<'_>, cmd: &mut Cmd<'_>) -> CmdResult {
         let rqn = cmd.get(l::RQN) as u32;
-        if self.queues.rqs.remove(&rqn).is_none() {
+        if !self.queues.rqs.contains_key(&rqn) {
             return Err(bad_res(syndrome::RQ_NOT_FOUND));
         }
+        // A TIR delivering to it or an RQT listing it keeps it (RES_BUSY).
+        if self.eth.rq_in_use(rqn) {
+            return Err(super::super::objects::in_use());
+        }
+        self.queues.rqs.remove(&rqn);
         env.ctl.history.lock().rqs_destroyed += 1;
         cmd.out_len(16);
         Ok(())

@@ -68,9 +68,11 @@ impl Firmware {
                 super::super::syndrome::UAR_NOT_ALLOCATED,
             ));
         }
-        // TODO(issue 13): check `tis_num_0` and `wq.pd` against the TIS and
-        // PD tables once the model has them.
+        // The TIS and PD the SQ names exist (the Ethernet objects, `eth.rs`).
         let tisn = get(sqc::TIS_NUM_0) as u32;
+        if !self.eth.tis_exists(tisn) || !self.eth.pd_exists(wq.pd) {
+            return Err(super::super::objects::bad_reference());
+        }
         let Some(sqn) = next_number(&mut self.queues.last_sqn, &self.queues.sqs) else {
             return Err(limit(syndrome::SQ_LIMIT));
         };

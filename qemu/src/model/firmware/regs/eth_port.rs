@@ -7,10 +7,13 @@
 //!   100GBASE-CR4 and -SR4; the driver may restrict `eth_proto_admin` to a
 //!   non-empty subset of that; `eth_proto_oper` is the fastest admin mode
 //!   while the port is operationally up, none while down.
+//! * PFCC: global pause on (both ways) at power-on, per-priority flow control
+//!   off; a write sets `pptx`/`pprx` unless their `_mask_n` bit says not to,
+//!   and the `pfctx`/`pfcrx` bits its priority masks name.
 #![forbid(unsafe_code)]
 
 use cxu_hal::ifc::regs::paos::oper;
-use cxu_hal::ifc::regs::{pmtu, ptys};
+use cxu_hal::ifc::regs::{pfcc, pmtu, ptys};
 use cxu_hal::ifc::Field;
 
 use super::RegAccess;
@@ -26,6 +29,10 @@ const CAPABILITY: u32 = 1 << ptys::link_mode::GBASE_100_CR4 | 1 << ptys::link_mo
 pub struct EthPort {
     admin_mtu: u16,
     proto_admin: u32,
+    /// Global pause (tx, rx).
+    pause: (bool, bool),
+    /// Per-priority flow control (tx, rx).
+    pfc: (u8, u8),
 }
 
 impl Default for EthPort {
@@ -33,6 +40,8 @@ impl Default for EthPort {
         EthPort {
             admin_mtu: 1522,
             proto_admin: CAPABILITY,
+            pause: (true, true),
+            pfc: (0, 0),
         }
     }
 }
@@ -95,6 +104,35 @@ impl Firmware {
             ptys::ETH_PROTO_OPER,
             if up { u64::from(fastest) } else { 0 },
         );
+        Ok(out)
+    }
+
+    pub(super) fn pfcc(&mut self, acc: &RegAccess<'_>) -> Result<Vec<u8>, CmdError> {
+        acc.need(pfcc::LEN)?;
+        let lp = local_port(acc, pfcc::LOCAL_PORT);
+        let i = self.regs.port_index(lp)?;
+        let port = &mut self.regs.eth_ports[i];
+        let get = |f: Field| f.get(acc.data).unwrap_or(0);
+        if acc.write {
+            if get(pfcc::PPTX_MASK_N) == 0 {
+                port.pause.0 = get(pfcc::PPTX) != 0;
+            }
+            if get(pfcc::PPRX_MASK_N) == 0 {
+                port.pause.1 = get(pfcc::PPRX) != 0;
+            }
+            let (mtx, mrx) = (get(pfcc::PRIO_MASK_TX) as u8, get(pfcc::PRIO_MASK_RX) as u8);
+            port.pfc.0 = (port.pfc.0 & !mtx) | (get(pfcc::PFCTX) as u8 & mtx);
+            port.pfc.1 = (port.pfc.1 & !mrx) | (get(pfcc::PFCRX) as u8 & mrx);
+        }
+        let mut out = vec![0u8; pfcc::LEN];
+        let mut set = |f: Field, v: u64| {
+            let _ = f.set(&mut out, v);
+        };
+        set(pfcc::LOCAL_PORT, u64::from(lp));
+        set(pfcc::PPTX, u64::from(port.pause.0));
+        set(pfcc::PPRX, u64::from(port.pause.1));
+        set(pfcc::PFCTX, u64::from(port.pfc.0));
+        set(pfcc::PFCRX, u64::from(port.pfc.1));
         Ok(out)
     }
 }

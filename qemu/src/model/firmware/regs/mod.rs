@@ -1,8 +1,8 @@
 //! ACCESS_REG: the registers the control plane needs.
 //!
 //! * ports: PAOS (admin/oper state; an oper change posts a PORT_CHANGE event),
-//!   PPCNT (IEEE 802.3 counters, group 0; other groups read as zeros), PMTU
-//!   and PTYS (`eth_port.rs`);
+//!   PPCNT (IEEE 802.3 counters, group 0; other groups read as zeros), PMTU,
+//!   PTYS and PFCC (`eth_port.rs`);
 //! * traps (when the profile has them): HTGT trap groups, HPKT per-trap action
 //!   and group, QPCR policers with their drop counter (Spectrum layouts, see
 //!   `hal::ifc::regs`);
@@ -135,6 +135,7 @@ impl Firmware {
             RegisterId::PPCNT => self.ppcnt(&acc)?,
             RegisterId::PMTU => self.pmtu(&acc)?,
             RegisterId::PTYS => self.ptys(&acc)?,
+            RegisterId::PFCC => self.pfcc(&acc)?,
             RegisterId::HTGT if traps => self.regs.traps.htgt(&acc)?,
             RegisterId::HPKT if traps => self.regs.traps.hpkt(&acc)?,
             RegisterId::QPCR if policers => self.regs.traps.qpcr(&acc)?,
