@@ -329,7 +329,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
 /// Bound of the mlx5_core guest run (it takes about 30 s alone).
 const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
 /// Checks `mlx5_core.sh` prints when all pass.
-const MLX5_CHECKS: u32 = 28;
+const MLX5_CHECKS: u32 = 29;
 
 /// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
 fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {

@@ -81,6 +81,17 @@ carrier_is() {
 # PAOS admin up: the model's port goes operationally up and says so (PORT_CHANGE).
 carrier_is 1 60; check "the carrier came up with the port" $?
 /bin/ip link show dev $net | sed 's/^/guest: ip: /'
+# The data path: ARP requests for an absent neighbour go out on the netdev's SQ
+# (mlx5e_xmit, the doorbell at UAR 0x800); the model executes them and writes their
+# requester CQEs, which mlx5e counts in tx0_cqes after the completion interrupt.
+/bin/ip addr add 192.0.2.1/24 dev $net
+ping -c 3 -W 1 192.0.2.2 > /dev/null 2>&1
+/bin/ethtool -S $net > /tmp/stats 2>&1
+grep -E '^ +tx0_(packets|cqes|stopped|wake|cqe_err)' /tmp/stats | sed 's/^ */guest: ethtool -S: /'
+pk=$(sed -n 's/^ *tx0_packets: //p' /tmp/stats); cqes=$(sed -n 's/^ *tx0_cqes: //p' /tmp/stats)
+err=$(sed -n 's/^ *tx0_cqe_err: //p' /tmp/stats)
+[ "${pk:-0}" -ge 1 ] && [ "${cqes:-0}" -ge 1 ] && [ "${err:-1}" = 0 ]
+check "packets sent on the SQ completed (tx0_packets ${pk:-?}, tx0_cqes ${cqes:-?}, tx0_cqe_err ${err:-?})" $?
 # The host test pulls the link partner away when it reads the next line (and prints
 # the model's state: the objects of an open netdev), then brings it back.
 echo "guest: mlx5 netdev up, waiting for the link partner to leave"

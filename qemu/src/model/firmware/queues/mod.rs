@@ -42,10 +42,6 @@ pub mod limits {
     pub const LOG_MAX_SQ: u8 = 12;
     /// `log_max_rq`: at most 4096 RQs.
     pub const LOG_MAX_RQ: u8 = 12;
-    /// `max_wqe_sz_sq`: send WQEs of up to 16 basic blocks (1 KiB), the
-    /// `MLX5_SEND_WQE_MAX_WQEBBS` mlx5e needs (it refuses to attach its
-    /// netdev below that). `ds` is 6 bits, so no WQE is larger.
-    pub const MAX_WQE_SZ_SQ: u16 = 1024;
     /// `log_bf_reg_size`: 512-byte BlueFlame registers (two 256-byte
     /// buffers each), the SQ doorbells at UAR offset 0x800 + 256 n.
     pub const LOG_BF_REG_SIZE: u8 = 9;
@@ -88,7 +84,6 @@ pub fn advertise(c: &mut [u8]) {
     set(cap::LOG_MAX_SQ, limits::LOG_MAX_SQ.into());
     set(cap::LOG_MAX_RQ, limits::LOG_MAX_RQ.into());
     set(cap::LOG_BF_REG_SIZE, limits::LOG_BF_REG_SIZE.into());
-    set(cap::MAX_WQE_SZ_SQ, limits::MAX_WQE_SZ_SQ.into());
     set(cq_l::cap::CQ_MODERATION, 1);
     set(cq_l::cap::CQ_PERIOD_MODE_MODIFY, 1);
 }
