@@ -351,8 +351,9 @@ impl Ring {
                     handle(None);
                 }
             }
-            // Counted across calls: a busy-polled EQ is never armed, and the
-            // device must still learn how far software has read.
+            // Counted across calls and sessions: an EQ the waiters consume
+            // stays unarmed, and the device must still learn how far
+            // software has read.
             self.unreported += 1;
             if self.unreported >= EQ_POLLING_BUDGET {
                 // The field-wise call keeps `view`'s borrow of the region.

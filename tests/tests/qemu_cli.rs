@@ -10,7 +10,9 @@
 //! and a short `bench --pci` whose table and JSON are the embedded bench's.
 //! The model's state is checked from the server's state lines; after
 //! `unbind` the kernel's mlx5_core takes the function and iproute2's
-//! `devlink -j` is compared with `cxu -j` key by key (item 8).
+//! `devlink -j` is compared with `cxu -j` key by key (item 8); then `cxu bind`
+//! is refused while mlx5_core's netdev is up and takes the function once it
+//! is down.
 //!
 //! Ignored like `qemu_guest`'s boots: `scripts/test` runs it (`--ignored`)
 //! unless `CXU_QEMU=0`.
@@ -114,6 +116,18 @@ for q in "dev show" "dev info" "health show" "dev param show"; do
   echo "CLI-BEGIN devlink-j $q"; cat /tmp/out; echo "CLI-END devlink-j $q rc=$rc"
   echo "CLI-STDERR-BEGIN devlink-j $q"; cat /tmp/err; echo "CLI-STDERR-END devlink-j $q"
 done
+# mlx5_core's netdev in use: bind refuses while it is up and takes the function once it is down.
+d=/sys/bus/pci/devices/$addr
+i=0
+while [ -z "$(ls $d/net 2>/dev/null)" ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+net=$(ls $d/net 2>/dev/null | head -1)
+echo "CLI-NETDEV $net"
+ip link set dev $net up
+step bind-while-up bind $addr
+echo "CLI-AFTER-REFUSAL $(basename "$(readlink $d/driver)") $(cat /sys/class/net/$net/flags)"
+ip link set dev $net down
+step bind-when-down bind $addr
+echo "CLI-AFTER-BIND $(basename "$(readlink $d/driver)") net=$(ls $d/net 2>/dev/null)"
 rmmod mlx5_core
 "#;
 
@@ -178,6 +192,11 @@ fn between<'a>(s: &'a str, begin: &str, end: &str) -> &'a str {
 /// the four documents (objects, handles, version names, reporter and param
 /// keys) has the same keys and types.
 const EXPECTED_SHAPE_DIFFS: &[(&str, &str, &str)] = &[
+    (
+        "dev show",
+        ".nested_devlink",
+        "mlx5e's netdev registers a devlink instance of its own (auxiliary/mlx5_core.eth.0) nested in the function's (en/devlink.c); cxu has no netdev",
+    ),
     (
         "dev info",
         ".serial_number",
@@ -524,6 +543,51 @@ fn the_cxu_tool_does_a_users_session_on_a_guest_function() {
     assert!(
         unexplained.is_empty(),
         "devlink -j and cxu -j differ in shape: {unexplained:#?}"
+    );
+
+    // mlx5_core's netdev up: `cxu bind` refuses, naming it, and changes
+    // nothing; once it is down, `cxu bind` takes the function to vfio-pci.
+    let net = console
+        .lines()
+        .find_map(|l| l.strip_prefix("CLI-NETDEV "))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| panic!("mlx5_core brought up no netdev:\n{console}"));
+    let (out, rc) = step(&console, "bind-while-up");
+    let err = between(
+        &console,
+        "CLI-STDERR-BEGIN bind-while-up\n",
+        "CLI-STDERR-END bind-while-up",
+    );
+    assert_eq!(
+        (rc, out),
+        (1, ""),
+        "bind with {net} up was not refused:\n{out}\n--- stderr\n{err}"
+    );
+    assert!(
+        err.contains(&format!("network interface {net} is up")) && err.contains("cxu -f bind"),
+        "the refusal names neither the interface nor -f: {err}"
+    );
+    let after: Vec<&str> = console
+        .lines()
+        .find_map(|l| l.strip_prefix("CLI-AFTER-REFUSAL "))
+        .expect("the state after the refusal")
+        .split_whitespace()
+        .collect();
+    let flags = after
+        .get(1)
+        .and_then(|f| u32::from_str_radix(f.trim_start_matches("0x"), 16).ok());
+    assert!(
+        after.first() == Some(&"mlx5_core") && flags.is_some_and(|f| f & 1 != 0),
+        "after the refusal the function is not on mlx5_core with {net} up: {after:?}"
+    );
+    assert_eq!(
+        ok(&console, "bind-when-down"),
+        format!("{addr}: mlx5_core -> vfio-pci\n")
+    );
+    assert!(
+        console.contains("CLI-AFTER-BIND vfio-pci net=\n"),
+        "after bind the function is not on vfio-pci without its netdev:\n{console}"
     );
 
     // The model saw each of those steps.

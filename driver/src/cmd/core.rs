@@ -38,11 +38,10 @@ const POLL_YIELD: Duration = Duration::from_millis(2);
 /// completes the command, a fatal error and removal wake it at once.
 const POLL_NAP_MIN: Duration = Duration::from_micros(50);
 const POLL_NAP_MAX: Duration = Duration::from_millis(2);
-/// How long an events-mode waiter watches its slot's state word before it
-/// parks. An EQ thread that is already awake (it polls a busy EQ before it
-/// re-arms, `eq.rs`) marks the slot done within a microsecond or two; a parked
-/// waiter costs a futex wake on its path and a scheduler wake-up on the
-/// waiter's. 100 us covers the median wait at depth 32 on the model (25-45 us).
+/// How long an events-mode waiter with no event queue to consume itself (a
+/// queue driven by `complete_vector` alone, as the criterion bench does)
+/// watches its slot's state word before it parks: a parked waiter costs a
+/// futex wake on the completer's path and a scheduler wake-up on its own.
 #[cfg(not(cxu_driver_loom))]
 const EVENT_SPIN: Duration = Duration::from_micros(100);
 /// The first part of either spin keeps the CPU (a command of the in-process
@@ -103,6 +102,7 @@ pub(crate) enum Waited {
 
 /// One command's wait, as [`Core::wait`] was asked for it.
 pub(crate) struct Wait<'a> {
+    pub(crate) slot: u32,
     pub(crate) sync: &'a SlotSync,
     pub(crate) posted: u32,
     pub(crate) user: bool,
@@ -301,6 +301,7 @@ impl Core {
         let deadline = time::after(posted_at, timeout);
         if let Some(lead) = lead.filter(|_| self.mode() == Mode::Events) {
             let w = Wait {
+                slot,
                 sync,
                 posted,
                 user,

@@ -235,6 +235,11 @@ impl Core {
         let mut spin = true;
         let mut checks: u32 = 0;
         loop {
+            // Its own entry first, as a polling waiter does: a follower does
+            // not wait for the leader to read its EQE (which, read later,
+            // finds the slot done; a reused slot's ownership bit keeps a
+            // late EQE from completing the next command early).
+            self.try_complete(w.slot, entries);
             if w.sync.is_done(w.posted) {
                 return Some(Waited::Done);
             }

@@ -13,9 +13,11 @@
 //!
 //! Complete: any thread that sees a posted slot's ownership bit back at 0 wins
 //! the state word's CAS once ([`SlotSync`](super::slot::SlotSync)); in polling mode the waiters poll
-//! every busy slot, so one waiter retires others' commands; in events mode the
-//! EQ thread calls [`Queue::complete_vector`] and only the waiters whose slots
-//! completed are unparked. The waiter copies the output out of DMA memory,
+//! every busy slot, so one waiter retires others' commands; in events mode a
+//! waiter looks at its own slot and consumes the event queue itself when
+//! nobody else does ([`Lead`]), completing the slots of every EQE it reads
+//! ([`Queue::complete_vector`]); the EQ thread does the same after an
+//! interrupt, and only waiters asleep on their slot are unparked. The waiter copies the output out of DMA memory,
 //! checks it, frees the slot and returns owned bytes.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};

@@ -10,8 +10,9 @@
 //! written once; a command costs one ownership store and one doorbell write),
 //! except that completions are *found through the EQ*: it consumes EQEs
 //! (owner bit, then the slot vector), reports the consumer index every 128,
-//! and when none has come for [`IDLE_SPIN`] it arms the EQ and sleeps on the
-//! vector's eventfd, as an interrupt-driven driver does. One thread, no slot
+//! spins for [`IDLE_SPIN`] and then yields while none comes, and after
+//! [`IDLE_SLEEP`] without one arms the EQ and sleeps on the vector's
+//! eventfd, as an interrupt-driven driver does. One thread, no slot
 //! allocation, no tokens, no copies.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -43,9 +44,12 @@ const FW_PAGES: usize = 256;
 const EQ_NENT: u32 = 32;
 /// No completion for this long: the device is stuck.
 const STALL: Duration = Duration::from_secs(5);
-/// How long the submitter keeps consuming without an EQE before it arms the
-/// EQ and sleeps on the eventfd (the polled device alone yields after as long).
+/// How long the submitter spins without an EQE before it yields between looks
+/// (as the polled device alone does).
 const IDLE_SPIN: Duration = Duration::from_micros(20);
+/// How long it keeps looking without an EQE before it arms the EQ and sleeps
+/// on the eventfd (the driver's waiters sleep after as long: `EVENT_IDLE`).
+const IDLE_SLEEP: Duration = Duration::from_micros(50);
 /// Longest sleep on the eventfd between looks (a safety net).
 const SLEEP: Duration = Duration::from_millis(100);
 
@@ -299,6 +303,8 @@ impl EventsAlone {
             let since = *idle_since.get_or_insert(now);
             if now - since < IDLE_SPIN {
                 std::hint::spin_loop();
+            } else if now - since < IDLE_SLEEP {
+                std::thread::yield_now();
             } else {
                 // Nothing for a while: arm, look once more, sleep on the vector.
                 self.eq_doorbell(ci, true);

@@ -86,6 +86,14 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
     );
     assert_eq!(r.alone.len(), 2 * 2);
     assert!(r.alone.iter().all(|a| a.commands_per_sec > 0.0));
+    // And in events mode: completions found through its own EQ.
+    assert_eq!(r.alone_events.len(), 2 * 2);
+    assert!(
+        r.alone_events.iter().all(|a| a.commands_per_sec > 0.0),
+        "{:?}",
+        r.alone_events
+    );
+    assert!(shown.contains("device alone, events mode"), "{shown}");
     // The device alone's CPU covers its whole run: it completed commands.
     assert!(
         r.alone
