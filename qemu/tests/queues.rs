@@ -358,6 +358,17 @@ fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
             syndrome::BAD_REFERENCE,
         );
     }
+    // An SQ without a TIS list (mlx5e's ICOSQ) names no TIS.
+    let mut ico = ok.clone();
+    set(&mut ico, sq::sqc::TIS_LST_SZ.at(c), 0);
+    set(&mut ico, sq::sqc::TIS_NUM_0.at(c), 0);
+    let icosq = h.exec(&ico, 16);
+    icosq.ok();
+    h.exec(
+        &numbered(Opcode::DESTROY_SQ, icosq.be32(0x08) & 0xFF_FFFF),
+        16,
+    )
+    .ok();
     let sqn = h.exec(&ok, 16);
     sqn.ok();
     let sqn = sqn.be32(0x08) & 0xFF_FFFF;

@@ -68,9 +68,11 @@ impl Firmware {
                 super::super::syndrome::UAR_NOT_ALLOCATED,
             ));
         }
-        // The TIS and PD the SQ names exist (the Ethernet objects, `eth.rs`).
+        // The TIS (if it has one: mlx5e's ICOSQ has none) and the PD the SQ
+        // names exist (the Ethernet objects, `eth.rs`).
         let tisn = get(sqc::TIS_NUM_0) as u32;
-        if !self.eth.tis_exists(tisn) || !self.eth.pd_exists(wq.pd) {
+        let tis_ok = get(sqc::TIS_LST_SZ) == 0 || self.eth.tis_exists(tisn);
+        if !tis_ok || !self.eth.pd_exists(wq.pd) {
             return Err(super::super::objects::bad_reference());
         }
         let Some(sqn) = next_number(&mut self.queues.last_sqn, &self.queues.sqs) else {
