@@ -126,6 +126,7 @@ fn many_waiters_lead_follow_and_sleep_and_every_command_completes_once() {
         eq.armed && eq.consumer_index == eq.producer_index
     });
     assert_eq!(ctl.eqs()[0].overruns, 0);
+    assert_eq!(ctl.counters().events_dropped, 0, "no EQE lost");
     // And the interrupt still works: an unsolicited event after all this.
     assert!(ctl.port_change_event(1, port_change::ACTIVE));
     eventually("the last port event", || {

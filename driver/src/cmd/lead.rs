@@ -235,11 +235,6 @@ impl Core {
         let mut spin = true;
         let mut checks: u32 = 0;
         loop {
-            // Its own entry first, as a polling waiter does: a follower does
-            // not wait for the leader to read its EQE (which, read later,
-            // finds the slot done; a reused slot's ownership bit keeps a
-            // late EQE from completing the next command early).
-            self.try_complete(w.slot, entries);
             if w.sync.is_done(w.posted) {
                 return Some(Waited::Done);
             }
@@ -249,8 +244,21 @@ impl Core {
             if self.mode() != Mode::Events {
                 return None;
             }
-            if lead.try_lead(self, entries).is_some() && w.sync.is_done(w.posted) {
-                return Some(Waited::Done);
+            if lead.try_lead(self, entries).is_some() {
+                // Just drained the EQ: its own entry may be back before its
+                // EQE is written; take it (the EQE, read later, finds the
+                // slot done, and a reused slot's ownership bit keeps it from
+                // completing the next command early). Only a leader does:
+                // a follower that completed from its entry while the leader
+                // is held up could run the device arbitrarily far ahead of
+                // the EQ's consumer and overrun the ring, losing EQEs (page
+                // requests among them); this way the EQEs left unread stay
+                // bounded by the commands in flight (every completion from
+                // an entry follows a drain of the EQ).
+                self.try_complete(w.slot, entries);
+                if w.sync.is_done(w.posted) {
+                    return Some(Waited::Done);
+                }
             }
             let p = lead.progress();
             moved |= p != seen;

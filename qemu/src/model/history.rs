@@ -73,11 +73,18 @@ pub struct History {
     pub rqs_destroyed: u64,
     /// CQEs firmware wrote.
     pub cqes_posted: u64,
+    /// NOPs answered, by op_mod (firmware ignores a NOP's op_mod; a guest
+    /// test tags a measured window's NOPs with one). Never dropped, unlike
+    /// the command log, so a window is counted whole however long the run.
+    pub nops_by_op_mod: std::collections::BTreeMap<u16, u64>,
 }
 
 impl History {
     /// Appends a command.
     pub fn command(&mut self, r: CmdRecord) {
+        if r.opcode == Opcode::NOP {
+            *self.nops_by_op_mod.entry(r.op_mod).or_default() += 1;
+        }
         if self.commands.len() < LOG_LIMIT {
             self.commands.push(r);
         } else {

@@ -17,16 +17,15 @@
 //! ignores a NOP's op_mod): a guest test tags the NOPs of a measured window
 //! with one, so the host finds that window's line among the others.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Instant;
 
-use cxu_hal::ifc::Opcode;
 use cxu_qemu::model::access::{Bar0Class, Bar0Counts};
 use cxu_qemu::Device;
 
 /// Everything a window counts, at one moment.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Snapshot {
     bar0: Bar0Counts,
     config_reads: u64,
@@ -36,8 +35,9 @@ struct Snapshot {
     eqes: u64,
     interrupts: u64,
     dma: (u64, u64),
-    /// Commands in the model's history (logged and dropped).
-    history: usize,
+    /// NOPs answered so far, by op_mod (the model's tally, which unlike its
+    /// command log never drops one).
+    nops: BTreeMap<u16, u64>,
     /// CPU time of the server's own threads and of the firmware's, in ns.
     cpu: (u64, u64),
 }
@@ -105,17 +105,19 @@ impl Window {
             eqes: c.eqes_posted,
             interrupts: c.interrupts,
             dma: device.iommu().access_counts(),
-            history: h.commands.len() + h.commands_dropped as usize,
+            nops: h.nops_by_op_mod.clone(),
             cpu: cpu_ns(),
         };
-        let l = self.last;
-        // The window's NOPs still in the log (it keeps the first 16 Ki commands).
-        let logged = h
-            .commands
-            .get(l.history.min(h.commands.len())..)
-            .unwrap_or(&[]);
-        let nops = logged.iter().filter(|r| r.opcode == Opcode::NOP);
-        let marks: BTreeSet<u16> = nops.clone().map(|r| r.op_mod).filter(|&m| m != 0).collect();
+        let l = std::mem::take(&mut self.last);
+        // The window's NOPs, by op_mod: the tally's growth since the last line.
+        let grown: BTreeMap<u16, u64> = now
+            .nops
+            .iter()
+            .map(|(&m, &n)| (m, n - l.nops.get(&m).copied().unwrap_or(0)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        let nops: u64 = grown.values().sum();
+        let marks: Vec<u16> = grown.keys().copied().filter(|&m| m != 0).collect();
         let d = now.bar0.since(&l.bar0);
         let mut o = String::new();
         let _ = write!(
@@ -124,8 +126,8 @@ impl Window {
             reason,
             self.at.elapsed().as_millis(),
             now.commands.saturating_sub(l.commands),
-            nops.count(),
-            marks.into_iter().collect::<Vec<_>>(),
+            nops,
+            marks,
             now.doorbells.saturating_sub(l.doorbells),
             now.eqes.saturating_sub(l.eqes),
             now.interrupts.saturating_sub(l.interrupts),

@@ -33,8 +33,6 @@ pub const LOG_MAX_TIS: u8 = 8;
 pub const LOG_MAX_TIR: u8 = 10;
 /// `log_max_rqt`.
 pub const LOG_MAX_RQT: u8 = 8;
-/// `max_wqe_sz_sq`: 16 send WQE basic blocks of 64 bytes.
-const MAX_WQE_SZ_SQ: u64 = 16 * 64;
 /// `max_lso_cap`: log2 of the largest LSO payload (64 KiB).
 const MAX_LSO_CAP: u64 = 16;
 
@@ -67,9 +65,6 @@ pub fn general(c: &mut [u8]) {
     set(cap::LOG_MAX_RQT, u64::from(LOG_MAX_RQT));
     set(eth::LOG_MAX_RQT_SIZE, u64::from(LOG_MAX_RQT_SIZE));
     set(eth::LOG_MAX_TIS_PER_SQ, 0);
-    // mlx5e refuses to attach (a WARN_ON) unless an SQ WQE may span the 16
-    // basic blocks of its largest send WQE (MLX5_SEND_WQE_MAX_WQEBBS x 64).
-    set(cap::MAX_WQE_SZ_SQ, MAX_WQE_SZ_SQ);
 }
 
 /// The Ethernet offloads page (both maximum and current).

@@ -86,6 +86,9 @@ pub fn advertise(c: &mut [u8]) {
     set(cap::LOG_BF_REG_SIZE, limits::LOG_BF_REG_SIZE.into());
     set(cq_l::cap::CQ_MODERATION, 1);
     set(cq_l::cap::CQ_PERIOD_MODE_MODIFY, 1);
+    // Bytes per send WQE: mlx5e refuses to attach (WARN_ON in
+    // mlx5e_attach_netdev) below MLX5_SEND_WQE_MAX_WQEBBS (16) x 64.
+    set(cxu_hal::ifc::caps::general::MAX_WQE_SZ_SQ, 1024);
 }
 
 /// What a test (or the server's state line) can see of one CQ.
