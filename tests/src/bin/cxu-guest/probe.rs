@@ -50,10 +50,21 @@ fn events(d: &Device) -> Check {
     for _ in 0..50 {
         nop(d)?;
     }
-    let (irqs, cmds) = (
-        c.interrupts.load(Ordering::Relaxed) - irq0,
-        c.cmd_eqes.load(Ordering::Relaxed) - cmd0,
-    );
+    // A waiter may find its command done before its EQE is read (a leader
+    // that drained the EQ just before the EQE landed); that EQE is consumed
+    // by the next session or the EQ thread's next look, so wait for it.
+    let counts = || {
+        (
+            c.interrupts.load(Ordering::Relaxed) - irq0,
+            c.cmd_eqes.load(Ordering::Relaxed) - cmd0,
+        )
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (mut irqs, mut cmds) = counts();
+    while (cmds < 50 || irqs == 0) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        (irqs, cmds) = counts();
+    }
     if cmds < 50 || irqs == 0 {
         return Err(format!("50 NOPs: {cmds} command EQEs, {irqs} interrupts"));
     }
