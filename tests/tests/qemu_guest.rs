@@ -215,6 +215,7 @@ const REQUIRED_CHECKS: &[&str] = &[
     "cost-raw-polling-batch31",
     "cost-driver-polling-1",
     "cost-driver-polling-batch31",
+    "cost-driver-polling-each31",
     "cost-raw-events-1",
     "cost-raw-events-batch31",
     "cost-driver-events-1",

@@ -7,9 +7,10 @@
 //! `status_own = 1`, publish the slot's state word, `wmb`, and write the slot's
 //! bit to the doorbell ([`Queue::submit_batch`]: the bits of all its commands
 //! in one write). The submit path never reads the BAR: behind a trapped BAR a
-//! read is a round trip to the device (~80 us in the QEMU guest). Nothing is locked: the per-slot buffers are owned by
-//! whoever owns the slot (their mutex is only ever `try_lock`ed, and a failure
-//! would be a driver bug reported as an error).
+//! read is a round trip to the device (44-110 us in the QEMU guest,
+//! `tests/trapped_access.rs` keeps it so). Nothing is locked: the per-slot
+//! buffers are owned by whoever owns the slot (their mutex is only ever
+//! `try_lock`ed, and a failure would be a driver bug reported as an error).
 //!
 //! Complete: any thread that sees a posted slot's ownership bit back at 0 wins
 //! the state word's CAS once ([`SlotSync`](super::slot::SlotSync)); in polling mode the waiters poll
@@ -352,8 +353,8 @@ impl Queue {
     /// 31. A command that has to wait for a slot first rings those posted
     /// before it. A slot is freed only by its command's handle, so a batch
     /// cannot hold more commands than there are slots of their class (31
-    /// regular, one MANAGE_PAGES): a larger one is refused before anything
-    /// is posted. On a later error the commands posted before it are rung and
+    /// regular and one MANAGE_PAGES on a 32-entry queue): a larger one is
+    /// refused before anything is posted. On a later error the commands posted before it are rung and
     /// abandoned (their slots come back when the device completes them) and
     /// the error is returned.
     pub fn submit_batch(&self, cmds: &[(&[u8], usize)], user: bool) -> Result<Vec<CmdHandle<'_>>> {

@@ -10,6 +10,15 @@ kernel)
   grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug
   d=/sys/kernel/debug/mlx5/$2/commands
   if [ ! -d "$d" ]; then echo "INFO cmd-stat kernel: no $d"; exit 0; fi
+  # More samples of a command both drivers send after their bring-up: each `devlink dev
+  # info` sends ACCESS_REG four times (MCQS, MCQI; the board id of QUERY_ADAPTER is read
+  # once, at probe). Its counter restarts first, so its average is of the loop alone, in
+  # events mode (cxu-guest --cmd-stats sends 20 MCAM reads).
+  if [ -x /bin/devlink ]; then
+    [ -f "$d/ACCESS_REG/reset" ] && echo 1 > "$d/ACCESS_REG/reset"
+    i=0
+    while [ $i -lt 20 ]; do /bin/devlink dev info "pci/$2" > /dev/null 2>&1; i=$((i + 1)); done
+  fi
   for c in "$d"/*; do
     [ -f "$c/n" ] || continue
     n=$(cat "$c/n")

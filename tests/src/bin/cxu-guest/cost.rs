@@ -6,7 +6,9 @@
 //! batches of 31 (one doorbell write per batch: `testkit::Submitter::ring`
 //! with 31 bits, `Queue::submit_batch`).
 //!
-//! Each of the eight windows (run [`REPEATS`] times, interleaved) starts
+//! The driver's queue also runs 31 in flight submitted one by one (one
+//! doorbell each: the way before `submit_batch`, the "before" of its count).
+//! Each of the nine windows (run [`REPEATS`] times, interleaved) starts
 //! with a function reset, at which
 //! `cxu-vfio-user` prints the counts of the window before (trapped BAR0
 //! accesses by register, interrupts, DMA, its CPU: `counts.rs`), and the run
@@ -53,6 +55,24 @@ enum Depth {
     One,
     /// Batches of [`BATCH`], one doorbell write each.
     Batch,
+    /// [`BATCH`] in flight, each submitted alone (one doorbell write per
+    /// command): the driver's way before `Queue::submit_batch`, kept as the
+    /// count's "before".
+    Each,
+}
+
+/// The windows of a variant: every variant one at a time and batched; the
+/// driver's queue also without batching.
+fn depths(name: &str) -> &'static [(Depth, &'static str)] {
+    if name == "driver-polling" {
+        &[
+            (Depth::One, "1"),
+            (Depth::Batch, "batch31"),
+            (Depth::Each, "each31"),
+        ]
+    } else {
+        &[(Depth::One, "1"), (Depth::Batch, "batch31")]
+    }
 }
 
 /// The raw submitter on a freshly reset function, after ENABLE_HCA.
@@ -99,6 +119,7 @@ fn raw_polling(f: &Arc<dyn PciFunction>, mark: u16, depth: Depth) -> Result<Dura
                 }
             }
         }
+        Depth::Each => return Err("the raw submitter has no each31 window".into()),
     }
     Ok(t.elapsed())
 }
@@ -150,13 +171,10 @@ fn raw_events(f: &Arc<dyn PciFunction>, mark: u16, depth: Depth) -> Result<Durat
     eq.arm(&s);
     let input = nop(mark);
     let t = Instant::now();
-    let rounds = match depth {
-        Depth::One => NOPS,
-        Depth::Batch => NOPS / BATCH,
-    };
-    let n = match depth {
-        Depth::One => 1,
-        Depth::Batch => BATCH,
+    let (rounds, n) = match depth {
+        Depth::One => (NOPS, 1),
+        Depth::Batch => (NOPS / BATCH, BATCH),
+        Depth::Each => return Err("the raw submitter has no each31 window".into()),
     };
     for _ in 0..rounds {
         let posted: Vec<Prepared> = (0..n)
@@ -212,6 +230,17 @@ fn queue_nops(q: &Queue, mark: u16, depth: Depth) -> Result<Duration, String> {
                 "INFO cost-submit: {:.1} us per NOP in submit_batch (31 entries written, one doorbell)",
                 submitting.as_secs_f64() * 1e6 / f64::from(NOPS)
             );
+        }
+        Depth::Each => {
+            for _ in 0..NOPS / BATCH {
+                let hs = (0..BATCH)
+                    .map(|_| q.submit(&input, 16, false))
+                    .collect::<Result<Vec<_>, _>>()
+                    .ctx("submit")?;
+                for h in hs {
+                    h.wait().ctx("NOP")?;
+                }
+            }
         }
     }
     Ok(t.elapsed())
@@ -291,7 +320,7 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
     let mut failed = std::collections::HashSet::new();
     for _ in 0..REPEATS {
         for (name, variant) in variants {
-            for (depth, tag) in [(Depth::One, "1"), (Depth::Batch, "batch31")] {
+            for &(depth, tag) in depths(name) {
                 let window = format!("{name}-{tag}");
                 let mark = MARK + index;
                 index += 1;
@@ -321,7 +350,7 @@ pub fn run(r: &mut Report, f: Arc<dyn PciFunction>) {
         }
     }
     for (name, _) in variants {
-        for tag in ["1", "batch31"] {
+        for (_, tag) in depths(name) {
             let window = format!("{name}-{tag}");
             if !failed.contains(&window) {
                 r.check(&format!("cost-{window}"), Ok(format!("{REPEATS} windows")));
