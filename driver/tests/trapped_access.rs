@@ -99,3 +99,35 @@ fn a_batch_larger_than_the_slots_is_refused_before_anything_is_posted() {
         h.wait().expect("NOP");
     }
 }
+
+/// An idle device in events mode costs no EQ doorbell writes: the EQ thread
+/// wakes every `eq_poll` to look, and re-arming an EQ that is still armed,
+/// with nothing consumed, was one trapped write per look (10 a second at the
+/// default 100 ms) for nothing.
+#[test]
+fn an_idle_eq_is_not_rearmed_on_every_look() {
+    let f = Arc::new(LocalFunction::new(Profile::default()));
+    let pf: Arc<dyn PciFunction> = f.clone();
+    let cfg = DriverConfig {
+        health_interval: Duration::from_secs(3600),
+        use_events: true,
+        eq_poll: Duration::from_millis(5),
+        ..DriverConfig::default()
+    };
+    let d = Device::probe(pf, cfg).expect("probe");
+    assert_eq!(d.summary().expect("summary").mode, Mode::Events);
+    d.exec(&nop(), 16).expect("NOP");
+    // Settle: the EQ thread's next looks arm the EQ once nobody leads.
+    std::thread::sleep(Duration::from_millis(100));
+    let before = f.bar0_counts();
+    std::thread::sleep(Duration::from_millis(500));
+    let d2 = f.bar0_counts().since(&before);
+    let eq = d2.writes_of(Bar0Class::EqDoorbell);
+    println!(
+        "idle 500 ms at a 5 ms look: {eq} EQ doorbell writes, {} BAR reads",
+        d2.total_reads()
+    );
+    assert!(eq <= 2, "{eq} EQ doorbell writes while idle");
+    assert_eq!(d2.total_reads(), 0);
+    d.remove().expect("remove");
+}

@@ -178,11 +178,15 @@ impl Lead {
             // The interrupt disarmed the EQ.
             c.armed = false;
         }
-        self.session(&mut c, core, entries);
+        let n = self.session(&mut c, core, entries);
         let led = self.led.swap(false, Ordering::Relaxed);
         let busy = self.active.load(Ordering::SeqCst) > 0
             || (led && self.parked.load(Ordering::SeqCst) == 0);
-        if !busy {
+        // Already armed and nothing consumed (an idle look on the timeout):
+        // the EQ is as it should be, and a doorbell write would be one more
+        // trapped access every poll period for nothing. An interrupt raised
+        // meanwhile waits in the eventfd and the next look takes it.
+        if !busy && (!c.armed || n > 0) {
             Self::arm(&mut c);
         }
         if c.armed || c.ring.is_none() {
