@@ -122,6 +122,57 @@ fn hal_test_script(dir: &Path, hal_test: &Path) -> PathBuf {
     path
 }
 
+/// What a finished guest run left: run.sh's output, the guest console (when
+/// the run kept one), and the server's log and state lines.
+struct Finished {
+    out: Output,
+    stdout: String,
+    console: Option<String>,
+    server_log: String,
+    server_states: String,
+}
+
+impl Finished {
+    /// Waits for the server's last state line (it prints it when it sees
+    /// QEMU's connection close), collects everything, stops the server, and
+    /// prints the guest's stdout.
+    fn collect(server: Server, out: Output, console: Option<&Path>) -> Finished {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        server.wait_closed();
+        let server_log = server.log_text();
+        let server_states = server.state_text();
+        drop(server);
+        let console = console.map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .replace('\r', "")
+        });
+        println!("{stdout}");
+        Finished {
+            out,
+            stdout,
+            console,
+            server_log,
+            server_states,
+        }
+    }
+
+    /// Everything a failure message shows.
+    fn detail(&self) -> String {
+        let console = self
+            .console
+            .as_deref()
+            .map(|c| format!("\n--- guest console\n{c}"))
+            .unwrap_or_default();
+        format!(
+            "{}{console}\n--- server log\n{}\n--- server state lines\n{}",
+            show("qemu/guest/run.sh", &self.out),
+            self.server_log,
+            self.server_states
+        )
+    }
+}
+
 /// Runs `cmd`, killing it (and failing) after `bound`.
 fn run_bounded(mut cmd: Command, bound: Duration) -> Output {
     let mut child = cmd
@@ -275,27 +326,17 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         .arg(&bins.guest)
         .arg(&hal_script);
     let out = run_bounded(cmd, GUEST_TIMEOUT + Duration::from_secs(30));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    // The server prints its last state when it sees QEMU's connection close.
-    server.wait_closed();
-    let server_log = server.log_text();
-    let server_states = server.state_text();
-    drop(server);
+    let run = Finished::collect(server, out, None);
     drop(scratch);
-    println!("{stdout}");
-    let counts = summary(&stdout);
-    let detail = || {
-        format!(
-            "{}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
-            show("qemu/guest/run.sh", &out)
-        )
-    };
+    let (out, stdout, server_states) = (&run.out, &run.stdout, &run.server_states);
+    let counts = summary(stdout);
+    let detail = || run.detail();
     assert!(out.status.success(), "the guest run failed:\n{}", detail());
     match counts {
         Some((passed, 0)) if passed > 0 => {}
         other => panic!("guest summary {other:?}:\n{}", detail()),
     }
-    let missing = missing_checks(&stdout, REQUIRED_CHECKS);
+    let missing = missing_checks(stdout, REQUIRED_CHECKS);
     assert!(
         missing.is_empty(),
         "the guest did not pass these checks: {missing:?}\n{}",
@@ -313,14 +354,14 @@ fn linux_guest_drives_the_model_through_real_vfio() {
         "the guest kernel did not bind a 15b3 function to vfio-pci:\n{}",
         detail()
     );
-    match model_state::check(&stdout, &server_states) {
+    match model_state::check(stdout, server_states) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!(
             "the model does not show what the guest set: {e}\n{}",
             detail()
         ),
     }
-    match cost::check(&stdout, &server_states) {
+    match cost::check(stdout, server_states) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the cost of a command through VFIO: {e}\n{}", detail()),
     }
@@ -401,28 +442,16 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         }
     }
     let out = runner.join().expect("the run.sh thread");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    // The server prints its last state when it sees QEMU's connection close.
-    server.wait_closed();
-    let server_log = server.log_text();
-    let server_states = server.state_text();
-    drop(server);
-    let console = std::fs::read_to_string(console.path())
-        .unwrap_or_default()
-        .replace('\r', "");
-    println!("{stdout}");
-    let detail = || {
-        format!(
-            "{}\n--- guest console\n{console}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
-            show("qemu/guest/run.sh", &out)
-        )
-    };
+    let run = Finished::collect(server, out, Some(console.path()));
+    let (out, stdout, server_states) = (&run.out, &run.stdout, &run.server_states);
+    let console = run.console.as_deref().unwrap_or_default();
+    let detail = || run.detail();
     assert!(
         out.status.success(),
         "the mlx5_core guest run failed:\n{}",
         detail()
     );
-    match mlx5_summary(&stdout) {
+    match mlx5_summary(stdout) {
         Some((MLX5_CHECKS, 0)) => {}
         other => panic!("mlx5 guest summary {other:?}:\n{}", detail()),
     }
@@ -446,18 +475,18 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         panic!("the guest kernel logged {l:?}:\n{}", detail());
     }
     // mlx5e's objects, from the model's side, up to cxu's run.
-    let mac = mlx5_eth::guest_mac(&stdout).unwrap_or("");
-    match mlx5_eth::check(cmd_latency::before_cxu(&server_states), mac) {
+    let mac = mlx5_eth::guest_mac(stdout).unwrap_or("");
+    match mlx5_eth::check(cmd_latency::before_cxu(server_states), mac) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's Ethernet state: {e}\n{}", detail()),
     }
     // --- issue 17: Linux's command latencies beside cxu's (cmd_latency.rs) ---
-    match cmd_latency::report(&stdout) {
+    match cmd_latency::report(stdout) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the command latencies of both drivers: {e}\n{}", detail()),
     }
     // cxu's run came after mlx5_core's: check what the model saw up to it.
-    let server_states = cmd_latency::before_cxu(&server_states);
+    let server_states = cmd_latency::before_cxu(server_states);
     // --- end issue 17 ---
     let p = cxu_qemu::Profile::default();
     match mlx5_state::check(server_states, u64::from(p.boot_pages + p.init_pages)) {
@@ -512,27 +541,16 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
         .arg(&bins.cxu)
         .arg(&script);
     let out = run_bounded(cmd, RDMA_TIMEOUT + Duration::from_secs(30));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    server.wait_closed();
-    let server_log = server.log_text();
-    let server_states = server.state_text();
-    drop(server);
-    let console = std::fs::read_to_string(console.path())
-        .unwrap_or_default()
-        .replace('\r', "");
-    println!("{stdout}");
-    let detail = || {
-        format!(
-            "{}\n--- guest console\n{console}\n--- server log\n{server_log}\n--- server state lines\n{server_states}",
-            show("qemu/guest/run.sh", &out)
-        )
-    };
+    let run = Finished::collect(server, out, Some(console.path()));
+    let (out, stdout, server_states) = (&run.out, &run.stdout, &run.server_states);
+    let console = run.console.as_deref().unwrap_or_default();
+    let detail = || run.detail();
     assert!(
         out.status.success(),
         "the rdma-core guest run failed:\n{}",
         detail()
     );
-    let missing = missing_checks(&stdout, rdma::PEER_CHECKS);
+    let missing = missing_checks(stdout, rdma::PEER_CHECKS);
     assert!(
         missing.is_empty(),
         "rdma-core did not pass these checks: {missing:?}\n{}",
@@ -546,8 +564,7 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
         "the peer's summary:\n{}",
         detail()
     );
-    let states =
-        model_state::states(&server_states).unwrap_or_else(|e| panic!("{e}\n{}", detail()));
+    let states = model_state::states(server_states).unwrap_or_else(|e| panic!("{e}\n{}", detail()));
     let p = cxu_qemu::Profile::default();
     let pages = u64::from(p.boot_pages + p.init_pages + rdma::PAGE_REQUEST);
     match rdma::check_model(&states, pages) {
@@ -555,7 +572,7 @@ fn rdma_core_opens_the_model_beside_cxu_bench() {
         Err(e) => panic!("the model's state after rdma-core: {e}\n{}", detail()),
     }
     // The bench's JSON line is on the console (run.sh shows only marked lines).
-    match rdma::figures(&console) {
+    match rdma::figures(console) {
         Ok((_, table)) => println!("{table}"),
         Err(e) => panic!("the side-by-side figures: {e}\n{}", detail()),
     }
