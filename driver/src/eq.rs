@@ -318,6 +318,17 @@ impl EventRing for EqRing {
         r.unreported = 0;
         write_eq_doorbell(&*r.bar, r.doorbell, r.eqn, r.ci, true);
     }
+
+    /// Per slot at most one EQE is unread at a session's start beyond the
+    /// completions taken from entries since the previous one began (a slot is
+    /// reused only once its command completed), plus one for the leader that
+    /// takes its own entry after its session, plus page requests and port
+    /// events: with 32 slots and this limit that stays under half the ring
+    /// and under one pass (the leftover of a pass would add up otherwise).
+    fn run_ahead(&self) -> u32 {
+        let size = 1u32 << self.ring.log_size;
+        (size / 2).min(EQ_POLLING_BUDGET).saturating_sub(64)
+    }
 }
 
 impl Ring {

@@ -110,6 +110,12 @@ impl EventRing for FakeRing {
             self.0.fire();
         }
     }
+
+    fn run_ahead(&self) -> u32 {
+        // One completion from an entry between sessions: both the follower's
+        // entry path and the bound are explored.
+        1
+    }
 }
 
 struct Q {

@@ -1,7 +1,12 @@
 //! Adaptive completion in events mode (issue 17 part 3): a waiter that can
 //! complete its own command does. It consumes the event queue itself, as a
 //! *leader*, completing every command whose EQE it finds; the other waiters
-//! follow (watch their own slot). The EQ thread stays the EQ's owner for
+//! follow: they watch their own slot, and complete from their own entry when
+//! the device gives it back before a session reads its EQE, as long as the
+//! followers have not run more than [`EventRing::run_ahead`] commands ahead
+//! of the last session (past that they wait for a session, or lead one, so
+//! the EQEs left unread stay bounded and the ring never overruns, even with
+//! the leader preempted). The EQ thread stays the EQ's owner for
 //! everything else: it is woken by the interrupt, handles page requests and
 //! port events found in its sessions, and arms the EQ whenever nobody is
 //! looking for a completion.
@@ -50,6 +55,10 @@ pub(crate) trait EventRing: Send {
     fn consume(&mut self, complete: &mut dyn FnMut(u32)) -> u32;
     /// Writes the consumer index and arms the EQ.
     fn arm(&mut self);
+    /// How many completions followers may take from their own entries
+    /// between two sessions (their EQEs stay unread meanwhile) without the
+    /// ring overrunning or a session finding more than one pass's worth.
+    fn run_ahead(&self) -> u32;
 }
 
 struct Consumer {
@@ -71,6 +80,11 @@ pub(crate) struct Lead {
     /// EQEs consumed so far, by anyone: a follower's sign that completions
     /// are arriving (it keeps looking while this moves).
     progress: AtomicU32,
+    /// Completions followers took from their own entries since the last
+    /// session began (their EQEs are not read yet).
+    ahead: AtomicU32,
+    /// [`EventRing::run_ahead`] of this ring.
+    ahead_limit: u32,
 }
 
 /// What the EQ thread does after a session.
@@ -85,6 +99,7 @@ pub(crate) enum After {
 impl Lead {
     /// `ring` was armed at creation (`armed`) or not.
     pub(crate) fn new(ring: Box<dyn EventRing>, armed: bool) -> Lead {
+        let ahead_limit = ring.run_ahead();
         Lead {
             consumer: Mutex::new(Consumer {
                 ring: Some(ring),
@@ -94,6 +109,8 @@ impl Lead {
             parked: AtomicU32::new(0),
             led: AtomicBool::new(false),
             progress: AtomicU32::new(0),
+            ahead: AtomicU32::new(0),
+            ahead_limit,
         }
     }
 
@@ -111,6 +128,10 @@ impl Lead {
         let Some(ring) = c.ring.as_mut() else {
             return 0;
         };
+        // Every EQE written before this point is read by this pass (fewer
+        // than one pass's worth are unread, see `EventRing::run_ahead`):
+        // followers may run ahead again from here.
+        self.ahead.store(0, Ordering::Relaxed);
         let n = ring.consume(&mut |vector| {
             core.complete_vector(vector, entries);
         });
@@ -125,6 +146,14 @@ impl Lead {
             ring.arm();
             c.armed = true;
         }
+    }
+
+    /// A follower whose entry is back may complete from it (rather than wait
+    /// for a session to read its EQE) while few enough have since the last
+    /// session began.
+    fn may_run_ahead(&self) -> bool {
+        self.ahead.load(Ordering::Relaxed) < self.ahead_limit
+            && self.ahead.fetch_add(1, Ordering::Relaxed) < self.ahead_limit
     }
 
     /// A waiter starts looking for completions.
@@ -248,17 +277,21 @@ impl Core {
             if self.mode() != Mode::Events {
                 return None;
             }
+            // Its own entry first, as a polling waiter does: a follower does
+            // not wait for a session to read its EQE, as long as it does not
+            // run the device too far ahead of the EQ's consumer. That EQE,
+            // read later, finds the slot done, and a reused slot's ownership
+            // bit keeps it from completing the next command early.
+            if entries.returned(w.slot) && lead.may_run_ahead() {
+                self.try_complete(w.slot, entries);
+                if w.sync.is_done(w.posted) {
+                    return Some(Waited::Done);
+                }
+            }
             if lead.try_lead(self, entries).is_some() {
                 // Just drained the EQ: its own entry may be back before its
-                // EQE is written; take it (the EQE, read later, finds the
-                // slot done, and a reused slot's ownership bit keeps it from
-                // completing the next command early). Only a leader does:
-                // a follower that completed from its entry while the leader
-                // is held up could run the device arbitrarily far ahead of
-                // the EQ's consumer and overrun the ring, losing EQEs (page
-                // requests among them); this way the EQEs left unread stay
-                // bounded by the commands in flight (every completion from
-                // an entry follows a drain of the EQ).
+                // EQE is written; take it (a session began, so this is
+                // within the bound whatever the followers' count says).
                 self.try_complete(w.slot, entries);
                 if w.sync.is_done(w.posted) {
                     return Some(Waited::Done);
@@ -311,5 +344,123 @@ impl Core {
                 yield_hint();
             }
         }
+    }
+}
+
+#[cfg(all(test, not(cxu_driver_loom)))]
+mod tests {
+    //! The bound on followers running ahead of the EQ's consumer, with the
+    //! device and the EQ made deterministic: nothing but the waiter itself
+    //! ever consumes the EQ (no EQ thread), and every command's entry is back
+    //! before its wait begins, so a follower could always complete from it.
+
+    use std::collections::VecDeque;
+    use std::sync::atomic::AtomicU8;
+    use std::sync::{Arc, Mutex as StdMutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cmd::policy::Slots;
+    use crate::cmd::SlotPolicy;
+
+    const EQ_SIZE: usize = 256;
+
+    #[derive(Default)]
+    struct Eq {
+        /// EQEs written and not consumed (command-completion vectors).
+        unread: VecDeque<u32>,
+        most_unread: usize,
+        /// EQEs the device dropped because the ring was full.
+        overrun: u32,
+    }
+
+    struct Ring(Arc<StdMutex<Eq>>, u32);
+
+    impl EventRing for Ring {
+        fn consume(&mut self, complete: &mut dyn FnMut(u32)) -> u32 {
+            let taken: Vec<u32> = {
+                let mut eq = self.0.lock().unwrap();
+                let n = eq.unread.len().min(128);
+                eq.unread.drain(..n).collect()
+            };
+            for &v in &taken {
+                complete(v);
+            }
+            taken.len() as u32
+        }
+        fn arm(&mut self) {}
+        fn run_ahead(&self) -> u32 {
+            self.1
+        }
+    }
+
+    struct Own(Vec<AtomicU8>);
+
+    impl Entries for Own {
+        fn returned(&self, slot: u32) -> bool {
+            self.0[slot as usize].load(Ordering::Acquire) == 0
+        }
+    }
+
+    /// Runs `n` commands at depth 1 in events mode with a follower bound of
+    /// `run_ahead`, returning the ring's record.
+    fn commands(n: u32, run_ahead: u32) -> Eq {
+        let eq = Arc::new(StdMutex::new(Eq::default()));
+        let core = Core::new(2, Slots::new(SlotPolicy::LockFree, 2, 0b10));
+        core.set_mode(Mode::Events);
+        let lead = Lead::new(Box::new(Ring(eq.clone(), run_ahead)), false);
+        let own = Own((0..2).map(|_| AtomicU8::new(0)).collect());
+        for _ in 0..n {
+            let s = core.mask.try_claim(0b01).expect("a free slot");
+            own.0[s as usize].store(1, Ordering::Release);
+            let posted = core.sync[s as usize].post();
+            // The device: gives the entry back, then writes the EQE.
+            own.0[s as usize].store(0, Ordering::Release);
+            {
+                let mut e = eq.lock().unwrap();
+                if e.unread.len() == EQ_SIZE {
+                    e.overrun += 1;
+                } else {
+                    e.unread.push_back(1 << s);
+                    e.most_unread = e.most_unread.max(e.unread.len());
+                }
+            }
+            let w = core.wait(
+                s,
+                posted,
+                false,
+                Instant::now(),
+                Duration::from_secs(60),
+                &own,
+                Some(&lead),
+            );
+            assert!(matches!(w, Waited::Done), "{w:?}");
+            core.sync[s as usize].finish(posted);
+            core.mask.release(s);
+        }
+        let mut e = eq.lock().unwrap();
+        std::mem::take(&mut *e)
+    }
+
+    #[test]
+    fn followers_run_ahead_of_the_eq_only_as_far_as_the_bound() {
+        let eq = commands(2000, 64);
+        assert_eq!(eq.overrun, 0, "EQEs lost");
+        assert!(
+            eq.most_unread <= 64 + 1,
+            "{} EQEs unread at once with a bound of 64",
+            eq.most_unread
+        );
+        // Followers did run ahead: a waiter that always led would have
+        // left at most one EQE unread.
+        assert!(eq.most_unread > 32, "{} unread at most", eq.most_unread);
+    }
+
+    #[test]
+    fn without_the_bound_the_ring_would_overrun() {
+        // What the bound prevents: with nobody else consuming, a waiter that
+        // always completes from its own entry never reads the EQ.
+        let eq = commands(2000, u32::MAX);
+        assert!(eq.overrun > 0, "{} unread at most", eq.most_unread);
     }
 }
