@@ -175,6 +175,7 @@ fn waiter(q: Arc<Q>, class: u32) -> thread::JoinHandle<u32> {
             Duration::from_secs(3600),
             &q.dev,
             Some(&q.lead),
+            None,
         );
         assert!(matches!(w, Waited::Done), "{w:?}");
         q.core.sync[s as usize].finish(posted);

@@ -295,8 +295,16 @@ fn loom_core_reused_slot_abandon_never_takes_the_next_waiter() {
             thread::spawn(move || {
                 let s = q.0.mask.claim(0b01, far(), &|| false).unwrap();
                 let posted = post(&q, s, None);
-                let w =
-                    q.0.wait(s, posted, true, Instant::now(), far_timeout(), &q.1, None);
+                let w = q.0.wait(
+                    s,
+                    posted,
+                    true,
+                    Instant::now(),
+                    far_timeout(),
+                    &q.1,
+                    None,
+                    None,
+                );
                 assert!(matches!(w, Waited::Done), "{w:?}");
                 q.0.sync[s as usize].finish(posted);
                 q.0.mask.release(s);
@@ -342,6 +350,7 @@ fn loom_core_abort_and_fatal_wake_a_waiter_about_to_park() {
                             Instant::now(),
                             far_timeout(),
                             &q.1,
+                            None,
                             None,
                         )
                     })
@@ -402,6 +411,7 @@ fn loom_core_polling_wait_sees_the_devices_output() {
             far_timeout(),
             &q.1,
             None,
+            None,
         );
         assert!(matches!(w, Waited::Done), "{w:?}");
         assert_eq!(cells.1.load(Ordering::Relaxed), 7, "the output is visible");
@@ -435,6 +445,7 @@ fn loom_core_timeout_races_the_event() {
             Instant::now(),
             Duration::ZERO,
             &q.1,
+            None,
             None,
         );
         match w {

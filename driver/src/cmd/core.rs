@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use super::habit::Habit;
 use super::lead::Lead;
 use super::policy::Slots;
 use super::queue::Mode;
@@ -108,6 +109,8 @@ pub(crate) struct Wait<'a> {
     pub(crate) user: bool,
     pub(crate) deadline: Instant,
     pub(crate) posted_at: Instant,
+    /// The opcode's record of how its waits ended, if kept.
+    pub(crate) habit: Option<&'a Habit>,
 }
 
 /// The slots, their free mask and the queue-wide flags.
@@ -294,6 +297,7 @@ impl Core {
         timeout: Duration,
         entries: &impl Entries,
         lead: Option<&Lead>,
+        habit: Option<&Habit>,
     ) -> Waited {
         let Some(sync) = self.sync.get(slot as usize) else {
             return Waited::Aborted(Error::BadMessage(format!("slot {slot}: no such slot")));
@@ -307,6 +311,7 @@ impl Core {
                 user,
                 deadline,
                 posted_at,
+                habit,
             };
             if let Some(done) = self.wait_led(&w, entries, lead) {
                 return done;

@@ -171,6 +171,7 @@ impl CmdHandle<'_> {
             q.timeout(),
             q,
             q.lead(),
+            Some(q.stats.habit(self.opcode)),
         );
         match waited {
             Waited::Done => self.consume(),

@@ -40,6 +40,7 @@
 use super::core::{
     Core, Entries, Wait, Waited, BUSY_SPIN, CLOCK_EVERY, EVENT_IDLE, MAX_EVENT_PARK,
 };
+use super::habit::{Habit, Look};
 use super::queue::Mode;
 use super::time::{self, Instant};
 use crate::sync::{
@@ -255,6 +256,21 @@ impl Core {
         lead: &Lead,
     ) -> Option<Waited> {
         lead.enter();
+        let look = w.habit.map_or(
+            Look {
+                idle: EVENT_IDLE,
+                full: true,
+            },
+            Habit::look,
+        );
+        // Whether the wait ended without a sleep, for the opcode's habit.
+        let mut slept = false;
+        let done = |slept: bool| {
+            if let Some(h) = w.habit {
+                h.ended(look, !slept);
+            }
+            Some(Waited::Done)
+        };
         let mut looking = Looking {
             lead,
             core: self,
@@ -269,7 +285,7 @@ impl Core {
         let mut checks: u32 = 0;
         loop {
             if w.sync.is_done(w.posted) {
-                return Some(Waited::Done);
+                return done(slept);
             }
             if let Err(e) = self.check_alive(w.user) {
                 return Some(Waited::Aborted(e));
@@ -285,7 +301,7 @@ impl Core {
             if entries.returned(w.slot) && lead.may_run_ahead() {
                 self.try_complete(w.slot, entries);
                 if w.sync.is_done(w.posted) {
-                    return Some(Waited::Done);
+                    return done(slept);
                 }
             }
             if lead.try_lead(self, entries).is_some() {
@@ -294,7 +310,7 @@ impl Core {
                 // within the bound whatever the followers' count says).
                 self.try_complete(w.slot, entries);
                 if w.sync.is_done(w.posted) {
-                    return Some(Waited::Done);
+                    return done(slept);
                 }
             }
             let p = lead.progress();
@@ -315,10 +331,11 @@ impl Core {
                     moved = false;
                 }
                 spin = now < time::after(*since.get_or_insert(now), BUSY_SPIN);
-                if now >= time::after(idle_since, EVENT_IDLE) {
+                if now >= time::after(idle_since, look.idle) {
                     // Nothing has arrived for a while: sleep until the
                     // completion (a leader's or the EQ thread's) wakes us.
                     looking.on = false;
+                    slept = true;
                     lead.leave(true, self, entries);
                     if w.sync.register_waiter(w.posted)
                         && !w.sync.is_done(w.posted)
@@ -433,6 +450,7 @@ mod tests {
                 Duration::from_secs(60),
                 &own,
                 Some(&lead),
+                None,
             );
             assert!(matches!(w, Waited::Done), "{w:?}");
             core.sync[s as usize].finish(posted);

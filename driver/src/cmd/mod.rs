@@ -3,6 +3,7 @@
 
 mod chain;
 pub(crate) mod core;
+mod habit;
 mod handle;
 pub(crate) mod lead;
 pub(crate) mod policy;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use cxu_hal::ifc::Opcode;
 
+use super::habit::Habit;
+
 /// Opcodes are below 0x1000 (the highest defined is 0xB16); others share the last row.
 const ROWS: usize = 0x1000;
 
@@ -15,6 +17,7 @@ struct Row {
     errors: AtomicU64,
     timeouts: AtomicU64,
     latency_ns: AtomicU64,
+    habit: Habit,
 }
 
 /// Counters of one opcode.
@@ -80,6 +83,11 @@ impl Stats {
         }
         let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
         r.latency_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// How `op`'s recent events-mode waits ended.
+    pub(crate) fn habit(&self, op: Opcode) -> &Habit {
+        &self.row(op).habit
     }
 
     /// Counters of `op`.
