@@ -106,27 +106,6 @@ const OPCODES: &[Opcode] = &[
     Opcode::SET_FLOW_TABLE_ROOT,
 ];
 
-/// Of those, the ones whose output is only status and syndrome.
-const STATUS_ONLY: &[Opcode] = &[
-    Opcode::MODIFY_NIC_VPORT_CONTEXT,
-    Opcode::DEALLOC_PD,
-    Opcode::DEALLOC_TRANSPORT_DOMAIN,
-    Opcode::DEALLOC_Q_COUNTER,
-    Opcode::DESTROY_MKEY,
-    Opcode::MODIFY_TIS,
-    Opcode::DESTROY_TIS,
-    Opcode::MODIFY_TIR,
-    Opcode::DESTROY_TIR,
-    Opcode::MODIFY_RQT,
-    Opcode::DESTROY_RQT,
-    Opcode::MODIFY_FLOW_TABLE,
-    Opcode::DESTROY_FLOW_TABLE,
-    Opcode::DESTROY_FLOW_GROUP,
-    Opcode::SET_FLOW_TABLE_ENTRY,
-    Opcode::DELETE_FLOW_TABLE_ENTRY,
-    Opcode::SET_FLOW_TABLE_ROOT,
-];
-
 const NUMBER: u32 = 0xFF_FFFF;
 
 impl Eth {
@@ -174,11 +153,6 @@ impl Eth {
     /// Whether Q counter set `n` exists (an RQ's `counter_set_id`).
     pub fn q_counter_exists(&self, n: u32) -> bool {
         self.q_counters.contains(n)
-    }
-
-    /// Whether `op`'s output is only status and syndrome (8 bytes suffice).
-    pub fn status_only(op: Opcode) -> bool {
-        STATUS_ONLY.contains(&op)
     }
 
     /// Snapshot.

@@ -155,22 +155,6 @@ const PRE_INIT: &[HcaState] = &[HcaState::Enabled];
 const INITIALIZED: &[HcaState] = &[HcaState::Initialized];
 const DISABLED: &[HcaState] = &[HcaState::Disabled];
 
-/// Commands whose output carries nothing but status and syndrome: firmware
-/// writes 8 bytes, so an 8-byte output buffer is enough (the kernel's
-/// `enable_hca_out` is 12 bytes, most others 16).
-const STATUS_ONLY_OUT: &[Opcode] = &[
-    Opcode::ENABLE_HCA,
-    Opcode::DISABLE_HCA,
-    Opcode::SET_ISSI,
-    Opcode::SET_HCA_CAP,
-    Opcode::INIT_HCA,
-    Opcode::SET_DRIVER_VERSION,
-    Opcode::NOP,
-    Opcode::DEALLOC_UAR,
-    Opcode::DESTROY_EQ,
-    Opcode::DESTROY_UMEM,
-];
-
 fn spec(op: Opcode) -> Option<Spec> {
     let sizes = commands::sizes(op)?;
     let states = match op {
@@ -204,17 +188,11 @@ fn spec(op: Opcode) -> Option<Spec> {
         Opcode::INIT_HCA => commands::BASE_SIZE,
         _ => sizes.inlen,
     };
-    let min_out = if STATUS_ONLY_OUT.contains(&op)
-        || eth::Eth::status_only(op)
-        || queues::STATUS_ONLY_OUT.contains(&op)
-    {
-        HEADER_SIZE
-    } else {
-        sizes.outlen
-    };
     Some(Spec {
         min_in,
-        min_out,
+        // A status-only output needs only the header (the kernel's
+        // `enable_hca_out` is 12 bytes, most others 16, firmware writes 8).
+        min_out: sizes.out_written(),
         states,
     })
 }

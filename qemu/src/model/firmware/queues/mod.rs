@@ -63,16 +63,6 @@ pub const OPCODES: &[Opcode] = &[
     Opcode::QUERY_RQ,
 ];
 
-/// Queue commands whose output is only status and syndrome.
-pub const STATUS_ONLY_OUT: &[Opcode] = &[
-    Opcode::DESTROY_CQ,
-    Opcode::MODIFY_CQ,
-    Opcode::MODIFY_SQ,
-    Opcode::DESTROY_SQ,
-    Opcode::MODIFY_RQ,
-    Opcode::DESTROY_RQ,
-];
-
 /// Sets the queue capabilities in a general capability page.
 pub fn advertise(c: &mut [u8]) {
     let mut set = |f: Field, v: u64| {
