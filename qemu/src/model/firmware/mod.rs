@@ -178,9 +178,10 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::QUERY_ADAPTER
         | Opcode::NOP
         | Opcode::ACCESS_REG => ANY_ENABLED,
-        _ if eth::Eth::handles(op) => INITIALIZED,
-        op if queues::OPCODES.contains(&op) => INITIALIZED,
-        _ => return None,
+        // Every other command `ifc` lays out is an Ethernet (eth.rs) or a
+        // queue (queues/) command: those modules' dispatch matches are their
+        // lists, and all of them run after INIT_HCA.
+        _ => INITIALIZED,
     };
     let min_in = match op {
         // Firmware reads nothing past the header (`sw_owner_id` is optional):
@@ -320,9 +321,13 @@ impl Firmware {
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
             Opcode::CREATE_UMEM => self.umems.create(env, cmd),
             Opcode::DESTROY_UMEM => self.umems.destroy(cmd),
-            _ if eth::Eth::handles(op) => self.eth_command(env, op, cmd),
-            op if queues::OPCODES.contains(&op) => self.queue_command(env, op, cmd),
-            _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
+            _ => self
+                .eth_command(env, op, cmd)
+                .or_else(|| self.queue_command(env, op, cmd))
+                .unwrap_or(Err(CmdError::new(
+                    CmdStatus::BAD_OP_ERR,
+                    syndrome::BAD_OPCODE,
+                ))),
         }
     }
 
