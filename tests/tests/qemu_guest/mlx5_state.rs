@@ -1,7 +1,7 @@
 //! What Linux's own mlx5_core did to the model, from the model's side: the
 //! server's last state line (`cxu-vfio-user: state {...}`, with the device's
 //! history) after the guest loaded mlx5_core, kept it bound across health
-//! polls, and removed it.
+//! polls, and removed it, and the commands of all the lines up to it.
 
 use cxu_hal::ifc::eqe::EventType;
 use cxu_hal::ifc::{CmdStatus, Opcode};
