@@ -1,7 +1,7 @@
 //! What Linux's own mlx5_core did to the model, from the model's side: the
 //! server's last state line (`cxu-vfio-user: state {...}`, with the device's
 //! history) after the guest loaded mlx5_core, kept it bound across health
-//! polls, and removed it.
+//! polls, and removed it, and the commands of all the lines up to it.
 
 use cxu_hal::ifc::eqe::EventType;
 use cxu_hal::ifc::{CmdStatus, Opcode};
@@ -41,7 +41,7 @@ impl std::fmt::Display for Cmd {
     }
 }
 
-/// The commands of a state line, in order.
+/// The commands of one state line (those since the previous line), in order.
 pub fn commands(state: &Value) -> Result<Vec<Cmd>, String> {
     array(state, "commands")?
         .iter()
@@ -58,6 +58,24 @@ pub fn commands(state: &Value) -> Result<Vec<Cmd>, String> {
             }
         })
         .collect()
+}
+
+/// The model's command log up to the last of `states` (all the server's
+/// state lines up to one): each line lists the commands answered since the
+/// previous line, the first of them at log index `commands_from`.
+pub fn log(states: &[Value]) -> Result<Vec<Cmd>, String> {
+    let mut all = Vec::new();
+    for s in states {
+        let from = uint(s, "commands_from")?;
+        if from != all.len() as u64 {
+            return Err(format!(
+                "a state line's commands start at log index {from}, after {} commands",
+                all.len()
+            ));
+        }
+        all.extend(commands(s)?);
+    }
+    Ok(all)
 }
 
 /// The commands as one line, runs of the same command folded (`X x3`).
@@ -89,7 +107,7 @@ fn subscribes(eq: &Value, t: EventType) -> bool {
 pub fn check(server_stdout: &str, min_pages: u64) -> Result<String, String> {
     let all = super::model_state::states(server_stdout)?;
     let state = all.last().ok_or("the server printed no state line")?;
-    let cmds = commands(state)?;
+    let cmds = log(&all)?;
     let mut report = vec![format!(
         "qemu_guest: mlx5_core sent {} commands: {}",
         cmds.len(),
@@ -213,7 +231,7 @@ mod tests {
                 r#"{{"eqn":0,"vector":0,"uar":4,"log_size":8,"events":[{cmd},0,0,0]}},"#,
                 r#"{{"eqn":1,"vector":0,"uar":4,"log_size":13,"events":[512,0,0,0]}},"#,
                 r#"{{"eqn":2,"vector":0,"uar":4,"log_size":8,"events":[2048,0,0,0]}}],"#,
-                r#""uars_allocated":[4],"commands_dropped":0,"commands":["#,
+                r#""uars_allocated":[4],"commands_dropped":0,"commands_from":0,"commands":["#,
                 r#"[260,0,0,0],[265,0,0,0],[258,0,0,0],[264,1,0,0],[264,1,0,0],[259,0,0,0],"#,
                 r#"[{last},0,0,0]]}}"#
             ),
@@ -229,6 +247,28 @@ mod tests {
         let r = check(&state(0, 0x105, 1 << 10), 24).unwrap();
         assert!(r.contains("MANAGE_PAGES(0x108)(0x1) x2"), "{r}");
         assert!(r.contains("command 0, pages 2, async 1"), "{r}");
+    }
+
+    #[test]
+    fn the_log_joins_the_lines_and_a_lost_line_fails() {
+        let whole = state(0, 0x105, 1 << 10);
+        // The same run as two lines: its first three commands at a reset, the
+        // rest when the connection closed (`from` is where they start).
+        let split = |from: u32| {
+            let first = concat!(
+                r#"cxu-vfio-user: state {"reason":"reset","commands_from":0,"#,
+                r#""commands":[[260,0,0,0],[265,0,0,0],[258,0,0,0]]}"#
+            );
+            let rest = whole.replace(
+                r#""commands_from":0,"commands":[[260,0,0,0],[265,0,0,0],[258,0,0,0],"#,
+                &format!(r#""commands_from":{from},"commands":["#),
+            );
+            format!("{first}\n{rest}\n")
+        };
+        assert_eq!(check(&split(3), 24), check(&whole, 24));
+        assert!(check(&whole, 24).is_ok());
+        let e = check(&split(4), 24).unwrap_err();
+        assert!(e.contains("log index 4, after 3"), "{e}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use cxu_hal::ifc::{CmdStatus, Opcode};
 use serde_json::Value;
 
 use super::harness::show;
-use super::mlx5_state::{commands, sequence, Cmd};
+use super::mlx5_state::{commands, log, sequence, Cmd};
 
 /// NOPs and QUERY_HCA_CAPs the peer sends through `mlx5dv_devx_general_cmd`.
 pub const NOPS: u32 = 3000;
@@ -206,9 +206,9 @@ fn uint(v: &Value, key: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("the model's state has no number {key}"))
 }
 
-/// The model's side of the peer's run: the first state line whose history
-/// holds a TEARDOWN_HCA (printed when vfio-pci reset the function after
-/// rdma-core closed it). Its commands from ENABLE_HCA on are rdma-core's:
+/// The model's side of the peer's run: the first state line whose commands
+/// hold a TEARDOWN_HCA (printed when vfio-pci reset the function after
+/// rdma-core closed it). The log up to it, from ENABLE_HCA on, is rdma-core's:
 /// the open in order, every NOP and QUERY_HCA_CAP, the UMEM, the close; all
 /// answered OK but the one unknown opcode sent to be refused. rdma-core's
 /// close is a graceful TEARDOWN_HCA (it reads `fast_teardown` where Linux
@@ -224,7 +224,7 @@ pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
         .position(has_teardown)
         .ok_or("no state line after rdma-core's teardown")?;
     let state = &states[k];
-    let all = commands(state)?;
+    let all = log(&states[..=k])?;
     let start = all
         .iter()
         .position(|c| c.opcode == Opcode::ENABLE_HCA)
@@ -318,7 +318,7 @@ pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
     let after = states
         .get(k + 1)
         .ok_or("no state line after vfio-pci's reset")?;
-    if commands(after)?.len() != all.len() {
+    if log(&states[..=k + 1])?.len() != all.len() {
         return Err("commands between rdma-core's close and the next reset".into());
     }
     if hca(after).as_deref() != Some("Disabled") || uint(after, "pages_held")? != 0 {
@@ -335,16 +335,22 @@ pub fn check_model(states: &[Value], min_pages: u64) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn state(hca: &str, held: u64, cmds: &[(u16, u8)]) -> Value {
+    /// A state line whose commands start at log index `from`.
+    fn line(hca: &str, held: u64, from: usize, cmds: &[(u16, u8)]) -> Value {
         let list: Vec<String> = cmds
             .iter()
             .map(|(op, s)| format!("[{op},0,{s},0]"))
             .collect();
         serde_json::from_str(&format!(
-            r#"{{"hca":"{hca}","pages_held":{held},"pages_given":30,"eqs_live":0,"uars_live":0,"umems_live":0,"commands":[{}]}}"#,
+            r#"{{"hca":"{hca}","pages_held":{held},"pages_given":30,"eqs_live":0,"uars_live":0,"umems_live":0,"commands_from":{from},"commands":[{}]}}"#,
             list.join(",")
         ))
         .unwrap()
+    }
+
+    /// The first state line with commands.
+    fn state(hca: &str, held: u64, cmds: &[(u16, u8)]) -> Value {
+        line(hca, held, 0, cmds)
     }
 
     fn rdma_run(extra_fail: bool) -> Vec<(u16, u8)> {
@@ -370,7 +376,7 @@ mod tests {
     fn a_clean_peer_run_passes_and_its_faults_are_named() {
         let run = |extra_fail| {
             let c = rdma_run(extra_fail);
-            [state("Enabled", 30, &c), state("Disabled", 0, &c)]
+            [state("Enabled", 30, &c), line("Disabled", 0, c.len(), &[])]
         };
         let before = state("Disabled", 0, &[]);
         let [closed, reset] = run(false);
@@ -389,12 +395,12 @@ mod tests {
         assert!(e.contains("holds 20"), "{e}");
         let e = check_model(std::slice::from_ref(&closed), 30).unwrap_err();
         assert!(e.contains("no state line after vfio-pci's reset"), "{e}");
-        let e = check_model(
-            &[closed.clone(), state("Disabled", 30, &rdma_run(false))],
-            24,
-        )
-        .unwrap_err();
+        let n = rdma_run(false).len();
+        let e = check_model(&[closed.clone(), line("Disabled", 30, n, &[])], 24).unwrap_err();
         assert!(e.contains("after vfio-pci's reset"), "{e}");
+        let e =
+            check_model(&[closed.clone(), line("Disabled", 0, n, &[(0x80d, 0)])], 24).unwrap_err();
+        assert!(e.contains("commands between"), "{e}");
         let mut unserved = rdma_run(false);
         unserved.remove(15);
         let e = check_model(&[state("Enabled", 30, &unserved), reset.clone()], 30).unwrap_err();

@@ -30,7 +30,7 @@ pub mod wq;
 
 use super::error::{Error, Result};
 use super::field::need;
-use super::header::{InHeader, OutHeader};
+use super::header::{InHeader, OutHeader, HEADER_SIZE};
 use super::opcode::Opcode;
 
 /// The header size shared by every command without command-specific dwords
@@ -49,6 +49,32 @@ pub struct Sizes {
     pub variable_in: bool,
     /// True if the output carries a trailing array after `outlen` bytes.
     pub variable_out: bool,
+    /// True if firmware writes nothing past status and syndrome (the rest of
+    /// `outlen` is reserved), so an output buffer of [`HEADER_SIZE`] is
+    /// enough. Not derivable from `outlen`: ALLOC_PD's output is 16 bytes
+    /// like DEALLOC_PD's, but carries the pd number inside them.
+    pub status_only_out: bool,
+}
+
+impl Sizes {
+    /// The output bytes firmware writes: [`HEADER_SIZE`] for a status-only
+    /// output, else `outlen` (a device model refuses a shorter output
+    /// buffer with BAD_OUTP_LEN_ERR).
+    pub const fn out_written(&self) -> usize {
+        if self.status_only_out {
+            HEADER_SIZE
+        } else {
+            self.outlen
+        }
+    }
+
+    /// The same sizes, for an output of status and syndrome only.
+    const fn status_only(self) -> Sizes {
+        Sizes {
+            status_only_out: true,
+            ..self
+        }
+    }
 }
 
 const fn fixed(inlen: usize, outlen: usize) -> Sizes {
@@ -57,6 +83,15 @@ const fn fixed(inlen: usize, outlen: usize) -> Sizes {
         outlen,
         variable_in: false,
         variable_out: false,
+        status_only_out: false,
+    }
+}
+
+/// Sizes of a command whose input carries a trailing array after `inlen`.
+const fn variable_in(inlen: usize, outlen: usize) -> Sizes {
+    Sizes {
+        variable_in: true,
+        ..fixed(inlen, outlen)
     }
 }
 
@@ -134,67 +169,49 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
     Some(match op {
         // `enable_hca_out` / `disable_hca_out` are 12 bytes in mlx5_ifc.h
         // (status, syndrome, one reserved dword), not 16.
-        Opcode::ENABLE_HCA | Opcode::DISABLE_HCA => fixed(16, 12),
+        Opcode::ENABLE_HCA | Opcode::DISABLE_HCA => fixed(16, 12).status_only(),
         Opcode::QUERY_ISSI => fixed(16, hca::QUERY_ISSI_OUT_SIZE),
-        Opcode::SET_ISSI => fixed(16, 16),
+        Opcode::SET_ISSI => fixed(16, 16).status_only(),
         Opcode::QUERY_PAGES => fixed(16, 16),
         Opcode::MANAGE_PAGES => Sizes {
-            inlen: 16,
-            outlen: 16,
-            variable_in: true,
             variable_out: true,
+            ..variable_in(16, 16)
         },
         Opcode::QUERY_HCA_CAP => fixed(16, caps::QUERY_HCA_CAP_OUT_SIZE),
-        Opcode::SET_HCA_CAP => fixed(caps::SET_HCA_CAP_IN_SIZE, 16),
-        Opcode::INIT_HCA => fixed(hca::INIT_HCA_IN_SIZE, 16),
+        Opcode::SET_HCA_CAP => fixed(caps::SET_HCA_CAP_IN_SIZE, 16).status_only(),
+        Opcode::INIT_HCA => fixed(hca::INIT_HCA_IN_SIZE, 16).status_only(),
         Opcode::TEARDOWN_HCA => fixed(16, 16),
-        Opcode::SET_DRIVER_VERSION => fixed(hca::SET_DRIVER_VERSION_IN_SIZE, 16),
+        Opcode::SET_DRIVER_VERSION => fixed(hca::SET_DRIVER_VERSION_IN_SIZE, 16).status_only(),
         Opcode::QUERY_ADAPTER => fixed(16, hca::QUERY_ADAPTER_OUT_SIZE),
-        Opcode::NOP => fixed(16, 16),
-        Opcode::CREATE_EQ => Sizes {
-            inlen: eq::CREATE_EQ_IN_SIZE,
-            outlen: 16,
-            variable_in: true,
-            variable_out: false,
-        },
-        Opcode::DESTROY_EQ => fixed(16, 16),
-        Opcode::ALLOC_UAR | Opcode::DEALLOC_UAR => fixed(16, 16),
-        Opcode::CREATE_UMEM => Sizes {
-            inlen: umem::CREATE_UMEM_IN_SIZE,
-            outlen: 16,
-            variable_in: true,
-            variable_out: false,
-        },
-        Opcode::DESTROY_UMEM => fixed(16, 16),
+        Opcode::NOP => fixed(16, 16).status_only(),
+        Opcode::CREATE_EQ => variable_in(eq::CREATE_EQ_IN_SIZE, 16),
+        Opcode::ALLOC_UAR => fixed(16, 16),
+        Opcode::DESTROY_EQ | Opcode::DEALLOC_UAR => fixed(16, 16).status_only(),
+        Opcode::CREATE_UMEM => variable_in(umem::CREATE_UMEM_IN_SIZE, 16),
+        Opcode::DESTROY_UMEM => fixed(16, 16).status_only(),
         Opcode::ACCESS_REG => Sizes {
-            inlen: 16,
-            outlen: 16,
-            variable_in: true,
             variable_out: true,
+            ..variable_in(16, 16)
         },
         Opcode::QUERY_NIC_VPORT_CONTEXT => Sizes {
-            inlen: 16,
-            outlen: nic_vport::QUERY_NIC_VPORT_CONTEXT_OUT_SIZE,
-            variable_in: false,
             variable_out: true,
+            ..fixed(16, nic_vport::QUERY_NIC_VPORT_CONTEXT_OUT_SIZE)
         },
-        Opcode::MODIFY_NIC_VPORT_CONTEXT => Sizes {
-            inlen: nic_vport::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE,
-            outlen: 16,
-            variable_in: true,
-            variable_out: false,
-        },
+        Opcode::MODIFY_NIC_VPORT_CONTEXT => {
+            variable_in(nic_vport::MODIFY_NIC_VPORT_CONTEXT_IN_SIZE, 16).status_only()
+        }
+        // The output carries the new object's number.
         Opcode::ALLOC_PD
-        | Opcode::DEALLOC_PD
         | Opcode::ALLOC_TRANSPORT_DOMAIN
-        | Opcode::DEALLOC_TRANSPORT_DOMAIN
         | Opcode::ALLOC_Q_COUNTER
+        | Opcode::QUERY_VPORT_STATE => fixed(16, 16),
+        Opcode::DEALLOC_PD
+        | Opcode::DEALLOC_TRANSPORT_DOMAIN
         | Opcode::DEALLOC_Q_COUNTER
         | Opcode::DESTROY_MKEY
         | Opcode::DESTROY_TIS
         | Opcode::DESTROY_TIR
-        | Opcode::DESTROY_RQT
-        | Opcode::QUERY_VPORT_STATE => fixed(16, 16),
+        | Opcode::DESTROY_RQT => fixed(16, 16).status_only(),
         Opcode::QUERY_VPORT_COUNTER => fixed(
             vport::QUERY_VPORT_COUNTER_IN_SIZE,
             vport::QUERY_VPORT_COUNTER_OUT_SIZE,
@@ -203,34 +220,21 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
             transport::QUERY_Q_COUNTER_IN_SIZE,
             transport::QUERY_Q_COUNTER_OUT_SIZE,
         ),
-        Opcode::CREATE_MKEY => Sizes {
-            inlen: transport::CREATE_MKEY_IN_SIZE,
-            outlen: 16,
-            variable_in: true,
-            variable_out: false,
-        },
-        Opcode::CREATE_TIS | Opcode::MODIFY_TIS => fixed(tis::TIS_IN_SIZE, 16),
-        Opcode::CREATE_TIR | Opcode::MODIFY_TIR => fixed(tir::TIR_IN_SIZE, 16),
-        Opcode::CREATE_RQT | Opcode::MODIFY_RQT => Sizes {
-            inlen: rqt::RQT_IN_SIZE,
-            outlen: 16,
-            variable_in: true,
-            variable_out: false,
-        },
-        Opcode::CREATE_FLOW_TABLE | Opcode::MODIFY_FLOW_TABLE => {
-            fixed(flow_table::FLOW_TABLE_IN_SIZE, 16)
-        }
+        Opcode::CREATE_MKEY => variable_in(transport::CREATE_MKEY_IN_SIZE, 16),
+        Opcode::CREATE_TIS => fixed(tis::TIS_IN_SIZE, 16),
+        Opcode::MODIFY_TIS => fixed(tis::TIS_IN_SIZE, 16).status_only(),
+        Opcode::CREATE_TIR => fixed(tir::TIR_IN_SIZE, 16),
+        Opcode::MODIFY_TIR => fixed(tir::TIR_IN_SIZE, 16).status_only(),
+        Opcode::CREATE_RQT => variable_in(rqt::RQT_IN_SIZE, 16),
+        Opcode::MODIFY_RQT => variable_in(rqt::RQT_IN_SIZE, 16).status_only(),
+        Opcode::CREATE_FLOW_TABLE => fixed(flow_table::FLOW_TABLE_IN_SIZE, 16),
+        Opcode::MODIFY_FLOW_TABLE => fixed(flow_table::FLOW_TABLE_IN_SIZE, 16).status_only(),
         Opcode::DESTROY_FLOW_TABLE
         | Opcode::DESTROY_FLOW_GROUP
         | Opcode::DELETE_FLOW_TABLE_ENTRY
-        | Opcode::SET_FLOW_TABLE_ROOT => fixed(flow_table::SHORT_IN_SIZE, 16),
+        | Opcode::SET_FLOW_TABLE_ROOT => fixed(flow_table::SHORT_IN_SIZE, 16).status_only(),
         Opcode::CREATE_FLOW_GROUP => fixed(flow_table::CREATE_FLOW_GROUP_IN_SIZE, 16),
-        Opcode::SET_FLOW_TABLE_ENTRY => Sizes {
-            inlen: flow_table::SET_FTE_IN_SIZE,
-            outlen: 16,
-            variable_in: true,
-            variable_out: false,
-        },
+        Opcode::SET_FLOW_TABLE_ENTRY => variable_in(flow_table::SET_FTE_IN_SIZE, 16).status_only(),
         _ => return queue_sizes(op),
     })
 }
@@ -238,32 +242,17 @@ pub const fn sizes(op: Opcode) -> Option<Sizes> {
 /// Sizes of the completion, send and receive queue commands (a CREATE's
 /// input carries `pas[]` after its size).
 const fn queue_sizes(op: Opcode) -> Option<Sizes> {
-    let variable = Sizes {
-        inlen: 0x110,
-        outlen: 16,
-        variable_in: true,
-        variable_out: false,
-    };
     Some(match op {
-        Opcode::CREATE_CQ => Sizes {
-            inlen: cq::CREATE_CQ_IN_SIZE,
-            ..variable
-        },
-        Opcode::CREATE_SQ => Sizes {
-            inlen: sq::CREATE_SQ_IN_SIZE,
-            ..variable
-        },
-        Opcode::CREATE_RQ => Sizes {
-            inlen: rq::CREATE_RQ_IN_SIZE,
-            ..variable
-        },
-        Opcode::MODIFY_CQ => fixed(cq::MODIFY_CQ_IN_SIZE, 16),
-        Opcode::MODIFY_SQ => fixed(sq::MODIFY_SQ_IN_SIZE, 16),
-        Opcode::MODIFY_RQ => fixed(rq::MODIFY_RQ_IN_SIZE, 16),
+        Opcode::CREATE_CQ => variable_in(cq::CREATE_CQ_IN_SIZE, 16),
+        Opcode::CREATE_SQ => variable_in(sq::CREATE_SQ_IN_SIZE, 16),
+        Opcode::CREATE_RQ => variable_in(rq::CREATE_RQ_IN_SIZE, 16),
+        Opcode::MODIFY_CQ => fixed(cq::MODIFY_CQ_IN_SIZE, 16).status_only(),
+        Opcode::MODIFY_SQ => fixed(sq::MODIFY_SQ_IN_SIZE, 16).status_only(),
+        Opcode::MODIFY_RQ => fixed(rq::MODIFY_RQ_IN_SIZE, 16).status_only(),
         Opcode::QUERY_CQ => fixed(16, cq::QUERY_CQ_OUT_SIZE),
         Opcode::QUERY_SQ => fixed(16, sq::QUERY_SQ_OUT_SIZE),
         Opcode::QUERY_RQ => fixed(16, rq::QUERY_RQ_OUT_SIZE),
-        Opcode::DESTROY_CQ | Opcode::DESTROY_SQ | Opcode::DESTROY_RQ => fixed(16, 16),
+        Opcode::DESTROY_CQ | Opcode::DESTROY_SQ | Opcode::DESTROY_RQ => fixed(16, 16).status_only(),
         _ => return None,
     })
 }
@@ -352,6 +341,28 @@ mod tests {
         }
         for op in Opcode::ALL {
             assert_eq!(sizes(*op).is_some(), LAID_OUT.contains(op), "{op}");
+        }
+    }
+
+    /// mlx5_ifc.h facts: `destroy_cq_out` and `set_fte_out` are status,
+    /// syndrome and 0x40 reserved bits; `enable_hca_out` has 0x20 reserved
+    /// bits (12 bytes); `alloc_pd_out` and `create_flow_group_out` carry
+    /// `pd` / `group_id` at bit 0x48 inside the same 16 bytes.
+    #[test]
+    fn status_only_outputs_follow_mlx5_ifc() {
+        let written = |op| sizes(op).map(|s| (s.outlen, s.out_written()));
+        assert_eq!(written(Opcode::DESTROY_CQ), Some((16, HEADER_SIZE)));
+        assert_eq!(
+            written(Opcode::SET_FLOW_TABLE_ENTRY),
+            Some((16, HEADER_SIZE))
+        );
+        assert_eq!(written(Opcode::ENABLE_HCA), Some((12, HEADER_SIZE)));
+        assert_eq!(written(Opcode::ALLOC_PD), Some((16, 16)));
+        assert_eq!(written(Opcode::CREATE_FLOW_GROUP), Some((16, 16)));
+        for op in LAID_OUT {
+            let s = sizes(*op).unwrap_or_else(|| panic!("{op} has sizes"));
+            assert!(s.out_written() <= s.outlen, "{op}");
+            assert!(!(s.status_only_out && s.variable_out), "{op}");
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::counts::Window;
 use crate::dma::{DmaStats, GuestMemory};
 use crate::irq::Irqs;
 use crate::regions::{BAR0, CONFIG};
+use crate::state::StateLines;
 
 /// Counters of the region accesses served (by register class: `bar0`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct Backend {
     bar0: Bar0Access,
     /// The counts since the last reset.
     window: Window,
+    /// The state lines (the control thread prints them too).
+    states: Arc<StateLines>,
 }
 
 /// Device Control's offset in the PCI Express capability.
@@ -80,6 +83,7 @@ impl Backend {
     /// A backend serving `device`.
     pub fn new(device: Arc<Device>) -> Self {
         Backend {
+            states: Arc::new(StateLines::new(device.clone())),
             device,
             memory: GuestMemory::default(),
             irqs: Irqs::default(),
@@ -87,6 +91,11 @@ impl Backend {
             bar0: Bar0Access::default(),
             window: Window::new(),
         }
+    }
+
+    /// The device's state lines (`state.rs`).
+    pub fn state_lines(&self) -> Arc<StateLines> {
+        self.states.clone()
     }
 
     /// Prints the counts line of the window ending now (`counts.rs`).
@@ -208,7 +217,7 @@ impl ServerBackend for Backend {
                 if flr {
                     // What the guest programmed is lost with the reset: show it first.
                     self.print_counts("function level reset");
-                    crate::state::print(&self.device, "function level reset");
+                    self.states.print("function level reset");
                 }
                 let done = self.device.config_write(off, data);
                 if flr {
@@ -263,7 +272,7 @@ impl ServerBackend for Backend {
         self.access.resets += 1;
         // What the guest programmed is lost with the reset: show it first.
         self.print_counts("reset");
-        crate::state::print(&self.device, "reset");
+        self.states.print("reset");
         self.device.reset();
         self.window.restart_clocks();
         Ok(())

@@ -67,7 +67,7 @@ fn module_event(module: u8, plugged: bool) -> [u8; eqe::DATA_SIZE] {
 }
 
 /// Reads commands from stdin on a thread of its own.
-pub fn spawn(device: Arc<Device>) {
+pub fn spawn(device: Arc<Device>, states: Arc<super::state::StateLines>) {
     let spawned = std::thread::Builder::new()
         .name("cxu-control".into())
         .spawn(move || {
@@ -98,7 +98,7 @@ pub fn spawn(device: Arc<Device>) {
                         continue;
                     }
                 }
-                super::state::print(&device, line.trim());
+                states.print(line.trim());
             }
         });
     if let Err(e) = spawned {

@@ -15,7 +15,8 @@
 //! One connection is served; when QEMU closes it the server exits. Logs go to
 //! stderr through `tracing` (`RUST_LOG=debug` shows every DMA map and SET_IRQS,
 //! `trace` every BAR0 access). Stdout carries one `cxu-vfio-user: state {...}`
-//! line (see `state.rs`: trap, trap group and policer registers) before each
+//! line (see `state.rs`: registers, live objects, the commands since the
+//! previous line) before each
 //! device reset, when the connection ends, and after each command the host
 //! test writes on stdin (`control.rs`: `link 1 down`, `module 0 plugged`, `state`); a
 //! reset's and the end's state line come after a `cxu-vfio-user: counts {...}`
@@ -174,12 +175,12 @@ fn main() -> ExitCode {
         }
     };
     tracing::info!(socket = %args.socket.display(), profile = ?device.profile(), "listening");
-    control::spawn(device.clone());
     let mut backend = Backend::new(device.clone());
+    control::spawn(device.clone(), backend.state_lines());
     let result = server.run(&mut backend);
     backend.disconnect();
     backend.print_counts("connection closed");
-    state::print(&device, "connection closed");
+    backend.state_lines().print("connection closed");
     tracing::info!(
         access = ?backend.access_stats(),
         dma = ?backend.dma_stats(),

@@ -15,10 +15,19 @@
 //! `trap_group`, QPCR `pid`); values are raw field values, so the reader maps
 //! devlink names and ids itself. Only entries firmware has been written hold
 //! appear. The line goes to stdout (logs go to stderr).
+//!
+//! `commands` holds the commands firmware answered since the previous line
+//! (`[opcode, op_mod, status, syndrome]`), `commands_from` the first one's
+//! index in the model's log: a reader wanting the whole log joins the lines'
+//! lists. Not the whole log on every line: the log holds up to 16 Ki
+//! entries, and a guest run that resets the function some 30 times printed
+//! it again at every reset.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use cxu_qemu::Device;
+use parking_lot::Mutex;
 
 /// HPKT `trap_id` is 10 bits wide.
 const TRAP_IDS: u16 = 1 << 10;
@@ -47,8 +56,49 @@ fn json_str(s: &str) -> String {
     o
 }
 
-/// The state of `device` as a JSON object; `reason` says what triggered it.
-pub fn json(device: &Device, reason: &str) -> String {
+/// The state lines of one device, each with the commands answered since the
+/// previous one.
+pub struct StateLines {
+    device: Arc<Device>,
+    /// How many entries of the model's command log earlier lines showed.
+    shown: Mutex<usize>,
+}
+
+impl StateLines {
+    /// No line printed yet.
+    pub fn new(device: Arc<Device>) -> Self {
+        StateLines {
+            device,
+            shown: Mutex::new(0),
+        }
+    }
+
+    /// Prints the next state line on stdout.
+    pub fn print(&self, reason: &str) {
+        // Held until the line is out, so the lines of the backend and of the
+        // control thread come out in log order.
+        let mut shown = self.shown.lock();
+        println!("cxu-vfio-user: state {}", self.next(&mut shown, reason));
+    }
+
+    /// The next line's JSON; its commands count as shown.
+    fn next(&self, shown: &mut usize, reason: &str) -> String {
+        let (line, logged) = json(&self.device, reason, *shown);
+        *shown = logged;
+        line
+    }
+
+    /// The next line's JSON, not printed.
+    #[cfg(test)]
+    pub fn take(&self, reason: &str) -> String {
+        self.next(&mut self.shown.lock(), reason)
+    }
+}
+
+/// The state of `device` as a JSON object, with the commands from index
+/// `from` of the model's log on, and the log's length; `reason` says what
+/// triggered it.
+fn json(device: &Device, reason: &str, from: usize) -> (String, usize) {
     let ctl = device.control();
     let p = device.profile();
     let mut o = String::new();
@@ -100,17 +150,17 @@ pub fn json(device: &Device, reason: &str) -> String {
         );
     }
     o.push('}');
-    history(&mut o, device);
+    let logged = history(&mut o, device, from);
     super::eth_state::append(&mut o, device);
     o.push('}');
-    o
+    (o, logged)
 }
 
-/// The device's history and live resources: pages, EQs, UARs and every
-/// command firmware answered (`[opcode, op_mod, status, syndrome]`), so a
-/// test of a guest driver the server cannot see into (Linux's mlx5_core)
-/// can check what it did.
-fn history(o: &mut String, device: &Device) {
+/// The device's history and live resources: pages, EQs, UARs and the
+/// commands firmware answered from log index `from` on (`[opcode, op_mod,
+/// status, syndrome]`), so a test of a guest driver the server cannot see
+/// into (Linux's mlx5_core) can check what it did. Returns the log's length.
+fn history(o: &mut String, device: &Device, from: usize) -> usize {
     let ctl = device.control();
     let h = ctl.history();
     let _ = write!(
@@ -146,10 +196,10 @@ fn history(o: &mut String, device: &Device) {
     }
     let _ = write!(
         o,
-        r#"],"commands_dropped":{},"commands":["#,
+        r#"],"commands_dropped":{},"commands_from":{from},"commands":["#,
         h.commands_dropped
     );
-    for (i, c) in h.commands.iter().enumerate() {
+    for (i, c) in h.commands.iter().skip(from).enumerate() {
         let _ = write!(
             o,
             "{}[{},{},{},{}]",
@@ -162,6 +212,7 @@ fn history(o: &mut String, device: &Device) {
     }
     o.push(']');
     queues(o, &ctl, &h);
+    h.commands.len()
 }
 
 /// The live CQs, SQs and RQs (`[cqn, eqn, armed, events]`,
@@ -218,11 +269,6 @@ fn queues(o: &mut String, ctl: &cxu_qemu::model::Control, h: &cxu_qemu::model::h
     );
 }
 
-/// Prints the state line on stdout.
-pub fn print(device: &Device, reason: &str) {
-    println!("cxu-vfio-user: state {}", json(device, reason));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,14 +278,14 @@ mod tests {
     #[test]
     fn a_fresh_device_shows_no_trap_registers() {
         let p = Profile::default();
-        let d = Device::new(p.clone(), TableMode::HostVirtualized);
+        let d = Arc::new(Device::new(p.clone(), TableMode::HostVirtualized));
         assert_eq!(
-            json(&d, "reset"),
+            StateLines::new(d.clone()).take("reset"),
             format!(
                 concat!(
                     r#"{{"reason":"reset","hca":"Disabled","psid":"{}","ieee_vendor_id":{},"fw_running":{},"fw_pending":null,"traps":{{}},"groups":{{}},"policers":{{}},"#,
                     r#""pages_held":0,"pages_given":0,"pages_taken":0,"eqs_live":0,"uars_live":0,"umems_live":0,"eqs_destroyed":0,"uars_freed":0,"#,
-                    r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands":[],"#,
+                    r#""eqs_created":[],"uars_allocated":[],"commands_dropped":0,"commands_from":0,"commands":[],"#,
                     r#""cqs":[],"sqs":[],"rqs":[],"cqs_created":0,"cqs_destroyed":0,"sqs_created":0,"#,
                     r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0,"#,
                     r#""mac":"02:c9:5e:00:00:01","mtu":1522,"port":{{"admin":2,"oper":2,"link":true}},"#,

@@ -219,6 +219,9 @@ fn a_nop_runs_through_dma_mapped_shared_memory() {
     f.write_bar0_be32(iseg::CMDQ_ADDR_L.byte as u64, l);
 
     // ENABLE_HCA in slot 0, then NOP in slot 2: 16-byte messages, both inline.
+    // A state line after each shows that command alone.
+    let lines = crate::state::StateLines::new(f.device.clone());
+    let mut shown = Vec::new();
     for (slot, op, token) in [(0u64, Opcode::ENABLE_HCA, 0x11), (2, Opcode::NOP, 0x5A)] {
         let mut inline = [0u8; INLINE_SIZE];
         InHeader::new(op, 0).encode_into(&mut inline).unwrap();
@@ -243,8 +246,18 @@ fn a_nop_runs_through_dma_mapped_shared_memory() {
         let out = OutHeader::decode(&done[ce::OUT_INLINE..ce::OUT_INLINE + 16]).unwrap();
         assert_eq!((out.status, out.syndrome), (CmdStatus::OK, 0), "{op}");
         assert_eq!(done[0x3C], token, "token kept");
+        shown.push(lines.take("x"));
     }
     assert_eq!(f.device.control().counters().commands_executed, 2);
+    shown.push(lines.take("x"));
+    let logs = [
+        r#""commands_from":0,"commands":[[260,0,0,0]]"#,
+        r#""commands_from":1,"commands":[[2061,0,0,0]]"#,
+        r#""commands_from":2,"commands":[]"#,
+    ];
+    for (line, log) in shown.iter().zip(logs) {
+        assert!(line.contains(log), "{line}");
+    }
 
     // One range unmap takes both maps away; the device can no longer reach them.
     f.client.dma_unmap(CMDQ_IOVA, 0x4000).unwrap();

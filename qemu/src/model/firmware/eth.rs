@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use cxu_hal::ifc::commands::vport as vs;
-use cxu_hal::ifc::{CmdStatus, Opcode};
+use cxu_hal::ifc::Opcode;
 
 use super::eth_caps as limits;
 use super::flow_table::{FlowInfo, FlowTables};
@@ -72,61 +72,6 @@ impl EthInfo {
     }
 }
 
-/// Every opcode [`Eth`] runs.
-const OPCODES: &[Opcode] = &[
-    Opcode::QUERY_NIC_VPORT_CONTEXT,
-    Opcode::MODIFY_NIC_VPORT_CONTEXT,
-    Opcode::QUERY_VPORT_STATE,
-    Opcode::QUERY_VPORT_COUNTER,
-    Opcode::ALLOC_PD,
-    Opcode::DEALLOC_PD,
-    Opcode::ALLOC_TRANSPORT_DOMAIN,
-    Opcode::DEALLOC_TRANSPORT_DOMAIN,
-    Opcode::ALLOC_Q_COUNTER,
-    Opcode::DEALLOC_Q_COUNTER,
-    Opcode::QUERY_Q_COUNTER,
-    Opcode::CREATE_MKEY,
-    Opcode::DESTROY_MKEY,
-    Opcode::CREATE_TIS,
-    Opcode::MODIFY_TIS,
-    Opcode::DESTROY_TIS,
-    Opcode::CREATE_TIR,
-    Opcode::MODIFY_TIR,
-    Opcode::DESTROY_TIR,
-    Opcode::CREATE_RQT,
-    Opcode::MODIFY_RQT,
-    Opcode::DESTROY_RQT,
-    Opcode::CREATE_FLOW_TABLE,
-    Opcode::MODIFY_FLOW_TABLE,
-    Opcode::DESTROY_FLOW_TABLE,
-    Opcode::CREATE_FLOW_GROUP,
-    Opcode::DESTROY_FLOW_GROUP,
-    Opcode::SET_FLOW_TABLE_ENTRY,
-    Opcode::DELETE_FLOW_TABLE_ENTRY,
-    Opcode::SET_FLOW_TABLE_ROOT,
-];
-
-/// Of those, the ones whose output is only status and syndrome.
-const STATUS_ONLY: &[Opcode] = &[
-    Opcode::MODIFY_NIC_VPORT_CONTEXT,
-    Opcode::DEALLOC_PD,
-    Opcode::DEALLOC_TRANSPORT_DOMAIN,
-    Opcode::DEALLOC_Q_COUNTER,
-    Opcode::DESTROY_MKEY,
-    Opcode::MODIFY_TIS,
-    Opcode::DESTROY_TIS,
-    Opcode::MODIFY_TIR,
-    Opcode::DESTROY_TIR,
-    Opcode::MODIFY_RQT,
-    Opcode::DESTROY_RQT,
-    Opcode::MODIFY_FLOW_TABLE,
-    Opcode::DESTROY_FLOW_TABLE,
-    Opcode::DESTROY_FLOW_GROUP,
-    Opcode::SET_FLOW_TABLE_ENTRY,
-    Opcode::DELETE_FLOW_TABLE_ENTRY,
-    Opcode::SET_FLOW_TABLE_ROOT,
-];
-
 const NUMBER: u32 = 0xFF_FFFF;
 
 impl Eth {
@@ -155,12 +100,6 @@ impl Eth {
         }
     }
 
-    /// Whether `op` is one of the commands this part of the firmware runs
-    /// (all of them after INIT_HCA).
-    pub fn handles(op: Opcode) -> bool {
-        OPCODES.contains(&op)
-    }
-
     /// Whether PD `n` exists (an SQ's or RQ's `wq.pd`).
     pub fn pd_exists(&self, n: u32) -> bool {
         self.pds.contains(n)
@@ -174,11 +113,6 @@ impl Eth {
     /// Whether Q counter set `n` exists (an RQ's `counter_set_id`).
     pub fn q_counter_exists(&self, n: u32) -> bool {
         self.q_counters.contains(n)
-    }
-
-    /// Whether `op`'s output is only status and syndrome (8 bytes suffice).
-    pub fn status_only(op: Opcode) -> bool {
-        STATUS_ONLY.contains(&op)
     }
 
     /// Snapshot.
@@ -207,15 +141,15 @@ impl Firmware {
         self.queues.sq_uses_tis(n)
     }
 
-    /// Runs an Ethernet control command (`Eth::handles(op)`).
+    /// Runs `op` if it is an Ethernet control command, else `None`.
     pub(super) fn eth_command(
         &mut self,
         env: &Env<'_>,
         op: Opcode,
         cmd: &mut Cmd<'_>,
-    ) -> CmdResult {
+    ) -> Option<CmdResult> {
         let ports = env.profile.num_ports;
-        match op {
+        Some(match op {
             Opcode::QUERY_NIC_VPORT_CONTEXT => self.eth.vport.query(cmd),
             Opcode::MODIFY_NIC_VPORT_CONTEXT => self.eth.vport.modify(cmd),
             Opcode::QUERY_VPORT_STATE => self.query_vport_state(cmd),
@@ -255,9 +189,8 @@ impl Firmware {
             Opcode::MODIFY_TIR => self.eth.modify_tir(cmd),
             Opcode::DESTROY_TIR => self.eth.destroy_tir(cmd),
             Opcode::DESTROY_RQT => self.eth.destroy_rqt(cmd),
-            _ if Eth::handles(op) => self.eth.flow_command(op, cmd),
-            _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
-        }
+            _ => return self.eth.flow_command(op, cmd),
+        })
     }
 
     /// QUERY_VPORT_STATE of the function's own NIC vport (op_mod 0): `state`

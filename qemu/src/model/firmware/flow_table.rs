@@ -391,11 +391,11 @@ impl Eth {
         &mut self,
         op: cxu_hal::ifc::Opcode,
         cmd: &mut Cmd<'_>,
-    ) -> CmdResult {
+    ) -> Option<CmdResult> {
         use cxu_hal::ifc::Opcode as O;
         let tirs = &self.tirs;
         let fl = &mut self.flow;
-        match op {
+        Some(match op {
             O::CREATE_FLOW_TABLE => fl.create_table(cmd),
             O::MODIFY_FLOW_TABLE => fl.modify_table(cmd),
             O::DESTROY_FLOW_TABLE => fl.destroy_table(cmd),
@@ -404,7 +404,7 @@ impl Eth {
             O::SET_FLOW_TABLE_ENTRY => fl.set_fte(cmd, &|n| tirs.contains(n)),
             O::DELETE_FLOW_TABLE_ENTRY => fl.delete_fte(cmd),
             O::SET_FLOW_TABLE_ROOT => fl.set_root(cmd),
-            _ => Err(not_found()),
-        }
+            _ => return None,
+        })
     }
 }

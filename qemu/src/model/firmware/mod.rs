@@ -155,22 +155,6 @@ const PRE_INIT: &[HcaState] = &[HcaState::Enabled];
 const INITIALIZED: &[HcaState] = &[HcaState::Initialized];
 const DISABLED: &[HcaState] = &[HcaState::Disabled];
 
-/// Commands whose output carries nothing but status and syndrome: firmware
-/// writes 8 bytes, so an 8-byte output buffer is enough (the kernel's
-/// `enable_hca_out` is 12 bytes, most others 16).
-const STATUS_ONLY_OUT: &[Opcode] = &[
-    Opcode::ENABLE_HCA,
-    Opcode::DISABLE_HCA,
-    Opcode::SET_ISSI,
-    Opcode::SET_HCA_CAP,
-    Opcode::INIT_HCA,
-    Opcode::SET_DRIVER_VERSION,
-    Opcode::NOP,
-    Opcode::DEALLOC_UAR,
-    Opcode::DESTROY_EQ,
-    Opcode::DESTROY_UMEM,
-];
-
 fn spec(op: Opcode) -> Option<Spec> {
     let sizes = commands::sizes(op)?;
     let states = match op {
@@ -194,9 +178,10 @@ fn spec(op: Opcode) -> Option<Spec> {
         | Opcode::QUERY_ADAPTER
         | Opcode::NOP
         | Opcode::ACCESS_REG => ANY_ENABLED,
-        _ if eth::Eth::handles(op) => INITIALIZED,
-        op if queues::OPCODES.contains(&op) => INITIALIZED,
-        _ => return None,
+        // Every other command `ifc` lays out is an Ethernet (eth.rs) or a
+        // queue (queues/) command: those modules' dispatch matches are their
+        // lists, and all of them run after INIT_HCA.
+        _ => INITIALIZED,
     };
     let min_in = match op {
         // Firmware reads nothing past the header (`sw_owner_id` is optional):
@@ -204,17 +189,11 @@ fn spec(op: Opcode) -> Option<Spec> {
         Opcode::INIT_HCA => commands::BASE_SIZE,
         _ => sizes.inlen,
     };
-    let min_out = if STATUS_ONLY_OUT.contains(&op)
-        || eth::Eth::status_only(op)
-        || queues::STATUS_ONLY_OUT.contains(&op)
-    {
-        HEADER_SIZE
-    } else {
-        sizes.outlen
-    };
     Some(Spec {
         min_in,
-        min_out,
+        // A status-only output needs only the header (the kernel's
+        // `enable_hca_out` is 12 bytes, most others 16, firmware writes 8).
+        min_out: sizes.out_written(),
         states,
     })
 }
@@ -342,9 +321,13 @@ impl Firmware {
             Opcode::ACCESS_REG => self.access_reg(env, cmd),
             Opcode::CREATE_UMEM => self.umems.create(env, cmd),
             Opcode::DESTROY_UMEM => self.umems.destroy(cmd),
-            _ if eth::Eth::handles(op) => self.eth_command(env, op, cmd),
-            op if queues::OPCODES.contains(&op) => self.queue_command(env, op, cmd),
-            _ => Err(CmdError::new(CmdStatus::BAD_OP_ERR, syndrome::BAD_OPCODE)),
+            _ => self
+                .eth_command(env, op, cmd)
+                .or_else(|| self.queue_command(env, op, cmd))
+                .unwrap_or(Err(CmdError::new(
+                    CmdStatus::BAD_OP_ERR,
+                    syndrome::BAD_OPCODE,
+                ))),
         }
     }
 

@@ -47,32 +47,6 @@ pub mod limits {
     pub const LOG_BF_REG_SIZE: u8 = 9;
 }
 
-/// The queue opcodes this module executes (all need an initialized HCA).
-pub const OPCODES: &[Opcode] = &[
-    Opcode::CREATE_CQ,
-    Opcode::DESTROY_CQ,
-    Opcode::QUERY_CQ,
-    Opcode::MODIFY_CQ,
-    Opcode::CREATE_SQ,
-    Opcode::MODIFY_SQ,
-    Opcode::DESTROY_SQ,
-    Opcode::QUERY_SQ,
-    Opcode::CREATE_RQ,
-    Opcode::MODIFY_RQ,
-    Opcode::DESTROY_RQ,
-    Opcode::QUERY_RQ,
-];
-
-/// Queue commands whose output is only status and syndrome.
-pub const STATUS_ONLY_OUT: &[Opcode] = &[
-    Opcode::DESTROY_CQ,
-    Opcode::MODIFY_CQ,
-    Opcode::MODIFY_SQ,
-    Opcode::DESTROY_SQ,
-    Opcode::MODIFY_RQ,
-    Opcode::DESTROY_RQ,
-];
-
 /// Sets the queue capabilities in a general capability page.
 pub fn advertise(c: &mut [u8]) {
     let mut set = |f: Field, v: u64| {
@@ -228,14 +202,14 @@ impl Queues {
 }
 
 impl Firmware {
-    /// Executes a queue command (one of [`OPCODES`]).
+    /// Runs `op` if it is a queue command, else `None`.
     pub(super) fn queue_command(
         &mut self,
         env: &Env<'_>,
         op: Opcode,
         cmd: &mut Cmd<'_>,
-    ) -> CmdResult {
-        match op {
+    ) -> Option<CmdResult> {
+        Some(match op {
             Opcode::CREATE_CQ => self.create_cq(env, cmd),
             Opcode::DESTROY_CQ => self.destroy_cq(env, cmd),
             Opcode::QUERY_CQ => self.query_cq(env, cmd),
@@ -248,11 +222,8 @@ impl Firmware {
             Opcode::MODIFY_RQ => self.modify_rq(cmd),
             Opcode::DESTROY_RQ => self.destroy_rq(env, cmd),
             Opcode::QUERY_RQ => self.query_rq(cmd),
-            _ => Err(CmdError::new(
-                CmdStatus::BAD_OP_ERR,
-                super::syndrome::BAD_OPCODE,
-            )),
-        }
+            _ => return None,
+        })
     }
 
     /// The live queues.
