@@ -125,7 +125,13 @@ fn send_wqes_complete_and_an_armed_cq_fires_its_eq_once() {
 
     // A NOP (one block, mlx5e_trigger_napi_icosq) and a 5-segment SEND (two
     // blocks), both asking for a CQE, rung once with the counter at 3.
+    // Its three data segments name real memory under a real key.
     p.wqe(0, opcode::NOP, 1, fm_ce_se::CQ_UPDATE);
+    let lkey = pa_mkey(h, PD);
+    for i in 0..3 {
+        p.s.wqmem
+            .write(64 + 32 + 16 * i, &dseg(20, lkey, p.s.wqmem.addr(DATA)));
+    }
     let last = p.wqe(1, opcode::SEND, 5, fm_ce_se::CQ_UPDATE);
     p.ring(3, last);
     assert_eq!(p.cqe(0), (cqe::opcode::REQ, 0, 0, p.sqn));
@@ -246,4 +252,300 @@ fn a_full_cq_drops_and_a_bad_wqe_errors_the_sq() {
     h.bar
         .write64_be(u64::from(p.s.uar) * 4096 + 0x20, 0x0099_9999);
     assert_eq!(h.ctl.history().cqes_posted, before);
+}
+
+/// `mkey_7_0` of the test's memory key: an lkey is `index << 8 | key`.
+const KEY: u8 = 0x5A;
+
+/// CREATE_MKEY of a PA key over all memory on PD `pd` (as mlx5e's
+/// `mlx5e_create_mkey`); returns the full lkey.
+fn pa_mkey(h: &Harness, pd: u32) -> u32 {
+    use cxu_hal::ifc::commands::transport as t;
+    let mut m = msg(Opcode::CREATE_MKEY, 0, t::CREATE_MKEY_IN_SIZE);
+    let k = |f: cxu_hal::ifc::Field| f.at(t::MKC_OFFSET);
+    set(&mut m, k(t::mkc::LW), 1);
+    set(&mut m, k(t::mkc::LR), 1);
+    set(&mut m, k(t::mkc::PD), pd.into());
+    set(&mut m, k(t::mkc::LENGTH64), 1);
+    set(&mut m, k(t::mkc::QPN), 0xFF_FFFF);
+    set(&mut m, k(t::mkc::MKEY_7_0), KEY.into());
+    let c = h.exec(&m, 16);
+    c.ok();
+    (t::MKEY_INDEX.get32(&c.out).unwrap() << 8) | u32::from(KEY)
+}
+
+/// A data segment: `len` bytes at `addr` under `lkey`.
+fn dseg(len: u32, lkey: u32, addr: u64) -> [u8; 16] {
+    let mut d = [0u8; 16];
+    wqe::data_seg::BYTE_COUNT.set(&mut d, len.into()).unwrap();
+    wqe::data_seg::LKEY.set(&mut d, lkey.into()).unwrap();
+    wqe::data_seg::ADDR.set(&mut d, addr).unwrap();
+    d
+}
+
+/// Where the send tests keep packet data: past the SQ's ring in its memory.
+const DATA: usize = 2 * 4096;
+
+/// A SEND as `mlx5e_sq_xmit_wqe` builds it at counter `pc`: `inline`
+/// bytes in the Ethernet segment, then one data segment per `(len, lkey,
+/// offset in wqmem)`. Returns its first 8 bytes and its block count.
+fn send_wqe(p: &Path, pc: u16, inline: &[u8], dsegs: &[(u32, u32, usize)]) -> ([u8; 8], u16) {
+    let spill = inline.len().saturating_sub(2).div_ceil(16);
+    let ds = 2 + spill + dsegs.len();
+    let mut w = vec![0u8; ds * 16];
+    let e = wqe::eth_seg::OFFSET;
+    wqe::eth_seg::INLINE_HDR_SZ
+        .at(e)
+        .set(&mut w, inline.len() as u64)
+        .unwrap();
+    let start = e + wqe::eth_seg::INLINE_HDR_START;
+    w[start..start + inline.len()].copy_from_slice(inline);
+    for (i, &(len, lkey, off)) in dsegs.iter().enumerate() {
+        let at = 32 + 16 * (spill + i);
+        w[at..at + 16].copy_from_slice(&dseg(len, lkey, p.s.wqmem.addr(off)));
+    }
+    // The control segment last (wqe_for writes it), the rest first.
+    let at = usize::from(pc & ((1 << LOG_SQ) - 1)) * 64;
+    p.s.wqmem.write(at + 16, &w[16..]);
+    let c = p.wqe(pc, opcode::SEND, ds as u8, fm_ce_se::CQ_UPDATE);
+    (c, wqe::wqebbs(ds as u32) as u16)
+}
+
+#[test]
+fn a_send_wqe_puts_its_frame_on_the_wire_byte_exact() {
+    use cxu_hal::ifc::commands::vport::traffic;
+    let p = path();
+    let h = &p.s.h;
+    let lkey = pa_mkey(h, PD);
+    // An 18-byte inline header (Ethernet + 4 bytes: spills into a second
+    // segment), then two data segments from two buffers.
+    let mut header = vec![
+        0x02, 0, 0, 0, 0, 0x02, 0x02, 0xC9, 0x5E, 0, 0, 1, 0x08, 0x00,
+    ];
+    header.extend_from_slice(&[0x45, 0, 0, 0x54]);
+    let a: Vec<u8> = (0..100u8).collect();
+    let b: Vec<u8> = (0..37u8).map(|i| 0xFF - i).collect();
+    p.s.wqmem.write(DATA, &a);
+    p.s.wqmem.write(DATA + 1000, &b);
+    let (c, bbs) = send_wqe(
+        &p,
+        0,
+        &header,
+        &[(100, lkey, DATA), (37, lkey, DATA + 1000)],
+    );
+    assert_eq!(bbs, 2);
+    p.ring(bbs, c);
+    assert_eq!(p.cqe(0), (cqe::opcode::REQ, 0, 0, p.sqn));
+    let frames = h.ctl.tx_frames();
+    assert_eq!(frames.len(), 1);
+    let want = [header.clone(), a.clone(), b.clone()].concat();
+    assert_eq!(frames[0].bytes, want);
+    assert_eq!((frames[0].port, frames[0].sqn), (1, p.sqn));
+    let w = h.ctl.wire_counters();
+    assert_eq!((w.tx_frames, w.tx_bytes), (1, want.len() as u64));
+    // Unicast destination: the vport's transmitted_eth_unicast pair.
+    assert_eq!(
+        h.ctl.vport_counter(traffic::TX_ETH_UNICAST),
+        (1, want.len() as u64)
+    );
+    assert_eq!(h.ctl.vport_counter(traffic::TX_ETH_BROADCAST), (0, 0));
+
+    // No inline header, VLAN insertion asked in the Ethernet segment: the
+    // tag goes after the MAC addresses.
+    p.set_ci(1);
+    let (c, bbs) = send_wqe(&p, 2, &[], &[(100, lkey, DATA)]);
+    let at = 2 * 64 + wqe::eth_seg::OFFSET;
+    let mut eseg = p.s.wqmem.read(at, 16);
+    wqe::eth_seg::INLINE_HDR_SZ
+        .set(&mut eseg, wqe::eth_seg::INSERT_VLAN.into())
+        .unwrap();
+    wqe::eth_seg::INSERT_VLAN_TCI
+        .set(&mut eseg, 0x0123)
+        .unwrap();
+    p.s.wqmem.write(at, &eseg);
+    p.ring(2 + bbs, c);
+    let f = h.ctl.tx_frames().pop().unwrap();
+    assert_eq!(f.bytes.len(), 104);
+    assert_eq!(&f.bytes[..12], &a[..12]);
+    assert_eq!(&f.bytes[12..16], &[0x81, 0x00, 0x01, 0x23]);
+    assert_eq!(&f.bytes[16..], &a[12..]);
+}
+
+#[test]
+fn a_send_with_a_bad_lkey_gets_a_local_protection_error() {
+    let p = path();
+    let h = &p.s.h;
+    let lkey = pa_mkey(h, PD);
+    p.s.wqmem.write(DATA, &[0xAB; 64]);
+    // The right index with the wrong key byte, then an index never created.
+    for (i, bad) in [lkey ^ 1, lkey + 0x100].into_iter().enumerate() {
+        let pc = 0;
+        let (c, bbs) = send_wqe(&p, pc, &[], &[(64, bad, DATA)]);
+        p.ring(pc + bbs, c);
+        let (op, _, counter, qpn) = p.cqe(i);
+        assert_eq!((op, counter, qpn), (cqe::opcode::REQ_ERR, 0, p.sqn));
+        let b = p.s.cqmem.read(i * 64, 64);
+        assert_eq!(
+            cqe::ERR_SYNDROME.get(&b).unwrap() as u8,
+            cqe::syndrome::LOCAL_PROT_ERR
+        );
+        assert_eq!(h.ctl.queues().sqs[0].state, 3, "the SQ is in ERR");
+        // Recovery, as mlx5e does it: ERR -> RST -> RDY rewinds the SQ.
+        h.exec(&modify(Opcode::MODIFY_SQ, p.sqn, 3, 0), 16).ok();
+        h.exec(&modify(Opcode::MODIFY_SQ, p.sqn, 0, 1), 16).ok();
+        p.set_ci(i as u32 + 1);
+    }
+    // An unmapped address under a good key: the same error.
+    let (c, bbs) = send_wqe(&p, 0, &[], &[(64, lkey, DATA)]);
+    let at = 32;
+    p.s.wqmem.write(at, &dseg(64, lkey, 0x7000_0000));
+    p.ring(bbs, c);
+    assert_eq!(p.cqe(2).0, cqe::opcode::REQ_ERR);
+    assert!(h.ctl.tx_frames().is_empty());
+    assert_eq!(h.ctl.wire_counters().tx_frames, 0);
+}
+
+/// The ones' complement sum of `b` as big-endian words, folded.
+fn csum(b: &[u8], mut s: u32) -> u16 {
+    for c in b.chunks(2) {
+        s += (u32::from(c[0]) << 8) | u32::from(c.get(1).copied().unwrap_or(0));
+    }
+    while s > 0xFFFF {
+        s = (s & 0xFFFF) + (s >> 16);
+    }
+    s as u16
+}
+
+/// An Ethernet + IPv4 + UDP frame with `payload` and right checksums.
+fn udp_frame(payload: &[u8]) -> Vec<u8> {
+    let udp_len = 8 + payload.len();
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 2, 192, 0, 2, 1,
+    ];
+    ip[2..4].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+    let c = !csum(&ip, 0);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut udp = vec![0x30, 0x39, 0x00, 0x35, 0, 0, 0, 0];
+    udp[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    udp.extend_from_slice(payload);
+    let pseudo = u32::from(csum(&ip[12..20], 0)) + 17 + udp_len as u32;
+    let c = !csum(&udp, pseudo);
+    udp[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut f = vec![0x02, 0xC9, 0x5E, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&udp);
+    f
+}
+
+#[test]
+fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
+    use cxu_hal::ifc::commands::{rq, tir, transport as t, wq};
+    use cxu_qemu::model::RxOutcome;
+    let p = path();
+    let h = &p.s.h;
+    let lkey = pa_mkey(h, PD);
+    // An RQ of 4 WQEs of two data segments each (stride 32), on the SQ's CQ,
+    // counting into a Q counter.
+    let counter = {
+        let c = h.simple(Opcode::ALLOC_Q_COUNTER, 0);
+        c.ok();
+        c.be32(0x08) & 0xFF
+    };
+    let rqmem = DmaMem::new(&h.f, 0x600_0000, 6 * 4096);
+    const RQ_DBR: usize = 128;
+    let mut m = rq_in(2, p.cqn, &rqmem, p.s.dbr.addr(RQ_DBR));
+    let w = rq::CTX_OFFSET + rq::WQ_OFFSET;
+    set(&mut m, wq::LOG_WQ_STRIDE.at(w), 5);
+    set(&mut m, wq::PD.at(w), PD.into());
+    set(
+        &mut m,
+        rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET),
+        counter.into(),
+    );
+    let c = h.exec(&m, 16);
+    c.ok();
+    let rqn = c.be32(0x08) & 0xFF_FFFF;
+    let frame = udp_frame(&[0x5A; 56]);
+    assert_eq!(frame.len(), 98);
+    // Nothing steers to it yet: no TIR, and the RQ in RST.
+    assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue);
+    let mut tir_in = msg(Opcode::CREATE_TIR, 0, tir::TIR_IN_SIZE);
+    set(
+        &mut tir_in,
+        tir::tirc::TRANSPORT_DOMAIN.at(tir::CTX_OFFSET),
+        1,
+    );
+    set(
+        &mut tir_in,
+        tir::tirc::INLINE_RQN.at(tir::CTX_OFFSET),
+        rqn.into(),
+    );
+    h.exec(&tir_in, 16).ok();
+    assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue, "the RQ is in RST");
+    h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
+    assert_eq!(h.ctl.rx(2, &frame), RxOutcome::NoPort);
+    // RDY with no WQE posted: dropped, counted in out_of_buffer.
+    assert_eq!(h.ctl.rx(1, &frame), RxOutcome::OutOfBuffer { rqn });
+    let mut q = msg(Opcode::QUERY_Q_COUNTER, 0, t::QUERY_Q_COUNTER_IN_SIZE);
+    set(&mut q, t::QUERY_COUNTER_SET_ID, counter.into());
+    let c = h.exec(&q, t::QUERY_Q_COUNTER_OUT_SIZE);
+    c.ok();
+    assert_eq!(t::OUT_OF_BUFFER.get(&c.out).unwrap(), 1);
+    assert_eq!(p.s.h.ctl.queues().cqs[0].producer_index, 0);
+
+    // Two WQEs posted as mlx5e does (byte_count with MLX5_HW_START_PADDING):
+    // 64 bytes then 2 KiB; the frame spans both segments of WQE 0.
+    let buf = |wqe: usize, seg: usize| 4096 + wqe * 8192 + seg * 4096;
+    for i in 0..2 {
+        let mut w = [0u8; 32];
+        w[..16].copy_from_slice(&dseg(0x8000_0000 | 64, lkey, rqmem.addr(buf(i, 0))));
+        w[16..].copy_from_slice(&dseg(0x8000_0000 | 2048, lkey, rqmem.addr(buf(i, 1))));
+        rqmem.write(i * 32, &w);
+    }
+    p.s.dbr.write(RQ_DBR, &2u32.to_be_bytes());
+    p.arm(0, 0);
+    assert_eq!(
+        h.ctl.rx(1, &frame),
+        RxOutcome::Delivered {
+            rqn,
+            wqe_counter: 0
+        }
+    );
+    assert_eq!(rqmem.read(buf(0, 0), 64), frame[..64]);
+    assert_eq!(rqmem.read(buf(0, 1), 34), frame[64..]);
+    let b = p.s.cqmem.read(0, 64);
+    assert_eq!(p.cqe(0), (cqe::opcode::RESP_SEND, 0, 0, rqn));
+    assert_eq!(cqe::BYTE_CNT.get(&b).unwrap(), 98);
+    // check_sum: the IP packet's sum, what mlx5e takes for CHECKSUM_COMPLETE.
+    assert_eq!(
+        cqe::CHECK_SUM.get(&b).unwrap() as u16,
+        csum(&frame[14..], 0)
+    );
+    let ok = cqe::hds_ip_ext::L3_OK | cqe::hds_ip_ext::L4_OK;
+    assert_eq!(cqe::HDS_IP_EXT.get(&b).unwrap() as u8 & ok, ok);
+    assert_eq!(p.eqes(), 1, "the armed CQ's completion event");
+    let info = h.ctl.queues().rqs[0];
+    assert_eq!((info.consumer_counter, info.wqes), (1, 1));
+    let w = h.ctl.wire_counters();
+    assert_eq!((w.rx_frames, w.rx_bytes, w.rx_dropped), (1, 98, 4));
+    assert_eq!(
+        h.ctl
+            .vport_counter(cxu_hal::ifc::commands::vport::traffic::RX_ETH_UNICAST),
+        (1, 98)
+    );
+
+    // Longer than WQE 1's buffers: dropped, the WQE stays for the next one.
+    p.set_ci(1);
+    assert_eq!(h.ctl.rx(1, &vec![0u8; 3000]), RxOutcome::TooLong);
+    // WQE 1 with a bad lkey: a responder error CQE, the RQ in ERR.
+    rqmem.write(32, &dseg(64, lkey ^ 0xFF, rqmem.addr(buf(1, 0))));
+    assert_eq!(h.ctl.rx(1, &frame), RxOutcome::WqeError { rqn });
+    let b = p.s.cqmem.read(64, 64);
+    assert_eq!(p.cqe(1), (cqe::opcode::RESP_ERR, 0, 1, rqn));
+    assert_eq!(
+        cqe::ERR_SYNDROME.get(&b).unwrap() as u8,
+        cqe::syndrome::LOCAL_PROT_ERR
+    );
+    assert_eq!(h.ctl.queues().rqs[0].state, 3);
+    assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue);
 }

@@ -9,6 +9,25 @@ use super::field::Field;
 
 /// Size of the CQE fields (the last 64 bytes of a 128-byte CQE).
 pub const CQE64_SIZE: usize = 64;
+/// `check_sum`: the ones' complement sum (not inverted) of the received
+/// frame's bytes after the Ethernet header, as mlx5e takes it for
+/// CHECKSUM_COMPLETE.
+pub const CHECK_SUM: Field = Field::be16_at("check_sum", 0x14);
+/// `hds_ip_ext`: the `CQE_L2_OK` / `CQE_L3_OK` / `CQE_L4_OK` bits.
+pub const HDS_IP_EXT: Field = Field::u8_at("hds_ip_ext", 0x1C);
+/// `l4_l3_hdr_type`: L4 type (6:4), L3 type (3:2), VLAN stripped (0).
+pub const L4_L3_HDR_TYPE: Field = Field::u8_at("l4_l3_hdr_type", 0x1D);
+/// `srqn`: LRO segment count (31:24) and SRQ number.
+pub const SRQN: Field = Field::be32_at("srqn", 0x20);
+/// `hds_ip_ext` bits (`CQE_L*_OK`, `device.h`).
+pub mod hds_ip_ext {
+    /// The L2 header is well formed.
+    pub const L2_OK: u8 = 1 << 0;
+    /// The IPv4 header checksum is right (or the packet is IPv6).
+    pub const L3_OK: u8 = 1 << 1;
+    /// The TCP / UDP checksum is right.
+    pub const L4_OK: u8 = 1 << 2;
+}
 /// `byte_cnt`: bytes received (responder CQEs).
 pub const BYTE_CNT: Field = Field::be32_at("byte_cnt", 0x2C);
 /// `sop_drop_qpn`: the WQE's opcode (requester) in bits 31:24, the queue
@@ -49,6 +68,8 @@ pub mod syndrome {
     pub const LOCAL_QP_OP_ERR: u8 = 0x02;
     /// Local protection error (a bad address).
     pub const LOCAL_PROT_ERR: u8 = 0x04;
+    /// Local length error (a frame longer than the receive WQE's buffers).
+    pub const LOCAL_LENGTH_ERR: u8 = 0x01;
     /// WR flushed (the queue is in error).
     pub const WR_FLUSH_ERR: u8 = 0x05;
 }

@@ -30,6 +30,49 @@ pub const DS: Field = Field::new("ds", 0x04, 0, 6);
 /// `fm_ce_se`: fence mode, completion request, solicited event.
 pub const FM_CE_SE: Field = Field::u8_at("fm_ce_se", 0x0B);
 
+/// The Ethernet segment (`struct mlx5_wqe_eth_seg`), right after the
+/// control segment of a SEND or LSO WQE; offsets are from its start.
+pub mod eth_seg {
+    use super::Field;
+
+    /// Offset of the Ethernet segment in the WQE.
+    pub const OFFSET: usize = super::CTRL_SEG_SIZE;
+    /// `cs_flags`: L3 / L4 checksum offload requests.
+    pub const CS_FLAGS: Field = Field::u8_at("cs_flags", 0x04);
+    /// `mss` (LSO).
+    pub const MSS: Field = Field::be16_at("mss", 0x06);
+    /// `inline_hdr.sz`: bytes of the frame inlined from `INLINE_HDR_START`
+    /// on; overlaid by `insert.type` (bit 15 set: VLAN insertion).
+    pub const INLINE_HDR_SZ: Field = Field::be16_at("inline_hdr.sz", 0x0C);
+    /// `insert.vlan_tci`, when `insert.type` has [`INSERT_VLAN`].
+    pub const INSERT_VLAN_TCI: Field = Field::be16_at("insert.vlan_tci", 0x0E);
+    /// Byte offset of `inline_hdr.start`: the inline bytes run from here
+    /// across the following 16-byte segments.
+    pub const INLINE_HDR_START: usize = 0x0E;
+    /// `MLX5_ETH_WQE_INSERT_VLAN` in `insert.type`.
+    pub const INSERT_VLAN: u16 = 1 << 15;
+    /// `MLX5_ETH_WQE_SVLAN`: insert an 802.1ad tag instead of 802.1Q.
+    pub const SVLAN: u16 = 1 << 8;
+}
+
+/// A data segment (`struct mlx5_wqe_data_seg`): 16 bytes naming host
+/// memory; an inline segment (`struct mlx5_wqe_inline_seg`) instead has
+/// [`data_seg::INLINE`] in its first dword and the bytes after it.
+pub mod data_seg {
+    use super::Field;
+
+    /// `byte_count`.
+    pub const BYTE_COUNT: Field = Field::be32_at("byte_count", 0x00);
+    /// `lkey`: the memory key the address is in.
+    pub const LKEY: Field = Field::be32_at("lkey", 0x04);
+    /// `addr`.
+    pub const ADDR: Field = Field::be64_at("addr", 0x08);
+    /// `MLX5_INLINE_SEG`: the segment carries `byte_count & 0x3ff` bytes inline.
+    pub const INLINE: u32 = 0x8000_0000;
+    /// `MLX5_INVALID_LKEY`: ends a receive WQE's scatter list.
+    pub const INVALID_LKEY: u32 = 0x100;
+}
+
 /// `fm_ce_se` bits (`MLX5_WQE_CTRL_*`).
 pub mod fm_ce_se {
     /// Write a CQE when this WQE completes.

@@ -107,6 +107,8 @@ pub struct ControlState {
     /// own count of answers, to compare with what callers received.
     completions: Mutex<HashMap<u16, u64>>,
     pub(crate) history: Mutex<super::history::History>,
+    /// Frames sent and received.
+    pub(crate) wire: Mutex<super::wire::Wire>,
 }
 
 impl ControlState {

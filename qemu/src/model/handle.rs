@@ -145,6 +145,38 @@ impl Control {
         self.inner.fw.lock().set_link(&env, port, up)
     }
 
+    /// Delivers `frame` (from the destination MAC on, no FCS) to `port`
+    /// (1-based), as if it arrived on the wire: the model writes it into the
+    /// next WQE of the RQ receive steering reaches and posts its CQE.
+    pub fn rx(&self, port: u8, frame: &[u8]) -> crate::model::RxOutcome {
+        let env = self.inner.env();
+        self.inner.fw.lock().receive(&env, port, frame)
+    }
+
+    /// The last frames the send queues put on the wire, oldest first (at
+    /// most [`crate::model::wire::TX_RING`]).
+    pub fn tx_frames(&self) -> Vec<crate::model::TxFrame> {
+        self.inner.ctl.wire.lock().recent()
+    }
+
+    /// Every frame transmitted from now on, on a bounded channel (frames
+    /// it has no room for are counted in [`crate::model::WireCounters`]);
+    /// replaces an earlier subscriber.
+    pub fn subscribe_tx(&self) -> crossbeam::channel::Receiver<crate::model::TxFrame> {
+        self.inner.ctl.wire.lock().subscribe()
+    }
+
+    /// The wire's traffic counters.
+    pub fn wire_counters(&self) -> crate::model::WireCounters {
+        self.inner.ctl.wire.lock().counters()
+    }
+
+    /// The NIC vport's traffic counter pair `index` (packets, octets), as
+    /// QUERY_VPORT_COUNTER reports it (`ifc::commands::vport::traffic`).
+    pub fn vport_counter(&self, index: usize) -> (u64, u64) {
+        self.inner.fw.lock().vport_counter(index)
+    }
+
     /// Adds `delta` to IEEE 802.3 counter `index` (see `ifc::regs::ppcnt::ieee_802_3`) of `port`.
     pub fn add_port_counter(&self, port: u8, index: usize, delta: u64) -> bool {
         self.inner.fw.lock().add_port_counter(port, index, delta)

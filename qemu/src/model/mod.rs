@@ -20,6 +20,7 @@ pub mod layout;
 pub mod msix;
 mod profile;
 mod vpd;
+pub mod wire;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,6 +48,7 @@ pub use handle::Control;
 pub use iommu::{DmaError, Iommu, IommuFault, MapError};
 pub use msix::{InterruptLine, Msix, MsixCounters, TableMode};
 pub use profile::Profile;
+pub use wire::{RxOutcome, TxFrame, WireCounters};
 
 /// State shared by the backend's accesses, the firmware workers and the test
 /// control handle.

@@ -36,3 +36,19 @@ pub const COUNTER_CLEAR: Field = Field::new("clear", 0x18, 31, 1);
 pub const TRAFFIC_COUNTERS_OFFSET: usize = 0x10;
 /// The `traffic_counter`s of QUERY_VPORT_COUNTER, in output order.
 pub const TRAFFIC_COUNTERS: usize = 13;
+
+/// Indexes of the `traffic_counter`s of QUERY_VPORT_COUNTER (output order).
+pub mod traffic {
+    /// `received_eth_broadcast`.
+    pub const RX_ETH_BROADCAST: usize = 6;
+    /// `transmitted_eth_broadcast`.
+    pub const TX_ETH_BROADCAST: usize = 7;
+    /// `received_eth_unicast`.
+    pub const RX_ETH_UNICAST: usize = 8;
+    /// `transmitted_eth_unicast`.
+    pub const TX_ETH_UNICAST: usize = 9;
+    /// `received_eth_multicast`.
+    pub const RX_ETH_MULTICAST: usize = 10;
+    /// `transmitted_eth_multicast`.
+    pub const TX_ETH_MULTICAST: usize = 11;
+}

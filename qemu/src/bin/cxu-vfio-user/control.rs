@@ -5,11 +5,15 @@
 //! link <port> up|down              the link partner of port <port> (1-based) comes or goes
 //! module <n> plugged|unplugged     a cable is plugged into module <n> (0-based) or pulled:
 //!                                  a PORT_MODULE event (the kernel logs it)
+//! rx <port> <hex>                  a frame (from the destination MAC on, no FCS)
+//!                                  arrives on port <port>: the model delivers it to
+//!                                  an RQ and prints `cxu-vfio-user: rx {...}` with
+//!                                  what became of it
 //! state                            print the state line now
 //! ```
 //!
 //! After each command the server prints a state line whose `reason` is the
-//! command, so the test knows it was applied. A bad line is logged and
+//! command (for `rx`, `rx <port> len <n>`), so the test knows it was applied. A bad line is logged and
 //! ignored. At end of input the thread ends (the default for a server whose
 //! stdin is /dev/null).
 
@@ -24,6 +28,7 @@ use cxu_qemu::Device;
 enum Line {
     Link { port: u8, up: bool },
     Module { module: u8, plugged: bool },
+    Rx { port: u8, frame: Vec<u8> },
     State,
 }
 
@@ -51,6 +56,13 @@ fn parse(line: &str) -> Result<Line, String> {
                 other => return Err(format!("module state {other:?}: plugged or unplugged")),
             };
             Ok(Line::Module { module, plugged })
+        }
+        ["rx", port, hex] => {
+            let port = port
+                .parse::<u8>()
+                .map_err(|e| format!("port {port:?}: {e}"))?;
+            let frame = super::wire::parse_hex(hex)?;
+            Ok(Line::Rx { port, frame })
         }
         ["state"] => Ok(Line::State),
         _ => Err(format!("unknown command {line:?}")),
@@ -92,6 +104,16 @@ pub fn spawn(device: Arc<Device>, states: Arc<super::state::StateLines>) {
                         );
                         tracing::info!(module, plugged, posted, "module event");
                     }
+                    Ok(Line::Rx { port, frame }) => {
+                        let outcome = device.control().rx(port, &frame);
+                        tracing::info!(port, len = frame.len(), ?outcome, "frame received");
+                        println!(
+                            r#"cxu-vfio-user: rx {{"port":{port},"len":{},"outcome":"{outcome:?}"}}"#,
+                            frame.len()
+                        );
+                        states.print(&format!("rx {port} len {}", frame.len()));
+                        continue;
+                    }
                     Ok(Line::State) => {}
                     Err(e) => {
                         tracing::warn!("control: {e}");
@@ -126,6 +148,14 @@ mod tests {
         assert!(parse("module 0 sideways").is_err());
         assert!(parse("link 1 sideways").is_err());
         assert!(parse("link x up").is_err());
+        assert_eq!(
+            parse("rx 1 02c95e000001"),
+            Ok(Line::Rx {
+                port: 1,
+                frame: vec![2, 0xC9, 0x5E, 0, 0, 1]
+            })
+        );
+        assert!(parse("rx 1 0g").is_err());
         assert!(parse("reboot").is_err());
     }
 }

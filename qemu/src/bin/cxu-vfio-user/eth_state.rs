@@ -5,7 +5,8 @@
 //! ```text
 //! ,"mac":"02:c9:5e:00:00:01","mtu":1522,"port":{"admin":1,"oper":1,"link":true},
 //! "eth":{"pds":1,"tds":1,"mkeys":1,"q_counters":1,"tises":1,"tirs":9,"rqts":2,
-//!   "flow_tables":6,"flow_groups":14,"flow_entries":20,"rx_root":true}
+//!   "flow_tables":6,"flow_groups":14,"flow_entries":20,"rx_root":true},
+//! "wire":{"tx_frames":3,"tx_bytes":126,"rx_frames":1,"rx_bytes":98,"rx_dropped":0}
 //! ```
 
 use std::fmt::Write;
@@ -44,5 +45,11 @@ pub fn append(o: &mut String, device: &Device) {
         e.flow.groups,
         e.flow.entries,
         e.flow.rx_root.is_some()
+    );
+    let w = ctl.wire_counters();
+    let _ = write!(
+        o,
+        r#","wire":{{"tx_frames":{},"tx_bytes":{},"rx_frames":{},"rx_bytes":{},"rx_dropped":{}}}"#,
+        w.tx_frames, w.tx_bytes, w.rx_frames, w.rx_bytes, w.rx_dropped
     );
 }

@@ -35,6 +35,7 @@ mod regions;
 mod state;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -176,6 +177,7 @@ fn main() -> ExitCode {
     };
     tracing::info!(socket = %args.socket.display(), profile = ?device.profile(), "listening");
     let mut backend = Backend::new(device.clone());
+    wire::spawn(&device);
     control::spawn(device.clone(), backend.state_lines());
     let result = server.run(&mut backend);
     backend.disconnect();

@@ -290,7 +290,8 @@ mod tests {
                     r#""sqs_destroyed":0,"rqs_created":0,"rqs_destroyed":0,"cqes_posted":0,"#,
                     r#""mac":"02:c9:5e:00:00:01","mtu":1522,"port":{{"admin":2,"oper":2,"link":true}},"#,
                     r#""eth":{{"pds":0,"tds":0,"mkeys":0,"q_counters":0,"tises":0,"tirs":0,"rqts":0,"#,
-                    r#""flow_tables":0,"flow_groups":0,"flow_entries":0,"rx_root":false}}}}"#
+                    r#""flow_tables":0,"flow_groups":0,"flow_entries":0,"rx_root":false}},"#,
+                    r#""wire":{{"tx_frames":0,"tx_bytes":0,"rx_frames":0,"rx_bytes":0,"rx_dropped":0}}}}"#
                 ),
                 p.psid,
                 p.ieee_vendor_id,

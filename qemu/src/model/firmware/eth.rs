@@ -214,6 +214,11 @@ impl Firmware {
         self.eth.vport.state()
     }
 
+    /// The NIC vport's traffic counter pair `index` (packets, octets).
+    pub fn vport_counter(&self, index: usize) -> (u64, u64) {
+        self.eth.vport_counters.get(index)
+    }
+
     /// The Ethernet objects that exist.
     pub fn eth_info(&self) -> EthInfo {
         self.eth.info()

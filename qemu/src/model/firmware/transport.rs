@@ -6,8 +6,8 @@
 //!   names, cannot be freed (RES_BUSY).
 //! * ALLOC_Q_COUNTER / DEALLOC_Q_COUNTER / QUERY_Q_COUNTER: up to `max_qp_cnt`
 //!   sets, numbered from 1 (mlx5e takes 0 for "none"); the counters read as
-//!   the model counted them (nothing drops for lack of receive buffers yet,
-//!   so `out_of_buffer` is 0) and `clear` zeroes them; a set an RQ counts
+//!   the model counted them (`out_of_buffer`: frames delivered to an RQ of
+//!   the set with no WQE posted, `queues/recv.rs`) and `clear` zeroes them; a set an RQ counts
 //!   into cannot be freed, nor a PD an SQ or RQ names.
 //! * CREATE_MKEY / DESTROY_MKEY: physical-address keys only (access mode PA,
 //!   what mlx5e creates with `length64` for its whole-memory key); its PD must
@@ -27,6 +27,9 @@ use super::{Cmd, CmdResult};
 pub struct Mkey {
     /// Its protection domain.
     pub pd: u32,
+    /// `mkey_7_0`: the key byte of the full mkey (`index << 8 | key`) a
+    /// data segment's `lkey` must carry.
+    pub key: u8,
 }
 
 /// A Q counter set.
@@ -135,7 +138,8 @@ impl Eth {
         if !self.pds.contains(pd) {
             return Err(bad_reference());
         }
-        let n = self.mkeys.insert(Mkey { pd })?;
+        let key = m(mkc::MKEY_7_0) as u8;
+        let n = self.mkeys.insert(Mkey { pd, key })?;
         out_number(cmd, t::MKEY_INDEX, n);
         Ok(())
     }
@@ -144,6 +148,14 @@ impl Eth {
         self.mkeys.remove(cmd.get(t::MKEY_INDEX) as u32)?;
         cmd.out_len(16);
         Ok(())
+    }
+
+    /// Whether `lkey` (`index << 8 | key`) names a live mkey of PD `pd`:
+    /// a data segment may use it. Every key is a PA key over all memory.
+    pub fn lkey_valid(&self, lkey: u32, pd: u32) -> bool {
+        self.mkeys
+            .get(lkey >> 8)
+            .is_some_and(|k| k.key == lkey as u8 && k.pd == pd)
     }
 
     fn pd_in_use(&self, pd: u32) -> bool {

@@ -1,7 +1,9 @@
 //! QUERY_VPORT_COUNTER of the function's own vport: the traffic counters
 //! (errors, IB and Ethernet unicast/multicast/broadcast, local loopback), as
-//! packet and octet pairs. The model counts no traffic on this path yet, so
-//! they read 0; `clear` zeroes them. Another vport is BAD_PARAM.
+//! packet and octet pairs. The Ethernet unicast, multicast and broadcast
+//! pairs count the frames the function's SQs transmit and its RQs receive
+//! (by destination address; octets without FCS); the error and IB pairs
+//! stay 0. `clear` zeroes them. Another vport is BAD_PARAM.
 #![forbid(unsafe_code)]
 
 use cxu_hal::ifc::commands::vport as vs;
@@ -13,6 +15,41 @@ use super::{syndrome, Cmd, CmdError, CmdResult};
 #[derive(Clone, Debug, Default)]
 pub struct VportCounters {
     counters: [(u64, u64); vs::TRAFFIC_COUNTERS],
+}
+
+impl VportCounters {
+    /// Counts a frame sent (`tx`) or received into the pair its destination
+    /// address selects.
+    fn count(&mut self, frame: &[u8], tx: bool) {
+        use vs::traffic::*;
+        let Some(dst) = frame.get(..6) else { return };
+        let i = match (dst == [0xFF; 6], dst[0] & 1 != 0, tx) {
+            (true, _, true) => TX_ETH_BROADCAST,
+            (true, _, false) => RX_ETH_BROADCAST,
+            (false, true, true) => TX_ETH_MULTICAST,
+            (false, true, false) => RX_ETH_MULTICAST,
+            (false, false, true) => TX_ETH_UNICAST,
+            (false, false, false) => RX_ETH_UNICAST,
+        };
+        let c = &mut self.counters[i];
+        c.0 += 1;
+        c.1 += frame.len() as u64;
+    }
+
+    /// Counts a transmitted frame.
+    pub fn count_tx(&mut self, frame: &[u8]) {
+        self.count(frame, true);
+    }
+
+    /// Counts a received frame.
+    pub fn count_rx(&mut self, frame: &[u8]) {
+        self.count(frame, false);
+    }
+
+    /// The (packets, octets) pair `index` (`vs::traffic`).
+    pub fn get(&self, index: usize) -> (u64, u64) {
+        self.counters.get(index).copied().unwrap_or_default()
+    }
 }
 
 impl Eth {

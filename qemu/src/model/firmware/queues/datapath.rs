@@ -11,8 +11,10 @@
 //!   completion (`fm_ce_se` CQ_UPDATE) gets a requester CQE with its
 //!   `wqe_counter`. A malformed WQE (wrong SQ number, `ds` 0, an opcode an
 //!   Ethernet SQ has no use for) gets an error CQE and moves the SQ to ERR.
-//!   Packets are not transmitted anywhere: a SEND completes as if the wire
-//!   took it.
+//!   A SEND or LSO WQE on an SQ with a TIS puts its frame on the wire
+//!   (`send.rs` gathers it; `crate::model::wire` keeps it); one whose data
+//!   segments name a bad lkey or address gets an error CQE
+//!   (LOCAL_PROT_ERR) and moves the SQ to ERR.
 //!
 //! A 64-bit write arrives as two dword writes (low address first); the first
 //! is kept until the second names the queue.
@@ -133,23 +135,37 @@ impl Firmware {
             let _ = cqe::QPN.set(&mut body, u64::from(sqn));
             let _ = cqe::WQE_COUNTER.set(&mut body, u64::from(cc));
             if let Some(s) = syndrome {
-                tracing::warn!(sqn, cc, op, ds, "bad send WQE: SQ to error");
-                let _ = cqe::ERR_SYNDROME.set(&mut body, u64::from(s));
-                if let Some(sq) = self.queues.sqs.get_mut(&sqn) {
-                    sq.state = state::ERR;
-                }
-                let e = NewCqe {
-                    body,
-                    opcode: cqe::opcode::REQ_ERR,
-                    solicited: false,
-                };
-                self.post_cqe(env, cqn, &e);
+                self.sq_error(env, sqn, cqn, body, s);
                 return;
             }
             let bbs = wqe::wqebbs(ds) as u16;
             if pc.wrapping_sub(cc) < bbs {
                 // The producer counter ends inside this WQE: not posted yet.
                 return;
+            }
+            if matches!(op, wqe_op::SEND | wqe_op::LSO) && sq.tisn != 0 {
+                let (buf, pd) = (&sq.wq.buf, sq.wq.pd);
+                let mut bytes = vec![0u8; usize::from(bbs) * wqe::SEND_WQE_BB];
+                let read = bytes
+                    .chunks_mut(wqe::SEND_WQE_BB)
+                    .enumerate()
+                    .all(|(i, bb)| {
+                        buf.entry_addr(u32::from(cc.wrapping_add(i as u16)))
+                            .is_some_and(|a| env.iommu.read(a, bb).is_ok())
+                    });
+                bytes.truncate(ds as usize * wqe::SEND_WQE_DS);
+                let frame = if read {
+                    super::send::gather(env, &self.eth, pd, &bytes)
+                } else {
+                    Err(cqe::syndrome::LOCAL_PROT_ERR)
+                };
+                match frame {
+                    Ok(bytes) => self.transmit(env, sqn, bytes),
+                    Err(s) => {
+                        self.sq_error(env, sqn, cqn, body, s);
+                        return;
+                    }
+                }
             }
             if let Some(sq) = self.queues.sqs.get_mut(&sqn) {
                 sq.cc = cc.wrapping_add(bbs);
@@ -164,5 +180,36 @@ impl Firmware {
                 self.post_cqe(env, cqn, &e);
             }
         }
+    }
+
+    /// A WQE SQ `sqn` cannot execute: an error CQE with `syndrome` (always
+    /// written, whatever the WQE asked) and the SQ to ERR.
+    fn sq_error(&mut self, env: &Env<'_>, sqn: u32, cqn: u32, mut body: [u8; 64], syndrome: u8) {
+        let cc = cqe::WQE_COUNTER.get(&body).unwrap_or(0);
+        tracing::warn!(sqn, cc, syndrome, "bad send WQE: SQ to error");
+        let _ = cqe::ERR_SYNDROME.set(&mut body, u64::from(syndrome));
+        if let Some(sq) = self.queues.sqs.get_mut(&sqn) {
+            sq.state = state::ERR;
+        }
+        let e = NewCqe {
+            body,
+            opcode: cqe::opcode::REQ_ERR,
+            solicited: false,
+        };
+        self.post_cqe(env, cqn, &e);
+    }
+
+    /// A frame leaves through the function's port: the vport's transmit
+    /// counters (by destination address) and the wire.
+    fn transmit(&mut self, env: &Env<'_>, sqn: u32, bytes: Vec<u8>) {
+        self.eth.vport_counters.count_tx(&bytes);
+        env.ctl
+            .wire
+            .lock()
+            .transmitted(crate::model::wire::TxFrame {
+                port: 1,
+                sqn,
+                bytes,
+            });
     }
 }

@@ -17,7 +17,9 @@
 
 mod cq;
 mod datapath;
+mod recv;
 mod rq;
+mod send;
 mod sq;
 pub mod syndrome;
 mod wq;
@@ -97,9 +99,9 @@ pub struct WqInfo {
     pub state: u8,
     /// log2 of the WQE (basic block) count.
     pub log_size: u8,
-    /// The WQE counter firmware has consumed up to (SQ).
+    /// The WQE counter firmware has consumed up to.
     pub consumer_counter: u16,
-    /// WQEs executed (SQ).
+    /// WQEs executed (SQ) or frames received (RQ).
     pub wqes: u64,
     /// The TIS it sends through (SQ; `tis_num_0`), or the counter set (RQ).
     pub tis_or_counter: u32,

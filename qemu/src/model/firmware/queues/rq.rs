@@ -2,9 +2,10 @@
 //!
 //! An RQ is created in RST on an existing CQ, with a cyclic or striding WQ
 //! whose producer counter is the first dword of its doorbell record (there is
-//! no UAR doorbell for receive queues). The model receives no packets, so an
-//! RQ only holds the WQEs software posts; MODIFY_RQ changes its state, `vsd`,
-//! `scatter_fcs` and counter set as `modify_bitmask` says.
+//! no UAR doorbell for receive queues). Frames a test delivers fill its WQEs
+//! in order (`recv.rs`); MODIFY_RQ changes its state, `vsd`, `scatter_fcs`
+//! and counter set as `modify_bitmask` says, and moving to RST rewinds its
+//! consumer counter to 0, as the driver rewinds its producer counter.
 #![forbid(unsafe_code)]
 
 use cxu_hal::ifc::commands::rq::{self as l, modify_bitmask, rqc};
@@ -21,19 +22,28 @@ pub struct Rq {
     ctx: [u8; l::RQC_SIZE],
     pub cqn: u32,
     pub state: u32,
-    wq: WqContext,
+    pub wq: WqContext,
+    /// The next WQE counter a received frame takes.
+    pub cc: u16,
+    /// Frames received.
+    pub received: u64,
 }
 
 impl Rq {
+    /// The Q counter set it counts into (0: none).
+    pub fn counter_set(&self) -> u32 {
+        rqc::COUNTER_SET_ID.get(&self.ctx).unwrap_or(0) as u32
+    }
+
     pub fn info(&self, rqn: u32) -> WqInfo {
         WqInfo {
             num: rqn,
             cqn: self.cqn,
             state: self.state as u8,
             log_size: self.wq.buf.log_size,
-            consumer_counter: 0,
-            wqes: 0,
-            tis_or_counter: rqc::COUNTER_SET_ID.get(&self.ctx).unwrap_or(0) as u32,
+            consumer_counter: self.cc,
+            wqes: self.received,
+            tis_or_counter: self.counter_set(),
             pd: self.wq.pd,
         }
     }
@@ -85,6 +95,8 @@ impl Firmware {
                 cqn,
                 state: state::RST,
                 wq,
+                cc: 0,
+                received: 0,
             },
         );
         env.ctl.history.lock().rqs_created += 1;
@@ -117,6 +129,9 @@ impl Firmware {
             if bitmask & bit != 0 {
                 let _ = f.set(&mut rq.ctx, v);
             }
+        }
+        if next == state::RST {
+            rq.cc = 0;
         }
         rq.state = next;
         cmd.out_len(16);

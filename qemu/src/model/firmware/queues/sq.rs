@@ -23,7 +23,8 @@ pub struct Sq {
     pub uar: u32,
     pub state: u32,
     pub wq: WqContext,
-    tisn: u32,
+    /// `tis_num_0`: 0 for an SQ that does not send to the wire (ICOSQ).
+    pub tisn: u32,
     /// The next WQE counter (in basic blocks) firmware executes.
     pub cc: u16,
     pub wqes: u64,

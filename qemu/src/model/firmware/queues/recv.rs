@@ -1,0 +1,262 @@
+//! Receiving a frame a test delivers to the port.
+//!
+//! Steering: the first RQ in RDY that the TIRs reach (`Eth::rx_rqs`: those a
+//! flow entry forwards to first). The model does not match the flow tables'
+//! entries, filter on the NIC vport's MAC lists or hash over an RQT
+//! (docs/fidelity.md).
+//!
+//! The RQ's next WQE is the one at its consumer counter, if the producer
+//! counter in the first dword of its doorbell record is past it (none:
+//! dropped, counted in its Q counter's `out_of_buffer`). A cyclic RQ's WQE
+//! (`struct mlx5e_rx_wqe_cyc`) is a list of data segments filled in order,
+//! each up to its `byte_count` (bit 31, `MLX5_HW_START_PADDING`, aside); an `lkey` of `MLX5_INVALID_LKEY` ends the
+//! list. A frame longer than the list is dropped; a bad lkey or address
+//! gets a responder error CQE (LOCAL_PROT_ERR) and the RQ goes to ERR.
+//! Otherwise the WQE is consumed and a responder CQE (RESP_SEND) posted on
+//! the RQ's CQ with `byte_cnt`, `wqe_counter` and the checksum fields mlx5e
+//! reads: `check_sum`, the ones' complement sum of the IP packet (from the
+//! L3 header, past any VLAN tag, to the IP length: what `mlx5e_handle_csum`
+//! takes for CHECKSUM_COMPLETE), and `hds_ip_ext`'s L3_OK (IPv4 header
+//! checksum right, or IPv6) and L4_OK (TCP or UDP checksum right).
+#![forbid(unsafe_code)]
+
+use cxu_hal::ifc::commands::wq::{dbr, state, wq_type};
+use cxu_hal::ifc::cqe::{self, hds_ip_ext};
+use cxu_hal::ifc::wqe::{data_seg, SEND_WQE_DS};
+
+use super::super::{Env, Firmware};
+use super::cq::NewCqe;
+use super::wq;
+use crate::model::wire::RxOutcome;
+
+/// Bytes of the Ethernet header before the EtherType.
+const ETH_ADDRS: usize = 12;
+
+/// The ones' complement sum of `bytes` as big-endian 16-bit words (an odd
+/// last byte padded with zero), added to `acc`, not folded.
+fn sum(bytes: &[u8], acc: u64) -> u64 {
+    bytes.chunks(2).fold(acc, |a, c| {
+        a + (u64::from(c[0]) << 8) + u64::from(c.get(1).copied().unwrap_or(0))
+    })
+}
+
+/// Folds a sum to 16 bits.
+fn fold(mut s: u64) -> u16 {
+    while s > 0xFFFF {
+        s = (s & 0xFFFF) + (s >> 16);
+    }
+    s as u16
+}
+
+/// The checksum fields of a received frame: (`check_sum`, `hds_ip_ext`).
+pub fn checksums(frame: &[u8]) -> (u16, u8) {
+    let mut l3 = ETH_ADDRS;
+    let mut ethertype = 0u16;
+    while let Some(t) = frame.get(l3..l3 + 2) {
+        ethertype = u16::from_be_bytes([t[0], t[1]]);
+        l3 += 2;
+        if !matches!(ethertype, 0x8100 | 0x88A8) {
+            break;
+        }
+        l3 += 2;
+    }
+    let rest = frame.get(l3..).unwrap_or_default();
+    let mut ok = hds_ip_ext::L2_OK;
+    // (packet, protocol, pseudo-header sum without the length)
+    let ip = match ethertype {
+        0x0800 if rest.len() >= 20 && rest[0] >> 4 == 4 => {
+            let ihl = usize::from(rest[0] & 0xF) * 4;
+            let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+            if ihl >= 20 && len >= ihl && len <= rest.len() {
+                if fold(sum(&rest[..ihl], 0)) == 0xFFFF {
+                    ok |= hds_ip_ext::L3_OK;
+                }
+                Some((&rest[..len], ihl, rest[9], sum(&rest[12..20], 0)))
+            } else {
+                None
+            }
+        }
+        0x86DD if rest.len() >= 40 && rest[0] >> 4 == 6 => {
+            let len = 40 + usize::from(u16::from_be_bytes([rest[4], rest[5]]));
+            ok |= hds_ip_ext::L3_OK;
+            (len <= rest.len()).then(|| (&rest[..len], 40, rest[6], sum(&rest[8..40], 0)))
+        }
+        _ => None,
+    };
+    let Some((packet, hlen, proto, pseudo)) = ip else {
+        return (fold(sum(rest, 0)), ok);
+    };
+    let l4 = &packet[hlen..];
+    let l4_ok = match proto {
+        6 | 17 if !l4.is_empty() => {
+            let udp_unchecked = proto == 17 && l4.get(6..8) == Some(&[0, 0]);
+            let total = sum(l4, pseudo + u64::from(proto) + l4.len() as u64);
+            udp_unchecked || fold(total) == 0xFFFF
+        }
+        _ => false,
+    };
+    if l4_ok {
+        ok |= hds_ip_ext::L4_OK;
+    }
+    (fold(sum(packet, 0)), ok)
+}
+
+impl Firmware {
+    /// Delivers `frame` to port `port` (1-based).
+    pub fn receive(&mut self, env: &Env<'_>, port: u8, frame: &[u8]) -> RxOutcome {
+        let outcome = self.receive_inner(env, port, frame);
+        let delivered = matches!(outcome, RxOutcome::Delivered { .. });
+        if delivered {
+            self.eth.vport_counters.count_rx(frame);
+        }
+        env.ctl
+            .wire
+            .lock()
+            .received(delivered.then_some(frame.len()));
+        outcome
+    }
+
+    fn receive_inner(&mut self, env: &Env<'_>, port: u8, frame: &[u8]) -> RxOutcome {
+        if port != 1 {
+            return RxOutcome::NoPort;
+        }
+        if frame.len() < ETH_ADDRS + 2 {
+            return RxOutcome::TooLong;
+        }
+        let Some(rqn) = self.eth.rx_rqs().into_iter().find(|n| {
+            self.queues
+                .rqs
+                .get(n)
+                .is_some_and(|r| r.state == state::RDY && r.wq.wq_type == wq_type::CYCLIC)
+        }) else {
+            return RxOutcome::NoQueue;
+        };
+        let Some(rq) = self.queues.rqs.get(&rqn) else {
+            return RxOutcome::NoQueue;
+        };
+        let pc = wq::read_be32(env, rq.wq.dbr + dbr::RCV).unwrap_or(0) as u16;
+        let (cc, cqn, pd) = (rq.cc, rq.cqn, rq.wq.pd);
+        if pc == cc {
+            let set = rq.counter_set();
+            if let Ok(c) = self.eth.q_counters.get_mut(set) {
+                c.out_of_buffer = c.out_of_buffer.wrapping_add(1);
+            }
+            return RxOutcome::OutOfBuffer { rqn };
+        }
+        let stride = 1usize << rq.wq.buf.log_stride;
+        let mut wqe = vec![0u8; stride];
+        let read = rq
+            .wq
+            .buf
+            .entry_addr(u32::from(cc))
+            .is_some_and(|a| env.iommu.read(a, &mut wqe).is_ok());
+        // The scatter list: (lkey, addr, room) until the invalid lkey.
+        let segs: Vec<(u32, u64, usize)> = wqe
+            .chunks_exact(SEND_WQE_DS)
+            .map(|s| {
+                (
+                    data_seg::LKEY.get(s).unwrap_or(0) as u32,
+                    data_seg::ADDR.get(s).unwrap_or(0),
+                    // Bit 31 is `MLX5_HW_START_PADDING` (mlx5e sets it).
+                    (data_seg::BYTE_COUNT.get(s).unwrap_or(0) & 0x7FFF_FFFF) as usize,
+                )
+            })
+            .take_while(|&(lkey, _, _)| lkey != data_seg::INVALID_LKEY)
+            .collect();
+        if read && segs.iter().map(|s| s.2).sum::<usize>() < frame.len() {
+            tracing::debug!(
+                rqn,
+                len = frame.len(),
+                "received frame too long for the WQE"
+            );
+            return RxOutcome::TooLong;
+        }
+        let mut body = [0u8; cqe::CQE64_SIZE];
+        let _ = cqe::QPN.set(&mut body, u64::from(rqn));
+        let _ = cqe::WQE_COUNTER.set(&mut body, u64::from(cc));
+        let mut left = frame;
+        let mut fault = !read;
+        for &(lkey, addr, room) in &segs {
+            if left.is_empty() || fault {
+                break;
+            }
+            let n = room.min(left.len());
+            if !self.eth.lkey_valid(lkey, pd) || env.iommu.write(addr, &left[..n]).is_err() {
+                fault = true;
+            }
+            left = &left[n..];
+        }
+        if let Some(rq) = self.queues.rqs.get_mut(&rqn) {
+            rq.cc = cc.wrapping_add(1);
+            if fault {
+                rq.state = state::ERR;
+            } else {
+                rq.received += 1;
+            }
+        }
+        if fault {
+            tracing::warn!(
+                rqn,
+                cc,
+                "receive WQE with a bad lkey or address: RQ to error"
+            );
+            let _ = cqe::ERR_SYNDROME.set(&mut body, u64::from(cqe::syndrome::LOCAL_PROT_ERR));
+            let e = NewCqe {
+                body,
+                opcode: cqe::opcode::RESP_ERR,
+                solicited: false,
+            };
+            self.post_cqe(env, cqn, &e);
+            return RxOutcome::WqeError { rqn };
+        }
+        let (check_sum, ok) = checksums(frame);
+        let _ = cqe::BYTE_CNT.set(&mut body, frame.len() as u64);
+        let _ = cqe::CHECK_SUM.set(&mut body, u64::from(check_sum));
+        let _ = cqe::HDS_IP_EXT.set(&mut body, u64::from(ok));
+        let e = NewCqe {
+            body,
+            opcode: cqe::opcode::RESP_SEND,
+            solicited: false,
+        };
+        self.post_cqe(env, cqn, &e);
+        RxOutcome::Delivered {
+            rqn,
+            wqe_counter: cc,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_of_an_ipv4_udp_frame() {
+        // 14 bytes Ethernet, 20 IPv4 (checksum 0xB861), 8 UDP + 2 bytes.
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        let ip = [
+            0x45, 0, 0, 30, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+        ];
+        let mut ip = ip.to_vec();
+        let c = !fold(sum(&ip, 0));
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&ip);
+        let mut udp = vec![0x12, 0x34, 0x56, 0x78, 0, 10, 0, 0, 0xAB, 0xCD];
+        let pseudo = sum(&ip[12..20], 17 + 10);
+        let c = !fold(sum(&udp, pseudo));
+        udp[6..8].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&udp);
+        f.extend_from_slice(&[0xEE; 4]); // Ethernet padding: not in check_sum.
+        let (cs, ok) = checksums(&f);
+        assert_eq!(cs, fold(sum(&f[14..44], 0)));
+        assert_eq!(
+            ok,
+            hds_ip_ext::L2_OK | hds_ip_ext::L3_OK | hds_ip_ext::L4_OK
+        );
+        f[43] ^= 1;
+        assert_eq!(checksums(&f).1, hds_ip_ext::L2_OK | hds_ip_ext::L3_OK);
+        f[14 + 8] ^= 1; // the TTL: the IPv4 header checksum breaks
+        assert_eq!(checksums(&f).1 & hds_ip_ext::L3_OK, 0);
+    }
+}
