@@ -437,6 +437,50 @@ fn udp_frame(payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A root NIC RX table whose one entry sends destination MAC `dmac` to TIR
+/// `tirn` (as mlx5e's L2 table does for its own address, in one hop).
+fn steer_dmac_to_tir(h: &Harness, dmac: &[u8], tirn: u32) {
+    use cxu_hal::ifc::commands::flow_table::{self as ft, dest, flow_ctx, ft_ctx, table_type};
+    let mut m = msg(Opcode::CREATE_FLOW_TABLE, 0, ft::FLOW_TABLE_IN_SIZE);
+    set(&mut m, ft::TABLE_TYPE, table_type::NIC_RX);
+    set(&mut m, ft_ctx::LOG_SIZE.at(ft::FT_CTX_OFFSET), 2);
+    let c = h.exec(&m, 16);
+    c.ok();
+    let table = ft::CREATED_TABLE_ID.get32(&c.out).unwrap();
+    let mut m = msg(Opcode::CREATE_FLOW_GROUP, 0, ft::CREATE_FLOW_GROUP_IN_SIZE);
+    set(&mut m, ft::TABLE_TYPE, table_type::NIC_RX);
+    set(&mut m, ft::TABLE_ID, table.into());
+    set(&mut m, ft::END_FLOW_INDEX, 1);
+    set(&mut m, ft::MATCH_CRITERIA_ENABLE, 1);
+    // outer_headers.dmac_47_16 / dmac_15_0 (fte_match_set_lyr_2_4 bytes 8..14).
+    let at = ft::MATCH_CRITERIA_OFFSET + 8;
+    m[at..at + 6].fill(0xFF);
+    let c = h.exec(&m, 16);
+    c.ok();
+    let group = ft::CREATED_GROUP_ID.get32(&c.out).unwrap();
+    let mut m = msg(
+        Opcode::SET_FLOW_TABLE_ENTRY,
+        0,
+        ft::SET_FTE_IN_SIZE + ft::DEST_SIZE,
+    );
+    let x = |f: cxu_hal::ifc::Field| f.at(ft::FLOW_CTX_OFFSET);
+    set(&mut m, ft::TABLE_TYPE, table_type::NIC_RX);
+    set(&mut m, ft::TABLE_ID, table.into());
+    set(&mut m, x(flow_ctx::GROUP_ID), group.into());
+    set(&mut m, x(flow_ctx::ACTION), flow_ctx::action::FWD_DEST);
+    set(&mut m, x(flow_ctx::DESTINATION_LIST_SIZE), 1);
+    let at = ft::FLOW_CTX_OFFSET + flow_ctx::MATCH_VALUE_OFFSET + 8;
+    m[at..at + 6].copy_from_slice(dmac);
+    let d = ft::FLOW_CTX_OFFSET + flow_ctx::DESTINATION_OFFSET;
+    set(&mut m, dest::DESTINATION_TYPE.at(d), dest::dest_type::TIR);
+    set(&mut m, dest::DESTINATION_ID.at(d), tirn.into());
+    h.exec(&m, 16).ok();
+    let mut m = msg(Opcode::SET_FLOW_TABLE_ROOT, 0, ft::SHORT_IN_SIZE);
+    set(&mut m, ft::TABLE_TYPE, table_type::NIC_RX);
+    set(&mut m, ft::TABLE_ID, table.into());
+    h.exec(&m, 16).ok();
+}
+
 #[test]
 fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
     use cxu_hal::ifc::commands::{rq, tir, transport as t, wq};
@@ -467,7 +511,7 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
     let rqn = c.be32(0x08) & 0xFF_FFFF;
     let frame = udp_frame(&[0x5A; 56]);
     assert_eq!(frame.len(), 98);
-    // Nothing steers to it yet: no TIR, and the RQ in RST.
+    // Nothing steers to it yet: no TIR, no flow table, and the RQ in RST.
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue);
     let mut tir_in = msg(Opcode::CREATE_TIR, 0, tir::TIR_IN_SIZE);
     set(
@@ -480,7 +524,15 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
         tir::tirc::INLINE_RQN.at(tir::CTX_OFFSET),
         rqn.into(),
     );
-    h.exec(&tir_in, 16).ok();
+    let c = h.exec(&tir_in, 16);
+    c.ok();
+    let tirn = tir::TIRN.get32(&c.out).unwrap();
+    assert_eq!(
+        h.ctl.rx(1, &frame),
+        RxOutcome::NoQueue,
+        "no root flow table"
+    );
+    steer_dmac_to_tir(h, &frame[..6], tirn);
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue, "the RQ is in RST");
     h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
     assert_eq!(h.ctl.rx(2, &frame), RxOutcome::NoPort);
@@ -527,16 +579,23 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
     let info = h.ctl.queues().rqs[0];
     assert_eq!((info.consumer_counter, info.wqes), (1, 1));
     let w = h.ctl.wire_counters();
-    assert_eq!((w.rx_frames, w.rx_bytes, w.rx_dropped), (1, 98, 4));
+    assert_eq!((w.rx_frames, w.rx_bytes, w.rx_dropped), (1, 98, 5));
     assert_eq!(
         h.ctl
             .vport_counter(cxu_hal::ifc::commands::vport::traffic::RX_ETH_UNICAST),
         (1, 98)
     );
 
+    // Another destination MAC misses the root table's entry: the default
+    // miss drops it.
+    let mut other = frame.clone();
+    other[5] = 9;
+    assert_eq!(h.ctl.rx(1, &other), RxOutcome::NoQueue);
     // Longer than WQE 1's buffers: dropped, the WQE stays for the next one.
     p.set_ci(1);
-    assert_eq!(h.ctl.rx(1, &vec![0u8; 3000]), RxOutcome::TooLong);
+    let mut long = frame.clone();
+    long.resize(3000, 0);
+    assert_eq!(h.ctl.rx(1, &long), RxOutcome::TooLong);
     // WQE 1 with a bad lkey: a responder error CQE, the RQ in ERR.
     rqmem.write(32, &dseg(64, lkey ^ 0xFF, rqmem.addr(buf(1, 0))));
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::WqeError { rqn });

@@ -43,7 +43,8 @@ pub enum RxOutcome {
         /// The receive queue.
         rqn: u32,
     },
-    /// No RQ in RDY is reachable from the receive steering (no netdev open).
+    /// Receive steering dropped it (a drop entry, a default miss, no root
+    /// table) or reached no cyclic RQ in RDY.
     NoQueue,
     /// The frame does not fit the WQE's buffers (or is not a frame): dropped.
     TooLong,

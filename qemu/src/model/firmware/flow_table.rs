@@ -66,7 +66,7 @@ pub struct Group {
     table: u32,
     start: u32,
     end: u32,
-    criteria: Vec<u8>,
+    pub(super) criteria: Vec<u8>,
 }
 
 /// Where an entry sends a packet.
@@ -85,17 +85,21 @@ pub struct Fte {
     pub group: u32,
     /// Destinations (forward).
     pub dests: Vec<Dest>,
+    /// Its match value (`fte_match_param`), for receive steering.
+    pub value: Vec<u8>,
+    /// Its `action` bits.
+    pub action: u64,
 }
 
 /// The flow-table state of the function.
 #[derive(Clone, Debug)]
 pub struct FlowTables {
     pub(crate) tables: Objects<Table>,
-    groups: Objects<Group>,
+    pub(super) groups: Objects<Group>,
     /// Entries by (table, index).
-    ftes: BTreeMap<(u32, u32), Fte>,
+    pub(super) ftes: BTreeMap<(u32, u32), Fte>,
     /// Root table of NIC RX and NIC TX.
-    roots: [Option<u32>; 2],
+    pub(super) roots: [Option<u32>; 2],
 }
 
 impl Default for FlowTables {
@@ -353,7 +357,16 @@ impl FlowTables {
             };
             dests.push(ok);
         }
-        self.ftes.insert((table, index), Fte { group, dests });
+        let value = value.to_vec();
+        self.ftes.insert(
+            (table, index),
+            Fte {
+                group,
+                dests,
+                value,
+                action: act,
+            },
+        );
         cmd.out_len(16);
         Ok(())
     }

@@ -22,6 +22,7 @@ mod pages;
 pub mod queues;
 pub mod regs;
 mod rqt;
+mod steering;
 pub mod syndrome;
 mod tir;
 mod tis;

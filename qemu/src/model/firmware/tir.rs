@@ -165,29 +165,19 @@ impl Eth {
         Ok(())
     }
 
-    /// The RQs receive steering can reach, in the order the model tries
-    /// them: through the TIRs a flow entry forwards to (by TIR number), then
-    /// through the other TIRs; each TIR's RQ, or its RQT's RQs in table
-    /// order. The model does not evaluate the flow tables' matches or the
-    /// RSS hash (docs/fidelity.md): with one channel every path ends at the
+    /// The RQ receive steering delivers `frame` to: the TIR the NIC RX
+    /// flow tables send it to (`steering.rs`), then that TIR's RQ, or the
+    /// first RQ of its RQT. The model does not hash over the RQT
+    /// (docs/fidelity.md): with mlx5e's one channel every entry is the
     /// same RQ.
-    pub fn rx_rqs(&self) -> Vec<u32> {
-        let (forwarded, other): (Vec<_>, Vec<_>) = self
-            .tirs
-            .iter()
-            .partition(|(n, _)| self.flow.forwards_to_tir(*n));
-        let mut out = Vec::new();
-        for (_, t) in forwarded.into_iter().chain(other) {
-            match t.target {
-                TirTarget::Rq(rqn) => out.push(rqn),
-                TirTarget::Rqt(n) => {
-                    if let Some(r) = self.rqts.get(n) {
-                        out.extend(r.rqs.iter().copied());
-                    }
-                }
-            }
+    pub fn rx_rq(&self, frame: &[u8]) -> Option<u32> {
+        let super::steering::Steered::Tir(n) = self.flow.steer(frame) else {
+            return None;
+        };
+        match self.tirs.get(n)?.target {
+            TirTarget::Rq(rqn) => Some(rqn),
+            TirTarget::Rqt(t) => self.rqts.get(t)?.rqs.first().copied(),
         }
-        out
     }
 
     /// Whether a TIR delivers to RQ `rqn` or an RQT lists it.

@@ -1,9 +1,8 @@
 //! Receiving a frame a test delivers to the port.
 //!
-//! Steering: the first RQ in RDY that the TIRs reach (`Eth::rx_rqs`: those a
-//! flow entry forwards to first). The model does not match the flow tables'
-//! entries, filter on the NIC vport's MAC lists or hash over an RQT
-//! (docs/fidelity.md).
+//! Steering: the NIC RX flow tables pick a TIR (`steering.rs`), the TIR its
+//! RQ (an RQT's first: no RSS hash, docs/fidelity.md), which must be a
+//! cyclic RQ in RDY.
 //!
 //! The RQ's next WQE is the one at its consumer counter, if the producer
 //! counter in the first dword of its doorbell record is past it (none:
@@ -123,15 +122,12 @@ impl Firmware {
         if frame.len() < ETH_ADDRS + 2 {
             return RxOutcome::TooLong;
         }
-        let Some(rqn) = self.eth.rx_rqs().into_iter().find(|n| {
-            self.queues
-                .rqs
-                .get(n)
-                .is_some_and(|r| r.state == state::RDY && r.wq.wq_type == wq_type::CYCLIC)
-        }) else {
-            return RxOutcome::NoQueue;
-        };
-        let Some(rq) = self.queues.rqs.get(&rqn) else {
+        let Some((rqn, rq)) = self
+            .eth
+            .rx_rq(frame)
+            .and_then(|n| Some((n, self.queues.rqs.get(&n)?)))
+            .filter(|(_, r)| r.state == state::RDY && r.wq.wq_type == wq_type::CYCLIC)
+        else {
             return RxOutcome::NoQueue;
         };
         let pc = wq::read_be32(env, rq.wq.dbr + dbr::RCV).unwrap_or(0) as u16;
