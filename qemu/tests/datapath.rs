@@ -595,7 +595,8 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
     p.set_ci(1);
     let mut long = frame.clone();
     long.resize(3000, 0);
-    assert_eq!(h.ctl.rx(1, &long), RxOutcome::TooLong);
+    assert_eq!(h.ctl.rx(1, &long), RxOutcome::TooLong { rqn, room: 2112 });
+    assert_eq!(h.ctl.rx(1, &frame[..13]), RxOutcome::Runt);
     // WQE 1 with a bad lkey: a responder error CQE, the RQ in ERR.
     rqmem.write(32, &dseg(64, lkey ^ 0xFF, rqmem.addr(buf(1, 0))));
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::WqeError { rqn });

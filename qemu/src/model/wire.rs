@@ -46,8 +46,16 @@ pub enum RxOutcome {
     /// Receive steering dropped it (a drop entry, a default miss, no root
     /// table) or reached no cyclic RQ in RDY.
     NoQueue,
-    /// The frame does not fit the WQE's buffers (or is not a frame): dropped.
-    TooLong,
+    /// Shorter than an Ethernet header: dropped.
+    Runt,
+    /// The frame does not fit the buffers of RQ `rqn`'s next WQE (`room`
+    /// bytes): dropped, the WQE kept.
+    TooLong {
+        /// The receive queue.
+        rqn: u32,
+        /// Bytes the WQE's scatter list holds.
+        room: usize,
+    },
     /// The WQE's scatter entry had a bad lkey or address: an error CQE was
     /// posted and the RQ moved to ERR.
     WqeError {

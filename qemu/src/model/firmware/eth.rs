@@ -81,7 +81,10 @@ impl Eth {
             vport: NicVport::new(p),
             pds: Objects::new(1 << limits::LOG_MAX_PD, NUMBER),
             tds: Objects::new(1 << limits::LOG_MAX_TRANSPORT_DOMAIN, NUMBER),
-            mkeys: Objects::new(1 << limits::LOG_MAX_MKEY, NUMBER),
+            // Index 1 is never handed out: with key byte 0 it would be lkey
+            // 0x100, MLX5_TERMINATE_SCATTER_LIST_LKEY, which ends receive
+            // scatter lists (mlx5e pads its RQ WQEs with it).
+            mkeys: Objects::new(1 << limits::LOG_MAX_MKEY, NUMBER).reserving_through(1),
             q_counters: Objects::new(usize::from(limits::MAX_QP_CNT), 0xFF),
             tises: Objects::new(1 << limits::LOG_MAX_TIS, NUMBER),
             tirs: Objects::new(1 << limits::LOG_MAX_TIR, NUMBER),

@@ -18,6 +18,8 @@ pub struct Objects<T> {
     max_number: u32,
     /// How many may exist at once.
     limit: usize,
+    /// The smallest number handed out.
+    min_number: u32,
 }
 
 impl<T> Objects<T> {
@@ -28,7 +30,16 @@ impl<T> Objects<T> {
             last: 0,
             max_number,
             limit,
+            min_number: 1,
         }
+    }
+
+    /// The same table with numbers up to `n` never handed out (numbers
+    /// firmware reserves).
+    pub fn reserving_through(mut self, n: u32) -> Self {
+        self.last = n;
+        self.min_number = n + 1;
+        self
     }
 
     /// Adds `v` under a fresh number; LIM when the table is full.
@@ -38,7 +49,7 @@ impl<T> Objects<T> {
         }
         for _ in 0..=self.live.len() {
             self.last = if self.last >= self.max_number {
-                1
+                self.min_number
             } else {
                 self.last + 1
             };

@@ -120,6 +120,7 @@ impl FlowTables {
                         .all(|((c, v), p)| v & c == p & c)
                 })
             });
+            tracing::debug!(table = id, hit = ?hit.map(|(k, e)| (k.1, e.action, &e.dests)), "steering");
             table = match hit {
                 Some((_, e)) if e.action & action::FWD_DEST != 0 => match e.dests.first() {
                     Some(Dest::Tir(n)) => return Steered::Tir(*n),

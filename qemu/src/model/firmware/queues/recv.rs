@@ -120,7 +120,7 @@ impl Firmware {
             return RxOutcome::NoPort;
         }
         if frame.len() < ETH_ADDRS + 2 {
-            return RxOutcome::TooLong;
+            return RxOutcome::Runt;
         }
         let Some((rqn, rq)) = self
             .eth
@@ -159,13 +159,17 @@ impl Firmware {
             })
             .take_while(|&(lkey, _, _)| lkey != data_seg::INVALID_LKEY)
             .collect();
-        if read && segs.iter().map(|s| s.2).sum::<usize>() < frame.len() {
-            tracing::debug!(
+        let room = segs.iter().map(|s| s.2).sum::<usize>();
+        if read && room < frame.len() {
+            tracing::info!(
                 rqn,
+                cc,
+                pc,
+                ?segs,
                 len = frame.len(),
-                "received frame too long for the WQE"
+                "received frame longer than the WQE: dropped"
             );
-            return RxOutcome::TooLong;
+            return RxOutcome::TooLong { rqn, room };
         }
         let mut body = [0u8; cqe::CQE64_SIZE];
         let _ = cqe::QPN.set(&mut body, u64::from(rqn));
