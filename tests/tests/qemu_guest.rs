@@ -371,7 +371,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
 /// Bound of the mlx5_core guest run (it takes about 30 s alone).
 const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
 /// Checks `mlx5_core.sh` prints when all pass.
-const MLX5_CHECKS: u32 = 29;
+const MLX5_CHECKS: u32 = 33;
 
 /// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
 fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
@@ -429,11 +429,12 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     // The guest asks for link changes (and a state line) on its console;
     // each cue is acted on once, in order.
     let mut cue = 0;
+    let cues = mlx5_eth::cues();
     while !runner.is_finished() {
         let text = std::fs::read_to_string(console.path()).unwrap_or_default();
-        match mlx5_eth::CUES.get(cue) {
+        match cues.get(cue) {
             Some((line, commands)) if text.contains(line) => {
-                for c in *commands {
+                for c in commands {
                     server.control(c);
                 }
                 cue += 1;
@@ -479,6 +480,10 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     match mlx5_eth::check(cmd_latency::before_cxu(server_states), mac) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("the model's Ethernet state: {e}\n{}", detail()),
+    }
+    match mlx5_eth::check_echo(cmd_latency::before_cxu(server_states)) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("packets through the model: {e}\n{}", detail()),
     }
     // --- issue 17: Linux's command latencies beside cxu's (cmd_latency.rs) ---
     match cmd_latency::report(stdout) {

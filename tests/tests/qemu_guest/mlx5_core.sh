@@ -92,6 +92,32 @@ pk=$(sed -n 's/^ *tx0_packets: //p' /tmp/stats); cqes=$(sed -n 's/^ *tx0_cqes: /
 err=$(sed -n 's/^ *tx0_cqe_err: //p' /tmp/stats)
 [ "${pk:-0}" -ge 1 ] && [ "${cqes:-0}" -ge 1 ] && [ "${err:-1}" = 0 ]
 check "packets sent on the SQ completed (tx0_packets ${pk:-?}, tx0_cqes ${cqes:-?}, tx0_cqe_err ${err:-?})" $?
+# Packets both ways through the model: a static neighbour for the host's peer 192.0.2.2,
+# then the host delivers an ICMP echo request from it to 192.0.2.1 (`rx 1 <hex>` on the
+# server's stdin: the model writes it into the RQ's next WQE and posts its CQE); the
+# kernel's echo reply leaves through the SQ and the host reads it from the server's `tx`
+# lines (mlx5_eth.rs checks it byte by byte).
+/bin/ip neigh replace 192.0.2.2 lladdr 02:00:00:00:00:02 dev $net nud permanent
+check "a static neighbour 192.0.2.2 lladdr 02:00:00:00:00:02" $?
+stat() { cat /sys/class/net/$net/statistics/$1 2>/dev/null || echo 0; }
+rx_before=$(stat rx_packets) tx_before=$(stat tx_packets)
+# Both counters moved: the request came in and the reply went out.
+echo_done() { [ "$(stat rx_packets)" -gt "$rx_before" ] && [ "$(stat tx_packets)" -gt "$tx_before" ]; }
+echo "guest: mlx5 192.0.2.1 up, waiting for an echo request from 192.0.2.2"
+i=0
+until echo_done || [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
+[ "$(stat rx_packets)" -gt "$rx_before" ]
+check "the echo request arrived (rx_packets $rx_before -> $(stat rx_packets))" $?
+[ "$(stat tx_packets)" -gt "$tx_before" ]
+check "the echo reply was sent (tx_packets $tx_before -> $(stat tx_packets))" $?
+/bin/ip -s link show dev $net | sed 's/^/guest: ip -s: /'
+/bin/ethtool -S $net > /tmp/stats 2>&1
+grep -E '^ +(rx0_(packets|bytes|csum_complete|csum_none)|rx_(vport|out_of_buffer)|tx_vport)' /tmp/stats \
+  | sed 's/^ */guest: ethtool -S: /'
+st() { sed -n "s/^ *$1: //p" /tmp/stats; }
+[ "$(st rx0_packets)" -ge 1 ] && [ "$(st rx0_csum_complete)" -ge 1 ] \
+  && [ "$(st rx_vport_unicast_packets)" -ge 1 ] && [ "$(st tx_vport_unicast_packets)" -ge 1 ]
+check "ethtool -S: rx0_packets $(st rx0_packets), rx0_csum_complete $(st rx0_csum_complete) (the CQE's check_sum taken), rx_vport_unicast_packets $(st rx_vport_unicast_packets), tx_vport_unicast_packets $(st tx_vport_unicast_packets)" $?
 # The host test pulls the link partner away when it reads the next line (and prints
 # the model's state: the objects of an open netdev), then brings it back.
 echo "guest: mlx5 netdev up, waiting for the link partner to leave"

@@ -7,21 +7,169 @@
 
 use serde_json::Value;
 
+/// The guest netdev's address (the NIC vport's permanent MAC) and IPv4
+/// address, and the host's peer the guest has a static neighbour for.
+const GUEST_MAC: [u8; 6] = [0x02, 0xC9, 0x5E, 0, 0, 1];
+const GUEST_IP: [u8; 4] = [192, 0, 2, 1];
+const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+const PEER_IP: [u8; 4] = [192, 0, 2, 2];
+/// The echo request's identifier and sequence number, and its payload.
+const ECHO_ID: u16 = 0xC0DE;
+const ECHO_SEQ: u16 = 7;
+const ECHO_PAYLOAD: &[u8; 56] = b"cxu: an echo request delivered by the model to mlx5e ...";
+
 /// Console cues of the guest and the server commands the host sends for each.
-pub const CUES: &[(&str, &[&str])] = &[
-    (
-        "guest: mlx5 netdev up, waiting for the link partner to leave",
-        &["link 1 down"],
-    ),
-    (
-        "guest: mlx5 carrier down, waiting for the link partner to come back",
-        &["link 1 up"],
-    ),
-    (
-        "guest: mlx5 netdev down, waiting for the module event",
-        &["state", "module 0 plugged"],
-    ),
-];
+pub fn cues() -> Vec<(&'static str, Vec<String>)> {
+    let hex: String = echo_request().iter().map(|b| format!("{b:02x}")).collect();
+    let c = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+    vec![
+        (
+            "guest: mlx5 192.0.2.1 up, waiting for an echo request from 192.0.2.2",
+            vec![format!("rx 1 {hex}")],
+        ),
+        (
+            "guest: mlx5 netdev up, waiting for the link partner to leave",
+            c(&["link 1 down"]),
+        ),
+        (
+            "guest: mlx5 carrier down, waiting for the link partner to come back",
+            c(&["link 1 up"]),
+        ),
+        (
+            "guest: mlx5 netdev down, waiting for the module event",
+            c(&["state", "module 0 plugged"]),
+        ),
+    ]
+}
+
+/// The Internet checksum of `b` (ones' complement of the ones' complement sum).
+fn inet_csum(b: &[u8]) -> u16 {
+    let mut s: u32 = b
+        .chunks(2)
+        .map(|c| (u32::from(c[0]) << 8) | u32::from(c.get(1).copied().unwrap_or(0)))
+        .sum();
+    while s > 0xFFFF {
+        s = (s & 0xFFFF) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// An Ethernet + IPv4 + ICMP frame from `src` to `dst`, checksums right.
+fn icmp_frame(
+    (src_mac, src_ip): ([u8; 6], [u8; 4]),
+    (dst_mac, dst_ip): ([u8; 6], [u8; 4]),
+    icmp_type: u8,
+) -> Vec<u8> {
+    let mut icmp = vec![icmp_type, 0, 0, 0];
+    icmp.extend_from_slice(&ECHO_ID.to_be_bytes());
+    icmp.extend_from_slice(&ECHO_SEQ.to_be_bytes());
+    icmp.extend_from_slice(ECHO_PAYLOAD);
+    let c = inet_csum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0];
+    ip[2..4].copy_from_slice(&((20 + icmp.len()) as u16).to_be_bytes());
+    ip.extend_from_slice(&src_ip);
+    ip.extend_from_slice(&dst_ip);
+    let c = inet_csum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut f = dst_mac.to_vec();
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&icmp);
+    f
+}
+
+/// The echo request the host delivers: from the peer to the guest.
+pub fn echo_request() -> Vec<u8> {
+    icmp_frame((PEER_MAC, PEER_IP), (GUEST_MAC, GUEST_IP), 8)
+}
+
+/// Why `f` is not the guest's echo reply to [`echo_request`], if it is not.
+fn not_the_reply(f: &[u8]) -> Option<String> {
+    if f.len() < 14 + 20 + 8 + ECHO_PAYLOAD.len() {
+        return Some(format!("{} bytes", f.len()));
+    }
+    if f[..6] != PEER_MAC || f[6..12] != GUEST_MAC || f[12..14] != [0x08, 0x00] {
+        return Some("not IPv4 from the guest to the peer".into());
+    }
+    let ip = &f[14..];
+    let ihl = usize::from(ip[0] & 0xF) * 4;
+    let len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if ip[0] >> 4 != 4 || ihl < 20 || len < ihl + 8 || len > ip.len() {
+        return Some("a malformed IPv4 header".into());
+    }
+    if ip[9] != 1 || ip[12..16] != GUEST_IP || ip[16..20] != PEER_IP {
+        return Some("not ICMP from 192.0.2.1 to 192.0.2.2".into());
+    }
+    if inet_csum(&ip[..ihl]) != 0 {
+        return Some("a wrong IPv4 header checksum".into());
+    }
+    let icmp = &ip[ihl..len];
+    if icmp[..2] != [0, 0] {
+        return Some(format!("ICMP type {} code {}", icmp[0], icmp[1]));
+    }
+    if icmp[4..6] != ECHO_ID.to_be_bytes() || icmp[6..8] != ECHO_SEQ.to_be_bytes() {
+        return Some("another echo id or sequence number".into());
+    }
+    if icmp[8..] != ECHO_PAYLOAD[..] {
+        return Some("another payload".into());
+    }
+    if inet_csum(icmp) != 0 {
+        return Some("a wrong ICMP checksum".into());
+    }
+    None
+}
+
+/// The frames the server printed (`cxu-vfio-user: tx {...}`).
+fn tx_frames(server_stdout: &str) -> Result<Vec<Vec<u8>>, String> {
+    server_stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("cxu-vfio-user: tx "))
+        .map(|j| {
+            let v: Value = serde_json::from_str(j).map_err(|e| format!("tx line {j:?}: {e}"))?;
+            let hex = v.get("hex").and_then(Value::as_str).unwrap_or("");
+            let bytes = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|e| format!("tx line {j:?}: {e}"))?;
+            if v.get("len").and_then(Value::as_u64) != Some(bytes.len() as u64) {
+                return Err(format!("tx line {j:?}: len is not the hex's"));
+            }
+            Ok(bytes)
+        })
+        .collect()
+}
+
+/// Checks the packets both ways: the model delivered the echo request to an
+/// RQ, and among the frames the guest sent is its echo reply, byte exact.
+pub fn check_echo(server_stdout: &str) -> Result<String, String> {
+    let rx = server_stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("cxu-vfio-user: rx "))
+        .ok_or("the server printed no rx line (the host sent no echo request)")?;
+    if !rx.contains("Delivered") {
+        return Err(format!("the echo request was not delivered: {rx}"));
+    }
+    let frames = tx_frames(server_stdout)?;
+    let mut why = Vec::new();
+    for f in &frames {
+        match not_the_reply(f) {
+            None => {
+                return Ok(format!(
+                    "qemu_guest: mlx5e answered the model's echo request ({rx}) with a {}-byte echo reply, among {} frames it sent",
+                    f.len(),
+                    frames.len()
+                ))
+            }
+            Some(w) => why.push(w),
+        }
+    }
+    Err(format!(
+        "no echo reply among the {} frames the guest sent: {why:?}",
+        frames.len()
+    ))
+}
 
 fn n(v: &Value, path: &[&str]) -> Result<u64, String> {
     path.iter()
@@ -199,6 +347,36 @@ mod tests {
         assert!(e
             .unwrap_err()
             .contains("with the netdev up the model has no eth."));
+    }
+
+    fn tx_line(f: &[u8]) -> String {
+        let hex: String = f.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            r#"cxu-vfio-user: tx {{"port":1,"len":{},"hex":"{hex}"}}"#,
+            f.len()
+        )
+    }
+
+    #[test]
+    fn the_echo_reply_is_found_and_a_wrong_one_is_not() {
+        let req = echo_request();
+        assert_eq!(req.len(), 98);
+        assert_eq!(inet_csum(&req[14..34]), 0);
+        assert_eq!(inet_csum(&req[34..]), 0);
+        let reply = icmp_frame((GUEST_MAC, GUEST_IP), (PEER_MAC, PEER_IP), 0);
+        let rx = r#"cxu-vfio-user: rx {"port":1,"len":98,"outcome":"Delivered { rqn: 2, wqe_counter: 0 }"}"#;
+        let out = [rx.to_string(), tx_line(&req[..60]), tx_line(&reply)].join("\n");
+        assert!(check_echo(&out).unwrap().contains("98-byte echo reply"));
+        let mut bad = reply.clone();
+        bad[14 + 20 + 7] ^= 1; // the sequence number
+        let out = [rx.to_string(), tx_line(&bad)].join("\n");
+        assert!(check_echo(&out).unwrap_err().contains("sequence"));
+        let mut bad = reply.clone();
+        bad[60] ^= 1; // the payload, not the checksum
+        let out = [rx.to_string(), tx_line(&bad)].join("\n");
+        assert!(check_echo(&out).unwrap_err().contains("payload"));
+        let out = tx_line(&reply);
+        assert!(check_echo(&out).unwrap_err().contains("no rx line"));
     }
 
     #[test]
