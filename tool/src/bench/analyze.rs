@@ -220,10 +220,16 @@ fn fw_label(c: &Comparison) -> String {
 /// Issue 17's targets: against the kernel's design, with slow firmware, and
 /// no collapse with more threads than CPUs.
 fn issue17_targets(cmp: &[Comparison], points: &[Point]) -> Vec<Target> {
-    let events = || cmp.iter().filter(|c| c.mode == ModeKind::Events);
+    // Part 1 is about the command path itself: with firmware that takes
+    // time, the device is the limit of every design (the kernel's reaches
+    // the device alone at 1 ms), so those points are part 2's, not part 1's.
+    let events = || {
+        cmp.iter()
+            .filter(|c| c.mode == ModeKind::Events && c.fw_latency_us == 0)
+    };
     let mut out = vec![
         target(
-            format!("lock-free vs kernel design, depth {TARGET_DEPTH}, events"),
+            format!("lock-free vs kernel design, depth {TARGET_DEPTH}, events, firmware 0"),
             "lock-free throughput >= 2x the kernel's design",
             events()
                 .filter(|c| c.depth == TARGET_DEPTH)
@@ -233,7 +239,7 @@ fn issue17_targets(cmp: &[Comparison], points: &[Point]) -> Vec<Target> {
             false,
         ),
         target(
-            "lock-free vs kernel design, depth-1 median latency, events".to_string(),
+            "lock-free vs kernel design, depth-1 median latency, events, firmware 0".to_string(),
             "lock-free median latency <= 1/2 of the kernel design's",
             events()
                 .filter(|c| c.depth == 1 && c.threads == 1)
@@ -382,6 +388,8 @@ mod tests {
             at(point(Kernel, 2, 32, 100_000.0, 0), Events, 0, None),
             // Another latency's kernel point must not be taken for it.
             at(point(Kernel, 2, 32, 10.0, 0), Events, 100, None),
+            // Slow firmware is part 2's: its 1.5 is not part 1's worst.
+            at(point(LockFree, 2, 32, 15.0, 0), Events, 100, None),
             at(point(LockFree, 1, 1, 1.0, 10_000), Events, 0, None),
             at(point(Kernel, 1, 1, 1.0, 40_000), Events, 0, None),
             at(
