@@ -21,6 +21,8 @@ pub(crate) const MIN_FRACTION_SLOW_FW: f64 = 0.95;
 pub(crate) const MAX_EVENTS_CPU_SHARE: f64 = 0.25;
 /// Every polling point at zero firmware latency, against the device alone.
 pub(crate) const MIN_FRACTION_EVERY_POLLING: f64 = 0.6;
+/// Issue 17 part 3: events mode's throughput over polling mode's, every point.
+pub(crate) const MIN_EVENTS_OVER_POLLING: f64 = 0.8;
 
 /// The point of `p` with the same command, mode, latency, threads and depth.
 fn twin(points: &[Point], of: &Point, policy: PolicyKind, mode: ModeKind) -> Option<Point> {
@@ -37,26 +39,52 @@ fn twin(points: &[Point], of: &Point, policy: PolicyKind, mode: ModeKind) -> Opt
         .cloned()
 }
 
+/// `a` over `b`, where both were measured `repeat` times in turn: the
+/// median of the repeats' own ratios (the n-th repeats of both were taken
+/// seconds apart; the machine's pace can change between repeats, which a ratio
+/// of the two medians would split across); the ratio of the kept (median)
+/// throughputs when the repeats are not known.
+fn paired(a: &[f64], a_kept: f64, b: &[f64], b_kept: f64) -> Option<f64> {
+    let mut r: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(_, d)| **d > 0.0)
+        .map(|(n, d)| n / d)
+        .collect();
+    if r.is_empty() || a.len() != b.len() {
+        return (b_kept > 0.0).then(|| a_kept / b_kept);
+    }
+    r.sort_by(f64::total_cmp);
+    Some(r[r.len() / 2])
+}
+
 /// Lock-free against the baselines and the device alone, per lock-free point.
 pub(crate) fn comparisons(points: &[Point], alone: &[AlonePoint]) -> Vec<Comparison> {
     points
         .iter()
         .filter(|p| p.policy == PolicyKind::LockFree)
         .map(|lf| {
-            let mutex_cps =
-                twin(points, lf, PolicyKind::Mutex, lf.mode).map(|m| m.commands_per_sec);
+            let mutex = twin(points, lf, PolicyKind::Mutex, lf.mode);
+            let mutex_cps = mutex.as_ref().map(|m| m.commands_per_sec);
             let kernel = twin(points, lf, PolicyKind::Kernel, lf.mode);
             let kernel_cps = kernel.as_ref().map(|k| k.commands_per_sec);
-            let alone_cps = alone
-                .iter()
-                .find(|a| {
-                    a.command == lf.command
-                        && a.depth == lf.depth
-                        && a.fw_latency_us == lf.fw_latency_us
-                })
-                .map(|a| a.commands_per_sec);
-            let ratio =
-                |den: Option<f64>| den.filter(|d| *d > 0.0).map(|d| lf.commands_per_sec / d);
+            let alone = alone.iter().find(|a| {
+                a.command == lf.command
+                    && a.depth == lf.depth
+                    && a.fw_latency_us == lf.fw_latency_us
+            });
+            let alone_cps = alone.map(|a| a.commands_per_sec);
+            let over = |den: Option<(&[f64], f64)>| {
+                den.and_then(|(r, kept)| paired(&lf.repeats, lf.commands_per_sec, r, kept))
+            };
+            fn of_point(p: &Option<Point>) -> Option<(&[f64], f64)> {
+                p.as_ref()
+                    .map(|p| (p.repeats.as_slice(), p.commands_per_sec))
+            }
+            // Events mode against polling at the same point (part 3).
+            let polling = (lf.mode == ModeKind::Events)
+                .then(|| twin(points, lf, PolicyKind::LockFree, ModeKind::Polling))
+                .flatten();
             Comparison {
                 command: lf.command,
                 mode: lf.mode,
@@ -66,14 +94,15 @@ pub(crate) fn comparisons(points: &[Point], alone: &[AlonePoint]) -> Vec<Compari
                 effective_depth: lf.effective_depth,
                 lock_free_cps: lf.commands_per_sec,
                 mutex_cps,
-                lock_free_over_mutex: ratio(mutex_cps),
+                lock_free_over_mutex: over(of_point(&mutex)),
                 kernel_cps,
-                lock_free_over_kernel: ratio(kernel_cps),
+                lock_free_over_kernel: over(of_point(&kernel)),
                 p50_over_kernel: kernel
                     .filter(|k| k.latency.p50_ns > 0)
                     .map(|k| lf.latency.p50_ns as f64 / k.latency.p50_ns as f64),
                 alone_cps,
-                fraction_of_alone: ratio(alone_cps),
+                fraction_of_alone: over(alone.map(|a| (a.repeats.as_slice(), a.commands_per_sec))),
+                events_over_polling: over(of_point(&polling)),
                 overhead_ns: alone_cps
                     .filter(|a| *a > 0.0 && lf.commands_per_sec > 0.0)
                     .map(|a| 1e9 / lf.commands_per_sec - 1e9 / a),
@@ -309,6 +338,16 @@ fn issue17_targets(cmp: &[Comparison], points: &[Point]) -> Vec<Target> {
         true,
     ));
     out.push(target(
+        "events over polling, every (threads, depth), firmware 0".to_string(),
+        "events-mode throughput >= 80% of polling mode's at every (threads, depth), firmware latency 0",
+        cmp.iter()
+            .filter(|c| c.mode == ModeKind::Events && c.fw_latency_us == 0)
+            .filter_map(|c| c.events_over_polling.map(|r| (fw_label(c), r)))
+            .collect(),
+        |r| r >= MIN_EVENTS_OVER_POLLING,
+        false,
+    ));
+    out.push(target(
         "share of the device alone, every polling point".to_string(),
         "lock-free throughput >= 60% of the device alone at every (threads, depth), firmware latency 0",
         cmp.iter()
@@ -339,6 +378,7 @@ mod tests {
             completed: 1,
             commands_per_sec: cps,
             spread: Spread::default(),
+            repeats: Vec::new(),
             latency: Latency {
                 p50_ns: p50,
                 ..Latency::default()
@@ -355,6 +395,7 @@ mod tests {
             effective_depth: depth.min(31),
             commands_per_sec: cps,
             spread: Spread::default(),
+            repeats: Vec::new(),
             latency: Latency {
                 p50_ns: p50,
                 ..Latency::default()
@@ -434,6 +475,40 @@ mod tests {
         assert_eq!((drv.met, drv.worst), (Some(true), Some(0.125)));
         let every = by("share of the device alone, every polling point");
         assert_eq!((every.met, every.worst), (Some(false), Some(0.5)));
+    }
+
+    /// The machine's pace changed between repeats: each repeat's events
+    /// point is 0.9 of the polling point taken beside it, which the ratio of
+    /// the two medians (0.46) would not show.
+    #[test]
+    fn ratios_pair_the_repeats_taken_together() {
+        use ModeKind::{Events, Polling};
+        let with = |mut p: Point, repeats: [f64; 3], kept: f64| {
+            p.repeats = repeats.to_vec();
+            p.commands_per_sec = kept;
+            p
+        };
+        let ev = at(point(PolicyKind::LockFree, 1, 4, 0.0, 0), Events, 0, None);
+        let pol = at(point(PolicyKind::LockFree, 1, 4, 0.0, 0), Polling, 0, None);
+        let points = vec![
+            with(ev, [900.0, 450.0, 460.0], 460.0),
+            with(pol, [1000.0, 500.0, 1100.0], 1000.0),
+        ];
+        let mut al = alone(4, 1000.0, 0);
+        al.repeats = vec![2000.0, 1000.0, 2000.0];
+        let c = comparisons(&points, &[al]);
+        let ev = c.iter().find(|x| x.mode == Events).unwrap();
+        assert_eq!(ev.events_over_polling, Some(0.9));
+        let pol = c.iter().find(|x| x.mode == Polling).unwrap();
+        assert_eq!(pol.events_over_polling, None);
+        assert_eq!(pol.fraction_of_alone, Some(0.5), "0.5, 0.5, 0.55");
+        let t = targets(&c, &[], &points);
+        let by = |n: &str| t.iter().find(|x| x.name.starts_with(n)).unwrap();
+        let e = by("events over polling, every");
+        assert_eq!((e.met, e.worst), (Some(true), Some(0.9)));
+        // Without the repeats, the kept throughputs' ratio.
+        assert_eq!(paired(&[], 460.0, &[], 1000.0), Some(0.46));
+        assert_eq!(paired(&[1.0], 1.0, &[], 0.0), None);
     }
 
     /// On the embedded model the model's firmware threads are the device's
