@@ -8,17 +8,6 @@ use cxu_hal::ifc::caps::{general as cap, CapMode, CapType, HcaCap};
 use cxu_hal::ifc::{caps, CmdStatus, Opcode};
 use cxu_qemu::model::{syndrome, HcaState, Profile};
 
-fn fail(c: &Completion, status: CmdStatus, synd: u32) {
-    let h = c.header();
-    assert_eq!(
-        (h.status, h.syndrome),
-        (status, synd),
-        "got {} {:#x}",
-        h.status,
-        h.syndrome
-    );
-}
-
 fn query_cap(h: &Harness, mode: CapMode) -> HcaCap {
     let c = h.exec(
         &msg(
@@ -190,25 +179,25 @@ fn commands_in_the_wrong_state_fail_with_bad_sys_state() {
         Opcode::TEARDOWN_HCA,
         Opcode::ALLOC_UAR,
     ] {
-        fail(&h.simple(op, 1), bad, syndrome::HCA_NOT_ENABLED);
+        fails(&h.simple(op, 1), bad, syndrome::HCA_NOT_ENABLED);
     }
     h.simple(Opcode::ENABLE_HCA, 0).ok();
-    fail(
+    fails(
         &h.simple(Opcode::ENABLE_HCA, 0),
         bad,
         syndrome::HCA_ALREADY_ENABLED,
     );
     // Enabled, before INIT_HCA.
-    fail(&h.simple(Opcode::INIT_HCA, 0), bad, syndrome::PAGES_MISSING);
+    fails(&h.simple(Opcode::INIT_HCA, 0), bad, syndrome::PAGES_MISSING);
     for op in [
         Opcode::TEARDOWN_HCA,
         Opcode::ALLOC_UAR,
         Opcode::DEALLOC_UAR,
         Opcode::DESTROY_EQ,
     ] {
-        fail(&h.simple(op, 0), bad, syndrome::HCA_NOT_INITIALIZED);
+        fails(&h.simple(op, 0), bad, syndrome::HCA_NOT_INITIALIZED);
     }
-    fail(
+    fails(
         &h.exec(&msg(Opcode::CREATE_EQ, 0, 0x118), 16),
         bad,
         syndrome::HCA_NOT_INITIALIZED,
@@ -216,17 +205,17 @@ fn commands_in_the_wrong_state_fail_with_bad_sys_state() {
     // Initialized.
     h.simple(Opcode::DISABLE_HCA, 0).ok();
     h.bring_up(&pages);
-    fail(
+    fails(
         &h.simple(Opcode::INIT_HCA, 0),
         bad,
         syndrome::HCA_ALREADY_INITIALIZED,
     );
-    fail(
+    fails(
         &h.simple(Opcode::SET_ISSI, 0),
         bad,
         syndrome::HCA_ALREADY_INITIALIZED,
     );
-    fail(
+    fails(
         &h.exec(&msg(Opcode::SET_HCA_CAP, 0, 16 + 4096), 16),
         bad,
         syndrome::HCA_ALREADY_INITIALIZED,
@@ -245,7 +234,7 @@ fn header_only_outputs_need_only_status_and_syndrome() {
     h.exec(&msg(Opcode::ENABLE_HCA, 0, 16), 12).ok();
     h.exec(&msg(Opcode::NOP, 0, 16), 8).ok();
     // An output that carries data still needs room for it.
-    fail(
+    fails(
         &h.exec(&msg(Opcode::QUERY_PAGES, 1, 16), 12),
         CmdStatus::BAD_OUTP_LEN_ERR,
         syndrome::BAD_OUTPUT_LEN,
@@ -313,44 +302,44 @@ fn every_laid_out_command_reaches_its_handler() {
 fn bad_parameters_and_lengths_fail_with_the_real_status() {
     let h = Harness::new(Profile::default());
     let pages = DmaMem::new(&h.f, PAGES_IOVA, 64 * 4096);
-    fail(
+    fails(
         &h.simple(Opcode(0x999), 0),
         CmdStatus::BAD_OP_ERR,
         syndrome::BAD_OPCODE,
     );
     let mut en = msg(Opcode::ENABLE_HCA, 0, 16);
     en[0x0A..0x0C].copy_from_slice(&1u16.to_be_bytes());
-    fail(
+    fails(
         &h.exec(&en, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_FUNCTION_ID,
     );
     h.simple(Opcode::ENABLE_HCA, 0).ok();
 
-    fail(
+    fails(
         &h.exec(&msg(Opcode::QUERY_ISSI, 0, 16), 16),
         CmdStatus::BAD_OUTP_LEN_ERR,
         syndrome::BAD_OUTPUT_LEN,
     );
-    fail(
+    fails(
         &h.exec(&msg(Opcode::SET_DRIVER_VERSION, 0, 16), 16),
         CmdStatus::BAD_INP_LEN_ERR,
         syndrome::BAD_INPUT_LEN,
     );
     let mut issi = msg(Opcode::SET_ISSI, 0, 16);
     issi[0x0A..0x0C].copy_from_slice(&5u16.to_be_bytes());
-    fail(
+    fails(
         &h.exec(&issi, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::ISSI_UNSUPPORTED,
     );
     assert_eq!(h.ctl.issi(), 0);
-    fail(
+    fails(
         &h.simple(Opcode::QUERY_PAGES, 7),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_OP_MOD,
     );
-    fail(
+    fails(
         &h.simple(Opcode::MANAGE_PAGES, 9),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_OP_MOD,
@@ -363,8 +352,8 @@ fn bad_parameters_and_lengths_fail_with_the_real_status() {
         ),
         16 + 4096,
     );
-    fail(&q, CmdStatus::BAD_PARAM_ERR, syndrome::CAP_TYPE_UNSUPPORTED);
-    fail(
+    fails(&q, CmdStatus::BAD_PARAM_ERR, syndrome::CAP_TYPE_UNSUPPORTED);
+    fails(
         &h.exec(&msg(Opcode::QUERY_HCA_CAP, 1, 16), 16 + 512),
         CmdStatus::BAD_OUTP_LEN_ERR,
         syndrome::BAD_OUTPUT_LEN,
@@ -374,7 +363,7 @@ fn bad_parameters_and_lengths_fail_with_the_real_status() {
     cap.set_log_max_qp(31).unwrap();
     let mut m = msg(Opcode::SET_HCA_CAP, 0, 16 + 4096);
     m[16..].copy_from_slice(cap.as_bytes());
-    fail(
+    fails(
         &h.exec(&m, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::CAP_ABOVE_MAX,
@@ -384,20 +373,20 @@ fn bad_parameters_and_lengths_fail_with_the_real_status() {
     let mut give = msg(Opcode::MANAGE_PAGES, 1, 16 + 8);
     give[0x0C..0x10].copy_from_slice(&2u32.to_be_bytes());
     give[16..24].copy_from_slice(&pages.addr(0).to_be_bytes());
-    fail(
+    fails(
         &h.exec_in(31, &give, 16),
         CmdStatus::BAD_INP_LEN_ERR,
         syndrome::PAGES_NUM_ENTRIES,
     );
     give[0x0C..0x10].copy_from_slice(&1u32.to_be_bytes());
     give[16..24].copy_from_slice(&(pages.addr(0) + 8).to_be_bytes());
-    fail(
+    fails(
         &h.exec_in(31, &give, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::PAGE_NOT_ALIGNED,
     );
     h.give_pages(&pages, 0, 1).ok();
-    fail(
+    fails(
         &h.give_pages(&pages, 0, 1),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::PAGE_DUPLICATE,
@@ -408,7 +397,7 @@ fn bad_parameters_and_lengths_fail_with_the_real_status() {
     dup[0x0C..0x10].copy_from_slice(&2u32.to_be_bytes());
     dup[16..24].copy_from_slice(&pages.addr(4096).to_be_bytes());
     dup[24..32].copy_from_slice(&pages.addr(4096).to_be_bytes());
-    fail(
+    fails(
         &h.exec_in(31, &dup, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::PAGE_DUPLICATE,
@@ -418,7 +407,7 @@ fn bad_parameters_and_lengths_fail_with_the_real_status() {
     let mut t = msg(Opcode::TEARDOWN_HCA, 0, 16);
     t[0x0A..0x0C].copy_from_slice(&9u16.to_be_bytes());
     // TEARDOWN_HCA is checked for state before the profile.
-    fail(
+    fails(
         &h.exec(&t, 16),
         CmdStatus::BAD_SYS_STATE_ERR,
         syndrome::HCA_NOT_INITIALIZED,
@@ -438,28 +427,28 @@ fn resources_after_init_hca() {
     a.ok();
     b.ok();
     assert_ne!(a.be32(8), b.be32(8));
-    fail(
+    fails(
         &h.simple(Opcode::ALLOC_UAR, 0),
         CmdStatus::NO_RES_ERR,
         syndrome::UAR_EXHAUSTED,
     );
     let mut d = msg(Opcode::DEALLOC_UAR, 0, 16);
     d[0x08..0x0C].copy_from_slice(&0x77u32.to_be_bytes());
-    fail(
+    fails(
         &h.exec(&d, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::UAR_NOT_ALLOCATED,
     );
     let mut e = msg(Opcode::DESTROY_EQ, 0, 16);
     e[0x0B] = 3;
-    fail(
+    fails(
         &h.exec(&e, 16),
         CmdStatus::BAD_RES_ERR,
         syndrome::EQ_NOT_FOUND,
     );
     let mut t = msg(Opcode::TEARDOWN_HCA, 0, 16);
     t[0x0A..0x0C].copy_from_slice(&9u16.to_be_bytes());
-    fail(
+    fails(
         &h.exec(&t, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_TEARDOWN_PROFILE,

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::objects::*;
 use common::*;
 use cxu_hal::ifc::commands::flow_table::{
     self as ft, dest, dest::dest_type, flow_ctx, flow_ctx::action, ft_ctx, table_type,
@@ -12,50 +13,6 @@ use cxu_hal::ifc::commands::flow_table::{
 use cxu_hal::ifc::commands::{rqt, tir, tis, transport as t, vport as vs};
 use cxu_hal::ifc::{CmdStatus, Field, Opcode};
 use cxu_qemu::model::{syndrome, Profile};
-
-fn fail(c: &Completion, status: CmdStatus, synd: u32) {
-    let hd = c.header();
-    assert_eq!(
-        (hd.status, hd.syndrome),
-        (status, synd),
-        "got {} {:#x}",
-        hd.status,
-        hd.syndrome
-    );
-}
-
-fn cmd(op: Opcode, op_mod: u16, len: usize, set: &[(Field, u64)]) -> Vec<u8> {
-    let mut m = msg(op, op_mod, len);
-    for (f, v) in set {
-        f.set(&mut m, *v).unwrap();
-    }
-    m
-}
-
-fn run(h: &Harness, op: Opcode, len: usize, set: &[(Field, u64)]) -> Completion {
-    h.exec(&cmd(op, 0, len, set), 16)
-}
-
-/// Runs and returns the number the output carries in `f`.
-fn create(h: &Harness, op: Opcode, len: usize, set: &[(Field, u64)], f: Field) -> u32 {
-    let c = run(h, op, len, set);
-    c.ok();
-    f.get32(&c.out).unwrap()
-}
-
-fn alloc_pd(h: &Harness) -> u32 {
-    create(h, Opcode::ALLOC_PD, 16, &[], t::PD)
-}
-
-fn alloc_td(h: &Harness) -> u32 {
-    create(
-        h,
-        Opcode::ALLOC_TRANSPORT_DOMAIN,
-        16,
-        &[],
-        t::TRANSPORT_DOMAIN,
-    )
-}
 
 fn mkey_in(pd: u32, mode: u64) -> Vec<(Field, u64)> {
     let m = |f: Field| f.at(t::MKC_OFFSET);
@@ -69,20 +26,10 @@ fn mkey_in(pd: u32, mode: u64) -> Vec<(Field, u64)> {
     ]
 }
 
-fn tis_in(td: u32, prio: u64) -> Vec<(Field, u64)> {
-    vec![
-        (
-            tis::tisc::TRANSPORT_DOMAIN.at(tis::CTX_OFFSET),
-            u64::from(td),
-        ),
-        (tis::tisc::PRIO.at(tis::CTX_OFFSET), prio),
-    ]
-}
-
 #[test]
 fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
     let h = Harness::new(Profile::default());
-    fail(
+    fails(
         &run(&h, Opcode::ALLOC_PD, 16, &[]),
         CmdStatus::BAD_SYS_STATE_ERR,
         syndrome::HCA_NOT_ENABLED,
@@ -105,7 +52,7 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
     // Not index 0 nor 1: with key byte 0, index 1 is lkey 0x100, the
     // terminate-scatter-list key that ends mlx5e's receive WQEs.
     assert_eq!(mkey, 2);
-    fail(
+    fails(
         &run(
             &h,
             Opcode::CREATE_MKEY,
@@ -116,7 +63,7 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
         syndrome::BAD_REFERENCE,
     );
     // MTT keys need translation tables the model does not have.
-    fail(
+    fails(
         &run(
             &h,
             Opcode::CREATE_MKEY,
@@ -127,14 +74,14 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
         syndrome::BAD_CONTEXT_FIELD,
     );
     // The PD the key uses cannot go; the other one can.
-    fail(
-        &run(&h, Opcode::DEALLOC_PD, 16, &[(t::PD, u64::from(pd1))]),
+    fails(
+        &dealloc_pd(&h, pd1),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
-    run(&h, Opcode::DEALLOC_PD, 16, &[(t::PD, u64::from(pd2))]).ok();
-    fail(
-        &run(&h, Opcode::DEALLOC_PD, 16, &[(t::PD, u64::from(pd2))]),
+    dealloc_pd(&h, pd2).ok();
+    fails(
+        &dealloc_pd(&h, pd2),
         CmdStatus::BAD_RES_ERR,
         syndrome::OBJECT_NOT_FOUND,
     );
@@ -145,10 +92,10 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
         &[(t::MKEY_INDEX, u64::from(mkey))],
     )
     .ok();
-    run(&h, Opcode::DEALLOC_PD, 16, &[(t::PD, u64::from(pd1))]).ok();
+    dealloc_pd(&h, pd1).ok();
 
     // Q counters: numbered from 1 (mlx5e reads 0 as "none"), queried, freed.
-    let q = create(&h, Opcode::ALLOC_Q_COUNTER, 16, &[], t::COUNTER_SET_ID);
+    let q = alloc_q_counter(&h);
     assert!(q >= 1);
     let c = h.exec(
         &cmd(
@@ -161,13 +108,7 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
     );
     c.ok();
     assert_eq!(t::OUT_OF_BUFFER.get(&c.out).unwrap(), 0);
-    run(
-        &h,
-        Opcode::DEALLOC_Q_COUNTER,
-        16,
-        &[(t::COUNTER_SET_ID, u64::from(q))],
-    )
-    .ok();
+    dealloc_q_counter(&h, q).ok();
     let c = h.exec(
         &cmd(
             Opcode::QUERY_Q_COUNTER,
@@ -177,7 +118,7 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
         ),
         t::QUERY_Q_COUNTER_OUT_SIZE,
     );
-    fail(&c, CmdStatus::BAD_RES_ERR, syndrome::OBJECT_NOT_FOUND);
+    fails(&c, CmdStatus::BAD_RES_ERR, syndrome::OBJECT_NOT_FOUND);
     // The status-only outputs need 8 bytes.
     let pd = alloc_pd(&h);
     h.exec(
@@ -185,22 +126,15 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
         8,
     )
     .ok();
-    run(
-        &h,
-        Opcode::DEALLOC_TRANSPORT_DOMAIN,
-        16,
-        &[(t::TRANSPORT_DOMAIN, u64::from(td))],
-    )
-    .ok();
+    dealloc_td(&h, td).ok();
     assert!(h.ctl.eth().is_empty(), "{:?}", h.ctl.eth());
 }
 
 #[test]
 fn tises_need_their_transport_domain_and_keep_it() {
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let td = alloc_td(&h);
-    fail(
+    fails(
         &run(&h, Opcode::CREATE_TIS, tis::TIS_IN_SIZE, &tis_in(td + 1, 0)),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
@@ -208,32 +142,17 @@ fn tises_need_their_transport_domain_and_keep_it() {
     // LAG affinity to a port the function does not have.
     let mut lag = tis_in(td, 0);
     lag.push((tis::tisc::LAG_TX_PORT_AFFINITY.at(tis::CTX_OFFSET), 2));
-    fail(
+    fails(
         &run(&h, Opcode::CREATE_TIS, tis::TIS_IN_SIZE, &lag),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_CONTEXT_FIELD,
     );
-    let tisn: Vec<u32> = (0..8)
-        .map(|p| {
-            create(
-                &h,
-                Opcode::CREATE_TIS,
-                tis::TIS_IN_SIZE,
-                &tis_in(td, p),
-                tis::TISN,
-            )
-        })
-        .collect();
+    let tisn: Vec<u32> = (0..8).map(|p| create_tis(&h, td, p)).collect();
     let mut unique = tisn.clone();
     unique.dedup();
     assert_eq!(unique.len(), 8, "{tisn:?}");
-    fail(
-        &run(
-            &h,
-            Opcode::DEALLOC_TRANSPORT_DOMAIN,
-            16,
-            &[(t::TRANSPORT_DOMAIN, u64::from(td))],
-        ),
+    fails(
+        &dealloc_td(&h, td),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
@@ -242,94 +161,56 @@ fn tises_need_their_transport_domain_and_keep_it() {
     m.push((tis::BITMASK, tis::BITMASK_PRIO));
     run(&h, Opcode::MODIFY_TIS, tis::TIS_IN_SIZE, &m).ok();
     for n in &tisn {
-        run(&h, Opcode::DESTROY_TIS, 16, &[(tis::TISN, u64::from(*n))]).ok();
+        destroy_tis(&h, *n).ok();
     }
-    fail(
-        &run(
-            &h,
-            Opcode::DESTROY_TIS,
-            16,
-            &[(tis::TISN, u64::from(tisn[0]))],
-        ),
+    fails(
+        &destroy_tis(&h, tisn[0]),
         CmdStatus::BAD_RES_ERR,
         syndrome::OBJECT_NOT_FOUND,
     );
-    run(
-        &h,
-        Opcode::DEALLOC_TRANSPORT_DOMAIN,
-        16,
-        &[(t::TRANSPORT_DOMAIN, u64::from(td))],
-    )
-    .ok();
+    dealloc_td(&h, td).ok();
 }
 
 #[test]
 fn tirs_and_rqts_name_existing_queues_and_tables() {
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let td = alloc_td(&h);
     let c = |f: Field| f.at(tir::CTX_OFFSET);
+    // A TIR on `td` with the fields of `set`.
+    let new_tir = |set: &[(Field, u64)]| {
+        let mut m = vec![(c(tir::tirc::TRANSPORT_DOMAIN), u64::from(td))];
+        m.extend_from_slice(set);
+        run(&h, Opcode::CREATE_TIR, tir::TIR_IN_SIZE, &m)
+    };
     // A direct TIR to an RQ that does not exist; an indirect one to no RQT.
-    fail(
-        &run(
-            &h,
-            Opcode::CREATE_TIR,
-            tir::TIR_IN_SIZE,
-            &[
-                (c(tir::tirc::TRANSPORT_DOMAIN), u64::from(td)),
-                (c(tir::tirc::INLINE_RQN), 5),
-            ],
-        ),
+    fails(
+        &new_tir(&[(c(tir::tirc::INLINE_RQN), 5)]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
-    fail(
-        &run(
-            &h,
-            Opcode::CREATE_TIR,
-            tir::TIR_IN_SIZE,
-            &[
-                (c(tir::tirc::TRANSPORT_DOMAIN), u64::from(td)),
-                (c(tir::tirc::DISP_TYPE), 1),
-                (c(tir::tirc::INDIRECT_TABLE), 1),
-            ],
-        ),
+    fails(
+        &new_tir(&[
+            (c(tir::tirc::DISP_TYPE), 1),
+            (c(tir::tirc::INDIRECT_TABLE), 1),
+        ]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
     // LRO is not advertised.
-    fail(
-        &run(
-            &h,
-            Opcode::CREATE_TIR,
-            tir::TIR_IN_SIZE,
-            &[
-                (c(tir::tirc::TRANSPORT_DOMAIN), u64::from(td)),
-                (c(tir::tirc::PACKET_MERGE_MASK), 1),
-            ],
-        ),
+    fails(
+        &new_tir(&[(c(tir::tirc::PACKET_MERGE_MASK), 1)]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_CONTEXT_FIELD,
     );
     // An RQT of RQs that do not exist, an RQT above log_max_rqt_size, one
     // whose list the input does not hold.
     let r = |f: Field| f.at(rqt::CTX_OFFSET);
-    let mut m = cmd(
-        Opcode::CREATE_RQT,
-        0,
-        rqt::RQT_IN_SIZE + 4,
-        &[
-            (r(rqt::rqtc::RQT_MAX_SIZE), 1),
-            (r(rqt::rqtc::RQT_ACTUAL_SIZE), 1),
-        ],
-    );
-    m[rqt::RQ_NUM_OFFSET + 3] = 9;
-    fail(
-        &h.exec(&m, 16),
+    fails(
+        &h.exec(&rqt_in(&[9]), 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
-    fail(
+    fails(
         &run(
             &h,
             Opcode::CREATE_RQT,
@@ -355,12 +236,12 @@ fn tirs_and_rqts_name_existing_queues_and_tables() {
         .status(),
         CmdStatus::BAD_INP_LEN_ERR
     );
-    fail(
+    fails(
         &run(&h, Opcode::DESTROY_TIR, 16, &[(tir::TIRN, 1)]),
         CmdStatus::BAD_RES_ERR,
         syndrome::OBJECT_NOT_FOUND,
     );
-    fail(
+    fails(
         &run(&h, Opcode::DESTROY_RQT, 16, &[(rqt::RQTN, 1)]),
         CmdStatus::BAD_RES_ERR,
         syndrome::OBJECT_NOT_FOUND,
@@ -452,14 +333,13 @@ fn table_cmd(op: Opcode, table: u32, extra: &[(Field, u64)]) -> Vec<u8> {
 
 #[test]
 fn flow_tables_groups_and_entries_follow_firmware_rules() {
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let deep = table(&h, 2, 4, None);
     let top = table(&h, 1, 4, Some(deep));
     assert_ne!(deep, top);
     // A miss to a shallower table, a bad type, a level above max_ft_level.
     let x = |f: Field| f.at(ft::FT_CTX_OFFSET);
-    fail(
+    fails(
         &run(
             &h,
             Opcode::CREATE_FLOW_TABLE,
@@ -473,7 +353,7 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
-    fail(
+    fails(
         &run(
             &h,
             Opcode::CREATE_FLOW_TABLE,
@@ -483,7 +363,7 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_TABLE_TYPE,
     );
-    fail(
+    fails(
         &run(
             &h,
             Opcode::CREATE_FLOW_TABLE,
@@ -497,12 +377,12 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
     let g = h.exec(&group_in(top, 0, 7), 16);
     g.ok();
     let g = ft::CREATED_GROUP_ID.get32(&g.out).unwrap();
-    fail(
+    fails(
         &h.exec(&group_in(top, 7, 9), 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::GROUP_OVERLAP,
     );
-    fail(
+    fails(
         &h.exec(&group_in(top, 8, 16), 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_SIZE,
@@ -523,24 +403,24 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
     )
     .ok();
     h.exec(&fte_in(top, g, 1, 0x01, action::DROP, &[]), 16).ok();
-    fail(
+    fails(
         &h.exec(&fte_in(top, g, 1, 0x01, action::DROP, &[]), 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::FTE_OUTSIDE_GROUP,
     );
-    fail(
+    fails(
         &h.exec(&fte_in(top, g, 8, 0x01, action::DROP, &[]), 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::FTE_OUTSIDE_GROUP,
     );
     let mut m = fte_in(top, g, 2, 0x01, action::DROP, &[]);
     m[ft::FLOW_CTX_OFFSET + flow_ctx::MATCH_VALUE_OFFSET + 9] = 1;
-    fail(
+    fails(
         &h.exec(&m, 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::FTE_OUTSIDE_GROUP,
     );
-    fail(
+    fails(
         &h.exec(
             &fte_in(top, g, 3, 0x02, action::FWD_DEST, &[(dest_type::TIR, 77)]),
             16,
@@ -548,7 +428,7 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
-    fail(
+    fails(
         &h.exec(&fte_in(deep, g, 3, 0x02, action::DROP, &[]), 16),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
@@ -561,17 +441,17 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
         .ok();
     assert_eq!(h.ctl.eth().flow.rx_root, Some(top));
     let gid = |g: u32| (ft::GROUP_ID, u64::from(g));
-    fail(
+    fails(
         &h.exec(&table_cmd(Opcode::DESTROY_FLOW_GROUP, top, &[gid(g)]), 16),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
-    fail(
+    fails(
         &h.exec(&table_cmd(Opcode::DESTROY_FLOW_TABLE, top, &[]), 16),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
-    fail(
+    fails(
         &h.exec(&table_cmd(Opcode::DESTROY_FLOW_TABLE, deep, &[]), 16),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
@@ -583,7 +463,7 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
         )
         .ok();
     }
-    fail(
+    fails(
         &h.exec(
             &table_cmd(Opcode::DELETE_FLOW_TABLE_ENTRY, top, &[(ft::FLOW_INDEX, 0)]),
             16,
@@ -619,8 +499,7 @@ fn flow_tables_groups_and_entries_follow_firmware_rules() {
 
 #[test]
 fn vport_state_follows_the_port_and_teardown_drops_every_object() {
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let state = |h: &Harness| {
         let c = run(h, Opcode::QUERY_VPORT_STATE, 16, &[]);
         c.ok();
@@ -650,7 +529,7 @@ fn vport_state_follows_the_port_and_teardown_drops_every_object() {
     assert_eq!(state(&h), vs::state::DOWN, "the link partner left");
     h.ctl.set_link(1, true);
     assert_eq!(state(&h), vs::state::UP);
-    fail(
+    fails(
         &run(
             &h,
             Opcode::QUERY_VPORT_STATE,
@@ -670,13 +549,7 @@ fn vport_state_follows_the_port_and_teardown_drops_every_object() {
         &mkey_in(pd, 0),
         t::MKEY_INDEX,
     );
-    create(
-        &h,
-        Opcode::CREATE_TIS,
-        tis::TIS_IN_SIZE,
-        &tis_in(td, 0),
-        tis::TISN,
-    );
+    create_tis(&h, td, 0);
     table(&h, 0, 2, None);
     assert!(!h.ctl.eth().is_empty());
     h.simple(Opcode::TEARDOWN_HCA, 0).ok();

@@ -8,17 +8,6 @@ use cxu_hal::ifc::commands::nic_vport::{self as nv, ctx, field_select as sel, li
 use cxu_hal::ifc::{CmdStatus, Field, Opcode};
 use cxu_qemu::model::{syndrome, Profile};
 
-fn fail(c: &Completion, status: CmdStatus, synd: u32) {
-    let hd = c.header();
-    assert_eq!(
-        (hd.status, hd.syndrome),
-        (status, synd),
-        "got {} {:#x}",
-        hd.status,
-        hd.syndrome
-    );
-}
-
 fn query(h: &Harness, list: u8, outlen: usize) -> Completion {
     h.exec(&nv::query_in(list), outlen)
 }
@@ -90,12 +79,12 @@ fn the_permanent_mac_comes_from_the_profile_and_modify_changes_only_what_is_sele
 
     // A zero MTU and fields a non-manager may not change are refused, and
     // leave the context as it was.
-    fail(
+    fails(
         &modify(&h, sel::MTU, &[(ctx::MTU, 0)], &[]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_MTU,
     );
-    fail(
+    fails(
         &modify(&h, sel::PERMANENT_ADDRESS, &[], &[]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::FIELD_NOT_MODIFIABLE,
@@ -105,7 +94,7 @@ fn the_permanent_mac_comes_from_the_profile_and_modify_changes_only_what_is_sele
     let mut q = nv::query_in(list_type::UC);
     nv::OTHER_VPORT.set(&mut q, 1).unwrap();
     nv::VPORT_NUMBER.set(&mut q, 1).unwrap();
-    fail(
+    fails(
         &h.exec(&q, 0x110),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::VPORT_NOT_MANAGED,
@@ -128,8 +117,7 @@ fn the_permanent_mac_comes_from_the_profile_and_modify_changes_only_what_is_sele
 
 #[test]
 fn allowed_lists_are_stored_per_type_and_bounded() {
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let macs = [[0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2]];
     let entries: Vec<[u8; 8]> = macs.iter().map(|m| nv::mac_entry(*m)).collect();
     let list = |t: u8, n: usize| {
@@ -162,7 +150,7 @@ fn allowed_lists_are_stored_per_type_and_bounded() {
 
     // Size above the capability, list type 3, entries missing from the input.
     let uc_max = 1u64 << h_cap_log_uc(&h);
-    fail(
+    fails(
         &modify(
             &h,
             sel::ADDRESSES_LIST,
@@ -175,7 +163,7 @@ fn allowed_lists_are_stored_per_type_and_bounded() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::LIST_TOO_LONG,
     );
-    fail(
+    fails(
         &modify(&h, sel::ADDRESSES_LIST, &list(3, 0), &[]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_LIST_TYPE,
@@ -218,8 +206,7 @@ fn reg(h: &Harness, id: cxu_hal::ifc::regs::RegisterId, write: bool, data: Vec<u
 #[test]
 fn pmtu_and_ptys_answer_for_the_port() {
     use cxu_hal::ifc::regs::{pmtu, ptys, RegisterId};
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let mut p = vec![0u8; pmtu::LEN];
     pmtu::LOCAL_PORT.set(&mut p, 1).unwrap();
     let c = reg(&h, RegisterId::PMTU, false, p.clone());
@@ -231,13 +218,13 @@ fn pmtu_and_ptys_answer_for_the_port() {
     let c = reg(&h, RegisterId::PMTU, false, p.clone());
     assert_eq!(pmtu::OPER_MTU.get(&c.out[16..]).unwrap(), 9000);
     pmtu::ADMIN_MTU.set(&mut p, max + 1).unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::PMTU, true, p.clone()),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_MTU,
     );
     pmtu::LOCAL_PORT.set(&mut p, 2).unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::PMTU, false, p),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
@@ -256,13 +243,13 @@ fn pmtu_and_ptys_answer_for_the_port() {
     ptys::ETH_PROTO_ADMIN
         .set(&mut t, 1 << ptys::link_mode::GBASE_25_CR)
         .unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::PTYS, true, t.clone()),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
     );
     ptys::PROTO_MASK.set(&mut t, 1).unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::PTYS, false, t),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
@@ -272,8 +259,7 @@ fn pmtu_and_ptys_answer_for_the_port() {
 #[test]
 fn vport_counters_read_and_clear() {
     use cxu_hal::ifc::commands::vport as vs;
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let mut m = vec![0u8; vs::QUERY_VPORT_COUNTER_IN_SIZE];
     m[..16].copy_from_slice(&msg(Opcode::QUERY_VPORT_COUNTER, 0, 16));
     let c = h.exec(&m, vs::QUERY_VPORT_COUNTER_OUT_SIZE);
@@ -281,7 +267,7 @@ fn vport_counters_read_and_clear() {
     assert_eq!(c.out.len(), vs::QUERY_VPORT_COUNTER_OUT_SIZE);
     assert_eq!(h.exec(&m, 0x100).status(), CmdStatus::BAD_OUTP_LEN_ERR);
     vs::OTHER_VPORT.set(&mut m, 1).unwrap();
-    fail(
+    fails(
         &h.exec(&m, vs::QUERY_VPORT_COUNTER_OUT_SIZE),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::VPORT_NOT_MANAGED,
@@ -291,8 +277,7 @@ fn vport_counters_read_and_clear() {
 #[test]
 fn pfcc_keeps_pause_and_per_priority_flow_control() {
     use cxu_hal::ifc::regs::{pfcc, RegisterId};
-    let h = Harness::new(Profile::default());
-    let (_pages, _uar) = initialized(&h);
+    let h = Hca::up();
     let mut r = vec![0u8; pfcc::LEN];
     pfcc::LOCAL_PORT.set(&mut r, 1).unwrap();
     let read = |h: &Harness, r: &[u8]| {
@@ -319,7 +304,7 @@ fn pfcc_keeps_pause_and_per_priority_flow_control() {
     reg(&h, RegisterId::PFCC, true, w).ok();
     assert_eq!(read(&h, &r), (1, 0, 0x28, 0x28));
     pfcc::LOCAL_PORT.set(&mut r, 9).unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::PFCC, false, r),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,

@@ -6,9 +6,10 @@
 
 mod common;
 
+use common::objects::*;
 use common::queues::*;
 use common::*;
-use cxu_hal::ifc::commands::{cq, rq, sq, wq};
+use cxu_hal::ifc::commands::{cq, rq, rqt, sq, wq};
 use cxu_hal::ifc::{CmdStatus, Field, Opcode};
 use cxu_qemu::model::firmware::queues::syndrome as qs;
 use cxu_qemu::model::{syndrome, Profile};
@@ -18,13 +19,9 @@ fn a_drop_rq_lives_and_dies_as_mlx5e_drives_it() {
     let s = setup();
     let h = &s.h;
     // mlx5e's drop RQ: a one-entry CQ, then an RQ on it, RST -> RDY.
-    let c = h.exec(&cq_in(0, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
-    c.ok();
-    let cqn = c.be32(0x08) & 0xFF_FFFF;
+    let cqn = s.cq(0);
     assert_ne!(cqn, 0);
-    let r = h.exec(&rq_in(0, cqn, &s.wqmem, s.dbr.addr(64)), 16);
-    r.ok();
-    let rqn = r.be32(0x08) & 0xFF_FFFF;
+    let rqn = h.exec(&rq_in(0, cqn, &s.wqmem, s.dbr.addr(64)), 16).num();
     h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
     let q = h.ctl.queues();
     assert_eq!((q.cqs.len(), q.rqs.len()), (1, 1));
@@ -123,16 +120,14 @@ fn a_drop_rq_lives_and_dies_as_mlx5e_drives_it() {
         (1, 1, 1, 1)
     );
     // Numbers are not reused: the next CQ gets a new one.
-    let c2 = h.exec(&cq_in(0, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
-    c2.ok();
-    assert_ne!(c2.be32(0x08) & 0xFF_FFFF, cqn);
+    assert_ne!(s.cq(0), cqn);
 }
 
 #[test]
 fn create_cq_checks_its_eq_sizes_pages_and_doorbell_record() {
     let s = setup();
     let h = &s.h;
-    let ok = cq_in(2, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0));
+    let ok = s.cq_in(2);
     let bad = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut m = ok.clone();
         f(&mut m);
@@ -182,7 +177,7 @@ fn create_cq_checks_its_eq_sizes_pages_and_doorbell_record() {
         qs::DBR_UNMAPPED,
     );
     // 1 << 7 CQEs of 64 bytes are two pages: one page address is too few.
-    let mut two = cq_in(7, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0));
+    let mut two = s.cq_in(7);
     two.truncate(cq::PAS_OFFSET + 8);
     fails(
         &h.exec(&two, 16),
@@ -195,9 +190,7 @@ fn create_cq_checks_its_eq_sizes_pages_and_doorbell_record() {
         syndrome::BAD_INPUT_LEN,
     );
     // MODIFY_CQ: moderation is taken, resize (not advertised) is not.
-    let cr = h.exec(&ok, 16);
-    cr.ok();
-    let cqn = cr.be32(0x08) & 0xFF_FFFF;
+    let cqn = h.exec(&ok, 16).num();
     let mut m = msg(Opcode::MODIFY_CQ, 0, cq::MODIFY_CQ_IN_SIZE);
     set(&mut m, cq::CQN, cqn.into());
     set(
@@ -230,10 +223,8 @@ fn create_cq_checks_its_eq_sizes_pages_and_doorbell_record() {
 fn create_sq_checks_its_cq_uar_state_and_wq() {
     let s = setup();
     let h = &s.h;
-    let cr = h.exec(&cq_in(3, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
-    cr.ok();
-    let cqn = cr.be32(0x08) & 0xFF_FFFF;
-    let ok = sq_in(4, s.uar, cqn, &s.wqmem, s.dbr.addr(64));
+    let cqn = s.cq(3);
+    let ok = s.sq_in(4, cqn);
     let bad = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut m = ok.clone();
         f(&mut m);
@@ -271,9 +262,7 @@ fn create_sq_checks_its_cq_uar_state_and_wq() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::UAR_NOT_ALLOCATED,
     );
-    let sr = h.exec(&ok, 16);
-    sr.ok();
-    let sqn = sr.be32(0x08) & 0xFF_FFFF;
+    let sqn = h.exec(&ok, 16).num();
     let q = h.ctl.queues();
     assert_eq!(q.sqs.len(), 1);
     assert_eq!((q.sqs[0].num, q.sqs[0].cqn, q.sqs[0].state), (sqn, cqn, 0));
@@ -322,19 +311,7 @@ fn queues_need_an_initialized_hca_and_go_with_teardown() {
     drop(h);
     let s = setup();
     let h = &s.h;
-    let cr = h.exec(&cq_in(0, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
-    cr.ok();
-    h.exec(
-        &sq_in(
-            0,
-            s.uar,
-            cr.be32(0x08) & 0xFF_FFFF,
-            &s.wqmem,
-            s.dbr.addr(64),
-        ),
-        16,
-    )
-    .ok();
+    s.sq(0, s.cq(0));
     assert_eq!(h.ctl.queues().sqs.len(), 1);
     h.simple(Opcode::TEARDOWN_HCA, 0).ok();
     assert_eq!(h.ctl.queues(), Default::default());
@@ -344,10 +321,8 @@ fn queues_need_an_initialized_hca_and_go_with_teardown() {
 fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
     let s = setup();
     let h = &s.h;
-    let cr = h.exec(&cq_in(3, s.uar, s.eqn, &s.cqmem, s.dbr.addr(0)), 16);
-    cr.ok();
-    let cqn = cr.be32(0x08) & 0xFF_FFFF;
-    let ok = sq_in(4, s.uar, cqn, &s.wqmem, s.dbr.addr(64));
+    let cqn = s.cq(3);
+    let ok = s.sq_in(4, cqn);
     let (c, w) = (sq::CTX_OFFSET, sq::CTX_OFFSET + sq::WQ_OFFSET);
     for (f, v) in [(sq::sqc::TIS_NUM_0.at(c), 9), (wq::PD.at(w), 9)] {
         let mut m = ok.clone();
@@ -363,13 +338,8 @@ fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
     let mut ico = ok.clone();
     set(&mut ico, sq::sqc::TIS_LST_SZ.at(c), 0);
     set(&mut ico, sq::sqc::TIS_NUM_0.at(c), 0);
-    let icosq = h.exec(&ico, 16);
-    icosq.ok();
-    h.exec(
-        &numbered(Opcode::DESTROY_SQ, icosq.be32(0x08) & 0xFF_FFFF),
-        16,
-    )
-    .ok();
+    let icosq = h.exec(&ico, 16).num();
+    h.exec(&numbered(Opcode::DESTROY_SQ, icosq), 16).ok();
     for (lst, tis) in [(1, 0), (0, u64::from(TISN)), (2, u64::from(TISN))] {
         let mut m = ok.clone();
         set(&mut m, sq::sqc::TIS_LST_SZ.at(c), lst);
@@ -380,26 +350,20 @@ fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
             syndrome::BAD_REFERENCE,
         );
     }
-    let sqn = h.exec(&ok, 16);
-    sqn.ok();
-    let sqn = sqn.be32(0x08) & 0xFF_FFFF;
+    let sqn = h.exec(&ok, 16).num();
     // The PD and TIS the SQ names cannot go while it lives.
-    let mut m = msg(Opcode::DEALLOC_PD, 0, 16);
-    set(&mut m, cxu_hal::ifc::commands::transport::PD, PD.into());
     fails(
-        &h.exec(&m, 16),
+        &dealloc_pd(h, PD),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
-    let mut t = msg(Opcode::DESTROY_TIS, 0, 16);
-    set(&mut t, cxu_hal::ifc::commands::tis::TISN, TISN.into());
     fails(
-        &h.exec(&t, 16),
+        &destroy_tis(h, TISN),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
     h.exec(&numbered(Opcode::DESTROY_SQ, sqn), 16).ok();
-    h.exec(&t, 16).ok();
+    destroy_tis(h, TISN).ok();
 
     // An RQ counting into an unknown set is refused; a live one stays while used.
     let mut r = rq_in(0, cqn, &s.wqmem, s.dbr.addr(128));
@@ -409,55 +373,23 @@ fn queues_name_live_pds_tises_and_counters_which_stay_while_used() {
         CmdStatus::BAD_PARAM_ERR,
         syndrome::BAD_REFERENCE,
     );
-    let q = h.simple(Opcode::ALLOC_Q_COUNTER, 0);
-    q.ok();
-    let q = q.be32(0x08) & 0xFF;
+    let q = alloc_q_counter(h);
     set(&mut r, rq::rqc::COUNTER_SET_ID.at(rq::CTX_OFFSET), q.into());
-    let rqn = h.exec(&r, 16);
-    rqn.ok();
-    let rqn = rqn.be32(0x08) & 0xFF_FFFF;
-    let mut d = msg(Opcode::DEALLOC_Q_COUNTER, 0, 16);
-    set(
-        &mut d,
-        cxu_hal::ifc::commands::transport::COUNTER_SET_ID,
-        q.into(),
-    );
+    let rqn = h.exec(&r, 16).num();
     fails(
-        &h.exec(&d, 16),
+        &dealloc_q_counter(h, q),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
 
     // An RQT listing the RQ keeps it until the RQT goes.
-    let mut rt = msg(
-        Opcode::CREATE_RQT,
-        0,
-        cxu_hal::ifc::commands::rqt::RQT_IN_SIZE + 4,
-    );
-    let rc = |f: Field| f.at(cxu_hal::ifc::commands::rqt::CTX_OFFSET);
-    set(
-        &mut rt,
-        rc(cxu_hal::ifc::commands::rqt::rqtc::RQT_MAX_SIZE),
-        1,
-    );
-    set(
-        &mut rt,
-        rc(cxu_hal::ifc::commands::rqt::rqtc::RQT_ACTUAL_SIZE),
-        1,
-    );
-    let at = cxu_hal::ifc::commands::rqt::RQ_NUM_OFFSET;
-    rt[at..at + 4].copy_from_slice(&rqn.to_be_bytes());
-    let rqtn = h.exec(&rt, 16);
-    rqtn.ok();
-    let rqtn = rqtn.be32(0x08) & 0xFF_FFFF;
+    let rqtn = h.exec(&rqt_in(&[rqn]), 16).num();
     fails(
         &h.exec(&numbered(Opcode::DESTROY_RQ, rqn), 16),
         CmdStatus::RES_BUSY,
         syndrome::OBJECT_IN_USE,
     );
-    let mut dr = msg(Opcode::DESTROY_RQT, 0, 16);
-    set(&mut dr, cxu_hal::ifc::commands::rqt::RQTN, rqtn.into());
-    h.exec(&dr, 16).ok();
+    run(h, Opcode::DESTROY_RQT, 16, &[(rqt::RQTN, rqtn.into())]).ok();
     h.exec(&numbered(Opcode::DESTROY_RQ, rqn), 16).ok();
-    h.exec(&d, 16).ok();
+    dealloc_q_counter(h, q).ok();
 }

@@ -38,17 +38,6 @@ fn ok_reg(h: &Harness, id: RegisterId, op: RegOp, data: &[u8]) -> Vec<u8> {
     c.out[16..].to_vec()
 }
 
-fn fail(c: &Completion, status: CmdStatus, synd: u32) {
-    let hd = c.header();
-    assert_eq!(
-        (hd.status, hd.syndrome),
-        (status, synd),
-        "got {} {:#x}",
-        hd.status,
-        hd.syndrome
-    );
-}
-
 fn paos(port: u8, admin_status: u8) -> [u8; paos::LEN] {
     Paos {
         local_port: port,
@@ -100,17 +89,17 @@ fn port_admin_and_oper_state_with_events() {
     ok_reg(&h, RegisterId::PAOS, RegOp::Write, &paos(2, admin::DOWN));
     assert_eq!(h.ctl.eqs()[0].producer_index, 2);
 
-    fail(
+    fails(
         &reg(&h, RegisterId::PAOS, RegOp::Read, &paos(3, 0)),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
     );
-    fail(
+    fails(
         &reg(&h, RegisterId::PAOS, RegOp::Write, &paos(1, 7)),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
     );
-    fail(
+    fails(
         &reg(&h, RegisterId::PAOS, RegOp::Read, &[0; 8]),
         CmdStatus::BAD_INP_LEN_ERR,
         syndrome::BAD_INPUT_LEN,
@@ -122,12 +111,12 @@ fn port_admin_and_oper_state_with_events() {
         data: paos(1, 0).to_vec(),
     }
     .encode();
-    fail(
+    fails(
         &h.exec(&m, 16),
         CmdStatus::BAD_OUTP_LEN_ERR,
         syndrome::BAD_OUTPUT_LEN,
     );
-    fail(
+    fails(
         &reg(&h, RegisterId(0x1234), RegOp::Read, &[0; 16]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_UNKNOWN,
@@ -158,7 +147,7 @@ fn port_counters_read_and_clear() {
     );
     let r = Ppcnt::decode(&ok_reg(&h, RegisterId::PPCNT, RegOp::Read, &q)).unwrap();
     assert_eq!(r.counters, [0; 31]);
-    fail(
+    fails(
         &reg(&h, RegisterId::PPCNT, RegOp::Write, &q),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
@@ -176,7 +165,7 @@ fn traps_groups_and_policers() {
         ctrl: 0,
     };
     // The group must exist before a trap joins it, the policer before the group binds it.
-    fail(
+    fails(
         &reg(&h, RegisterId::HPKT, RegOp::Write, &trap.encode().unwrap()),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
@@ -188,7 +177,7 @@ fn traps_groups_and_policers() {
         priority: 3,
         ..Htgt::default()
     };
-    fail(
+    fails(
         &reg(&h, RegisterId::HTGT, RegOp::Write, &group.encode().unwrap()),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
@@ -265,26 +254,26 @@ fn traps_groups_and_policers() {
     );
     assert_eq!(h.ctl.policer(1).unwrap().cir, 5000);
     let bad_burst = Qpcr::packet_policer(1, 5000, 30).encode().unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::QPCR, RegOp::Write, &bad_burst),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
     );
     let bad_rate = Qpcr::packet_policer(1, 0, 10).encode().unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::QPCR, RegOp::Write, &bad_rate),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
     );
     let bad_pid = Qpcr::packet_policer(16, 100, 10).encode().unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::QPCR, RegOp::Write, &bad_pid),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
     );
     let mut bad_action = trap.encode().unwrap();
     bad_action[1] = 0x70; // action 7
-    fail(
+    fails(
         &reg(&h, RegisterId::HPKT, RegOp::Write, &bad_action),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
@@ -300,13 +289,13 @@ fn a_device_without_traps_does_not_have_their_registers() {
     });
     h.simple(Opcode::ENABLE_HCA, 0).ok();
     for id in [RegisterId::HPKT, RegisterId::HTGT] {
-        fail(
+        fails(
             &reg(&h, id, RegOp::Read, &[0; 32]),
             CmdStatus::BAD_PARAM_ERR,
             syndrome::REG_UNKNOWN,
         );
     }
-    fail(
+    fails(
         &reg(&h, RegisterId::QPCR, RegOp::Read, &[0; 0x28]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_UNKNOWN,
@@ -344,14 +333,14 @@ fn trap_capabilities_follow_the_profile_and_bound_the_indexes() {
         .unwrap()
     };
     ok_reg(&h, RegisterId::HTGT, RegOp::Write, &group(3));
-    fail(
+    fails(
         &reg(&h, RegisterId::HTGT, RegOp::Write, &group(4)),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
     );
     let pol = |pid| Qpcr::packet_policer(pid, 100, 8).encode().unwrap();
     ok_reg(&h, RegisterId::QPCR, RegOp::Write, &pol(1));
-    fail(
+    fails(
         &reg(&h, RegisterId::QPCR, RegOp::Write, &pol(2)),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
@@ -430,19 +419,19 @@ fn firmware_flash_flow_changes_the_version_on_activate() {
     assert_eq!(idle.control_state, ControlState::IDLE);
     let handle = idle.update_handle;
     // MCDA before the update starts, and a wrong handle, are refused.
-    fail(
+    fails(
         &mcda(&h, handle, 0, &[0; 4]),
         CmdStatus::BAD_SYS_STATE_ERR,
         syndrome::FLASH_BAD_STATE,
     );
-    fail(
+    fails(
         &mcc(&h, Instruction::LOCK_UPDATE_HANDLE, handle + 1, 0),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::FLASH_BAD_HANDLE,
     );
 
     mcc(&h, Instruction::LOCK_UPDATE_HANDLE, handle, 0).ok();
-    fail(
+    fails(
         &mcc(&h, Instruction::ACTIVATE, handle, 0),
         CmdStatus::BAD_SYS_STATE_ERR,
         syndrome::FLASH_BAD_STATE,
@@ -543,7 +532,7 @@ fn an_activated_image_brings_its_trap_features_and_a_reset_keeps_them() {
         (true, false, u32::from(p.max_trap_groups), 0)
     );
     let pol = Qpcr::packet_policer(0, 100, 8).encode().unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::QPCR, RegOp::Write, &pol),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_UNKNOWN,
@@ -558,7 +547,7 @@ fn an_activated_image_brings_its_trap_features_and_a_reset_keeps_them() {
     );
     assert_eq!(trap_caps(&h), (false, true, 0, u32::from(p.max_policers)));
     ok_reg(&h, RegisterId::QPCR, RegOp::Write, &pol);
-    fail(
+    fails(
         &reg(&h, RegisterId::HPKT, RegOp::Read, &[0; 32]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_UNKNOWN,
@@ -581,7 +570,7 @@ fn an_incomplete_image_is_rejected() {
     let mut first = FLASH_IMAGE_MAGIC.to_vec();
     first.resize(256, 0);
     write_image(&h, handle, &first);
-    fail(
+    fails(
         &mcda(&h, handle, 512, &[0; 4]),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_FIELD,
@@ -645,7 +634,7 @@ fn mcam_and_mcqs_lead_the_kernel_to_the_running_version() {
     assert_eq!(boot, 1);
     let mut past = [0u8; mcqs::LEN];
     mcqs::COMPONENT_INDEX.set(&mut past, 2).unwrap();
-    fail(
+    fails(
         &reg(&h, RegisterId::MCQS, RegOp::Read, &past),
         CmdStatus::BAD_PARAM_ERR,
         syndrome::REG_BAD_INDEX,
@@ -674,7 +663,7 @@ fn mcam_and_mcqs_lead_the_kernel_to_the_running_version() {
     let v = McqiVersion::decode(&c.out[16 + mcqi::HEADER_LEN..]).unwrap();
     assert_eq!(v.version, want);
     // An output without room for the answer.
-    fail(
+    fails(
         &h.exec(&m, 16 + mcqi::HEADER_LEN),
         CmdStatus::BAD_OUTP_LEN_ERR,
         syndrome::BAD_OUTPUT_LEN,

@@ -76,8 +76,14 @@ pub(crate) struct Lead {
     active: AtomicU32,
     /// Events-mode waiters asleep (parked) on their slot.
     parked: AtomicU32,
-    /// A leader consumed an EQE since the EQ thread last looked.
-    led: AtomicBool,
+    /// A waiter looked for completions since the EQ thread last looked:
+    /// waiters are about, and they consume. (Set by every waiter, not only by
+    /// a leader that consumed: followers that complete from their entries
+    /// lead a session only every so many commands, and an EQ thread that
+    /// took their stream for idle re-armed the EQ in between, an interrupt
+    /// per command until it next saw a waiter; in a one-CPU guest that
+    /// halved events mode's throughput at depth 31.)
+    looked: AtomicBool,
     /// EQEs consumed so far, by anyone: a follower's sign that completions
     /// are arriving (it keeps looking while this moves).
     progress: AtomicU32,
@@ -108,7 +114,7 @@ impl Lead {
             }),
             active: AtomicU32::new(0),
             parked: AtomicU32::new(0),
-            led: AtomicBool::new(false),
+            looked: AtomicBool::new(false),
             progress: AtomicU32::new(0),
             ahead: AtomicU32::new(0),
             ahead_limit,
@@ -160,17 +166,22 @@ impl Lead {
     /// A waiter starts looking for completions.
     pub(crate) fn enter(&self) {
         self.active.fetch_add(1, Ordering::SeqCst);
+        self.note_looking();
+    }
+
+    /// Marks that a waiter looked since the EQ thread's last look; read
+    /// first, so that a stream of waiters does not write the line each time.
+    fn note_looking(&self) {
+        if !self.looked.load(Ordering::Relaxed) {
+            self.looked.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Consumes the EQ if nobody else is: `Some(EQEs consumed)` if this
     /// thread led a session, `None` if another consumer holds the EQ.
     pub(crate) fn try_lead(&self, core: &Core, entries: &impl Entries) -> Option<u32> {
         let mut c = try_lock(&self.consumer)?;
-        let n = self.session(&mut c, core, entries);
-        if n > 0 {
-            self.led.store(true, Ordering::Relaxed);
-        }
-        Some(n)
+        Some(self.session(&mut c, core, entries))
     }
 
     /// A waiter stops looking: its command is done (or it gives up), or it
@@ -196,12 +207,13 @@ impl Lead {
     /// A parked waiter woke up and looks again.
     pub(crate) fn unparked(&self) {
         self.active.fetch_add(1, Ordering::SeqCst);
+        self.note_looking();
         self.parked.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// The EQ thread's turn: after an interrupt (`fired`) or a timeout.
     /// Consumes one pass, then arms the EQ unless a waiter is active (or,
-    /// with nobody asleep, a leader consumed since the last look).
+    /// with nobody asleep, one looked since the last look).
     pub(crate) fn eq_session(&self, fired: bool, core: &Core, entries: &impl Entries) -> After {
         let mut c = lock(&self.consumer);
         if fired {
@@ -209,9 +221,9 @@ impl Lead {
             c.armed = false;
         }
         let n = self.session(&mut c, core, entries);
-        let led = self.led.swap(false, Ordering::Relaxed);
+        let looked = self.looked.swap(false, Ordering::Relaxed);
         let busy = self.active.load(Ordering::SeqCst) > 0
-            || (led && self.parked.load(Ordering::SeqCst) == 0);
+            || (looked && self.parked.load(Ordering::SeqCst) == 0);
         // Already armed and nothing consumed (an idle look on the timeout):
         // the EQ is as it should be, and a doorbell write would be one more
         // trapped access every poll period for nothing. An interrupt raised
@@ -472,6 +484,22 @@ mod tests {
         // Followers did run ahead: a waiter that always led would have
         // left at most one EQE unread.
         assert!(eq.most_unread > 32, "{} unread at most", eq.most_unread);
+    }
+
+    /// A waiter that completed without leading a session (a follower from
+    /// its entry) still tells the EQ thread that waiters are about: its next
+    /// look leaves the EQ unarmed, and only a look with nobody since arms it.
+    #[test]
+    fn the_eq_thread_arms_only_after_a_look_with_no_waiter_since() {
+        let eq = Arc::new(StdMutex::new(Eq::default()));
+        let core = Core::new(2, Slots::new(SlotPolicy::LockFree, 2, 0b10));
+        core.set_mode(Mode::Events);
+        let lead = Lead::new(Box::new(Ring(eq, 64)), false);
+        let own = Own((0..2).map(|_| AtomicU8::new(0)).collect());
+        lead.enter();
+        lead.leave(false, &core, &own);
+        assert_eq!(lead.eq_session(false, &core, &own), After::Unarmed);
+        assert_eq!(lead.eq_session(false, &core, &own), After::Armed);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use cxu_testkit::{DeviceMemory, Error, Submitter};
 
 pub use cxu_testkit::{msg, Completion, Prepared};
 
+pub mod objects;
 pub mod queues;
 
 /// Bytes of `DmaMem` leaked because their unmap failed (the device may still
@@ -204,6 +205,9 @@ pub trait CompletionExt {
     fn ok(&self) -> &Self;
     /// The big-endian dword at `off` of the output.
     fn be32(&self, off: usize) -> u32;
+    /// Asserts delivery and command status OK; the number of the object
+    /// the command made (the low 24 bits of dword 0x08: cqn, sqn, rqn, ...).
+    fn num(&self) -> u32;
 }
 
 impl CompletionExt for Completion {
@@ -230,6 +234,22 @@ impl CompletionExt for Completion {
     fn be32(&self, off: usize) -> u32 {
         must(self.be32_at(off), "output dword")
     }
+
+    fn num(&self) -> u32 {
+        self.ok().be32(0x08) & 0xFF_FFFF
+    }
+}
+
+/// Asserts the command was delivered and failed with `status` and `syndrome`.
+pub fn fails(c: &Completion, status: CmdStatus, syndrome: u32) {
+    let h = c.header();
+    assert_eq!(
+        (h.status, h.syndrome),
+        (status, syndrome),
+        "got {} {:#x}",
+        h.status,
+        h.syndrome
+    );
 }
 
 pub struct Harness {
@@ -435,4 +455,29 @@ pub fn initialized(h: &Harness) -> (DmaMem, u32) {
     let u = h.simple(Opcode::ALLOC_UAR, 0);
     u.ok();
     (pages, u.be32(0x08) & 0xFF_FFFF)
+}
+
+/// A function of the default profile brought up to an initialized HCA with
+/// one UAR ([`initialized`]); it derefs to its [`Harness`].
+pub struct Hca {
+    pub h: Harness,
+    /// The pages firmware was given: they live as long as the HCA.
+    pub pages: DmaMem,
+    pub uar: u32,
+}
+
+impl Hca {
+    pub fn up() -> Self {
+        let h = Harness::new(Profile::default());
+        let (pages, uar) = initialized(&h);
+        Hca { h, pages, uar }
+    }
+}
+
+impl std::ops::Deref for Hca {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.h
+    }
 }

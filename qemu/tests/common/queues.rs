@@ -2,10 +2,10 @@
 //! inputs as mlx5e builds them, MODIFY and numbered commands, and a function
 //! brought up with an EQ and memory for a CQ, a WQ and doorbell records.
 
+use super::objects::{alloc_pd, alloc_td, create_tis};
 use super::*;
 use cxu_hal::ifc::commands::{cq, rq, sq, wq};
-use cxu_hal::ifc::{CmdStatus, Field, Opcode};
-use cxu_qemu::model::Profile;
+use cxu_hal::ifc::{Field, Opcode};
 
 pub const CQ_IOVA: u64 = 0x300_0000;
 pub const WQ_IOVA: u64 = 0x400_0000;
@@ -87,16 +87,6 @@ pub fn numbered(op: Opcode, num: u32) -> Vec<u8> {
     m
 }
 
-pub fn fails(c: &Completion, status: CmdStatus, syndrome: u32) {
-    let h = c.header();
-    assert_eq!(
-        (h.status, h.syndrome),
-        (status, syndrome),
-        "{:#x}",
-        h.syndrome
-    );
-}
-
 pub struct Setup {
     pub h: Harness,
     pub pages: DmaMem,
@@ -108,28 +98,13 @@ pub struct Setup {
     pub dbr: DmaMem,
 }
 
+/// An initialized HCA ([`Hca`]) with a PD and a TIS, an EQ (number
+/// `eqn`), and mapped memory for a CQ, a WQ and doorbell records.
 pub fn setup() -> Setup {
-    let h = Harness::new(Profile::default());
-    let (pages, uar) = initialized(&h);
+    let Hca { h, pages, uar } = Hca::up();
     // An SQ needs a PD and a TIS (on a transport domain), as mlx5e has them.
-    let num = |c: Completion| {
-        c.ok();
-        c.be32(0x08) & 0xFF_FFFF
-    };
-    assert_eq!(num(h.simple(Opcode::ALLOC_PD, 0)), PD);
-    let td = num(h.simple(Opcode::ALLOC_TRANSPORT_DOMAIN, 0));
-    let mut tis = msg(
-        Opcode::CREATE_TIS,
-        0,
-        cxu_hal::ifc::commands::tis::TIS_IN_SIZE,
-    );
-    set(
-        &mut tis,
-        cxu_hal::ifc::commands::tis::tisc::TRANSPORT_DOMAIN
-            .at(cxu_hal::ifc::commands::tis::CTX_OFFSET),
-        td.into(),
-    );
-    assert_eq!(num(h.exec(&tis, 16)), TISN);
+    assert_eq!(alloc_pd(&h), PD);
+    assert_eq!(create_tis(&h, alloc_td(&h), 0), TISN);
     let eq = DmaMem::new(&h.f, EQ_IOVA, 4096);
     let c = create_eq(&h, &eq, 4, uar, 1, &[]);
     c.ok();
@@ -146,5 +121,29 @@ pub fn setup() -> Setup {
         cqmem,
         wqmem,
         dbr,
+    }
+}
+
+impl Setup {
+    /// A CREATE_CQ input ([`cq_in`]) on the setup's UAR and EQ, in its CQ
+    /// memory, with the doorbell record at 0.
+    pub fn cq_in(&self, log_size: u8) -> Vec<u8> {
+        cq_in(log_size, self.uar, self.eqn, &self.cqmem, self.dbr.addr(0))
+    }
+
+    /// Creates that CQ; its number.
+    pub fn cq(&self, log_size: u8) -> u32 {
+        self.h.exec(&self.cq_in(log_size), 16).num()
+    }
+
+    /// A CREATE_SQ input ([`sq_in`]) on CQ `cqn` and the setup's UAR, in
+    /// its WQ memory, with the doorbell record at 64.
+    pub fn sq_in(&self, log_size: u8, cqn: u32) -> Vec<u8> {
+        sq_in(log_size, self.uar, cqn, &self.wqmem, self.dbr.addr(64))
+    }
+
+    /// Creates that SQ; its number.
+    pub fn sq(&self, log_size: u8, cqn: u32) -> u32 {
+        self.h.exec(&self.sq_in(log_size, cqn), 16).num()
     }
 }

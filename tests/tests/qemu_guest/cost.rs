@@ -263,7 +263,7 @@ pub fn check(stdout: &str, states: &str) -> Result<String, String> {
                 rates[format!("raw-{mode}-{depth}").as_str()],
             );
             out.push(format!(
-                "INFO guest-cost ratio {mode} {depth}: driver {d:.0} / raw {r:.0} NOPs/s = {:.2} (target >= 0.80; one run on a loaded 2-core host, TCG)",
+                "INFO guest-cost ratio {mode} {depth}: driver {d:.0} / raw {r:.0} NOPs/s = {:.2} (target >= 0.80; one run, medians of 3 windows, on the 2-core host under TCG)",
                 d / r
             ));
         }

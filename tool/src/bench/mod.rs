@@ -393,6 +393,7 @@ fn sweep_depth(
                 effective_depth: depth.min(a.regular_slots()),
                 commands_per_sec: m.throughput(),
                 spread: Spread::default(),
+                repeats: Vec::new(),
                 latency: m.latency,
                 cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
             });
@@ -413,6 +414,7 @@ fn sweep_depth(
                 effective_depth: depth.min(a.regular_slots()),
                 commands_per_sec: m.throughput(),
                 spread: Spread::default(),
+                repeats: Vec::new(),
                 latency: m.latency,
                 cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
             });
@@ -439,6 +441,7 @@ fn sweep_depth(
             alone_runs.iter().map(|r| r.commands_per_sec),
             a.commands_per_sec,
         );
+        a.repeats = alone_runs.iter().map(|r| r.commands_per_sec).collect();
         res.alone.push(a);
     }
     if let Some(mut a) = median(&alone_ev_runs, |a| a.commands_per_sec) {
@@ -446,11 +449,13 @@ fn sweep_depth(
             alone_ev_runs.iter().map(|r| r.commands_per_sec),
             a.commands_per_sec,
         );
+        a.repeats = alone_ev_runs.iter().map(|r| r.commands_per_sec).collect();
         res.alone_events.push(a);
     }
     for r in &runs {
         if let Some(mut p) = median(r, |p| p.commands_per_sec) {
             p.spread = Spread::of(r.iter().map(|x| x.commands_per_sec), p.commands_per_sec);
+            p.repeats = r.iter().map(|x| x.commands_per_sec).collect();
             res.points.push(p);
         }
     }
@@ -498,6 +503,7 @@ fn point(
         completed: m.completed,
         commands_per_sec: m.throughput(),
         spread: Spread::default(),
+        repeats: Vec::new(),
         latency: m.latency,
         cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
     })

@@ -144,6 +144,10 @@ pub struct Point {
     pub commands_per_sec: f64,
     /// Throughput over the repeats.
     pub spread: Spread,
+    /// Throughput of each repeat, in the order they were taken: the n-th of
+    /// two points at one depth were measured seconds apart, so their ratio is
+    /// not split by a change of the machine's pace between repeats.
+    pub repeats: Vec<f64>,
     /// Per-command latency, submit to result (of the median run).
     pub latency: Latency,
     /// CPU per command (of the median run).
@@ -165,6 +169,8 @@ pub struct AlonePoint {
     pub commands_per_sec: f64,
     /// Throughput over the repeats.
     pub spread: Spread,
+    /// Throughput of each repeat, in the order taken (see [`Point::repeats`]).
+    pub repeats: Vec<f64>,
     /// Per-command latency, doorbell to ownership back.
     pub latency: Latency,
     /// CPU per command over the whole run (warm-up and drain included).
@@ -190,7 +196,8 @@ pub struct Comparison {
     pub lock_free_cps: f64,
     /// Mutex baseline commands per second.
     pub mutex_cps: Option<f64>,
-    /// lock-free / mutex.
+    /// lock-free / mutex (this and the other ratios: the median of the
+    /// repeats' own ratios, see `analyze::paired`).
     pub lock_free_over_mutex: Option<f64>,
     /// Kernel-design baseline commands per second.
     pub kernel_cps: Option<f64>,
@@ -202,6 +209,9 @@ pub struct Comparison {
     pub alone_cps: Option<f64>,
     /// lock-free / device alone.
     pub fraction_of_alone: Option<f64>,
+    /// An events-mode point over the polling one at the same (threads,
+    /// depth, firmware latency); `None` for polling points.
+    pub events_over_polling: Option<f64>,
     /// Driver overhead per command: 1/lock-free - 1/alone, in ns.
     pub overhead_ns: Option<f64>,
 }

@@ -122,7 +122,7 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
         mem.fw_page_pool_bytes >= mem.fw_pages_given * 4096,
         "{mem:?}"
     );
-    assert_eq!(r.targets.len(), 11);
+    assert_eq!(r.targets.len(), 13);
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&opts.json).unwrap()).unwrap();

@@ -4,63 +4,49 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use devlink_core::json::{ArraySection, ObjectSection};
+use devlink_core::json::ObjectSection;
 use devlink_core::{
     Cmode, Command, Delivery, EventBody, FlashRequest, ObjectKinds, OverwriteMask, ParamType,
     ParamValue, ReloadAction, ReloadLimit,
 };
 
 use super::flash_text::FlashText;
+use super::handler::{subcommand, unknown, Dev};
 use super::jsontext::{self, J};
-use super::session::{canon, get, need, only, split_args, write_out, Session};
+use super::session::{get, need, write_out, Session};
 use super::CliError;
 
 /// `cxu dev ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
     // devlink's order: `s` is show, `i` info, `r` reload, `f` flash.
-    let w = &canon(
+    match subcommand(
         w,
         &["help", "show", "list", "reload", "param", "info", "flash"],
-    )[..];
-    match w {
-        ["help", ..] => write_out(out, super::USAGE),
-        [] | ["show", ..] | ["list", ..] => {
-            let rest = if w.is_empty() { w } else { &w[1..] };
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &[])?;
-            let key = s.check_dev(dev)?;
+    ) {
+        ("help", _) => write_out(out, super::USAGE),
+        ("show" | "list", rest) => {
+            let (key, _) = s.args(rest, Dev::Optional, &[], &[])?;
             let stats = s.opts.stats;
-            let view = s.device()?.instance.enter()?.dev_show(stats);
+            let view = s.enter(|g| Ok(g.dev_show(stats)))?;
             s.emit(out, &ObjectSection::new("dev", [(key, &view)]).to_json())
         }
-        ["info", rest @ ..] => {
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &[])?;
-            let key = s.check_dev(dev)?;
-            let info = s.device()?.instance.enter()?.info_get()?;
+        ("info", rest) => {
+            let (key, _) = s.args(rest, Dev::Optional, &[], &[])?;
+            let info = s.enter(|g| Ok(g.info_get()?))?;
             let json = ObjectSection::new("info", [(key, &info)]).to_json();
-            if s.opts.json {
-                return s.emit(out, &json);
-            }
-            let j =
-                jsontext::parse(&json).map_err(|e| CliError::usage(format!("internal: {e}")))?;
-            write_out(out, &info_text(&j))
+            s.emit_as(out, &json, info_text)
         }
         // Without arguments devlink prints the help (and succeeds).
-        ["reload" | "flash"] => write_out(out, super::USAGE),
-        ["reload", rest @ ..] => reload(s, rest, out),
-        ["flash", rest @ ..] => flash(s, rest, out),
-        ["param", rest @ ..] => param(s, rest, out),
-        [other, ..] => Err(CliError::usage(format!(
-            "unknown dev command {other:?}; try show, info, reload, flash, param"
-        ))),
+        ("reload" | "flash", []) => write_out(out, super::USAGE),
+        ("reload", rest) => reload(s, rest, out),
+        ("flash", rest) => flash(s, rest, out),
+        ("param", rest) => param(s, rest, out),
+        (other, _) => Err(unknown("dev", other, "show, info, reload, flash, param")),
     }
 }
 
 fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let (dev, kv) = split_args(w, &[])?;
-    only(&kv, &["action", "limit"])?;
-    s.require_dev(dev)?;
+    let (_, kv) = s.args(w, Dev::Required, &[], &["action", "limit"])?;
     let action = match get(&kv, "action") {
         None => None,
         Some("driver_reinit") => Some(ReloadAction::DriverReinit),
@@ -77,15 +63,16 @@ fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErr
         Some("unspecified") => Some(ReloadLimit::Unspec),
         Some(l) => return Err(CliError::usage(format!("limit {l:?}: no_reset"))),
     };
-    let performed = s.device()?.instance.enter()?.reload(action, limit)?;
+    let performed = s.enter(|g| Ok(g.reload(action, limit)?))?;
     let json = devlink_core::reload::reload_reply_json(performed);
-    if s.opts.json {
-        return s.emit(out, &json);
-    }
-    // devlink: the actions on one line under the heading.
-    let j = jsontext::parse(&json).map_err(|e| CliError::usage(format!("internal: {e}")))?;
+    s.emit_as(out, &json, reload_text)
+}
+
+/// `dev reload` as devlink prints it: the actions on one line under the
+/// heading.
+fn reload_text(j: &J) -> String {
     let mut names = Vec::new();
-    if let J::Obj(sec) = &j {
+    if let J::Obj(sec) = j {
         for (_, body) in sec {
             if let J::Obj(fields) = body {
                 for (_, v) in fields {
@@ -99,10 +86,7 @@ fn reload(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErr
             }
         }
     }
-    write_out(
-        out,
-        &format!("reload_actions_performed:\n    {}\n", names.join(" ")),
-    )
+    format!("reload_actions_performed:\n    {}\n", names.join(" "))
 }
 
 /// `dev info` as devlink prints it: the scalars one per line, each
@@ -146,9 +130,7 @@ fn info_text(j: &J) -> String {
 /// `cxu dev flash DEV file FILE [component C] [overwrite settings|identifiers]...`;
 /// the progress is printed by [`FlashText`].
 fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let (dev, kv) = split_args(w, &[])?;
-    only(&kv, &["file", "component", "overwrite"])?;
-    s.require_dev(dev)?;
+    let (_, kv) = s.args(w, Dev::Required, &[], &["file", "component", "overwrite"])?;
     let mut req = FlashRequest::new(need(&kv, "file")?);
     req.component = get(&kv, "component").map(str::to_string);
     for (_, v) in kv.iter().filter(|(k, _)| *k == "overwrite") {
@@ -198,30 +180,23 @@ fn flash(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliErro
 
 /// `cxu param show [DEV] [name N]`, `cxu param set [DEV] name N value V cmode C`.
 pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let w = &canon(w, &["help", "show", "list", "set"])[..];
-    match w {
-        ["help", ..] => write_out(out, super::USAGE),
-        [] | ["show" | "list", ..] => {
-            let rest = if w.is_empty() { w } else { &w[1..] };
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &["name"])?;
-            let key = s.check_dev(dev)?;
-            let inst = Arc::clone(&s.device()?.instance);
-            let mut g = inst.enter()?;
-            let views = match get(&kv, "name") {
-                Some(n) => vec![g.param_get(n)?],
-                None => g.param_show()?,
-            };
-            drop(g);
-            s.emit(
-                out,
-                &ArraySection::new("param", views.iter().map(|v| (key.clone(), v))).to_json(),
-            )
-        }
-        ["set", rest @ ..] => {
-            let (dev, kv) = split_args(rest, &["default"])?;
-            only(&kv, &["name", "value", "default", "cmode"])?;
-            s.require_dev(dev)?;
+    match subcommand(w, &["help", "show", "list", "set"]) {
+        ("help", _) => write_out(out, super::USAGE),
+        ("show" | "list", rest) => s.show(
+            rest,
+            out,
+            "param",
+            "name",
+            |g, n| Ok(g.param_get(n)?),
+            |g| Ok(g.param_show()?),
+        ),
+        ("set", rest) => {
+            let (_, kv) = s.args(
+                rest,
+                Dev::Required,
+                &["default"],
+                &["name", "value", "default", "cmode"],
+            )?;
             let name = need(&kv, "name")?;
             let default = kv.iter().any(|(k, _)| *k == "default");
             match (get(&kv, "value").is_some(), default) {
@@ -243,28 +218,26 @@ pub fn param(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), Cli
                     )))
                 }
             };
-            let inst = Arc::clone(&s.device()?.instance);
-            let mut g = inst.enter()?;
-            if default {
-                g.param_set_default(name, cmode)?;
-                return Ok(());
-            }
-            let raw = need(&kv, "value")?;
-            let ty = g
-                .param_get(name)?
-                .values
-                .first()
-                .map(|v| v.value.ty())
-                .ok_or_else(|| {
-                    CliError::usage(format!("param {name:?} has no value to take a type from"))
-                })?;
-            let value = parse_value(ty, raw)?;
-            g.param_set(name, cmode, value)?;
-            Ok(())
+            s.enter(|g| {
+                if default {
+                    g.param_set_default(name, cmode)?;
+                    return Ok(());
+                }
+                let raw = need(&kv, "value")?;
+                let ty = g
+                    .param_get(name)?
+                    .values
+                    .first()
+                    .map(|v| v.value.ty())
+                    .ok_or_else(|| {
+                        CliError::usage(format!("param {name:?} has no value to take a type from"))
+                    })?;
+                let value = parse_value(ty, raw)?;
+                g.param_set(name, cmode, value)?;
+                Ok(())
+            })
         }
-        [other, ..] => Err(CliError::usage(format!(
-            "unknown param command {other:?}; try show, set"
-        ))),
+        (other, _) => Err(unknown("param", other, "show, set")),
     }
 }
 

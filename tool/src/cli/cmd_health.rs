@@ -1,62 +1,52 @@
 //! `cxu health show|diagnose|dump show|dump clear|recover|set`.
 
 use std::io::Write;
-use std::sync::Arc;
 
-use devlink_core::json::ArraySection;
 use devlink_core::HealthSet;
 
-use super::session::{canon, get, need, num, only, split_args, write_out, Session};
+use super::handler::{subcommand, unknown, Dev, Guard};
+use super::session::{canon, get, need, num, write_out, Session};
 use super::{jsontext, CliError};
 
 /// `cxu health ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let mut w = canon(
+    match subcommand(
         w,
         &["help", "show", "list", "recover", "diagnose", "dump", "set"],
-    );
-    if w.first() == Some(&"dump") {
-        w = [&["dump"][..], &canon(&w[1..], &["show", "clear"])].concat();
-    }
-    let w = &w[..];
-    match w {
-        ["help", ..] => write_out(out, super::USAGE),
-        [] | ["show" | "list", ..] => {
-            let rest = if w.is_empty() { w } else { &w[1..] };
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &["reporter"])?;
-            let key = s.check_dev(dev)?;
-            let inst = Arc::clone(&s.device()?.instance);
-            let g = inst.enter()?;
-            let rows = match get(&kv, "reporter") {
-                Some(r) => vec![(key, g.health_get(r, None)?)],
+    ) {
+        ("help", _) => write_out(out, super::USAGE),
+        ("show" | "list", rest) => s.show_keyed(rest, out, "health", "reporter", |g, key, r| {
+            Ok(match r {
+                Some(r) => vec![(key.to_string(), g.health_get(r, None)?)],
                 None => g.health_show(),
-            };
-            drop(g);
-            s.emit(out, &ArraySection::new("health", rows.iter().map(|(k, v)| (k.clone(), v))).to_json())
+            })
+        }),
+        ("diagnose", rest) => fmsg(s, rest, out, |g, r| g.health_diagnose(r, None)),
+        ("dump", rest) => match &canon(rest, &["show", "clear"])[..] {
+            ["show", rest @ ..] => fmsg(s, rest, out, |g, r| g.health_dump_get(r, None)),
+            ["clear", rest @ ..] => {
+                let (_, kv) = s.args(rest, Dev::Required, &[], &["reporter"])?;
+                s.enter(|g| Ok(g.health_dump_clear(need(&kv, "reporter")?, None)?))
+            }
+            _ => Err(unknown_command("dump")),
+        },
+        ("recover", rest) => {
+            let (_, kv) = s.args(rest, Dev::Required, &[], &["reporter"])?;
+            s.enter(|g| Ok(g.health_recover(need(&kv, "reporter")?, None)?))
         }
-        ["diagnose", rest @ ..] => fmsg(s, rest, out, |g, r| g.health_diagnose(r, None)),
-        ["dump", "show", rest @ ..] => fmsg(s, rest, out, |g, r| g.health_dump_get(r, None)),
-        ["dump", "clear", rest @ ..] => {
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &["reporter"])?;
-            s.require_dev(dev)?;
-            let inst = Arc::clone(&s.device()?.instance);
-            inst.enter()?.health_dump_clear(need(&kv, "reporter")?, None)?;
-            Ok(())
-        }
-        ["recover", rest @ ..] => {
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &["reporter"])?;
-            s.require_dev(dev)?;
-            let inst = Arc::clone(&s.device()?.instance);
-            inst.enter()?.health_recover(need(&kv, "reporter")?, None)?;
-            Ok(())
-        }
-        ["set", rest @ ..] => {
-            let (dev, kv) = split_args(rest, &[])?;
-            only(&kv, &["reporter", "grace_period", "burst_period", "auto_recover", "auto_dump"])?;
-            s.require_dev(dev)?;
+        ("set", rest) => {
+            let (_, kv) = s.args(
+                rest,
+                Dev::Required,
+                &[],
+                &[
+                    "reporter",
+                    "grace_period",
+                    "burst_period",
+                    "auto_recover",
+                    "auto_dump",
+                ],
+            )?;
             let b = |k: &str| -> Result<Option<bool>, CliError> {
                 get(&kv, k)
                     .map(|v| match v {
@@ -67,40 +57,39 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
                     .transpose()
             };
             let set = HealthSet {
-                graceful_period: get(&kv, "grace_period").map(|v| num("grace_period", v)).transpose()?,
-                burst_period: get(&kv, "burst_period").map(|v| num("burst_period", v)).transpose()?,
+                graceful_period: get(&kv, "grace_period")
+                    .map(|v| num("grace_period", v))
+                    .transpose()?,
+                burst_period: get(&kv, "burst_period")
+                    .map(|v| num("burst_period", v))
+                    .transpose()?,
                 auto_recover: b("auto_recover")?,
                 auto_dump: b("auto_dump")?,
             };
-            let inst = Arc::clone(&s.device()?.instance);
-            inst.enter()?.health_set(need(&kv, "reporter")?, None, set)?;
-            Ok(())
+            s.enter(|g| Ok(g.health_set(need(&kv, "reporter")?, None, set)?))
         }
-        [other, ..] => Err(CliError::usage(format!(
-            "unknown health command {other:?}; try show, diagnose, dump show, dump clear, recover, set"
-        ))),
+        (other, _) => Err(unknown_command(other)),
     }
 }
 
-type FmsgOp = fn(
-    &mut devlink_core::InstanceGuard<'_, cxu_driver::devlink::Cxu>,
-    &str,
-) -> devlink_core::Result<devlink_core::Fmsg>;
+fn unknown_command(word: &str) -> CliError {
+    unknown(
+        "health",
+        word,
+        "show, diagnose, dump show, dump clear, recover, set",
+    )
+}
+
+type FmsgOp = fn(&mut Guard<'_>, &str) -> devlink_core::Result<devlink_core::Fmsg>;
 
 /// Diagnose and dump print the reporter's message: as is with `-j`, as
 /// `key value` lines otherwise.
 fn fmsg(s: &mut Session, w: &[&str], out: &mut dyn Write, op: FmsgOp) -> Result<(), CliError> {
-    let (dev, kv) = split_args(w, &[])?;
-    only(&kv, &["reporter"])?;
-    s.check_dev(dev)?;
-    let inst = Arc::clone(&s.device()?.instance);
-    let msg = op(&mut inst.enter()?, need(&kv, "reporter")?)?;
-    let text = msg.to_json();
-    let j = jsontext::parse(&text).map_err(|e| CliError::usage(format!("internal: {e}")))?;
-    if s.opts.json {
-        return s.write_json(out, &j);
-    }
-    let mut t = String::new();
-    jsontext::text_object(&j, 0, &mut t);
-    write_out(out, &t)
+    let (_, kv) = s.args(w, Dev::Optional, &[], &["reporter"])?;
+    let msg = s.enter(|g| Ok(op(g, need(&kv, "reporter")?)?))?;
+    s.emit_as(out, &msg.to_json(), |j| {
+        let mut t = String::new();
+        jsontext::text_object(j, 0, &mut t);
+        t
+    })
 }

@@ -24,7 +24,7 @@ use devlink_core::{Delivery, ObjectKinds};
 
 use super::jsontext::{self, J};
 use super::session::{num, write_out, Session};
-use super::{served, CliError};
+use super::{handler, served, CliError};
 
 /// How often the waiting monitor looks at the interrupt flag.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
@@ -269,7 +269,7 @@ fn print(
         }
     }
     let text = devlink_core::json::to_string(d);
-    let j = jsontext::parse(&text).map_err(|e| CliError::usage(format!("internal: {e}")))?;
+    let j = handler::parse(&text)?;
     match &mut m.mode {
         Mode::Ndjson => write_out(out, &format!("{text}\n"))?,
         Mode::Text => write_out(out, &text_line(&j, &text))?,

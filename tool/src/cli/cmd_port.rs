@@ -7,13 +7,13 @@
 //! only when asked for so the default output is devlink's).
 
 use std::io::Write;
-use std::sync::Arc;
 
 use devlink_core::json::{ObjectSection, OrderedMap};
 use devlink_core::{PortType, PortView};
 use serde::Serialize;
 
-use super::session::{canon, get, only, split_args, write_out, Session};
+use super::handler::{subcommand, unknown};
+use super::session::{get, only, split_args, write_out, Session};
 use super::CliError;
 use cxu_driver::devlink::port;
 
@@ -53,20 +53,19 @@ fn port_ref(s: &mut Session, w: &str) -> Result<u32, CliError> {
 
 /// `cxu port ...`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let w = &canon(w, &["help", "show", "list", "set"])[..];
-    match w {
-        ["help", ..] => write_out(out, super::USAGE),
-        [] | ["show" | "list"] => show(s, None, out),
+    match subcommand(w, &["help", "show", "list", "set"]) {
+        ("help", _) => write_out(out, super::USAGE),
+        ("show" | "list", []) => show(s, None, out),
         // `DEV` lists the device's ports, `DEV/N` one port.
-        ["show" | "list", p] if p.matches('/').count() == 1 => {
+        ("show" | "list", [p]) if p.matches('/').count() == 1 => {
             s.check_dev(Some(p))?;
             show(s, None, out)
         }
-        ["show" | "list", p] => {
+        ("show" | "list", [p]) => {
             let i = port_ref(s, p)?;
             show(s, Some(i), out)
         }
-        ["set", p, rest @ ..] => {
+        ("set", [p, rest @ ..]) => {
             let i = port_ref(s, p)?;
             let (_, kv) = split_args(rest, &[])?;
             only(&kv, &["type", "state"])?;
@@ -84,8 +83,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
                         )))
                     }
                 };
-                let inst = Arc::clone(&s.device()?.instance);
-                inst.enter()?.port_set_type(i, ty)?;
+                s.enter(|g| Ok(g.port_set_type(i, ty)?))?;
             }
             if let Some(st) = get(&kv, "state") {
                 let want = match st {
@@ -93,9 +91,7 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
                     "down" => false,
                     x => return Err(CliError::usage(format!("state {x:?}: up or down"))),
                 };
-                let inst = Arc::clone(&s.device()?.instance);
-                let mut g = inst.enter()?;
-                let st = port::set_admin(&mut g, i, want)?;
+                let st = s.enter(|g| Ok(port::set_admin(g, i, want)?))?;
                 if st.admin_up != want {
                     return Err(CliError::usage(format!(
                         "port {i}: firmware kept admin state {}",
@@ -105,12 +101,10 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
             }
             Ok(())
         }
-        ["set"] => Err(CliError::usage(
+        ("set", []) => Err(CliError::usage(
             "Port identification (\"bus_name/dev_name/port_index\") expected",
         )),
-        [other, ..] => Err(CliError::usage(format!(
-            "unknown port command {other:?}; try show, set"
-        ))),
+        (other, _) => Err(unknown("port", other, "show, set")),
     }
 }
 
@@ -119,40 +113,40 @@ pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliEr
 fn show(s: &mut Session, only_port: Option<u32>, out: &mut dyn Write) -> Result<(), CliError> {
     let key = s.check_dev(None)?;
     let (stats, verbose) = (s.opts.stats, s.opts.verbose);
-    let inst = Arc::clone(&s.device()?.instance);
-    let g = inst.enter()?;
-    let ports: Vec<(u32, PortView)> = match only_port {
-        Some(i) => vec![(i, g.port_get(i)?)],
-        None => g.port_show(),
-    };
-    let mut rows = Vec::new();
-    for (i, view) in ports {
-        let st = if verbose {
-            Some(port::status(&g, i)?)
-        } else {
-            None
+    let rows = s.enter(|g| {
+        let ports: Vec<(u32, PortView)> = match only_port {
+            Some(i) => vec![(i, g.port_get(i)?)],
+            None => g.port_show(),
         };
-        let stats = if stats {
-            Some(OrderedMap(
-                port::counters(&g, i)?
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-            ))
-        } else {
-            None
-        };
-        rows.push((
-            format!("{key}/{i}"),
-            PortOut {
-                view,
-                admin_state: st.as_ref().map(|st| up(st.admin_up)),
-                oper_state: st.as_ref().map(|st| up(st.oper_up)),
-                stats,
-            },
-        ));
-    }
-    drop(g);
+        let mut rows = Vec::new();
+        for (i, view) in ports {
+            let st = if verbose {
+                Some(port::status(g, i)?)
+            } else {
+                None
+            };
+            let stats = if stats {
+                Some(OrderedMap(
+                    port::counters(g, i)?
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                ))
+            } else {
+                None
+            };
+            rows.push((
+                format!("{key}/{i}"),
+                PortOut {
+                    view,
+                    admin_state: st.as_ref().map(|st| up(st.admin_up)),
+                    oper_state: st.as_ref().map(|st| up(st.oper_up)),
+                    stats,
+                },
+            ));
+        }
+        Ok(rows)
+    })?;
     s.emit(
         out,
         &ObjectSection::new("port", rows.iter().map(|(k, v)| (k.clone(), v))).to_json(),

@@ -4,15 +4,14 @@
 
 use std::io::Write;
 
-use super::session::{only, split_args, write_out, Session};
+use super::handler::Dev;
+use super::session::{write_out, Session};
 use super::CliError;
 use cxu_driver::cmd::Mode;
 
 /// `cxu probe [DEV]`.
 pub fn run(s: &mut Session, w: &[&str], out: &mut dyn Write) -> Result<(), CliError> {
-    let (dev, kv) = split_args(w, &[])?;
-    only(&kv, &[])?;
-    let key = s.check_dev(dev)?;
+    let (key, _) = s.args(w, Dev::Optional, &[], &[])?;
     let summary = s.device()?.core.summary()?;
     if !s.opts.json {
         return write_out(out, &format!("{summary}\n"));

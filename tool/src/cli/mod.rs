@@ -11,7 +11,8 @@
 //! Files: `getopt` (the global options, as devlink's getopt_long), `batch`
 //! (`-b` input, as iproute2's do_batch), [`session`] (device, options,
 //! monitor, argument helpers, prefix abbreviations),
-//! [`device`] (bring-up and removal), `cmd_dev` (dev, param, reload,
+//! [`device`] (bring-up and removal), `handler` (the steps the command
+//! handlers share: arguments, the instance, listings, output), `cmd_dev` (dev, param, reload,
 //! flash), `cmd_port`, `cmd_trap`, `cmd_health`, `cmd_monitor`,
 //! `cmd_misc` (rpc, bind), [`jsontext`] (order-keeping JSON for `-p` and text).
 
@@ -27,6 +28,7 @@ pub mod device;
 mod error;
 mod flash_text;
 mod getopt;
+mod handler;
 pub mod jsontext;
 mod served;
 pub mod session;

@@ -176,12 +176,7 @@ impl Session {
 
     /// Prints a `{"section":{...}}` answer as JSON (`-j`, `-p`) or text.
     pub(crate) fn emit(&mut self, out: &mut dyn Write, json: &str) -> Result<(), CliError> {
-        let j = jsontext::parse(json)
-            .map_err(|e| CliError::usage(format!("internal: bad JSON {e}")))?;
-        if self.opts.json {
-            return self.write_json(out, &j);
-        }
-        write_out(out, &jsontext::text_section(&j))
+        self.emit_as(out, json, jsontext::text_section)
     }
 
     /// Writes JSON text that opens a document (`opens`: counted as one,
