@@ -59,7 +59,7 @@ pub use report::{CommandKind, ModeKind, PolicyKind, Report};
 
 use alone::DeviceAlone;
 use alone_events::EventsAlone;
-use load::{Window, Workload};
+use load::{Measured, Window, Workload};
 use report::{AlonePoint, CpuPerCmd, Machine, Memory, PingPong, Point, Spread};
 
 /// Ping-pong: batches and round trips per batch.
@@ -329,6 +329,20 @@ fn median<T: Clone>(runs: &[T], cps: impl Fn(&T) -> f64) -> Option<T> {
     sorted.get(sorted.len() / 2).map(|t| (*t).clone())
 }
 
+/// The median run of `runs` (by `cps`), given its spread and every run's
+/// throughput in the order taken (`set`).
+fn kept<T: Clone>(
+    runs: &[T],
+    cps: impl Fn(&T) -> f64,
+    set: impl FnOnce(&mut T, Spread, Vec<f64>),
+) -> Option<T> {
+    let mut k = median(runs, &cps)?;
+    let all: Vec<f64> = runs.iter().map(&cps).collect();
+    let spread = Spread::of(all.iter().copied(), cps(&k));
+    set(&mut k, spread, all);
+    Some(k)
+}
+
 /// Runs every point of `devs` (and of `alone`, if given), latency by latency
 /// and depth by depth: each depth's points `repeat` times in turn, keeping the
 /// median of each and the spread of all.
@@ -376,48 +390,36 @@ fn sweep_depth(
     let mut alone_runs = Vec::new();
     let mut alone_ev_runs = Vec::new();
     let mut runs: Vec<Vec<Point>> = Vec::new();
+    let alone_point = |m: &Measured, slots: u32| AlonePoint {
+        command: cmd,
+        fw_latency_us: fw_us,
+        depth,
+        effective_depth: depth.min(slots),
+        commands_per_sec: m.throughput(),
+        spread: Spread::default(),
+        repeats: Vec::new(),
+        latency: m.latency,
+        cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
+    };
+    let logged = |m: &Measured, what: &str| {
+        info!(
+            command = cmd.label(),
+            depth,
+            fw_us,
+            cps = m.throughput(),
+            "{what}"
+        );
+    };
     for _ in 0..opts.repeat.max(1) {
         if let Some((a, _)) = alone.events {
             let m = a.run(w, depth, win)?;
-            info!(
-                command = cmd.label(),
-                depth,
-                fw_us,
-                cps = m.throughput(),
-                "device alone, events"
-            );
-            alone_ev_runs.push(AlonePoint {
-                command: cmd,
-                fw_latency_us: fw_us,
-                depth,
-                effective_depth: depth.min(a.regular_slots()),
-                commands_per_sec: m.throughput(),
-                spread: Spread::default(),
-                repeats: Vec::new(),
-                latency: m.latency,
-                cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
-            });
+            logged(&m, "device alone, events");
+            alone_ev_runs.push(alone_point(&m, a.regular_slots()));
         }
         if let Some((a, _)) = alone.polled {
             let m = a.run(w, depth, win)?;
-            info!(
-                command = cmd.label(),
-                depth,
-                fw_us,
-                cps = m.throughput(),
-                "device alone"
-            );
-            alone_runs.push(AlonePoint {
-                command: cmd,
-                fw_latency_us: fw_us,
-                depth,
-                effective_depth: depth.min(a.regular_slots()),
-                commands_per_sec: m.throughput(),
-                spread: Spread::default(),
-                repeats: Vec::new(),
-                latency: m.latency,
-                cpu: cpu_per_cmd(m.cpu, m.cpu_commands),
-            });
+            logged(&m, "device alone");
+            alone_runs.push(alone_point(&m, a.regular_slots()));
         }
         let mut k = 0;
         for &mode in &opts.modes {
@@ -436,28 +438,31 @@ fn sweep_depth(
             }
         }
     }
-    if let Some(mut a) = median(&alone_runs, |a| a.commands_per_sec) {
-        a.spread = Spread::of(
-            alone_runs.iter().map(|r| r.commands_per_sec),
-            a.commands_per_sec,
-        );
-        a.repeats = alone_runs.iter().map(|r| r.commands_per_sec).collect();
-        res.alone.push(a);
-    }
-    if let Some(mut a) = median(&alone_ev_runs, |a| a.commands_per_sec) {
-        a.spread = Spread::of(
-            alone_ev_runs.iter().map(|r| r.commands_per_sec),
-            a.commands_per_sec,
-        );
-        a.repeats = alone_ev_runs.iter().map(|r| r.commands_per_sec).collect();
-        res.alone_events.push(a);
-    }
+    res.alone.extend(kept(
+        &alone_runs,
+        |a| a.commands_per_sec,
+        |a, s, r| {
+            a.spread = s;
+            a.repeats = r;
+        },
+    ));
+    res.alone_events.extend(kept(
+        &alone_ev_runs,
+        |a| a.commands_per_sec,
+        |a, s, r| {
+            a.spread = s;
+            a.repeats = r;
+        },
+    ));
     for r in &runs {
-        if let Some(mut p) = median(r, |p| p.commands_per_sec) {
-            p.spread = Spread::of(r.iter().map(|x| x.commands_per_sec), p.commands_per_sec);
-            p.repeats = r.iter().map(|x| x.commands_per_sec).collect();
-            res.points.push(p);
-        }
+        res.points.extend(kept(
+            r,
+            |p| p.commands_per_sec,
+            |p, s, r| {
+                p.spread = s;
+                p.repeats = r;
+            },
+        ));
     }
     Ok(())
 }
