@@ -39,22 +39,24 @@ pub(crate) struct Look {
     pub(crate) full: bool,
 }
 
+impl Look {
+    /// The look in full, [`EVENT_IDLE`].
+    pub(crate) const FULL: Look = Look {
+        idle: EVENT_IDLE,
+        full: true,
+    };
+}
+
 impl Habit {
     /// The look of the next wait.
     pub(crate) fn look(&self) -> Look {
         let v = self.0.load(Relaxed);
         if v & 0xff < SLOW_AFTER {
-            return Look {
-                idle: EVENT_IDLE,
-                full: true,
-            };
+            return Look::FULL;
         }
         let n = self.0.fetch_add(0x100, Relaxed) >> 8;
         if n % PROBE_EVERY == PROBE_EVERY - 1 {
-            Look {
-                idle: EVENT_IDLE,
-                full: true,
-            }
+            Look::FULL
         } else {
             Look {
                 idle: SHORT_LOOK,

@@ -37,9 +37,7 @@
 //! `loom_tests` checks the hand-off with untimed parks and no such tick: a
 //! sleeping waiter must be woken by the arm/interrupt path alone.
 
-use super::core::{
-    Core, Entries, Wait, Waited, BUSY_SPIN, CLOCK_EVERY, EVENT_IDLE, MAX_EVENT_PARK,
-};
+use super::core::{Core, Entries, Wait, Waited, BUSY_SPIN, CLOCK_EVERY, MAX_EVENT_PARK};
 use super::habit::{Habit, Look};
 use super::queue::Mode;
 use super::time::{self, Instant};
@@ -259,7 +257,7 @@ impl<E: Entries> Drop for Looking<'_, E> {
 impl Core {
     /// The events-mode wait with an event queue to consume: look at the
     /// slot, lead a session if nobody else consumes, spin (then yield) while
-    /// EQEs keep arriving, sleep once none has for [`EVENT_IDLE`]. `None`:
+    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the opcode's shorter look, `cmd::habit`). `None`:
     /// the queue was switched to polling meanwhile.
     pub(crate) fn wait_led(
         &self,
@@ -268,13 +266,7 @@ impl Core {
         lead: &Lead,
     ) -> Option<Waited> {
         lead.enter();
-        let look = w.habit.map_or(
-            Look {
-                idle: EVENT_IDLE,
-                full: true,
-            },
-            Habit::look,
-        );
+        let look = w.habit.map_or(Look::FULL, Habit::look);
         // Whether the wait ended without a sleep, for the opcode's habit.
         let mut slept = false;
         let done = |slept: bool| {
@@ -292,7 +284,9 @@ impl Core {
         let mut seen = lead.progress();
         let mut moved = true;
         let mut since: Option<Instant> = None;
-        let mut idle_since = Instant::now();
+        // Set at the first look's clock read (`moved` starts true): no clock
+        // read of its own for a wait whose command is already done.
+        let mut idle_since = w.posted_at;
         let mut spin = true;
         let mut checks: u32 = 0;
         loop {
