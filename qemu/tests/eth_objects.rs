@@ -97,28 +97,22 @@ fn pds_tds_mkeys_and_q_counters_have_unique_numbers_and_checked_references() {
     // Q counters: numbered from 1 (mlx5e reads 0 as "none"), queried, freed.
     let q = alloc_q_counter(&h);
     assert!(q >= 1);
-    let c = h.exec(
-        &cmd(
-            Opcode::QUERY_Q_COUNTER,
-            0,
-            t::QUERY_Q_COUNTER_IN_SIZE,
-            &[(t::QUERY_COUNTER_SET_ID, u64::from(q))],
-        ),
-        t::QUERY_Q_COUNTER_OUT_SIZE,
-    );
+    let query = || {
+        h.exec(
+            &cmd(
+                Opcode::QUERY_Q_COUNTER,
+                0,
+                t::QUERY_Q_COUNTER_IN_SIZE,
+                &[(t::QUERY_COUNTER_SET_ID, u64::from(q))],
+            ),
+            t::QUERY_Q_COUNTER_OUT_SIZE,
+        )
+    };
+    let c = query();
     c.ok();
     assert_eq!(t::OUT_OF_BUFFER.get(&c.out).unwrap(), 0);
     dealloc_q_counter(&h, q).ok();
-    let c = h.exec(
-        &cmd(
-            Opcode::QUERY_Q_COUNTER,
-            0,
-            t::QUERY_Q_COUNTER_IN_SIZE,
-            &[(t::QUERY_COUNTER_SET_ID, u64::from(q))],
-        ),
-        t::QUERY_Q_COUNTER_OUT_SIZE,
-    );
-    fails(&c, CmdStatus::BAD_RES_ERR, syndrome::OBJECT_NOT_FOUND);
+    fails(&query(), CmdStatus::BAD_RES_ERR, syndrome::OBJECT_NOT_FOUND);
     // The status-only outputs need 8 bytes.
     let pd = alloc_pd(&h);
     h.exec(
