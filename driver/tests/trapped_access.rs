@@ -100,6 +100,18 @@ fn a_batch_larger_than_the_slots_is_refused_before_anything_is_posted() {
     }
 }
 
+#[test]
+fn a_batch_with_an_undecodable_header_is_refused_before_anything_is_posted() {
+    let r = common::rig(Profile::default(), QueueConfig::default());
+    let input = nop();
+    // The last command's header is cut short: the first two must not go.
+    let batch: Vec<(&[u8], usize)> = vec![(&input[..], 16), (&input[..], 16), (&input[..3], 16)];
+    let before = r.function.bar0_counts();
+    assert!(r.queue.submit_batch(&batch, false).is_err());
+    assert_eq!(r.function.bar0_counts(), before, "nothing was rung");
+    assert_eq!(r.queue.snapshot().busy, 0, "every slot is free");
+}
+
 /// An idle device in events mode costs no EQ doorbell writes: the EQ thread
 /// wakes every `eq_poll` to look, and re-arming an EQ that is still armed,
 /// with nothing consumed, was one trapped write per look (10 a second at the

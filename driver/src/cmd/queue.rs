@@ -340,7 +340,7 @@ impl Queue {
     /// has begun.
     pub fn submit(&self, msg: &[u8], outlen: usize, user: bool) -> Result<CmdHandle<'_>> {
         let mut unrung = 0u32;
-        let h = self.submit_unrung(msg, outlen, user, &mut unrung);
+        let h = self.submit_unrung(opcode_of(msg)?, msg, outlen, user, &mut unrung);
         self.ring(unrung);
         h
     }
@@ -353,14 +353,19 @@ impl Queue {
     /// 31. A command that has to wait for a slot first rings those posted
     /// before it. A slot is freed only by its command's handle, so a batch
     /// cannot hold more commands than there are slots of their class (31
-    /// regular and one MANAGE_PAGES on a 32-entry queue): a larger one is
-    /// refused before anything is posted. On a later error the commands posted before it are rung and
-    /// abandoned (their slots come back when the device completes them) and
-    /// the error is returned.
+    /// regular and one MANAGE_PAGES on a 32-entry queue): a larger one, or
+    /// one with an undecodable header, is refused before anything is posted.
+    /// On a later error the commands posted before it are rung and abandoned
+    /// (their slots come back when the device completes them) and the error
+    /// is returned.
     pub fn submit_batch(&self, cmds: &[(&[u8], usize)], user: bool) -> Result<Vec<CmdHandle<'_>>> {
-        let pages = cmds
+        let opcodes = cmds
             .iter()
-            .filter(|(m, _)| InHeader::decode(m).is_ok_and(|h| h.opcode == Opcode::MANAGE_PAGES))
+            .map(|(m, _)| opcode_of(m))
+            .collect::<Result<Vec<_>>>()?;
+        let pages = opcodes
+            .iter()
+            .filter(|&&op| op == Opcode::MANAGE_PAGES)
             .count();
         let (page_slots, regular_slots) = (self.page_class.count_ones(), self.regular.count_ones());
         if pages > page_slots as usize || cmds.len() - pages > regular_slots as usize {
@@ -371,8 +376,8 @@ impl Queue {
         }
         let mut unrung = 0u32;
         let mut handles = Vec::with_capacity(cmds.len());
-        for &(msg, outlen) in cmds {
-            match self.submit_unrung(msg, outlen, user, &mut unrung) {
+        for (&(msg, outlen), &opcode) in cmds.iter().zip(&opcodes) {
+            match self.submit_unrung(opcode, msg, outlen, user, &mut unrung) {
                 Ok(h) => handles.push(h),
                 Err(e) => {
                     self.ring(unrung);
@@ -384,19 +389,18 @@ impl Queue {
         Ok(handles)
     }
 
-    /// Claims a slot and writes the command into it without ringing: its bit
+    /// Claims a slot and writes the command (`opcode`, decoded by the caller)
+    /// into it without ringing: its bit
     /// is added to `unrung`, which the caller rings. A wait for a slot rings
     /// `unrung` first (and clears it).
     fn submit_unrung(
         &self,
+        opcode: Opcode,
         msg: &[u8],
         outlen: usize,
         user: bool,
         unrung: &mut u32,
     ) -> Result<CmdHandle<'_>> {
-        let opcode = InHeader::decode(msg)
-            .map_err(|e| Error::BadMessage(format!("input header: {e}")))?
-            .opcode;
         if outlen < HEADER_SIZE
             || u32::try_from(outlen).is_err()
             || u32::try_from(msg.len()).is_err()
@@ -601,6 +605,13 @@ impl Queue {
 }
 
 /// Whether a command travels in its entry alone (no mailbox block either way).
+/// The opcode of a whole input message (its header first).
+fn opcode_of(msg: &[u8]) -> Result<Opcode> {
+    InHeader::decode(msg)
+        .map(|h| h.opcode)
+        .map_err(|e| Error::BadMessage(format!("input header: {e}")))
+}
+
 pub(super) fn inline_only(inlen: usize, outlen: usize) -> bool {
     inlen <= INLINE_SIZE && outlen <= INLINE_SIZE
 }
