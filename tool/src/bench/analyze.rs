@@ -45,13 +45,16 @@ fn twin(points: &[Point], of: &Point, policy: PolicyKind, mode: ModeKind) -> Opt
 /// of the two medians would split across); the ratio of the kept (median)
 /// throughputs when the repeats are not known.
 fn paired(a: &[f64], a_kept: f64, b: &[f64], b_kept: f64) -> Option<f64> {
-    let mut r: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter(|(_, d)| **d > 0.0)
-        .map(|(n, d)| n / d)
-        .collect();
-    if r.is_empty() || a.len() != b.len() {
+    let mut r: Vec<f64> = if a.len() == b.len() {
+        a.iter()
+            .zip(b)
+            .filter(|(_, d)| **d > 0.0)
+            .map(|(n, d)| n / d)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if r.is_empty() {
         return (b_kept > 0.0).then(|| a_kept / b_kept);
     }
     r.sort_by(f64::total_cmp);
