@@ -23,20 +23,13 @@ use cxu_hal::ifc::mailbox::{self as mb, BlockCtrl, BLOCK_ALIGN, BLOCK_SIZE};
 use cxu_hal::ifc::DeliveryStatus;
 use cxu_hal::{Mmio, PciFunction};
 
+use super::alone_loop::{self, slots, Completions, Run, STALL};
 use super::cpu;
 use super::error::{self, BenchError};
-use super::latency::Latency;
 use super::load::{Measured, Window, Workload};
 
 /// Output blocks reserved per slot (QUERY_HCA_CAP needs 8).
 const BLOCKS_PER_SLOT: usize = 8;
-/// No completion for this long: the device is stuck.
-const STALL: Duration = Duration::from_secs(5);
-/// How long the submitter spins without a completion before it yields the
-/// CPU between scans. Longer than a command of the in-process device takes
-/// (about 1 us), short enough not to starve the device's own threads when
-/// they share the CPUs with it.
-const IDLE_SPIN: Duration = Duration::from_micros(20);
 /// How long firmware may stay `initializing`.
 const BOOT_WAIT: Duration = Duration::from_secs(10);
 
@@ -225,71 +218,35 @@ impl DeviceAlone {
         for s in 0..depth {
             self.write_entry(s, w)?;
         }
-        let view = self.page.view();
-        let mut posted = vec![Instant::now(); depth as usize];
+        let mut polled = Polled {
+            alone: self,
+            view: self.page.view(),
+        };
         // CPU over the whole run (warm-up and drain included) over every
         // command of it: reading the clocks at the window's edges would stall
         // the one submitting thread inside the window.
         let cpu0 = cpu::sample();
-        let mut all: u64 = 0;
-        for s in 0..depth {
-            posted[s as usize] = Instant::now();
-            self.ring(s, &view)?;
-        }
-        let from = Instant::now() + win.warmup;
-        let to = from + win.measure;
-        let mut live: u64 = (1u64 << depth) - 1;
-        let mut samples = Vec::with_capacity(1 << 17);
-        let mut last = Instant::now();
-        let mut idle_since: Option<Instant> = None;
-        while live != 0 {
-            let mut bits = live;
-            let mut any = false;
-            while bits != 0 {
-                let s = bits.trailing_zeros();
-                bits &= bits - 1;
-                if !self.done(s, &view)? {
-                    continue;
-                }
-                any = true;
-                all += 1;
-                let now = Instant::now();
-                last = now;
-                if now >= from && now < to {
-                    samples.push(
-                        u64::try_from((now - posted[s as usize]).as_nanos()).unwrap_or(u64::MAX),
-                    );
-                }
-                if now >= to {
-                    live &= !(1u64 << s);
-                } else {
-                    posted[s as usize] = now;
-                    self.ring(s, &view)?;
-                }
-            }
-            if any {
-                idle_since = None;
-                continue;
-            }
-            // Nothing done: spin a little, then yield, so that the device's
-            // workers get a CPU on a machine with fewer cores than threads.
-            let now = Instant::now();
-            let since = *idle_since.get_or_insert(now);
-            if now - since < IDLE_SPIN {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-            if now - last > STALL {
-                return Err(raw(format!("{}: no completion for {STALL:?}", w.opcode)));
-            }
-        }
-        Ok(Measured {
-            completed: samples.len() as u64,
-            elapsed: win.measure,
-            latency: Latency::from_samples(&mut samples),
-            cpu: cpu::sample_end().since(&cpu0),
-            cpu_commands: all,
-        })
+        let run = alone_loop::measure(&mut polled, slots(0, depth), None, win, w.opcode)?;
+        Ok(Run::measured(vec![run], win, &cpu0))
+    }
+}
+
+/// The polled device alone's completions: every live slot's ownership byte.
+struct Polled<'a> {
+    alone: &'a DeviceAlone,
+    view: DmaView<'a>,
+}
+
+impl Completions for Polled<'_> {
+    fn ring(&self, slot: u32) -> Result<(), BenchError> {
+        self.alone.ring(slot, &self.view)
+    }
+
+    fn look(&mut self, live: u64) -> Result<(u64, bool), BenchError> {
+        Ok((live, false))
+    }
+
+    fn done(&self, slot: u32) -> Result<bool, BenchError> {
+        self.alone.done(slot, &self.view)
     }
 }

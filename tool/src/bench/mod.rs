@@ -23,6 +23,7 @@
 
 mod alone;
 mod alone_events;
+mod alone_loop;
 mod analyze;
 mod cpu;
 mod error;
