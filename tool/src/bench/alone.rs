@@ -11,6 +11,10 @@
 //! microseconds and then yields between scans, so that on a machine with
 //! fewer cores than threads it leaves the in-process device its CPU: the
 //! limit is what the device can do, not what a spinning thread lets it do.
+//!
+//! [`DeviceAlone::run_threads`] runs the same submitter from several threads,
+//! each on slots of its own: the driver's thread structure without the
+//! driver (issue 17 part 4's diagnostic, not the limit).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,13 +24,13 @@ use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, INLINE_SIZE, OUT_INLINE, STA
 use cxu_hal::ifc::commands::hca::FunctionIn;
 use cxu_hal::ifc::iseg::{self, CmdqGeometry, NicInterface};
 use cxu_hal::ifc::mailbox::{self as mb, BlockCtrl, BLOCK_ALIGN, BLOCK_SIZE};
-use cxu_hal::ifc::DeliveryStatus;
+use cxu_hal::ifc::{DeliveryStatus, Opcode};
 use cxu_hal::{Mmio, PciFunction};
 
 use super::alone_loop::{self, slots, Completions, Run, STALL};
 use super::cpu;
 use super::error::{self, BenchError};
-use super::load::{Measured, Window, Workload};
+use super::load::{self, Measured, Window, Workload};
 
 /// Output blocks reserved per slot (QUERY_HCA_CAP needs 8).
 const BLOCKS_PER_SLOT: usize = 8;
@@ -128,7 +132,7 @@ impl DeviceAlone {
 
     /// Writes `w` into `slot` (the device does not own it yet): the entry
     /// without its ownership byte, and the output chain's control parts.
-    fn write_entry(&self, slot: u32, w: &Workload) -> Result<(), BenchError> {
+    pub(super) fn write_entry(&self, slot: u32, w: &Workload) -> Result<(), BenchError> {
         if w.msg.len() > INLINE_SIZE {
             return Err(raw(
                 "input mailboxes are not supported by the device-alone submitter",
@@ -228,6 +232,69 @@ impl DeviceAlone {
         let cpu0 = cpu::sample();
         let run = alone_loop::measure(&mut polled, slots(0, depth), None, win, w.opcode)?;
         Ok(Run::measured(vec![run], win, &cpu0))
+    }
+
+    /// The device alone with the driver's thread structure (issue 17 part
+    /// 4's diagnostic): `threads` submitters, each keeping its own share of
+    /// `depth` (at most the regular slots) in flight on slots no other
+    /// thread touches, exactly as [`DeviceAlone::run`] does with all of
+    /// them, counted together over one window.
+    pub(crate) fn run_threads(
+        &self,
+        w: &Workload,
+        threads: u32,
+        depth: u32,
+        win: Window,
+    ) -> Result<Measured, BenchError> {
+        let depth = depth.clamp(1, self.regular_slots());
+        if threads == 0 || threads > depth {
+            return Err(BenchError::Options(format!(
+                "the device alone cannot keep {threads} threads busy on {depth} slots"
+            )));
+        }
+        for s in 0..depth {
+            self.write_entry(s, w)?;
+        }
+        // CPU over the whole run, as `run` counts it.
+        let cpu0 = cpu::sample();
+        let runs = self.submitters(&load::shares(depth, threads), win, w.opcode)?;
+        Ok(Run::measured(runs, win, &cpu0))
+    }
+
+    /// One submitter per share, each on the next `share` slots from slot 0
+    /// (their entries written), over one window opened when they start.
+    pub(super) fn submitters(
+        &self,
+        shares: &[u32],
+        win: Window,
+        opcode: Opcode,
+    ) -> Result<Vec<Run>, BenchError> {
+        let start = Instant::now();
+        let results: Vec<Result<Run, BenchError>> = std::thread::scope(|scope| {
+            let mut first = 0;
+            let handles: Vec<_> = shares
+                .iter()
+                .map(|&n| {
+                    let mine = slots(first, n);
+                    first += n;
+                    scope.spawn(move || {
+                        let mut polled = Polled {
+                            alone: self,
+                            view: self.page.view(),
+                        };
+                        alone_loop::measure(&mut polled, mine, Some(start), win, opcode)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(raw("a device-alone thread panicked")))
+                })
+                .collect()
+        });
+        results.into_iter().collect()
     }
 }
 
