@@ -255,22 +255,48 @@ impl<E: Entries> Drop for Looking<'_, E> {
 }
 
 impl Core {
+    /// A command already done, or whose entry is back within the
+    /// followers' bound, completes without the waiter counting itself as
+    /// active: with commands in flight that is most waits, and entering and
+    /// leaving cost three sequentially consistent operations on lines every
+    /// waiter writes. Such a waiter never sleeps, so nobody relies on its
+    /// leave to arm the EQ; it still marks that waiters are about, so the EQ
+    /// thread leaves the EQ to them.
+    fn done_at_once(&self, w: &Wait<'_>, entries: &impl Entries, lead: &Lead) -> Option<Waited> {
+        let done = w.sync.is_done(w.cmd.posted)
+            || (entries.returned(w.cmd.slot) && lead.may_run_ahead() && {
+                self.try_complete(w.cmd.slot, entries);
+                w.sync.is_done(w.cmd.posted)
+            });
+        if !done {
+            return None;
+        }
+        lead.note_looking();
+        if let Some(h) = w.cmd.habit {
+            h.ended(Look::FULL, true);
+        }
+        Some(Waited::Done)
+    }
+
     /// The events-mode wait with an event queue to consume: look at the
     /// slot, lead a session if nobody else consumes, spin (then yield) while
-    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the opcode's shorter look, `cmd::habit`). `None`:
-    /// the queue was switched to polling meanwhile.
+    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the opcode's shorter
+    /// look, `cmd::habit`). `None`: the queue was switched to polling meanwhile.
     pub(crate) fn wait_led(
         &self,
         w: &Wait<'_>,
         entries: &impl Entries,
         lead: &Lead,
     ) -> Option<Waited> {
+        if let Some(done) = self.done_at_once(w, entries, lead) {
+            return Some(done);
+        }
         lead.enter();
-        let look = w.habit.map_or(Look::FULL, Habit::look);
+        let look = w.cmd.habit.map_or(Look::FULL, Habit::look);
         // Whether the wait ended without a sleep, for the opcode's habit.
         let mut slept = false;
         let done = |slept: bool| {
-            if let Some(h) = w.habit {
+            if let Some(h) = w.cmd.habit {
                 h.ended(look, !slept);
             }
             Some(Waited::Done)
@@ -286,14 +312,14 @@ impl Core {
         let mut since: Option<Instant> = None;
         // Set at the first look's clock read (`moved` starts true): no clock
         // read of its own for a wait whose command is already done.
-        let mut idle_since = w.posted_at;
+        let mut idle_since = w.cmd.posted_at;
         let mut spin = true;
         let mut checks: u32 = 0;
         loop {
-            if w.sync.is_done(w.posted) {
+            if w.sync.is_done(w.cmd.posted) {
                 return done(slept);
             }
-            if let Err(e) = self.check_alive(w.user) {
+            if let Err(e) = self.check_alive(w.cmd.user) {
                 return Some(Waited::Aborted(e));
             }
             if self.mode() != Mode::Events {
@@ -304,9 +330,9 @@ impl Core {
             // run the device too far ahead of the EQ's consumer. That EQE,
             // read later, finds the slot done, and a reused slot's ownership
             // bit keeps it from completing the next command early.
-            if entries.returned(w.slot) && lead.may_run_ahead() {
-                self.try_complete(w.slot, entries);
-                if w.sync.is_done(w.posted) {
+            if entries.returned(w.cmd.slot) && lead.may_run_ahead() {
+                self.try_complete(w.cmd.slot, entries);
+                if w.sync.is_done(w.cmd.posted) {
                     return done(slept);
                 }
             }
@@ -314,8 +340,8 @@ impl Core {
                 // Just drained the EQ: its own entry may be back before its
                 // EQE is written; take it (a session began, so this is
                 // within the bound whatever the followers' count says).
-                self.try_complete(w.slot, entries);
-                if w.sync.is_done(w.posted) {
+                self.try_complete(w.cmd.slot, entries);
+                if w.sync.is_done(w.cmd.posted) {
                     return done(slept);
                 }
             }
@@ -327,10 +353,12 @@ impl Core {
                 if now >= w.deadline {
                     // Last look, as the kernel's EQ recovery does.
                     lead.try_lead(self, entries);
-                    if w.sync.is_done(w.posted) {
+                    if w.sync.is_done(w.cmd.posted) {
                         return Some(Waited::Done);
                     }
-                    return Some(Waited::TimedOut(now.saturating_duration_since(w.posted_at)));
+                    return Some(Waited::TimedOut(
+                        now.saturating_duration_since(w.cmd.posted_at),
+                    ));
                 }
                 if moved {
                     idle_since = now;
@@ -343,9 +371,9 @@ impl Core {
                     looking.on = false;
                     slept = true;
                     lead.leave(true, self, entries);
-                    if w.sync.register_waiter(w.posted)
-                        && !w.sync.is_done(w.posted)
-                        && self.check_alive(w.user).is_ok()
+                    if w.sync.register_waiter(w.cmd.posted)
+                        && !w.sync.is_done(w.cmd.posted)
+                        && self.check_alive(w.cmd.user).is_ok()
                         && self.mode() == Mode::Events
                     {
                         park_timeout(
@@ -383,6 +411,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::cmd::core::Posted;
     use crate::cmd::policy::Slots;
     use crate::cmd::SlotPolicy;
 
@@ -449,14 +478,16 @@ mod tests {
                 }
             }
             let w = core.wait(
-                s,
-                posted,
-                false,
-                Instant::now(),
-                Duration::from_secs(60),
+                Posted {
+                    slot: s,
+                    posted,
+                    user: false,
+                    posted_at: Instant::now(),
+                    timeout: Duration::from_secs(60),
+                    habit: None,
+                },
                 &own,
                 Some(&lead),
-                None,
             );
             assert!(matches!(w, Waited::Done), "{w:?}");
             core.sync[s as usize].finish(posted);
