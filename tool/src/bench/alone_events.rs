@@ -295,8 +295,7 @@ impl Completions for Eq<'_> {
     /// Nothing for a while: arm, look once more, sleep on the vector.
     fn sleep(&mut self) -> Result<(), BenchError> {
         self.alone.eq_doorbell(self.ci, true);
-        cxu_hal::pci::wait_eventfd(&self.alone.fd, Some(SLEEP))
-            .map_err(error::hal("EQ eventfd"))?;
+        cxu_hal::os::wait_eventfd(&self.alone.fd, Some(SLEEP)).map_err(error::hal("EQ eventfd"))?;
         Ok(())
     }
 }
