@@ -436,11 +436,6 @@ fn sweep_depth(
             let m = a.run(w, depth, win)?;
             logged(&m, "device alone");
             alone_runs.push(alone_point(&m, a.regular_slots(), 1));
-            for (&threads, r) in same_threads.iter().zip(&mut alone_thr_runs) {
-                let m = a.run_threads(w, threads, depth, win)?;
-                logged(&m, "device alone, same threads");
-                r.push(alone_point(&m, a.regular_slots(), threads));
-            }
         }
         // A point's two modes one after the other: their ratio (events over
         // polling, issue 17 part 3) pairs figures taken a fraction of a
@@ -450,6 +445,13 @@ fn sweep_depth(
         for &threads in &opts.threads {
             if threads > depth {
                 continue;
+            }
+            // Right before the points it is compared with, likewise.
+            let same = same_threads.iter().position(|&t| t == threads);
+            if let (Some(i), Some((a, _))) = (same, alone.polled) {
+                let m = a.run_threads(w, threads, depth, win)?;
+                logged(&m, "device alone, same threads");
+                alone_thr_runs[i].push(alone_point(&m, a.regular_slots(), threads));
             }
             for &policy in &opts.policies {
                 for &mode in &opts.modes {
