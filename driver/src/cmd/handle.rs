@@ -138,11 +138,10 @@ impl CmdHandle<'_> {
     }
 
     /// True once the command has completed (then `wait` returns at once).
+    /// Never waits; in events mode it may consume the event queue.
     pub fn is_done(&self) -> bool {
-        self.sync().is_done(self.posted) || {
-            self.queue.try_complete(self.slot);
-            self.sync().is_done(self.posted)
-        }
+        let q = self.queue;
+        q.core.check_done(self.slot, self.posted, q, q.lead())
     }
 
     /// Waits for the command and returns its output message (header included),

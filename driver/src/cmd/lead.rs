@@ -255,23 +255,55 @@ impl<E: Entries> Drop for Looking<'_, E> {
 }
 
 impl Core {
-    /// A command already done, or whose entry is back within the
-    /// followers' bound, completes without the waiter counting itself as
-    /// active: with commands in flight that is most waits, and entering and
-    /// leaving cost three sequentially consistent operations on lines every
-    /// waiter writes. Such a waiter never sleeps, so nobody relies on its
-    /// leave to arm the EQ; it still marks that waiters are about, so the EQ
-    /// thread leaves the EQ to them.
+    /// Whether the command `posted` in `slot` has completed, completing it
+    /// if the device gave its entry back, without waiting: the check of a
+    /// handle ([`super::CmdHandle::is_done`]) and the first look of every
+    /// events-mode wait. In events mode with an event queue to consume, a
+    /// command completes from its entry only within the followers' bound
+    /// ([`EventRing::run_ahead`]); past it, only by leading a session if
+    /// nobody else is, so that checks alone never leave the ring's EQEs
+    /// unread until it overruns.
+    pub(crate) fn check_done(
+        &self,
+        slot: u32,
+        posted: u32,
+        entries: &impl Entries,
+        lead: Option<&Lead>,
+    ) -> bool {
+        let Some(sync) = self.sync.get(slot as usize) else {
+            return false;
+        };
+        if sync.is_done(posted) {
+            return true;
+        }
+        match lead.filter(|_| self.mode() == Mode::Events) {
+            None => {
+                self.try_complete(slot, entries);
+            }
+            Some(lead) => {
+                if !entries.returned(slot) {
+                    return false;
+                }
+                lead.note_looking();
+                // A session that began after the entry came back is within
+                // the bound whatever the followers' count says.
+                if lead.may_run_ahead() || lead.try_lead(self, entries).is_some() {
+                    self.try_complete(slot, entries);
+                }
+            }
+        }
+        sync.is_done(posted)
+    }
+
+    /// A command already done, or whose entry is back ([`Core::check_done`]),
+    /// completes before its waiter counts itself as active: with commands in
+    /// flight that is most waits, and entering and leaving cost three
+    /// sequentially consistent operations on lines every waiter writes. Such
+    /// a waiter never sleeps, so nobody relies on its leave to arm the EQ.
     fn done_at_once(&self, w: &Wait<'_>, entries: &impl Entries, lead: &Lead) -> Option<Waited> {
-        let done = w.sync.is_done(w.cmd.posted)
-            || (entries.returned(w.cmd.slot) && lead.may_run_ahead() && {
-                self.try_complete(w.cmd.slot, entries);
-                w.sync.is_done(w.cmd.posted)
-            });
-        if !done {
+        if !self.check_done(w.cmd.slot, w.cmd.posted, entries, Some(lead)) {
             return None;
         }
-        lead.note_looking();
         if let Some(h) = w.cmd.habit {
             h.ended(Look::FULL, true);
         }
@@ -454,9 +486,22 @@ mod tests {
         }
     }
 
+    /// How the owner of each command learns it completed.
+    #[derive(Clone, Copy)]
+    enum Owner {
+        /// `Core::wait`.
+        Waits,
+        /// `Core::check_done` until true, as a caller of `CmdHandle::is_done`.
+        Checks,
+    }
+
     /// Runs `n` commands at depth 1 in events mode with a follower bound of
     /// `run_ahead`, returning the ring's record.
     fn commands(n: u32, run_ahead: u32) -> Eq {
+        commands_by(n, run_ahead, Owner::Waits)
+    }
+
+    fn commands_by(n: u32, run_ahead: u32, owner: Owner) -> Eq {
         let eq = Arc::new(StdMutex::new(Eq::default()));
         let core = Core::new(2, Slots::new(SlotPolicy::LockFree, 2, 0b10));
         core.set_mode(Mode::Events);
@@ -477,19 +522,27 @@ mod tests {
                     e.most_unread = e.most_unread.max(e.unread.len());
                 }
             }
-            let w = core.wait(
-                Posted {
-                    slot: s,
-                    posted,
-                    user: false,
-                    posted_at: Instant::now(),
-                    timeout: Duration::from_secs(60),
-                    habit: None,
-                },
-                &own,
-                Some(&lead),
-            );
-            assert!(matches!(w, Waited::Done), "{w:?}");
+            match owner {
+                Owner::Waits => {
+                    let w = core.wait(
+                        Posted {
+                            slot: s,
+                            posted,
+                            user: false,
+                            posted_at: Instant::now(),
+                            timeout: Duration::from_secs(60),
+                            habit: None,
+                        },
+                        &own,
+                        Some(&lead),
+                    );
+                    assert!(matches!(w, Waited::Done), "{w:?}");
+                }
+                Owner::Checks => {
+                    // Nobody else consumes: a check must complete it at once.
+                    assert!(core.check_done(s, posted, &own, Some(&lead)));
+                }
+            }
             core.sync[s as usize].finish(posted);
             core.mask.release(s);
         }
@@ -508,6 +561,22 @@ mod tests {
         );
         // Followers did run ahead: a waiter that always led would have
         // left at most one EQE unread.
+        assert!(eq.most_unread > 32, "{} unread at most", eq.most_unread);
+    }
+
+    /// A caller that only checks its handles (never waits) completes from
+    /// entries within the same bound, and past it leads a session: checks
+    /// alone never leave the ring to overrun (they completed from the entry
+    /// whatever the count before, and 2000 commands overran the ring).
+    #[test]
+    fn checks_keep_to_the_same_bound() {
+        let eq = commands_by(2000, 64, Owner::Checks);
+        assert_eq!(eq.overrun, 0, "EQEs lost");
+        assert!(
+            eq.most_unread <= 64 + 1,
+            "{} EQEs unread at once with a bound of 64",
+            eq.most_unread
+        );
         assert!(eq.most_unread > 32, "{} unread at most", eq.most_unread);
     }
 
