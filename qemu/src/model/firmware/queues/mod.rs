@@ -17,6 +17,8 @@
 
 mod cq;
 mod datapath;
+mod inet;
+mod offload;
 mod recv;
 mod rq;
 mod send;

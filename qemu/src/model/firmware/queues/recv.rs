@@ -25,79 +25,40 @@ use cxu_hal::ifc::wqe::{data_seg, SEND_WQE_DS};
 
 use super::super::{Env, Firmware};
 use super::cq::NewCqe;
+use super::inet::{self, fold, sum};
 use super::wq;
 use crate::model::wire::RxOutcome;
 
-/// Bytes of the Ethernet header before the EtherType.
-const ETH_ADDRS: usize = 12;
-
-/// The ones' complement sum of `bytes` as big-endian 16-bit words (an odd
-/// last byte padded with zero), added to `acc`, not folded.
-fn sum(bytes: &[u8], acc: u64) -> u64 {
-    bytes.chunks(2).fold(acc, |a, c| {
-        a + (u64::from(c[0]) << 8) + u64::from(c.get(1).copied().unwrap_or(0))
-    })
-}
-
-/// Folds a sum to 16 bits.
-fn fold(mut s: u64) -> u16 {
-    while s > 0xFFFF {
-        s = (s & 0xFFFF) + (s >> 16);
-    }
-    s as u16
-}
-
 /// The checksum fields of a received frame: (`check_sum`, `hds_ip_ext`).
 pub fn checksums(frame: &[u8]) -> (u16, u8) {
-    let mut l3 = ETH_ADDRS;
-    let mut ethertype = 0u16;
-    while let Some(t) = frame.get(l3..l3 + 2) {
-        ethertype = u16::from_be_bytes([t[0], t[1]]);
-        l3 += 2;
-        if !matches!(ethertype, 0x8100 | 0x88A8) {
-            break;
-        }
-        l3 += 2;
-    }
-    let rest = frame.get(l3..).unwrap_or_default();
     let mut ok = hds_ip_ext::L2_OK;
-    // (packet, protocol, pseudo-header sum without the length)
-    let ip = match ethertype {
-        0x0800 if rest.len() >= 20 && rest[0] >> 4 == 4 => {
-            let ihl = usize::from(rest[0] & 0xF) * 4;
-            let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-            if ihl >= 20 && len >= ihl && len <= rest.len() {
-                if fold(sum(&rest[..ihl], 0)) == 0xFFFF {
-                    ok |= hds_ip_ext::L3_OK;
-                }
-                Some((&rest[..len], ihl, rest[9], sum(&rest[12..20], 0)))
-            } else {
-                None
+    let l = inet::parse(frame);
+    let Some((l, end)) = l.and_then(|l| Some((l, l.end?))) else {
+        return (
+            fold(sum(frame.get(inet::l2(frame).1..).unwrap_or_default(), 0)),
+            ok,
+        );
+    };
+    match l.ip {
+        inet::Ip::V4 { ihl } => {
+            if fold(sum(&frame[l.l3..l.l3 + ihl], 0)) == 0xFFFF {
+                ok |= hds_ip_ext::L3_OK;
             }
         }
-        0x86DD if rest.len() >= 40 && rest[0] >> 4 == 6 => {
-            let len = 40 + usize::from(u16::from_be_bytes([rest[4], rest[5]]));
-            ok |= hds_ip_ext::L3_OK;
-            (len <= rest.len()).then(|| (&rest[..len], 40, rest[6], sum(&rest[8..40], 0)))
-        }
-        _ => None,
-    };
-    let Some((packet, hlen, proto, pseudo)) = ip else {
-        return (fold(sum(rest, 0)), ok);
-    };
-    let l4 = &packet[hlen..];
-    let l4_ok = match proto {
-        6 | 17 if !l4.is_empty() => {
-            let udp_unchecked = proto == 17 && l4.get(6..8) == Some(&[0, 0]);
-            let total = sum(l4, pseudo + u64::from(proto) + l4.len() as u64);
-            udp_unchecked || fold(total) == 0xFFFF
+        inet::Ip::V6 => ok |= hds_ip_ext::L3_OK,
+    }
+    let l4 = &frame[l.l4..end];
+    let l4_ok = match l.proto {
+        inet::IPPROTO_TCP | inet::IPPROTO_UDP if !l4.is_empty() && !l.fragment => {
+            let udp_unchecked = l.proto == inet::IPPROTO_UDP && l4.get(6..8) == Some(&[0, 0]);
+            udp_unchecked || fold(sum(l4, inet::pseudo(frame, &l, l4.len()))) == 0xFFFF
         }
         _ => false,
     };
     if l4_ok {
         ok |= hds_ip_ext::L4_OK;
     }
-    (fold(sum(packet, 0)), ok)
+    (fold(sum(&frame[l.l3..end], 0)), ok)
 }
 
 impl Firmware {
@@ -119,7 +80,7 @@ impl Firmware {
         if port != 1 {
             return RxOutcome::NoPort;
         }
-        if frame.len() < ETH_ADDRS + 2 {
+        if frame.len() < inet::ETH_ADDRS + 2 {
             return RxOutcome::Runt;
         }
         let Some((rqn, rq)) = self
