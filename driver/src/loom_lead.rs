@@ -15,7 +15,7 @@ use loom::sync::atomic::{AtomicU8, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
-use crate::cmd::core::{Core, Entries, Waited};
+use crate::cmd::core::{Core, Entries, Posted, Waited};
 use crate::cmd::lead::{EventRing, Lead};
 use crate::cmd::policy::Slots;
 use crate::cmd::time::Instant;
@@ -168,14 +168,16 @@ fn waiter(q: Arc<Q>, class: u32) -> thread::JoinHandle<u32> {
         q.hw.doorbell.lock().unwrap().push_back(s);
         q.hw.rung.notify_one();
         let w = q.core.wait(
-            s,
-            posted,
-            false,
-            Instant::now(),
-            Duration::from_secs(3600),
+            Posted {
+                slot: s,
+                posted,
+                user: false,
+                posted_at: Instant::now(),
+                timeout: Duration::from_secs(3600),
+                habit: None,
+            },
             &q.dev,
             Some(&q.lead),
-            None,
         );
         assert!(matches!(w, Waited::Done), "{w:?}");
         q.core.sync[s as usize].finish(posted);

@@ -14,7 +14,7 @@ use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::cmd::core::{Core, Entries, Waited};
+use crate::cmd::core::{Core, Entries, Posted, Waited};
 use crate::cmd::policy::Slots;
 use crate::cmd::slot::{self, Completed, SlotSync};
 use crate::cmd::slots::SlotMask;
@@ -296,13 +296,15 @@ fn loom_core_reused_slot_abandon_never_takes_the_next_waiter() {
                 let s = q.0.mask.claim(0b01, far(), &|| false).unwrap();
                 let posted = post(&q, s, None);
                 let w = q.0.wait(
-                    s,
-                    posted,
-                    true,
-                    Instant::now(),
-                    far_timeout(),
+                    Posted {
+                        slot: s,
+                        posted,
+                        user: true,
+                        posted_at: Instant::now(),
+                        timeout: far_timeout(),
+                        habit: None,
+                    },
                     &q.1,
-                    None,
                     None,
                 );
                 assert!(matches!(w, Waited::Done), "{w:?}");
@@ -344,13 +346,15 @@ fn loom_core_abort_and_fatal_wake_a_waiter_about_to_park() {
                     let q = q.clone();
                     thread::spawn(move || {
                         q.0.wait(
-                            slot,
-                            posted,
-                            true,
-                            Instant::now(),
-                            far_timeout(),
+                            Posted {
+                                slot,
+                                posted,
+                                user: true,
+                                posted_at: Instant::now(),
+                                timeout: far_timeout(),
+                                habit: None,
+                            },
                             &q.1,
-                            None,
                             None,
                         )
                     })
@@ -404,13 +408,15 @@ fn loom_core_polling_wait_sees_the_devices_output() {
         };
         let posted = post(&q, slot, Some((&cells.0, 42)));
         let w = q.0.wait(
-            slot,
-            posted,
-            false,
-            Instant::now(),
-            far_timeout(),
+            Posted {
+                slot,
+                posted,
+                user: false,
+                posted_at: Instant::now(),
+                timeout: far_timeout(),
+                habit: None,
+            },
             &q.1,
-            None,
             None,
         );
         assert!(matches!(w, Waited::Done), "{w:?}");
@@ -439,13 +445,15 @@ fn loom_core_timeout_races_the_event() {
             })
         };
         let w = q.0.wait(
-            slot,
-            posted,
-            false,
-            Instant::now(),
-            Duration::ZERO,
+            Posted {
+                slot,
+                posted,
+                user: false,
+                posted_at: Instant::now(),
+                timeout: Duration::ZERO,
+                habit: None,
+            },
             &q.1,
-            None,
             None,
         );
         match w {

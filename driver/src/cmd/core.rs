@@ -101,16 +101,26 @@ pub(crate) enum Waited {
     TimedOut(Duration),
 }
 
-/// One command's wait, as [`Core::wait`] was asked for it.
-pub(crate) struct Wait<'a> {
+/// A posted command, as its owner waits for it ([`Core::wait`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Posted<'a> {
     pub(crate) slot: u32,
-    pub(crate) sync: &'a SlotSync,
+    /// The slot's post count when the command was posted.
     pub(crate) posted: u32,
+    /// A user command (removal aborts it), not the driver's own.
     pub(crate) user: bool,
-    pub(crate) deadline: Instant,
+    /// When its doorbell was rung: the timeout counts from here.
     pub(crate) posted_at: Instant,
+    pub(crate) timeout: Duration,
     /// The opcode's record of how its waits ended, if kept.
     pub(crate) habit: Option<&'a Habit>,
+}
+
+/// One command's wait, as [`Core::wait`] set it up.
+pub(crate) struct Wait<'a> {
+    pub(crate) cmd: Posted<'a>,
+    pub(crate) sync: &'a SlotSync,
+    pub(crate) deadline: Instant,
 }
 
 /// The slots, their free mask and the queue-wide flags.
@@ -282,36 +292,34 @@ impl Core {
         abandoned
     }
 
-    /// Waits for the command `posted` in `slot`, doorbell rung at `posted_at`.
+    /// Waits for the command `cmd`.
     /// Spins, then yields, then sleeps (parked, with its slot's waiter
     /// registered, so a completion or an abort wakes it). In events mode with
     /// an event queue to consume (`lead`), the waiter consumes it itself
     /// ([`Core::wait_led`]).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn wait(
         &self,
-        slot: u32,
-        posted: u32,
-        user: bool,
-        posted_at: Instant,
-        timeout: Duration,
+        cmd: Posted<'_>,
         entries: &impl Entries,
         lead: Option<&Lead>,
-        habit: Option<&Habit>,
     ) -> Waited {
+        let Posted {
+            slot,
+            posted,
+            user,
+            posted_at,
+            timeout,
+            ..
+        } = cmd;
         let Some(sync) = self.sync.get(slot as usize) else {
             return Waited::Aborted(Error::BadMessage(format!("slot {slot}: no such slot")));
         };
         let deadline = time::after(posted_at, timeout);
         if let Some(lead) = lead.filter(|_| self.mode() == Mode::Events) {
             let w = Wait {
-                slot,
+                cmd,
                 sync,
-                posted,
-                user,
                 deadline,
-                posted_at,
-                habit,
             };
             if let Some(done) = self.wait_led(&w, entries, lead) {
                 return done;

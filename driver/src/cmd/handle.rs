@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use tracing::{debug, warn};
 
 use super::chain::BlockFault;
-use super::core::Waited;
+use super::core::{Posted, Waited};
 use super::queue::{Chains, Queue};
 use super::slot::SlotSync;
 use super::stats::Outcome;
@@ -138,11 +138,10 @@ impl CmdHandle<'_> {
     }
 
     /// True once the command has completed (then `wait` returns at once).
+    /// Never waits; in events mode it may consume the event queue.
     pub fn is_done(&self) -> bool {
-        self.sync().is_done(self.posted) || {
-            self.queue.try_complete(self.slot);
-            self.sync().is_done(self.posted)
-        }
+        let q = self.queue;
+        q.core.check_done(self.slot, self.posted, q, q.lead())
     }
 
     /// Waits for the command and returns its output message (header included),
@@ -163,16 +162,15 @@ impl CmdHandle<'_> {
 
     fn wait_inner(&mut self) -> Result<Vec<u8>> {
         let q = self.queue;
-        let waited = q.core.wait(
-            self.slot,
-            self.posted,
-            self.user,
-            self.posted_at,
-            q.timeout(),
-            q,
-            q.lead(),
-            Some(q.stats.habit(self.opcode)),
-        );
+        let cmd = Posted {
+            slot: self.slot,
+            posted: self.posted,
+            user: self.user,
+            posted_at: self.posted_at,
+            timeout: q.timeout(),
+            habit: Some(q.stats.habit(self.opcode)),
+        };
+        let waited = q.core.wait(cmd, q, q.lead());
         match waited {
             Waited::Done => self.consume(),
             Waited::Aborted(e) => self.give_up(e, false),

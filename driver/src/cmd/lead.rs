@@ -255,22 +255,80 @@ impl<E: Entries> Drop for Looking<'_, E> {
 }
 
 impl Core {
+    /// Whether the command `posted` in `slot` has completed, completing it
+    /// if the device gave its entry back, without waiting: the check of a
+    /// handle ([`super::CmdHandle::is_done`]) and the first look of every
+    /// events-mode wait. In events mode with an event queue to consume, a
+    /// command completes from its entry only within the followers' bound
+    /// ([`EventRing::run_ahead`]); past it, only by leading a session if
+    /// nobody else is, so that checks alone never leave the ring's EQEs
+    /// unread until it overruns.
+    pub(crate) fn check_done(
+        &self,
+        slot: u32,
+        posted: u32,
+        entries: &impl Entries,
+        lead: Option<&Lead>,
+    ) -> bool {
+        let Some(sync) = self.sync.get(slot as usize) else {
+            return false;
+        };
+        if sync.is_done(posted) {
+            return true;
+        }
+        match lead.filter(|_| self.mode() == Mode::Events) {
+            None => {
+                self.try_complete(slot, entries);
+            }
+            Some(lead) => {
+                if !entries.returned(slot) {
+                    return false;
+                }
+                lead.note_looking();
+                // A session that began after the entry came back is within
+                // the bound whatever the followers' count says.
+                if lead.may_run_ahead() || lead.try_lead(self, entries).is_some() {
+                    self.try_complete(slot, entries);
+                }
+            }
+        }
+        sync.is_done(posted)
+    }
+
+    /// A command already done, or whose entry is back ([`Core::check_done`]),
+    /// completes before its waiter counts itself as active: with commands in
+    /// flight that is most waits, and entering and leaving cost three
+    /// sequentially consistent operations on lines every waiter writes. Such
+    /// a waiter never sleeps, so nobody relies on its leave to arm the EQ.
+    fn done_at_once(&self, w: &Wait<'_>, entries: &impl Entries, lead: &Lead) -> Option<Waited> {
+        if !self.check_done(w.cmd.slot, w.cmd.posted, entries, Some(lead)) {
+            return None;
+        }
+        if let Some(h) = w.cmd.habit {
+            h.ended(Look::FULL, true);
+        }
+        Some(Waited::Done)
+    }
+
     /// The events-mode wait with an event queue to consume: look at the
     /// slot, lead a session if nobody else consumes, spin (then yield) while
-    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the opcode's shorter look, `cmd::habit`). `None`:
-    /// the queue was switched to polling meanwhile.
+    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the opcode's shorter
+    /// look, `cmd::habit`). `None`: the queue was switched to polling meanwhile.
     pub(crate) fn wait_led(
         &self,
         w: &Wait<'_>,
         entries: &impl Entries,
         lead: &Lead,
     ) -> Option<Waited> {
+        if let Some(done) = self.done_at_once(w, entries, lead) {
+            return Some(done);
+        }
         lead.enter();
-        let look = w.habit.map_or(Look::FULL, Habit::look);
+        let look = w.cmd.habit.map_or(Look::FULL, Habit::look);
         // Whether the wait ended without a sleep, for the opcode's habit.
         let mut slept = false;
         let done = |slept: bool| {
-            if let Some(h) = w.habit {
+            if let Some(h) = w.cmd.habit {
                 h.ended(look, !slept);
             }
             Some(Waited::Done)
@@ -286,14 +344,14 @@ impl Core {
         let mut since: Option<Instant> = None;
         // Set at the first look's clock read (`moved` starts true): no clock
         // read of its own for a wait whose command is already done.
-        let mut idle_since = w.posted_at;
+        let mut idle_since = w.cmd.posted_at;
         let mut spin = true;
         let mut checks: u32 = 0;
         loop {
-            if w.sync.is_done(w.posted) {
+            if w.sync.is_done(w.cmd.posted) {
                 return done(slept);
             }
-            if let Err(e) = self.check_alive(w.user) {
+            if let Err(e) = self.check_alive(w.cmd.user) {
                 return Some(Waited::Aborted(e));
             }
             if self.mode() != Mode::Events {
@@ -304,9 +362,9 @@ impl Core {
             // run the device too far ahead of the EQ's consumer. That EQE,
             // read later, finds the slot done, and a reused slot's ownership
             // bit keeps it from completing the next command early.
-            if entries.returned(w.slot) && lead.may_run_ahead() {
-                self.try_complete(w.slot, entries);
-                if w.sync.is_done(w.posted) {
+            if entries.returned(w.cmd.slot) && lead.may_run_ahead() {
+                self.try_complete(w.cmd.slot, entries);
+                if w.sync.is_done(w.cmd.posted) {
                     return done(slept);
                 }
             }
@@ -314,8 +372,8 @@ impl Core {
                 // Just drained the EQ: its own entry may be back before its
                 // EQE is written; take it (a session began, so this is
                 // within the bound whatever the followers' count says).
-                self.try_complete(w.slot, entries);
-                if w.sync.is_done(w.posted) {
+                self.try_complete(w.cmd.slot, entries);
+                if w.sync.is_done(w.cmd.posted) {
                     return done(slept);
                 }
             }
@@ -327,10 +385,12 @@ impl Core {
                 if now >= w.deadline {
                     // Last look, as the kernel's EQ recovery does.
                     lead.try_lead(self, entries);
-                    if w.sync.is_done(w.posted) {
+                    if w.sync.is_done(w.cmd.posted) {
                         return Some(Waited::Done);
                     }
-                    return Some(Waited::TimedOut(now.saturating_duration_since(w.posted_at)));
+                    return Some(Waited::TimedOut(
+                        now.saturating_duration_since(w.cmd.posted_at),
+                    ));
                 }
                 if moved {
                     idle_since = now;
@@ -343,9 +403,9 @@ impl Core {
                     looking.on = false;
                     slept = true;
                     lead.leave(true, self, entries);
-                    if w.sync.register_waiter(w.posted)
-                        && !w.sync.is_done(w.posted)
-                        && self.check_alive(w.user).is_ok()
+                    if w.sync.register_waiter(w.cmd.posted)
+                        && !w.sync.is_done(w.cmd.posted)
+                        && self.check_alive(w.cmd.user).is_ok()
                         && self.mode() == Mode::Events
                     {
                         park_timeout(
@@ -383,6 +443,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::cmd::core::Posted;
     use crate::cmd::policy::Slots;
     use crate::cmd::SlotPolicy;
 
@@ -425,9 +486,22 @@ mod tests {
         }
     }
 
+    /// How the owner of each command learns it completed.
+    #[derive(Clone, Copy)]
+    enum Owner {
+        /// `Core::wait`.
+        Waits,
+        /// `Core::check_done` until true, as a caller of `CmdHandle::is_done`.
+        Checks,
+    }
+
     /// Runs `n` commands at depth 1 in events mode with a follower bound of
     /// `run_ahead`, returning the ring's record.
     fn commands(n: u32, run_ahead: u32) -> Eq {
+        commands_by(n, run_ahead, Owner::Waits)
+    }
+
+    fn commands_by(n: u32, run_ahead: u32, owner: Owner) -> Eq {
         let eq = Arc::new(StdMutex::new(Eq::default()));
         let core = Core::new(2, Slots::new(SlotPolicy::LockFree, 2, 0b10));
         core.set_mode(Mode::Events);
@@ -448,17 +522,27 @@ mod tests {
                     e.most_unread = e.most_unread.max(e.unread.len());
                 }
             }
-            let w = core.wait(
-                s,
-                posted,
-                false,
-                Instant::now(),
-                Duration::from_secs(60),
-                &own,
-                Some(&lead),
-                None,
-            );
-            assert!(matches!(w, Waited::Done), "{w:?}");
+            match owner {
+                Owner::Waits => {
+                    let w = core.wait(
+                        Posted {
+                            slot: s,
+                            posted,
+                            user: false,
+                            posted_at: Instant::now(),
+                            timeout: Duration::from_secs(60),
+                            habit: None,
+                        },
+                        &own,
+                        Some(&lead),
+                    );
+                    assert!(matches!(w, Waited::Done), "{w:?}");
+                }
+                Owner::Checks => {
+                    // Nobody else consumes: a check must complete it at once.
+                    assert!(core.check_done(s, posted, &own, Some(&lead)));
+                }
+            }
             core.sync[s as usize].finish(posted);
             core.mask.release(s);
         }
@@ -477,6 +561,22 @@ mod tests {
         );
         // Followers did run ahead: a waiter that always led would have
         // left at most one EQE unread.
+        assert!(eq.most_unread > 32, "{} unread at most", eq.most_unread);
+    }
+
+    /// A caller that only checks its handles (never waits) completes from
+    /// entries within the same bound, and past it leads a session: checks
+    /// alone never leave the ring to overrun (they completed from the entry
+    /// whatever the count before, and 2000 commands overran the ring).
+    #[test]
+    fn checks_keep_to_the_same_bound() {
+        let eq = commands_by(2000, 64, Owner::Checks);
+        assert_eq!(eq.overrun, 0, "EQEs lost");
+        assert!(
+            eq.most_unread <= 64 + 1,
+            "{} EQEs unread at once with a bound of 64",
+            eq.most_unread
+        );
         assert!(eq.most_unread > 32, "{} unread at most", eq.most_unread);
     }
 

@@ -552,12 +552,6 @@ impl Queue {
         Ok(self.core.sync[slot as usize].post())
     }
 
-    /// Completes `slot` if the device has given its entry back. Any thread may
-    /// call it for any slot; each command completes once.
-    pub(super) fn try_complete(&self, slot: u32) -> bool {
-        self.core.try_complete(slot, self)
-    }
-
     /// Completes every busy slot the device has given back (polling).
     pub fn poll(&self) -> u32 {
         self.core.poll(self)

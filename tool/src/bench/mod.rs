@@ -421,19 +421,25 @@ fn sweep_depth(
             logged(&m, "device alone");
             alone_runs.push(alone_point(&m, a.regular_slots()));
         }
+        // A point's two modes one after the other: their ratio (events over
+        // polling, issue 17 part 3) pairs figures taken a fraction of a
+        // second apart, not a whole thread sweep apart, when the machine's
+        // pace may have changed in between.
         let mut k = 0;
-        for &mode in &opts.modes {
-            for &threads in &opts.threads {
-                if threads > depth {
-                    continue;
-                }
-                for v in devs.iter().filter(|v| v.mode == mode) {
-                    let p = point(v, cmd, w, threads, depth, fw_us, win)?;
-                    if runs.len() <= k {
-                        runs.push(Vec::new());
+        for &threads in &opts.threads {
+            if threads > depth {
+                continue;
+            }
+            for &policy in &opts.policies {
+                for &mode in &opts.modes {
+                    for v in devs.iter().filter(|v| v.mode == mode && v.policy == policy) {
+                        let p = point(v, cmd, w, threads, depth, fw_us, win)?;
+                        if runs.len() <= k {
+                            runs.push(Vec::new());
+                        }
+                        runs[k].push(p);
+                        k += 1;
                     }
-                    runs[k].push(p);
-                    k += 1;
                 }
             }
         }
