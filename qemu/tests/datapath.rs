@@ -450,3 +450,153 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
     assert_eq!(h.ctl.queues().rqs[0].state, 3);
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue);
 }
+
+/// The Microsoft RSS verification suite's key.
+const RSS_KEY: [u8; 40] = [
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+
+/// Toeplitz, written as its definition: for input bit i set, the 32 key
+/// bits from bit i on.
+fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+    let key_bit = |k: usize| u32::from(key[k / 8] >> (7 - k % 8)) & 1;
+    (0..input.len() * 8)
+        .filter(|i| input[i / 8] >> (7 - i % 8) & 1 == 1)
+        .map(|i| (0..32).fold(0u32, |w, j| (w << 1) | key_bit(i + j)))
+        .fold(0, |r, w| r ^ w)
+}
+
+/// An Ethernet + IPv4 + TCP (ACK, 8 bytes of data) frame to `dmac`.
+fn tcp4_frame(dmac: &[u8], src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
+    let mut f = dmac.to_vec();
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x08, 0x00]);
+    f.extend_from_slice(&[0x45, 0, 0, 48, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xFF, 0xFF, 0, 0, 0, 0]);
+    f.extend_from_slice(b"cxu rss!");
+    f
+}
+
+#[test]
+fn an_indirect_toeplitz_tir_picks_the_rqt_entry_by_hash_and_reports_it() {
+    use cxu_hal::ifc::commands::tir::tirc::{hash_field as hf, hash_fn};
+    use cxu_hal::ifc::commands::{rq, tir, wq};
+    use cxu_hal::ifc::cqe::{l4_l3_hdr_type, rss_hash_type};
+    use cxu_qemu::model::RxOutcome;
+    let p = path();
+    let h = &p.s.h;
+    let lkey = pa_mkey(h, PD);
+    // Two RQs of 4 one-segment WQEs (2 KiB buffers after the ring), posted.
+    let mems: Vec<DmaMem> = (0..2u64)
+        .map(|i| DmaMem::new(&h.f, 0x600_0000 + i * 0x10_0000, 4 * 4096))
+        .collect();
+    let mut rqns = Vec::new();
+    for (i, mem) in mems.iter().enumerate() {
+        let dbr = 128 + 64 * i;
+        let mut m = rq_in(2, p.cqn, mem, p.s.dbr.addr(dbr));
+        set(&mut m, wq::PD.at(rq::CTX_OFFSET + rq::WQ_OFFSET), PD.into());
+        let c = h.exec(&m, 16);
+        c.ok();
+        let rqn = c.be32(0x08) & 0xFF_FFFF;
+        for w in 0..4 {
+            mem.write(w * 16, &dseg(2048, lkey, mem.addr(4096 + w * 2048)));
+        }
+        p.s.dbr.write(dbr, &4u32.to_be_bytes());
+        h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
+        rqns.push(rqn);
+    }
+    let c = h.exec(&common::objects::rqt_in(&rqns), 16);
+    c.ok();
+    let rqtn = c.be32(0x08) & 0xFF_FFFF;
+    // An indirect TIR hashing TCP over IPv4 on all four fields, not
+    // symmetric: the suite's own values.
+    let ctx = |f: cxu_hal::ifc::Field| f.at(tir::CTX_OFFSET);
+    let all = hf::SRC_IP | hf::DST_IP | hf::L4_SPORT | hf::L4_DPORT;
+    let mut tir_in = msg(Opcode::CREATE_TIR, 0, tir::TIR_IN_SIZE);
+    set(&mut tir_in, ctx(tir::tirc::TRANSPORT_DOMAIN), 1);
+    set(
+        &mut tir_in,
+        ctx(tir::tirc::DISP_TYPE),
+        tir::tirc::disp_type::INDIRECT,
+    );
+    set(&mut tir_in, ctx(tir::tirc::INDIRECT_TABLE), rqtn.into());
+    set(&mut tir_in, ctx(tir::tirc::RX_HASH_FN), hash_fn::TOEPLITZ);
+    set(
+        &mut tir_in,
+        ctx(tir::tirc::RX_HASH_FIELD_SELECTOR_OUTER),
+        all.into(),
+    );
+    let key_at = tir::CTX_OFFSET + tir::tirc::RX_HASH_TOEPLITZ_KEY;
+    tir_in[key_at..key_at + 40].copy_from_slice(&RSS_KEY);
+    let c = h.exec(&tir_in, 16);
+    c.ok();
+    let tirn = tir::TIRN.get32(&c.out).unwrap();
+    let dmac = [0x02, 0xC9, 0x5E, 0, 0, 1];
+    steer_dmac_to_tir(h, &dmac, tirn);
+    // (source, port, destination, port, hash): the suite's IPv4 TCP values,
+    // one even (entry 0) and one odd (entry 1).
+    let vectors = [
+        (
+            [66, 9, 149, 187],
+            2794,
+            [161, 142, 100, 80],
+            1766,
+            0x51cc_c178u32,
+        ),
+        (
+            [38, 27, 205, 30],
+            48228,
+            [209, 142, 163, 6],
+            2217,
+            0xafc7_327f,
+        ),
+    ];
+    for (i, (src, sport, dst, dport, want)) in vectors.into_iter().enumerate() {
+        let f = tcp4_frame(&dmac, src, sport, dst, dport);
+        let rqn = rqns[want as usize % 2];
+        assert!(matches!(h.ctl.rx(1, &f), RxOutcome::Delivered { rqn: r, .. } if r == rqn));
+        let b = p.s.cqmem.read(i * 64, 64);
+        assert_eq!(cqe::RSS_HASH_RESULT.get(&b).unwrap() as u32, want);
+        assert_eq!(
+            cqe::RSS_HASH_TYPE.get(&b).unwrap() as u8,
+            rss_hash_type::IPV4 | rss_hash_type::TCP
+        );
+        assert_eq!(
+            cqe::L4_L3_HDR_TYPE.get(&b).unwrap() as u8,
+            l4_l3_hdr_type::L3_IPV4 | l4_l3_hdr_type::L4_TCP_ACK_AND_DATA
+        );
+    }
+    p.set_ci(2);
+    // Symmetric, as mlx5e sets it: (src | dst, src ^ dst) per pair, one
+    // hash for both directions of a flow.
+    let mut m = msg(Opcode::MODIFY_TIR, 0, tir::TIR_IN_SIZE);
+    m[tir::CTX_OFFSET..].copy_from_slice(&tir_in[tir::CTX_OFFSET..]);
+    set(&mut m, tir::TIRN, tirn.into());
+    set(&mut m, tir::BITMASK, tir::BITMASK_HASH);
+    set(&mut m, ctx(tir::tirc::RX_HASH_SYMMETRIC), 1);
+    h.exec(&m, 16).ok();
+    let (src, sport, dst, dport, _) = vectors[0];
+    let mut input: Vec<u8> = src.iter().zip(&dst).map(|(a, b)| a | b).collect();
+    input.extend(src.iter().zip(&dst).map(|(a, b)| a ^ b));
+    input.extend_from_slice(&(sport | dport).to_be_bytes());
+    input.extend_from_slice(&(sport ^ dport).to_be_bytes());
+    let want = toeplitz(&RSS_KEY, &input);
+    assert_eq!(toeplitz(&RSS_KEY, &[src, dst].concat()), 0x323e_8fc2);
+    for (i, f) in [
+        tcp4_frame(&dmac, src, sport, dst, dport),
+        tcp4_frame(&dmac, dst, dport, src, sport),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rqn = rqns[want as usize % 2];
+        assert!(matches!(h.ctl.rx(1, f), RxOutcome::Delivered { rqn: r, .. } if r == rqn));
+        let b = p.s.cqmem.read((2 + i) * 64, 64);
+        assert_eq!(cqe::RSS_HASH_RESULT.get(&b).unwrap() as u32, want, "{i}");
+    }
+}

@@ -17,7 +17,7 @@
 
 mod cq;
 mod datapath;
-mod inet;
+pub(super) mod inet;
 mod offload;
 mod recv;
 mod rq;

@@ -1,8 +1,9 @@
 //! Receiving a frame a test delivers to the port.
 //!
 //! Steering: the NIC RX flow tables pick a TIR (`steering.rs`), the TIR its
-//! RQ (an RQT's first: no RSS hash, docs/fidelity.md), which must be a
-//! cyclic RQ in RDY.
+//! RQ (an indirect TIR: the RQT entry its Toeplitz hash picks, `rss.rs`),
+//! which must be a cyclic RQ in RDY. The CQE carries the hash
+//! (`rss_hash_result`, `rss_hash_type`) and `l4_l3_hdr_type`.
 //!
 //! The RQ's next WQE is the one at its consumer counter, if the producer
 //! counter in the first dword of its doorbell record is past it (none:
@@ -61,6 +62,35 @@ pub fn checksums(frame: &[u8]) -> (u16, u8) {
     (fold(sum(&frame[l.l3..end], 0)), ok)
 }
 
+/// The CQE's `l4_l3_hdr_type`: the L3 type, and the L4 type of an
+/// unfragmented TCP or UDP packet (a TCP segment by its ACK flag and
+/// payload). The VLAN bit (0) stays clear: no VLAN stripping.
+pub fn hdr_type(frame: &[u8]) -> u8 {
+    use cxu_hal::ifc::cqe::l4_l3_hdr_type as t;
+    let Some(l) = inet::parse(frame) else {
+        return 0;
+    };
+    let l3 = match l.ip {
+        inet::Ip::V4 { .. } => t::L3_IPV4,
+        inet::Ip::V6 => t::L3_IPV6,
+    };
+    let end = l.end.unwrap_or(frame.len());
+    let l4 = match (l.proto, frame.get(l.l4..end)) {
+        _ if l.fragment => 0,
+        (inet::IPPROTO_UDP, Some(u)) if u.len() >= inet::UDP_HDR => t::L4_UDP,
+        (inet::IPPROTO_TCP, Some(h)) if h.len() >= inet::TCP_HDR => {
+            let doff = usize::from(h[12] >> 4) * 4;
+            match (h[13] & 0x10 != 0, h.len() > doff) {
+                (false, _) => t::L4_TCP_NO_ACK,
+                (true, false) => t::L4_TCP_ACK_NO_DATA,
+                (true, true) => t::L4_TCP_ACK_AND_DATA,
+            }
+        }
+        _ => 0,
+    };
+    l3 | l4
+}
+
 impl Firmware {
     /// Delivers `frame` to port `port` (1-based).
     pub fn receive(&mut self, env: &Env<'_>, port: u8, frame: &[u8]) -> RxOutcome {
@@ -83,14 +113,15 @@ impl Firmware {
         if frame.len() < inet::ETH_ADDRS + 2 {
             return RxOutcome::Runt;
         }
-        let Some((rqn, rq)) = self
+        let Some((target, rq)) = self
             .eth
             .rx_rq(frame)
-            .and_then(|n| Some((n, self.queues.rqs.get(&n)?)))
+            .and_then(|t| Some((t, self.queues.rqs.get(&t.rqn)?)))
             .filter(|(_, r)| r.state == state::RDY && r.wq.wq_type == wq_type::CYCLIC)
         else {
             return RxOutcome::NoQueue;
         };
+        let (rqn, hash) = (target.rqn, target.hash);
         let pc = wq::read_be32(env, rq.wq.dbr + dbr::RCV).unwrap_or(0) as u16;
         let (cc, cqn, pd) = (rq.cc, rq.cqn, rq.wq.pd);
         if pc == cc {
@@ -171,6 +202,9 @@ impl Firmware {
             return RxOutcome::WqeError { rqn };
         }
         let (check_sum, ok) = checksums(frame);
+        let _ = cqe::RSS_HASH_RESULT.set(&mut body, u64::from(hash.value));
+        let _ = cqe::RSS_HASH_TYPE.set(&mut body, u64::from(hash.kind));
+        let _ = cqe::L4_L3_HDR_TYPE.set(&mut body, u64::from(hdr_type(frame)));
         let _ = cqe::BYTE_CNT.set(&mut body, frame.len() as u64);
         let _ = cqe::CHECK_SUM.set(&mut body, u64::from(check_sum));
         let _ = cqe::HDS_IP_EXT.set(&mut body, u64::from(ok));
