@@ -267,6 +267,25 @@ fn checksums_are_written_past_an_inserted_vlan_tag() {
 }
 
 #[test]
+fn an_802_1ad_insertion_gets_the_s_tag_ethertype() {
+    let p = path();
+    let pkt = Pkt {
+        udp: true,
+        ..Pkt::default()
+    };
+    let f = pkt.frame(&payload(20));
+    let e = Eseg {
+        vlan: Some(0x0042),
+        svlan: true,
+        ..Eseg::default()
+    };
+    let mut want = f[..12].to_vec();
+    want.extend_from_slice(&[0x88, 0xA8, 0x00, 0x42]);
+    want.extend_from_slice(&f[12..]);
+    assert_eq!(send(&p, 0, &e, &f), [want]);
+}
+
+#[test]
 fn the_inner_checksum_flags_are_ignored_without_tunnel_offloads() {
     let p = path();
     let pkt = Pkt {
@@ -299,7 +318,7 @@ fn lso(p: &Path, whole: &[u8], hdr: usize, mss: u16, split: usize) -> Vec<Vec<u8
         opcode: opcode::LSO,
         cs_flags: L3_CSUM | L4_CSUM,
         mss,
-        vlan: None,
+        ..Eseg::default()
     };
     let segs = [
         (split as u32, lkey, DATA),

@@ -150,6 +150,9 @@ pub struct Eseg {
     pub mss: u16,
     /// `insert.vlan_tci` with `insert.type` INSERT_VLAN (no inline header).
     pub vlan: Option<u16>,
+    /// `insert.type` as mlx5e writes it for an 802.1ad skb: INSERT_VLAN
+    /// with `MLX5_ETH_WQE_SVLAN` (bit 0, `qp.h`) too.
+    pub svlan: bool,
 }
 
 /// A SEND or LSO WQE at counter `pc` with `e`'s Ethernet segment, as
@@ -172,8 +175,10 @@ pub fn post(
     at(wqe::eth_seg::MSS).set(&mut w, e.mss.into()).unwrap();
     if let Some(tci) = e.vlan {
         assert!(inline.is_empty(), "insert.type overlays inline_hdr.sz");
+        // qp.h's values, not the hal's constants: this checks those.
+        let svlan: u16 = if e.svlan { 1 } else { 0 };
         at(wqe::eth_seg::INLINE_HDR_SZ)
-            .set(&mut w, wqe::eth_seg::INSERT_VLAN.into())
+            .set(&mut w, u64::from(0x8000 | svlan))
             .unwrap();
         at(wqe::eth_seg::INSERT_VLAN_TCI)
             .set(&mut w, tci.into())
