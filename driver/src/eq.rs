@@ -282,7 +282,7 @@ fn write_eq_doorbell(bar: &dyn Mmio, doorbell: u64, eqn: u8, ci: u32, arm: bool)
 fn run(fd: &EventFd, stop: &AtomicBool, poll: Duration, s: &Sinks) {
     let mut wait = poll;
     while !stop.load(Ordering::Acquire) {
-        let fired = match cxu_hal::pci::wait_eventfd(fd, Some(wait)) {
+        let fired = match cxu_hal::os::wait_eventfd(fd, Some(wait)) {
             Ok(Some(_)) => {
                 s.counters.interrupts.fetch_add(1, Ordering::Relaxed);
                 true

@@ -21,6 +21,9 @@ use cxu_qemu::LocalFunction;
 
 const THREADS: u64 = 8;
 const ROUNDS: u64 = 600;
+/// Deepest a thread goes: `THREADS * (MAX_DEPTH - 1)` must stay under the
+/// 31 slots, or threads that wait for a slot while holding theirs deadlock.
+const MAX_DEPTH: u64 = 4;
 
 #[test]
 fn many_waiters_lead_follow_and_sleep_and_every_command_completes_once() {
@@ -50,9 +53,14 @@ fn many_waiters_lead_follow_and_sleep_and_every_command_completes_once() {
                 s.spawn(move || {
                     let msg = nop();
                     for round in 0..ROUNDS {
-                        // Depth 1 to 5 per thread, up to 40 wanted in all
+                        // Depth 1 to 4 per thread, up to 32 wanted in all
                         // (31 slots): some submitters wait for a slot too.
-                        let depth = 1 + ((t + round) % 5) as usize;
+                        // Not 5: a thread holds its posted commands while it
+                        // waits for a slot for the next, and eight threads
+                        // each holding 4 could take all 31 slots and wait on
+                        // each other for good (it hit the 20 s slot wait
+                        // once); holding at most 3 each, 24, leaves a slot.
+                        let depth = 1 + ((t + round) % MAX_DEPTH) as usize;
                         d.with_queue(|q| {
                             let mut hs: Vec<_> = (0..depth)
                                 .map(|_| q.submit(&msg, 16, true))
@@ -94,7 +102,9 @@ fn many_waiters_lead_follow_and_sleep_and_every_command_completes_once() {
         }
         ctl.set_latency(Opcode::NOP, Duration::ZERO);
     });
-    let total = THREADS * (0..ROUNDS).map(|r| 1 + (r % 5)).sum::<u64>();
+    let total = (0..THREADS)
+        .map(|t| (0..ROUNDS).map(|r| 1 + (t + r) % MAX_DEPTH).sum::<u64>())
+        .sum::<u64>();
     assert_eq!(submitted.load(Ordering::Relaxed), total);
     assert_eq!(ok.load(Ordering::Relaxed), total, "every command once");
     assert_eq!(

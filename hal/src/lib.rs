@@ -7,6 +7,8 @@
 //! * [`ifc`] is the hardware interface itself (init segment, command entry,
 //!   mailbox, opcodes, status codes, EQEs, capabilities), shared by the driver and
 //!   the model and checked against the reference tables.
+//! * [`os`]: what the driver and the model need of the operating system that is
+//!   not PCI (a thread's timer slack, waiting on an eventfd).
 //!
 //! `unsafe` is allowed here (MMIO, mmap, ioctls); every block carries a `// SAFETY:` line.
 
@@ -15,6 +17,7 @@
 pub mod error;
 pub mod ifc;
 pub mod mmio;
+pub mod os;
 pub mod pci;
 pub mod vfio;
 

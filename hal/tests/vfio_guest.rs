@@ -50,7 +50,7 @@ fn real_function_config_bars_msix_dma() {
         let fds = f.enable_msix(n.min(4)).unwrap();
         assert_eq!(fds.len() as u32, n.min(4));
         assert_eq!(
-            cxu_hal::pci::wait_eventfd(&fds[0], Some(Duration::ZERO)).unwrap(),
+            cxu_hal::os::wait_eventfd(&fds[0], Some(Duration::ZERO)).unwrap(),
             None
         );
         f.disable_msix().unwrap();

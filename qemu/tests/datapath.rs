@@ -15,7 +15,7 @@ use cxu_hal::ifc::cqe;
 use cxu_hal::ifc::eqe::EventType;
 use cxu_hal::ifc::wqe::{self, fm_ce_se, opcode};
 use cxu_hal::ifc::Opcode;
-use cxu_hal::pci::wait_eventfd;
+use cxu_hal::os::wait_eventfd;
 use cxu_hal::PciFunction;
 
 const SHORT: Duration = Duration::from_millis(30);

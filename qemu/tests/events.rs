@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use cxu_hal::ifc::eqe::{port_change, EventType};
 use cxu_hal::ifc::{CmdStatus, Opcode};
-use cxu_hal::pci::wait_eventfd;
+use cxu_hal::os::wait_eventfd;
 use cxu_hal::PciFunction;
 use cxu_qemu::model::{syndrome, Profile};
 

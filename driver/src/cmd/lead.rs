@@ -45,6 +45,19 @@ use crate::sync::{
     lock, park_timeout, spin_hint, try_lock, yield_hint, AtomicBool, AtomicU32, Mutex, Ordering,
 };
 
+/// A waiter whose command is not back tries to lead a session at every this
+/// many looks, not at each: an empty session still takes the consumer's lock
+/// and reads the EQE the device is about to write, lines the device and the
+/// other waiters then have to take back; followers complete from their own
+/// entries meanwhile, within the run-ahead bound. (A/B, 2 x 3 alternated
+/// runs: events at >= 0.8 of polling at 21 of 30 points, against 12 when
+/// every look led.)
+#[cfg(not(cxu_driver_loom))]
+const LEAD_EVERY: u32 = 8;
+/// Under loom every look leads: the looks in between change no state.
+#[cfg(cxu_driver_loom)]
+const LEAD_EVERY: u32 = 1;
+
 /// The event queue as its consumers see it.
 pub(crate) trait EventRing: Send {
     /// Consumes the EQEs software owns now, at most one polling budget, and
@@ -368,7 +381,7 @@ impl Core {
                     return done(slept);
                 }
             }
-            if lead.try_lead(self, entries).is_some() {
+            if checks % LEAD_EVERY == 0 && lead.try_lead(self, entries).is_some() {
                 // Just drained the EQ: its own entry may be back before its
                 // EQE is written; take it (a session began, so this is
                 // within the bound whatever the followers' count says).

@@ -465,11 +465,11 @@ mod tests {
         // Distinct eventfds, usable with wait_eventfd.
         fds[1].write(1).unwrap();
         assert_eq!(
-            crate::pci::wait_eventfd(&fds[1], Some(std::time::Duration::ZERO)).unwrap(),
+            crate::os::wait_eventfd(&fds[1], Some(std::time::Duration::ZERO)).unwrap(),
             Some(1)
         );
         assert_eq!(
-            crate::pci::wait_eventfd(&fds[0], Some(std::time::Duration::ZERO)).unwrap(),
+            crate::os::wait_eventfd(&fds[0], Some(std::time::Duration::ZERO)).unwrap(),
             None
         );
     }

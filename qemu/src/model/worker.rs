@@ -32,7 +32,7 @@ impl Inner {
     pub(super) fn timer(self: Arc<Self>) {
         // A firmware latency of 10 us must not become 60 (the default 50 us
         // of timer slack on the condvar's timed wait).
-        if let Err(e) = cxu_hal::pci::set_thread_timer_slack(1) {
+        if let Err(e) = cxu_hal::os::set_thread_timer_slack(1) {
             tracing::debug!(error = %e, "firmware timer keeps the default timer slack");
         }
         // Runs until Device::drop stops the engine; the Arc keeps Inner alive.

@@ -11,6 +11,10 @@
 //! microseconds and then yields between scans, so that on a machine with
 //! fewer cores than threads it leaves the in-process device its CPU: the
 //! limit is what the device can do, not what a spinning thread lets it do.
+//!
+//! [`DeviceAlone::run_threads`] runs the same submitter from several threads,
+//! each on slots of its own: the driver's thread structure without the
+//! driver (issue 17 part 4's diagnostic, not the limit).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,23 +24,16 @@ use cxu_hal::ifc::cmd_entry::{self as ce, CmdEntry, INLINE_SIZE, OUT_INLINE, STA
 use cxu_hal::ifc::commands::hca::FunctionIn;
 use cxu_hal::ifc::iseg::{self, CmdqGeometry, NicInterface};
 use cxu_hal::ifc::mailbox::{self as mb, BlockCtrl, BLOCK_ALIGN, BLOCK_SIZE};
-use cxu_hal::ifc::DeliveryStatus;
+use cxu_hal::ifc::{DeliveryStatus, Opcode};
 use cxu_hal::{Mmio, PciFunction};
 
+use super::alone_loop::{self, slots, Completions, Run, STALL};
 use super::cpu;
 use super::error::{self, BenchError};
-use super::latency::Latency;
-use super::load::{Measured, Window, Workload};
+use super::load::{self, Measured, Window, Workload};
 
 /// Output blocks reserved per slot (QUERY_HCA_CAP needs 8).
 const BLOCKS_PER_SLOT: usize = 8;
-/// No completion for this long: the device is stuck.
-const STALL: Duration = Duration::from_secs(5);
-/// How long the submitter spins without a completion before it yields the
-/// CPU between scans. Longer than a command of the in-process device takes
-/// (about 1 us), short enough not to starve the device's own threads when
-/// they share the CPUs with it.
-const IDLE_SPIN: Duration = Duration::from_micros(20);
 /// How long firmware may stay `initializing`.
 const BOOT_WAIT: Duration = Duration::from_secs(10);
 
@@ -135,7 +132,7 @@ impl DeviceAlone {
 
     /// Writes `w` into `slot` (the device does not own it yet): the entry
     /// without its ownership byte, and the output chain's control parts.
-    fn write_entry(&self, slot: u32, w: &Workload) -> Result<(), BenchError> {
+    pub(super) fn write_entry(&self, slot: u32, w: &Workload) -> Result<(), BenchError> {
         if w.msg.len() > INLINE_SIZE {
             return Err(raw(
                 "input mailboxes are not supported by the device-alone submitter",
@@ -225,71 +222,98 @@ impl DeviceAlone {
         for s in 0..depth {
             self.write_entry(s, w)?;
         }
-        let view = self.page.view();
-        let mut posted = vec![Instant::now(); depth as usize];
+        let mut polled = Polled {
+            alone: self,
+            view: self.page.view(),
+        };
         // CPU over the whole run (warm-up and drain included) over every
         // command of it: reading the clocks at the window's edges would stall
         // the one submitting thread inside the window.
         let cpu0 = cpu::sample();
-        let mut all: u64 = 0;
+        let run = alone_loop::measure(&mut polled, slots(0, depth), None, win, w.opcode)?;
+        Ok(Run::measured(vec![run], win, &cpu0))
+    }
+
+    /// The device alone with the driver's thread structure (issue 17 part
+    /// 4's diagnostic): `threads` submitters, each keeping its own share of
+    /// `depth` (at most the regular slots) in flight on slots no other
+    /// thread touches, exactly as [`DeviceAlone::run`] does with all of
+    /// them, counted together over one window.
+    pub(crate) fn run_threads(
+        &self,
+        w: &Workload,
+        threads: u32,
+        depth: u32,
+        win: Window,
+    ) -> Result<Measured, BenchError> {
+        let depth = depth.clamp(1, self.regular_slots());
+        if threads == 0 || threads > depth {
+            return Err(BenchError::Options(format!(
+                "the device alone cannot keep {threads} threads busy on {depth} slots"
+            )));
+        }
         for s in 0..depth {
-            posted[s as usize] = Instant::now();
-            self.ring(s, &view)?;
+            self.write_entry(s, w)?;
         }
-        let from = Instant::now() + win.warmup;
-        let to = from + win.measure;
-        let mut live: u64 = (1u64 << depth) - 1;
-        let mut samples = Vec::with_capacity(1 << 17);
-        let mut last = Instant::now();
-        let mut idle_since: Option<Instant> = None;
-        while live != 0 {
-            let mut bits = live;
-            let mut any = false;
-            while bits != 0 {
-                let s = bits.trailing_zeros();
-                bits &= bits - 1;
-                if !self.done(s, &view)? {
-                    continue;
-                }
-                any = true;
-                all += 1;
-                let now = Instant::now();
-                last = now;
-                if now >= from && now < to {
-                    samples.push(
-                        u64::try_from((now - posted[s as usize]).as_nanos()).unwrap_or(u64::MAX),
-                    );
-                }
-                if now >= to {
-                    live &= !(1u64 << s);
-                } else {
-                    posted[s as usize] = now;
-                    self.ring(s, &view)?;
-                }
-            }
-            if any {
-                idle_since = None;
-                continue;
-            }
-            // Nothing done: spin a little, then yield, so that the device's
-            // workers get a CPU on a machine with fewer cores than threads.
-            let now = Instant::now();
-            let since = *idle_since.get_or_insert(now);
-            if now - since < IDLE_SPIN {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-            if now - last > STALL {
-                return Err(raw(format!("{}: no completion for {STALL:?}", w.opcode)));
-            }
-        }
-        Ok(Measured {
-            completed: samples.len() as u64,
-            elapsed: win.measure,
-            latency: Latency::from_samples(&mut samples),
-            cpu: cpu::sample_end().since(&cpu0),
-            cpu_commands: all,
-        })
+        // CPU over the whole run, as `run` counts it.
+        let cpu0 = cpu::sample();
+        let runs = self.submitters(&load::shares(depth, threads), win, w.opcode)?;
+        Ok(Run::measured(runs, win, &cpu0))
+    }
+
+    /// One submitter per share, each on the next `share` slots from slot 0
+    /// (their entries written), over one window opened when they start.
+    pub(super) fn submitters(
+        &self,
+        shares: &[u32],
+        win: Window,
+        opcode: Opcode,
+    ) -> Result<Vec<Run>, BenchError> {
+        let start = Instant::now();
+        let results: Vec<Result<Run, BenchError>> = std::thread::scope(|scope| {
+            let mut first = 0;
+            let handles: Vec<_> = shares
+                .iter()
+                .map(|&n| {
+                    let mine = slots(first, n);
+                    first += n;
+                    scope.spawn(move || {
+                        let mut polled = Polled {
+                            alone: self,
+                            view: self.page.view(),
+                        };
+                        alone_loop::measure(&mut polled, mine, Some(start), win, opcode)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(raw("a device-alone thread panicked")))
+                })
+                .collect()
+        });
+        results.into_iter().collect()
+    }
+}
+
+/// The polled device alone's completions: every live slot's ownership byte.
+struct Polled<'a> {
+    alone: &'a DeviceAlone,
+    view: DmaView<'a>,
+}
+
+impl Completions for Polled<'_> {
+    fn ring(&self, slot: u32) -> Result<(), BenchError> {
+        self.alone.ring(slot, &self.view)
+    }
+
+    fn look(&mut self, live: u64) -> Result<(u64, bool), BenchError> {
+        Ok((live, false))
+    }
+
+    fn done(&self, slot: u32) -> Result<bool, BenchError> {
+        self.alone.done(slot, &self.view)
     }
 }

@@ -10,14 +10,14 @@
 //! written once; a command costs one ownership store and one doorbell write),
 //! except that completions are *found through the EQ*: it consumes EQEs
 //! (owner bit, then the slot vector), reports the consumer index every 128,
-//! spins for [`IDLE_SPIN`] and then yields while none comes, and after
-//! [`IDLE_SLEEP`] without one arms the EQ and sleeps on the vector's
-//! eventfd, as an interrupt-driven driver does. One thread, no slot
-//! allocation, no tokens, no copies.
+//! spins and then yields while none comes, and after [`IDLE_SLEEP`] without
+//! one arms the EQ and sleeps on the vector's eventfd, as an interrupt-driven
+//! driver does. One thread, no slot allocation, no tokens, no copies. The
+//! loop itself is the polled one's ([`super::alone_loop`]).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cxu_dma::{fence, DmaContext, DmaRegion, PageSize};
 use cxu_hal::ifc::cmd_entry::{self as ce, OUT_INLINE, STATUS_OWN_OFFSET};
@@ -31,9 +31,9 @@ use cxu_hal::ifc::{DeliveryStatus, Opcode};
 use cxu_hal::{EventFd, Mmio, PciFunction};
 use cxu_testkit::{DeviceMemory, Layout, Prepared, Submitter};
 
+use super::alone_loop::{self, slots, Completions, Run};
 use super::cpu;
 use super::error::{self, BenchError};
-use super::latency::Latency;
 use super::load::{Measured, Window, Workload};
 
 /// Output blocks per chain (QUERY_HCA_CAP needs 8; the page list fits one).
@@ -42,11 +42,6 @@ const CHAIN_BLOCKS: usize = 8;
 const FW_PAGES: usize = 256;
 /// EQ entries asked for (the kernel's command EQ: 32, so 256 with the spares).
 const EQ_NENT: u32 = 32;
-/// No completion for this long: the device is stuck.
-const STALL: Duration = Duration::from_secs(5);
-/// How long the submitter spins without an EQE before it yields between looks
-/// (as the polled device alone does).
-const IDLE_SPIN: Duration = Duration::from_micros(20);
 /// How long it keeps looking without an EQE before it arms the EQ and sleeps
 /// on the eventfd (the driver's waiters sleep after as long: `EVENT_IDLE`).
 const IDLE_SLEEP: Duration = Duration::from_micros(50);
@@ -259,72 +254,48 @@ impl EventsAlone {
         for p in &prepared {
             self.sub.write(p).map_err(kit("entry"))?;
         }
-        let mut ci = self.ci.load(Ordering::Relaxed);
-        let mut posted = vec![Instant::now(); depth as usize];
+        let mut eq = Eq {
+            alone: self,
+            ci: self.ci.load(Ordering::Relaxed),
+        };
         let cpu0 = cpu::sample();
-        let mut all: u64 = 0;
-        for s in 0..depth {
-            posted[s as usize] = Instant::now();
-            self.ring(s)?;
-        }
-        let from = Instant::now() + win.warmup;
-        let to = from + win.measure;
-        let mut live: u64 = (1u64 << depth) - 1;
-        let mut samples = Vec::with_capacity(1 << 17);
-        let mut last = Instant::now();
-        let mut idle_since: Option<Instant> = None;
-        while live != 0 {
-            if let Some(vector) = self.next_eqe(&mut ci)? {
-                idle_since = None;
-                let mut bits = u64::from(vector) & live;
-                while bits != 0 {
-                    let s = bits.trailing_zeros();
-                    bits &= bits - 1;
-                    self.check(s)?;
-                    all += 1;
-                    let now = Instant::now();
-                    last = now;
-                    if now >= from && now < to {
-                        samples.push(
-                            u64::try_from((now - posted[s as usize]).as_nanos())
-                                .unwrap_or(u64::MAX),
-                        );
-                    }
-                    if now >= to {
-                        live &= !(1u64 << s);
-                    } else {
-                        posted[s as usize] = now;
-                        self.ring(s)?;
-                    }
-                }
-                continue;
-            }
-            let now = Instant::now();
-            let since = *idle_since.get_or_insert(now);
-            if now - since < IDLE_SPIN {
-                std::hint::spin_loop();
-            } else if now - since < IDLE_SLEEP {
-                std::thread::yield_now();
-            } else {
-                // Nothing for a while: arm, look once more, sleep on the vector.
-                self.eq_doorbell(ci, true);
-                cxu_hal::pci::wait_eventfd(&self.fd, Some(SLEEP))
-                    .map_err(error::hal("EQ eventfd"))?;
-                idle_since = None;
-            }
-            if now - last > STALL {
-                return Err(raw(format!("{}: no completion for {STALL:?}", w.opcode)));
-            }
-        }
+        let run = alone_loop::measure(&mut eq, slots(0, depth), None, win, w.opcode)?;
         // Where the next point starts; the EQ armed meanwhile.
-        self.ci.store(ci, Ordering::Relaxed);
-        self.eq_doorbell(ci, true);
-        Ok(Measured {
-            completed: samples.len() as u64,
-            elapsed: win.measure,
-            latency: Latency::from_samples(&mut samples),
-            cpu: cpu::sample_end().since(&cpu0),
-            cpu_commands: all,
+        self.ci.store(eq.ci, Ordering::Relaxed);
+        self.eq_doorbell(eq.ci, true);
+        Ok(Run::measured(vec![run], win, &cpu0))
+    }
+}
+
+/// The events-mode device alone's completions: the slot vector of the next
+/// EQE (any EQE counts as the device being busy), from consumer index `ci`.
+struct Eq<'a> {
+    alone: &'a EventsAlone,
+    ci: u32,
+}
+
+impl Completions for Eq<'_> {
+    const SLEEP_AFTER: Duration = IDLE_SLEEP;
+
+    fn ring(&self, slot: u32) -> Result<(), BenchError> {
+        self.alone.ring(slot)
+    }
+
+    fn look(&mut self, live: u64) -> Result<(u64, bool), BenchError> {
+        Ok(match self.alone.next_eqe(&mut self.ci)? {
+            Some(vector) => (u64::from(vector) & live, true),
+            None => (0, false),
         })
+    }
+
+    fn done(&self, slot: u32) -> Result<bool, BenchError> {
+        self.alone.check(slot).map(|()| true)
+    }
+
+    /// Nothing for a while: arm, look once more, sleep on the vector.
+    fn sleep(&mut self) -> Result<(), BenchError> {
+        self.alone.eq_doorbell(self.ci, true);
+        cxu_hal::os::wait_eventfd(&self.alone.fd, Some(SLEEP)).map_err(error::hal("EQ eventfd"))?;
+        Ok(())
     }
 }

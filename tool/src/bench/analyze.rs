@@ -21,6 +21,8 @@ pub(crate) const MIN_FRACTION_SLOW_FW: f64 = 0.95;
 pub(crate) const MAX_EVENTS_CPU_SHARE: f64 = 0.25;
 /// Every polling point at zero firmware latency, against the device alone.
 pub(crate) const MIN_FRACTION_EVERY_POLLING: f64 = 0.6;
+/// Its target's name: the table prints [`same_threads`] under it.
+pub(crate) const EVERY_POLLING_POINT: &str = "share of the device alone, every polling point";
 /// Issue 17 part 3: events mode's throughput over polling mode's, every point.
 pub(crate) const MIN_EVENTS_OVER_POLLING: f64 = 0.8;
 
@@ -61,8 +63,14 @@ fn paired(a: &[f64], a_kept: f64, b: &[f64], b_kept: f64) -> Option<f64> {
     Some(r[r.len() / 2])
 }
 
-/// Lock-free against the baselines and the device alone, per lock-free point.
-pub(crate) fn comparisons(points: &[Point], alone: &[AlonePoint]) -> Vec<Comparison> {
+/// Lock-free against the baselines and the device alone (and, for a polling
+/// point with 2+ threads, the device alone with as many: `alone_threads`),
+/// per lock-free point.
+pub(crate) fn comparisons(
+    points: &[Point],
+    alone: &[AlonePoint],
+    alone_threads: &[AlonePoint],
+) -> Vec<Comparison> {
     points
         .iter()
         .filter(|p| p.policy == PolicyKind::LockFree)
@@ -77,9 +85,19 @@ pub(crate) fn comparisons(points: &[Point], alone: &[AlonePoint]) -> Vec<Compari
                     && a.fw_latency_us == lf.fw_latency_us
             });
             let alone_cps = alone.map(|a| a.commands_per_sec);
+            let same = alone_threads.iter().find(|a| {
+                lf.mode == ModeKind::Polling
+                    && a.command == lf.command
+                    && a.threads == lf.threads
+                    && a.depth == lf.depth
+                    && a.fw_latency_us == lf.fw_latency_us
+            });
             let over = |den: Option<(&[f64], f64)>| {
                 den.and_then(|(r, kept)| paired(&lf.repeats, lf.commands_per_sec, r, kept))
             };
+            fn of_alone(a: &AlonePoint) -> (&[f64], f64) {
+                (a.repeats.as_slice(), a.commands_per_sec)
+            }
             fn of_point(p: &Option<Point>) -> Option<(&[f64], f64)> {
                 p.as_ref()
                     .map(|p| (p.repeats.as_slice(), p.commands_per_sec))
@@ -104,7 +122,9 @@ pub(crate) fn comparisons(points: &[Point], alone: &[AlonePoint]) -> Vec<Compari
                     .filter(|k| k.latency.p50_ns > 0)
                     .map(|k| lf.latency.p50_ns as f64 / k.latency.p50_ns as f64),
                 alone_cps,
-                fraction_of_alone: over(alone.map(|a| (a.repeats.as_slice(), a.commands_per_sec))),
+                fraction_of_alone: over(alone.map(of_alone)),
+                alone_same_threads_cps: same.map(|a| a.commands_per_sec),
+                fraction_of_alone_same_threads: over(same.map(of_alone)),
                 events_over_polling: over(of_point(&polling)),
                 overhead_ns: alone_cps
                     .filter(|a| *a > 0.0 && lf.commands_per_sec > 0.0)
@@ -351,7 +371,7 @@ fn issue17_targets(cmp: &[Comparison], points: &[Point]) -> Vec<Target> {
         false,
     ));
     out.push(target(
-        "share of the device alone, every polling point".to_string(),
+        EVERY_POLLING_POINT.to_string(),
         "lock-free throughput >= 60% of the device alone at every (threads, depth), firmware latency 0",
         cmp.iter()
             .filter(|c| c.mode == ModeKind::Polling && c.fw_latency_us == 0)
@@ -361,6 +381,19 @@ fn issue17_targets(cmp: &[Comparison], points: &[Point]) -> Vec<Target> {
         false,
     ));
     out
+}
+
+/// Part 4's diagnostic, per polling point with 2+ threads at firmware latency
+/// 0: (label, share of the device alone, share of the device alone with the
+/// same threads).
+pub(crate) fn same_threads(cmp: &[Comparison]) -> Vec<(String, Option<f64>, f64)> {
+    cmp.iter()
+        .filter(|c| c.mode == ModeKind::Polling && c.fw_latency_us == 0 && c.threads > 1)
+        .filter_map(|c| {
+            c.fraction_of_alone_same_threads
+                .map(|f| (fw_label(c), c.fraction_of_alone, f))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -394,6 +427,7 @@ mod tests {
         AlonePoint {
             command: CommandKind::Nop,
             fw_latency_us: 0,
+            threads: 1,
             depth,
             effective_depth: depth.min(31),
             commands_per_sec: cps,
@@ -452,7 +486,7 @@ mod tests {
         ];
         let mut al = vec![alone(31, 100_000.0, 0), alone(1, 2_000.0, 0)];
         al[0].fw_latency_us = 100;
-        let c = comparisons(&points, &al);
+        let c = comparisons(&points, &al, &[]);
         let find = |m: ModeKind, fw: u64, d: u32| {
             c.iter()
                 .find(|x| x.mode == m && x.fw_latency_us == fw && x.depth == d)
@@ -499,7 +533,7 @@ mod tests {
         ];
         let mut al = alone(4, 1000.0, 0);
         al.repeats = vec![2000.0, 1000.0, 2000.0];
-        let c = comparisons(&points, &[al]);
+        let c = comparisons(&points, &[al], &[]);
         let ev = c.iter().find(|x| x.mode == Events).unwrap();
         assert_eq!(ev.events_over_polling, Some(0.9));
         let pol = c.iter().find(|x| x.mode == Polling).unwrap();
@@ -512,6 +546,68 @@ mod tests {
         // Without the repeats, the kept throughputs' ratio.
         assert_eq!(paired(&[], 460.0, &[], 1000.0), Some(0.46));
         assert_eq!(paired(&[1.0], 1.0, &[], 0.0), None);
+    }
+
+    /// Part 4's diagnostic: a polling point with 2+ threads against the
+    /// device alone with as many threads, its repeats paired as every ratio's
+    /// are; the target stays judged against the one-thread device alone, and
+    /// neither events mode nor one thread gets the diagnostic.
+    #[test]
+    fn polling_is_also_compared_with_the_device_alone_with_the_same_threads() {
+        use ModeKind::{Events, Polling};
+        let with = |mut p: Point, repeats: [f64; 3]| {
+            p.repeats = repeats.to_vec();
+            p.commands_per_sec = repeats[1];
+            p
+        };
+        let points = vec![
+            with(
+                point(PolicyKind::LockFree, 2, 2, 0.0, 0),
+                [500.0, 300.0, 520.0],
+            ),
+            with(
+                point(PolicyKind::LockFree, 1, 2, 0.0, 0),
+                [900.0, 900.0, 900.0],
+            ),
+            at(
+                with(
+                    point(PolicyKind::LockFree, 2, 2, 0.0, 0),
+                    [400.0, 400.0, 400.0],
+                ),
+                Events,
+                0,
+                None,
+            ),
+        ];
+        let mut one = alone(2, 1000.0, 0);
+        one.repeats = vec![1000.0, 1000.0, 1000.0];
+        let same = |threads: u32, repeats: [f64; 3]| {
+            let mut a = alone(2, repeats[1], 0);
+            a.threads = threads;
+            a.repeats = repeats.to_vec();
+            a
+        };
+        // Another thread count's must not be taken for it.
+        let thr = vec![same(4, [1.0, 1.0, 1.0]), same(2, [550.0, 600.0, 500.0])];
+        let c = comparisons(&points, &[one], &thr);
+        let find = |m: ModeKind, t: u32| c.iter().find(|x| x.mode == m && x.threads == t).unwrap();
+        let two = find(Polling, 2);
+        // 500/550, 300/600, 520/500: the median 0.91 (the medians' ratio: 0.5).
+        assert_eq!(two.alone_same_threads_cps, Some(600.0));
+        let f = two.fraction_of_alone_same_threads.unwrap();
+        assert!((f - 500.0 / 550.0).abs() < 1e-12, "{f}");
+        assert_eq!(two.fraction_of_alone, Some(0.5));
+        assert_eq!(find(Polling, 1).fraction_of_alone_same_threads, None);
+        assert_eq!(find(Events, 2).fraction_of_alone_same_threads, None);
+        // The target is the one-thread device alone's; the line beside it
+        // gives both shares of each polling point with 2+ threads.
+        let t = targets(&c, &[], &points);
+        let every = t.iter().find(|x| x.name == EVERY_POLLING_POINT).unwrap();
+        assert_eq!((every.met, every.worst), (Some(false), Some(0.5)));
+        let line = same_threads(&c);
+        assert_eq!(line.len(), 1, "{line:?}");
+        assert_eq!(line[0].0, "NOP fw 0us 2thr d2");
+        assert_eq!((line[0].1, line[0].2), (Some(0.5), f));
     }
 
     /// On the embedded model the model's firmware threads are the device's
@@ -550,7 +646,7 @@ mod tests {
                 16_000.0,
             ),
         ];
-        let t = targets(&comparisons(&points, &[]), &[], &points);
+        let t = targets(&comparisons(&points, &[], &[]), &[], &points);
         let by = |n: &str| t.iter().find(|x| x.name.starts_with(n)).unwrap();
         let process = by("CPU per command, events over polling");
         assert_eq!((process.met, process.worst), (Some(false), Some(0.5)));
@@ -566,7 +662,7 @@ mod tests {
             point(PolicyKind::LockFree, 1, 1, 100_000.0, 900),
         ];
         let al = vec![alone(32, 500_000.0, 0), alone(1, 200_000.0, 450)];
-        let c = comparisons(&points, &al);
+        let c = comparisons(&points, &al, &[]);
         assert_eq!(c.len(), 2, "one per lock-free point");
         let c32 = &c[0];
         assert_eq!(c32.lock_free_over_mutex, Some(4.0));
@@ -609,7 +705,7 @@ mod tests {
             point(PolicyKind::LockFree, 4, 32, 300_000.0, 0),
             point(PolicyKind::Mutex, 4, 32, 100_000.0, 0),
         ];
-        let c = comparisons(&points, &[]);
+        let c = comparisons(&points, &[], &[]);
         let t = targets(&c, &[], &points);
         let m = t
             .iter()

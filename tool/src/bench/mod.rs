@@ -18,11 +18,13 @@
 //!
 //! Output: a table on `out`, a JSON report and an SVG plot of throughput
 //! against depth. Files: [`report`] (the data), `load` (the driver's load),
-//! `kernel` (the kernel's design), `alone`, `pingpong`, `memory`, `cpu`,
-//! `analyze` (ratios, targets), `table`, `plot`, `error`.
+//! `kernel` (the kernel's design), `alone` and `alone_events` (the device
+//! alone, polled and through an EQ, one loop: `alone_loop`), `pingpong`,
+//! `memory`, `cpu`, `analyze` (ratios, targets), `table`, `plot`, `error`.
 
 mod alone;
 mod alone_events;
+mod alone_loop;
 mod analyze;
 mod cpu;
 mod error;
@@ -312,6 +314,7 @@ struct Results {
     points: Vec<Point>,
     alone: Vec<AlonePoint>,
     alone_events: Vec<AlonePoint>,
+    alone_same_threads: Vec<AlonePoint>,
 }
 
 /// The device-alone limits a sweep runs beside the driver, each on its own
@@ -389,10 +392,23 @@ fn sweep_depth(
 ) -> Result<(), BenchError> {
     let mut alone_runs = Vec::new();
     let mut alone_ev_runs = Vec::new();
+    // The device alone with the same threads, beside each polling point
+    // with 2+ threads (part 4's diagnostic).
+    let same_threads: Vec<u32> = if opts.modes.contains(&ModeKind::Polling) {
+        opts.threads
+            .iter()
+            .copied()
+            .filter(|&t| t > 1 && t <= depth)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut alone_thr_runs: Vec<Vec<AlonePoint>> = vec![Vec::new(); same_threads.len()];
     let mut runs: Vec<Vec<Point>> = Vec::new();
-    let alone_point = |m: &Measured, slots: u32| AlonePoint {
+    let alone_point = |m: &Measured, slots: u32, threads: u32| AlonePoint {
         command: cmd,
         fw_latency_us: fw_us,
+        threads,
         depth,
         effective_depth: depth.min(slots),
         commands_per_sec: m.throughput(),
@@ -414,12 +430,12 @@ fn sweep_depth(
         if let Some((a, _)) = alone.events {
             let m = a.run(w, depth, win)?;
             logged(&m, "device alone, events");
-            alone_ev_runs.push(alone_point(&m, a.regular_slots()));
+            alone_ev_runs.push(alone_point(&m, a.regular_slots(), 1));
         }
         if let Some((a, _)) = alone.polled {
             let m = a.run(w, depth, win)?;
             logged(&m, "device alone");
-            alone_runs.push(alone_point(&m, a.regular_slots()));
+            alone_runs.push(alone_point(&m, a.regular_slots(), 1));
         }
         // A point's two modes one after the other: their ratio (events over
         // polling, issue 17 part 3) pairs figures taken a fraction of a
@@ -429,6 +445,13 @@ fn sweep_depth(
         for &threads in &opts.threads {
             if threads > depth {
                 continue;
+            }
+            // Right before the points it is compared with, likewise.
+            let same = same_threads.iter().position(|&t| t == threads);
+            if let (Some(i), Some((a, _))) = (same, alone.polled) {
+                let m = a.run_threads(w, threads, depth, win)?;
+                logged(&m, "device alone, same threads");
+                alone_thr_runs[i].push(alone_point(&m, a.regular_slots(), threads));
             }
             for &policy in &opts.policies {
                 for &mode in &opts.modes {
@@ -444,22 +467,21 @@ fn sweep_depth(
             }
         }
     }
-    res.alone.extend(kept(
-        &alone_runs,
-        |a| a.commands_per_sec,
-        |a, s, r| {
-            a.spread = s;
-            a.repeats = r;
-        },
-    ));
-    res.alone_events.extend(kept(
-        &alone_ev_runs,
-        |a| a.commands_per_sec,
-        |a, s, r| {
-            a.spread = s;
-            a.repeats = r;
-        },
-    ));
+    let kept_alone = |runs: &[AlonePoint]| {
+        kept(
+            runs,
+            |a| a.commands_per_sec,
+            |a, s, r| {
+                a.spread = s;
+                a.repeats = r;
+            },
+        )
+    };
+    res.alone.extend(kept_alone(&alone_runs));
+    res.alone_events.extend(kept_alone(&alone_ev_runs));
+    for r in &alone_thr_runs {
+        res.alone_same_threads.extend(kept_alone(r));
+    }
     for r in &runs {
         res.points.extend(kept(
             r,
@@ -622,7 +644,7 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
         }),
         _ => None,
     };
-    let comparisons = analyze::comparisons(&res.points, &res.alone);
+    let comparisons = analyze::comparisons(&res.points, &res.alone, &res.alone_same_threads);
     let depth1 = analyze::depth1(&res.points, &res.alone, ping_pong.map(|p| p.used_ns));
     let targets = analyze::targets(&comparisons, &depth1, &res.points);
     let report = Report {
@@ -639,6 +661,7 @@ pub fn run(opts: &BenchOpts, out: &mut dyn Write) -> Result<Report, BenchError> 
         ping_pong,
         alone: res.alone,
         alone_events: res.alone_events,
+        alone_same_threads: res.alone_same_threads,
         points: res.points,
         comparisons,
         depth1,

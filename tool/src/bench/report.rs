@@ -161,6 +161,9 @@ pub struct AlonePoint {
     pub command: CommandKind,
     /// The model's firmware latency for the command, in us.
     pub fw_latency_us: u64,
+    /// Submitting threads, each on its own slots (1 but in
+    /// [`Report::alone_same_threads`]).
+    pub threads: u32,
     /// Commands in flight asked for.
     pub depth: u32,
     /// Commands in flight kept (at most the regular slots).
@@ -209,6 +212,12 @@ pub struct Comparison {
     pub alone_cps: Option<f64>,
     /// lock-free / device alone.
     pub fraction_of_alone: Option<f64>,
+    /// The device alone with the same threads at the same depth (polling
+    /// points with 2+ threads): see [`Report::alone_same_threads`].
+    pub alone_same_threads_cps: Option<f64>,
+    /// lock-free / the device alone with the same threads: a diagnostic
+    /// beside `fraction_of_alone`, which the targets are judged by.
+    pub fraction_of_alone_same_threads: Option<f64>,
     /// An events-mode point over the polling one at the same (threads,
     /// depth, firmware latency); `None` for polling points.
     pub events_over_polling: Option<f64>,
@@ -324,6 +333,12 @@ pub struct Report {
     /// The device alone in events mode: completions found through an EQ,
     /// sleeping on the MSI-X eventfd when none comes (`alone_events`).
     pub alone_events: Vec<AlonePoint>,
+    /// The device alone with the driver's thread structure, beside every
+    /// polling point with 2+ threads: that many bare submitters, each
+    /// keeping its own share of the depth in flight on slots of its own.
+    /// A diagnostic (is a shortfall the driver's or the thread structure's
+    /// on this machine?); the targets are judged against `alone`.
+    pub alone_same_threads: Vec<AlonePoint>,
     /// Every driver point.
     pub points: Vec<Point>,
     /// Lock-free against the baselines.

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::analyze;
 use super::report::{Comparison, CpuPerCmd, Point, PolicyKind, Report, Spread};
 
 fn us(ns: u64) -> f64 {
@@ -66,7 +67,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(
             out,
-            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) cs/cmd | mutex kcmd/s [min-max]    CPU  LF/mutex | kernel kcmd/s [min-max]    p50 us    CPU  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd"
+            "thr depth | lock-free kcmd/s [min-max]     p50    p99  p99.9     max (us)  CPU us/cmd (model) cs/cmd | mutex kcmd/s [min-max]    CPU  LF/mutex | kernel kcmd/s [min-max]    p50 us    CPU  LF/kernel p50 ratio | alone kcmd/s [min-max]  LF/alone  overhead ns/cmd | alone same thr kcmd/s [min-max]  LF/same"
         )?;
         // One row per (threads, depth) measured with any policy.
         let mut keys: Vec<(u32, u32)> = Vec::new();
@@ -102,6 +103,12 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 .alone
                 .iter()
                 .find(|a| a.command == cmd && a.depth == depth && a.fw_latency_us == fw);
+            let same = r.alone_same_threads.iter().find(|a| {
+                a.command == cmd
+                    && a.threads == threads
+                    && a.depth == depth
+                    && a.fw_latency_us == fw
+            });
             row(
                 out,
                 threads,
@@ -111,7 +118,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     at(PolicyKind::Mutex),
                     at(PolicyKind::Kernel),
                 ],
-                alone.map(|a| a.spread),
+                [alone.map(|a| a.spread), same.map(|a| a.spread)],
                 c,
             )?;
         }
@@ -121,13 +128,18 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         "(* depth capped: one thread cannot hold more than the 31 regular slots; [min-max] = slowest and fastest of the repeats, the figure before it their median; \
          CPU = the whole process's CPU time per command in the window (the embedded model's firmware threads in parentheses; the rest is the driver's and the bench's threads, with the model's doorbell emulation); cs = context switches per command, all threads; \
          LF = lock-free; kernel = the kernel's design (one dispatcher thread, semaphore, a completion per command); p50 ratio = LF median latency / kernel's; \
-         alone = the device alone at that depth; overhead = 1/LF - 1/alone per command)"
+         alone = the device alone at that depth; overhead = 1/LF - 1/alone per command; \
+         alone same thr = the device alone with the point's threads, each on its own slots (polling, 2+ threads; a diagnostic: the targets are judged against alone))"
     )?;
     for (points, title) in [
         (&r.alone, "device alone (no driver: prebuilt entries, one thread)"),
         (
             &r.alone_events,
             "device alone, events mode (no driver: completions found through the EQ, sleeping on the MSI-X eventfd when idle)",
+        ),
+        (
+            &r.alone_same_threads,
+            "device alone, same threads (no driver: each thread keeps its share of the depth on its own slots)",
         ),
     ] {
         if points.is_empty() {
@@ -137,14 +149,15 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "{title}")?;
         writeln!(
             out,
-            "command                        fw us depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model) cs/cmd"
+            "command                        fw us thr depth   kcmd/s [min-max]          p50     p99   p99.9     max (us)  CPU us/cmd (model) cs/cmd"
         )?;
         for a in points {
             writeln!(
                 out,
-                "{:<30} {:>5} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}  {}",
+                "{:<30} {:>5} {:>3} {:>5} {:>8.1} {:<18} {:>7.2} {:>7.2} {:>7.2} {:>8.1}  {}",
                 a.command.label(),
                 a.fw_latency_us,
+                a.threads,
                 a.depth,
                 a.commands_per_sec / 1000.0,
                 range(a.spread),
@@ -190,6 +203,7 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "targets")?;
+    let same = analyze::same_threads(&r.comparisons);
     for t in &r.targets {
         let verdict = match t.met {
             Some(true) => "MET   ",
@@ -203,6 +217,16 @@ pub(crate) fn print(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             t.goal,
             opt(t.worst, 0, 2)
         )?;
+        if t.name == analyze::EVERY_POLLING_POINT && !same.is_empty() {
+            writeln!(
+                out,
+                "         per point with 2+ threads, polling / device alone, and / device alone with the same threads (diagnostic, not the target): {}",
+                same.iter()
+                    .map(|(l, one, thr)| format!("{l}: {}, {thr:.2}", opt(*one, 0, 2)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )?;
+        }
     }
     Ok(())
 }
@@ -255,12 +279,20 @@ fn kcps(p: Option<&Point>, width: usize) -> String {
     }
 }
 
+/// A device-alone figure and its spread, in kcmd/s.
+fn alone_cell(cps: Option<f64>, spread: Option<Spread>) -> String {
+    match (cps, spread) {
+        (Some(v), Some(s)) => format!("{:.1} {}", v / 1000.0, range(s)),
+        _ => "-".to_string(),
+    }
+}
+
 fn row(
     out: &mut dyn Write,
     threads: u32,
     depth: u32,
     [lf, mutex, kernel]: [Option<&Point>; 3],
-    alone: Option<Spread>,
+    [alone, same]: [Option<Spread>; 2],
     c: Option<&Comparison>,
 ) -> std::io::Result<()> {
     let capped = lf
@@ -276,7 +308,7 @@ fn row(
     let cpu = format!("{:>25}", cpu_cell(lf.and_then(|p| p.cpu)));
     writeln!(
         out,
-        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>6} {:>9} | {:>23} {:>9} {:>6} {:>10} {:>9} | {:>22} {:>9} {:>16}",
+        "{:>3} {:>5} | {:>26} {} {} {} {:>7}  {} | {:>22} {:>6} {:>9} | {:>23} {:>9} {:>6} {:>10} {:>9} | {:>22} {:>9} {:>16} | {:>31} {:>8}",
         threads,
         depth,
         kcps(lf, 26),
@@ -293,12 +325,11 @@ fn row(
         opt(process_us(kernel), 6, 2),
         opt(c.and_then(|c| c.lock_free_over_kernel), 10, 2),
         opt(c.and_then(|c| c.p50_over_kernel), 9, 2),
-        match (c.and_then(|c| c.alone_cps), alone) {
-            (Some(v), Some(s)) => format!("{:.1} {}", v / 1000.0, range(s)),
-            _ => "-".to_string(),
-        },
+        alone_cell(c.and_then(|c| c.alone_cps), alone),
         opt(c.and_then(|c| c.fraction_of_alone), 9, 2),
         opt(c.and_then(|c| c.overhead_ns), 16, 0),
+        alone_cell(c.and_then(|c| c.alone_same_threads_cps), same),
+        opt(c.and_then(|c| c.fraction_of_alone_same_threads), 8, 2),
     )
 }
 

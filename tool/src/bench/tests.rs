@@ -94,6 +94,24 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
         r.alone_events
     );
     assert!(shown.contains("device alone, events mode"), "{shown}");
+    // Beside each polling point with 2+ threads (depth 4, 2 threads, per
+    // command): the device alone with as many threads, and the ratio to it.
+    assert_eq!(r.alone_same_threads.len(), 2, "{:?}", r.alone_same_threads);
+    for a in &r.alone_same_threads {
+        assert_eq!((a.threads, a.depth, a.spread.runs), (2, 4, 1), "{a:?}");
+        assert!(a.commands_per_sec > 0.0, "{a:?}");
+    }
+    for c in &r.comparisons {
+        let same = c.mode == ModeKind::Polling && c.threads == 2;
+        assert_eq!(c.fraction_of_alone_same_threads.is_some(), same, "{c:?}");
+    }
+    assert!(shown.contains("device alone, same threads"), "{shown}");
+    assert!(
+        shown.contains(
+            "device alone with the same threads (diagnostic, not the target): NOP fw 0us 2thr d4: "
+        ),
+        "{shown}"
+    );
     // The device alone's CPU covers its whole run: it completed commands.
     assert!(
         r.alone
@@ -128,6 +146,7 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
         serde_json::from_str(&std::fs::read_to_string(&opts.json).unwrap()).unwrap();
     assert_eq!(json["points"].as_array().unwrap().len(), r.points.len());
     assert_eq!(json["points"][0]["mode"], "polling");
+    assert_eq!(json["alone_same_threads"][0]["threads"], 2);
     assert!(json["machine"]["cpus"].as_u64().unwrap() >= 1);
 
     let table = String::from_utf8(table).unwrap();
@@ -299,6 +318,55 @@ fn the_kernel_design_reports_a_dead_device_instead_of_hanging() {
             r.map(|m| m.completed)
         );
     }
+}
+
+/// The device alone with the driver's thread structure: each thread keeps
+/// only its own slots busy, and every command posted is completed. Each
+/// slot's NOP carries its own op_mod, which the model counts per op_mod as it
+/// answers: a thread's completions must be exactly the model's answers on its
+/// slots, and no other slot (nor any doorbell bit the model had to ignore)
+/// may show up.
+#[test]
+fn the_device_alone_with_threads_keeps_each_to_its_own_slots() {
+    use cxu_hal::ifc::InHeader;
+    let f = model(None);
+    let ctl = f.control();
+    let a = DeviceAlone::open(f.clone()).expect("device alone");
+    let shares = [3, 2, 2, 1];
+    let tag = |slot: u32| 100 + slot as u16;
+    for slot in 0..shares.iter().sum() {
+        let mut msg = nop_in().to_vec();
+        InHeader::new(Opcode::NOP, tag(slot))
+            .encode_into(&mut msg)
+            .unwrap();
+        let w = Workload {
+            opcode: Opcode::NOP,
+            msg,
+            outlen: 16,
+        };
+        a.write_entry(slot, &w).unwrap();
+    }
+    let ignored = ctl.counters().doorbell_bits_ignored;
+    let win = Window {
+        warmup: Duration::from_millis(5),
+        measure: Duration::from_millis(50),
+    };
+    let runs = a.submitters(&shares, win, Opcode::NOP).expect("run");
+    let nops = ctl.history().nops_by_op_mod;
+    let answered = |slot: u32| nops.get(&tag(slot)).copied().unwrap_or(0);
+    assert_eq!(runs.len(), shares.len());
+    let mut first = 0;
+    for (run, &n) in runs.iter().zip(&shares) {
+        let mine = first..first + n;
+        assert_eq!(run.all, mine.clone().map(answered).sum::<u64>(), "{nops:?}");
+        assert!(mine.clone().all(|s| answered(s) > 0), "{nops:?}");
+        first += n;
+    }
+    assert!(
+        nops.keys().all(|k| (tag(0)..tag(first)).contains(k)),
+        "no other slot: {nops:?}"
+    );
+    assert_eq!(ctl.counters().doorbell_bits_ignored, ignored);
 }
 
 #[test]

@@ -24,7 +24,7 @@ use cxu_dma::{DmaContext, PageSize};
 use cxu_driver::{Device, DriverConfig, Mode, Queue, QueueConfig};
 use cxu_hal::ifc::eqe::EventType;
 use cxu_hal::ifc::{iseg, Opcode};
-use cxu_hal::pci::wait_eventfd;
+use cxu_hal::os::wait_eventfd;
 use cxu_hal::{EventFd, Mmio, PciFunction};
 use cxu_testkit::{msg, Layout, Prepared};
 

@@ -11,7 +11,8 @@ use cxu_hal::ifc::cmd_entry as ce;
 use cxu_hal::ifc::eq::{eq_doorbell_value, EqContext, EventMask, EQ_DOORBELL_ARM};
 use cxu_hal::ifc::eqe::{Eqe, EventType, EQE_SIZE, OWNER_OFFSET};
 use cxu_hal::ifc::{iseg, DeliveryStatus, Opcode};
-use cxu_hal::pci::{config, wait_eventfd};
+use cxu_hal::os::wait_eventfd;
+use cxu_hal::pci::config;
 use cxu_hal::PciFunction;
 
 use cxu_testkit::{chain, give_pages_msg, msg, write_blocks, Completion, Error, Layout, Prepared};
