@@ -9,9 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::queues::*;
+use common::send::*;
 use common::*;
 use cxu_hal::ifc::cqe;
-use cxu_hal::ifc::doorbell::{cq_arm_word, CQ_DB_REQ_NOT};
 use cxu_hal::ifc::eqe::EventType;
 use cxu_hal::ifc::wqe::{self, fm_ce_se, opcode};
 use cxu_hal::ifc::Opcode;
@@ -20,97 +20,6 @@ use cxu_hal::PciFunction;
 
 const SHORT: Duration = Duration::from_millis(30);
 const LONG: Duration = Duration::from_secs(5);
-/// Doorbell records: the CQ's at 0, the SQ's at 64 (send counter at +4).
-const CQ_DBR: usize = 0;
-const SQ_DBR: usize = 64;
-/// CQ of 4 entries, SQ of 8 basic blocks.
-const LOG_CQ: u8 = 2;
-const LOG_SQ: u8 = 3;
-
-struct Path {
-    s: Setup,
-    cqn: u32,
-    sqn: u32,
-}
-
-fn path() -> Path {
-    let s = setup();
-    // Software's initial CQEs: invalid opcode, owner 1.
-    for i in 0..(1usize << LOG_CQ) {
-        s.cqmem.write(i * 64 + 63, &[0xF1]);
-    }
-    let c = s.h.exec(
-        &cq_in(LOG_CQ, s.uar, s.eqn, &s.cqmem, s.dbr.addr(CQ_DBR)),
-        16,
-    );
-    c.ok();
-    let cqn = c.be32(0x08) & 0xFF_FFFF;
-    let q =
-        s.h.exec(&sq_in(LOG_SQ, s.uar, cqn, &s.wqmem, s.dbr.addr(SQ_DBR)), 16);
-    q.ok();
-    let sqn = q.be32(0x08) & 0xFF_FFFF;
-    s.h.exec(&modify(Opcode::MODIFY_SQ, sqn, 0, 1), 16).ok();
-    Path { s, cqn, sqn }
-}
-
-impl Path {
-    /// Writes a WQE's control segment at counter `pc` (ring position).
-    fn wqe(&self, pc: u16, op: u8, ds: u8, flags: u8) -> [u8; 8] {
-        self.wqe_for(pc, self.sqn, op, ds, flags)
-    }
-
-    fn wqe_for(&self, pc: u16, sqn: u32, op: u8, ds: u8, flags: u8) -> [u8; 8] {
-        let mut c = [0u8; wqe::CTRL_SEG_SIZE];
-        wqe::OPCODE.set(&mut c, op.into()).unwrap();
-        wqe::WQE_INDEX.set(&mut c, pc.into()).unwrap();
-        wqe::QPN.set(&mut c, sqn.into()).unwrap();
-        wqe::DS.set(&mut c, ds.into()).unwrap();
-        wqe::FM_CE_SE.set(&mut c, flags.into()).unwrap();
-        let at = usize::from(pc & ((1 << LOG_SQ) - 1)) * 64;
-        self.s.wqmem.write(at, &c);
-        c[..8].try_into().unwrap()
-    }
-
-    /// `mlx5e_notify_hw`: the producer counter in the doorbell record, then
-    /// the WQE's first 8 bytes to the BlueFlame register.
-    fn ring(&self, pc: u16, ctrl: [u8; 8]) {
-        self.s.dbr.write(SQ_DBR + 4, &u32::from(pc).to_be_bytes());
-        self.s.h.bar.write64_be(
-            u64::from(self.s.uar) * 4096 + 0x800,
-            u64::from_be_bytes(ctrl),
-        );
-    }
-
-    /// `mlx5_cq_arm`: the arm word in the record, then `{word, cqn}` at 0x20.
-    fn arm(&self, sn: u32, ci: u32) {
-        let word = cq_arm_word(sn, CQ_DB_REQ_NOT, ci);
-        self.s.dbr.write(CQ_DBR + 4, &word.to_be_bytes());
-        self.s.h.bar.write64_be(
-            u64::from(self.s.uar) * 4096 + 0x20,
-            (u64::from(word) << 32) | u64::from(self.cqn),
-        );
-    }
-
-    /// Software consumed CQEs up to `ci` (`mlx5_cq_set_ci`).
-    fn set_ci(&self, ci: u32) {
-        self.s.dbr.write(CQ_DBR, &(ci & 0xFF_FFFF).to_be_bytes());
-    }
-
-    /// (opcode, owner, wqe_counter, qpn) of CQE `i`.
-    fn cqe(&self, i: usize) -> (u8, u8, u16, u32) {
-        let b = self.s.cqmem.read((i % (1 << LOG_CQ)) * 64, 64);
-        (
-            cqe::opcode_of(b[cqe::OP_OWN_OFFSET]),
-            b[cqe::OP_OWN_OFFSET] & 1,
-            cqe::WQE_COUNTER.get(&b).unwrap() as u16,
-            cqe::QPN.get(&b).unwrap() as u32,
-        )
-    }
-
-    fn eqes(&self) -> u32 {
-        self.s.h.ctl.eqs()[0].producer_index
-    }
-}
 
 #[test]
 fn send_wqes_complete_and_an_armed_cq_fires_its_eq_once() {
@@ -254,63 +163,6 @@ fn a_full_cq_drops_and_a_bad_wqe_errors_the_sq() {
     assert_eq!(h.ctl.history().cqes_posted, before);
 }
 
-/// `mkey_7_0` of the test's memory key: an lkey is `index << 8 | key`.
-const KEY: u8 = 0x5A;
-
-/// CREATE_MKEY of a PA key over all memory on PD `pd` (as mlx5e's
-/// `mlx5e_create_mkey`); returns the full lkey.
-fn pa_mkey(h: &Harness, pd: u32) -> u32 {
-    use cxu_hal::ifc::commands::transport as t;
-    let mut m = msg(Opcode::CREATE_MKEY, 0, t::CREATE_MKEY_IN_SIZE);
-    let k = |f: cxu_hal::ifc::Field| f.at(t::MKC_OFFSET);
-    set(&mut m, k(t::mkc::LW), 1);
-    set(&mut m, k(t::mkc::LR), 1);
-    set(&mut m, k(t::mkc::PD), pd.into());
-    set(&mut m, k(t::mkc::LENGTH64), 1);
-    set(&mut m, k(t::mkc::QPN), 0xFF_FFFF);
-    set(&mut m, k(t::mkc::MKEY_7_0), KEY.into());
-    let c = h.exec(&m, 16);
-    c.ok();
-    (t::MKEY_INDEX.get32(&c.out).unwrap() << 8) | u32::from(KEY)
-}
-
-/// A data segment: `len` bytes at `addr` under `lkey`.
-fn dseg(len: u32, lkey: u32, addr: u64) -> [u8; 16] {
-    let mut d = [0u8; 16];
-    wqe::data_seg::BYTE_COUNT.set(&mut d, len.into()).unwrap();
-    wqe::data_seg::LKEY.set(&mut d, lkey.into()).unwrap();
-    wqe::data_seg::ADDR.set(&mut d, addr).unwrap();
-    d
-}
-
-/// Where the send tests keep packet data: past the SQ's ring in its memory.
-const DATA: usize = 2 * 4096;
-
-/// A SEND as `mlx5e_sq_xmit_wqe` builds it at counter `pc`: `inline`
-/// bytes in the Ethernet segment, then one data segment per `(len, lkey,
-/// offset in wqmem)`. Returns its first 8 bytes and its block count.
-fn send_wqe(p: &Path, pc: u16, inline: &[u8], dsegs: &[(u32, u32, usize)]) -> ([u8; 8], u16) {
-    let spill = inline.len().saturating_sub(2).div_ceil(16);
-    let ds = 2 + spill + dsegs.len();
-    let mut w = vec![0u8; ds * 16];
-    let e = wqe::eth_seg::OFFSET;
-    wqe::eth_seg::INLINE_HDR_SZ
-        .at(e)
-        .set(&mut w, inline.len() as u64)
-        .unwrap();
-    let start = e + wqe::eth_seg::INLINE_HDR_START;
-    w[start..start + inline.len()].copy_from_slice(inline);
-    for (i, &(len, lkey, off)) in dsegs.iter().enumerate() {
-        let at = 32 + 16 * (spill + i);
-        w[at..at + 16].copy_from_slice(&dseg(len, lkey, p.s.wqmem.addr(off)));
-    }
-    // The control segment last (wqe_for writes it), the rest first.
-    let at = usize::from(pc & ((1 << LOG_SQ) - 1)) * 64;
-    p.s.wqmem.write(at + 16, &w[16..]);
-    let c = p.wqe(pc, opcode::SEND, ds as u8, fm_ce_se::CQ_UPDATE);
-    (c, wqe::wqebbs(ds as u32) as u16)
-}
-
 #[test]
 fn a_send_wqe_puts_its_frame_on_the_wire_byte_exact() {
     use cxu_hal::ifc::commands::vport::traffic;
@@ -403,17 +255,6 @@ fn a_send_with_a_bad_lkey_gets_a_local_protection_error() {
     assert_eq!(p.cqe(2).0, cqe::opcode::REQ_ERR);
     assert!(h.ctl.tx_frames().is_empty());
     assert_eq!(h.ctl.wire_counters().tx_frames, 0);
-}
-
-/// The ones' complement sum of `b` as big-endian words, folded.
-fn csum(b: &[u8], mut s: u32) -> u16 {
-    for c in b.chunks(2) {
-        s += (u32::from(c[0]) << 8) | u32::from(c.get(1).copied().unwrap_or(0));
-    }
-    while s > 0xFFFF {
-        s = (s & 0xFFFF) + (s >> 16);
-    }
-    s as u16
 }
 
 /// An Ethernet + IPv4 + UDP frame with `payload` and right checksums.
@@ -608,4 +449,154 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
     );
     assert_eq!(h.ctl.queues().rqs[0].state, 3);
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::NoQueue);
+}
+
+/// The Microsoft RSS verification suite's key.
+const RSS_KEY: [u8; 40] = [
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+
+/// Toeplitz, written as its definition: for input bit i set, the 32 key
+/// bits from bit i on.
+fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+    let key_bit = |k: usize| u32::from(key[k / 8] >> (7 - k % 8)) & 1;
+    (0..input.len() * 8)
+        .filter(|i| input[i / 8] >> (7 - i % 8) & 1 == 1)
+        .map(|i| (0..32).fold(0u32, |w, j| (w << 1) | key_bit(i + j)))
+        .fold(0, |r, w| r ^ w)
+}
+
+/// An Ethernet + IPv4 + TCP (ACK, 8 bytes of data) frame to `dmac`.
+fn tcp4_frame(dmac: &[u8], src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
+    let mut f = dmac.to_vec();
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x08, 0x00]);
+    f.extend_from_slice(&[0x45, 0, 0, 48, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xFF, 0xFF, 0, 0, 0, 0]);
+    f.extend_from_slice(b"cxu rss!");
+    f
+}
+
+#[test]
+fn an_indirect_toeplitz_tir_picks_the_rqt_entry_by_hash_and_reports_it() {
+    use cxu_hal::ifc::commands::tir::tirc::{hash_field as hf, hash_fn};
+    use cxu_hal::ifc::commands::{rq, tir, wq};
+    use cxu_hal::ifc::cqe::{l4_l3_hdr_type, rss_hash_type};
+    use cxu_qemu::model::RxOutcome;
+    let p = path();
+    let h = &p.s.h;
+    let lkey = pa_mkey(h, PD);
+    // Two RQs of 4 one-segment WQEs (2 KiB buffers after the ring), posted.
+    let mems: Vec<DmaMem> = (0..2u64)
+        .map(|i| DmaMem::new(&h.f, 0x600_0000 + i * 0x10_0000, 4 * 4096))
+        .collect();
+    let mut rqns = Vec::new();
+    for (i, mem) in mems.iter().enumerate() {
+        let dbr = 128 + 64 * i;
+        let mut m = rq_in(2, p.cqn, mem, p.s.dbr.addr(dbr));
+        set(&mut m, wq::PD.at(rq::CTX_OFFSET + rq::WQ_OFFSET), PD.into());
+        let c = h.exec(&m, 16);
+        c.ok();
+        let rqn = c.be32(0x08) & 0xFF_FFFF;
+        for w in 0..4 {
+            mem.write(w * 16, &dseg(2048, lkey, mem.addr(4096 + w * 2048)));
+        }
+        p.s.dbr.write(dbr, &4u32.to_be_bytes());
+        h.exec(&modify(Opcode::MODIFY_RQ, rqn, 0, 1), 16).ok();
+        rqns.push(rqn);
+    }
+    let c = h.exec(&common::objects::rqt_in(&rqns), 16);
+    c.ok();
+    let rqtn = c.be32(0x08) & 0xFF_FFFF;
+    // An indirect TIR hashing TCP over IPv4 on all four fields, not
+    // symmetric: the suite's own values.
+    let ctx = |f: cxu_hal::ifc::Field| f.at(tir::CTX_OFFSET);
+    let all = hf::SRC_IP | hf::DST_IP | hf::L4_SPORT | hf::L4_DPORT;
+    let mut tir_in = msg(Opcode::CREATE_TIR, 0, tir::TIR_IN_SIZE);
+    set(&mut tir_in, ctx(tir::tirc::TRANSPORT_DOMAIN), 1);
+    set(
+        &mut tir_in,
+        ctx(tir::tirc::DISP_TYPE),
+        tir::tirc::disp_type::INDIRECT,
+    );
+    set(&mut tir_in, ctx(tir::tirc::INDIRECT_TABLE), rqtn.into());
+    set(&mut tir_in, ctx(tir::tirc::RX_HASH_FN), hash_fn::TOEPLITZ);
+    set(
+        &mut tir_in,
+        ctx(tir::tirc::RX_HASH_FIELD_SELECTOR_OUTER),
+        all.into(),
+    );
+    let key_at = tir::CTX_OFFSET + tir::tirc::RX_HASH_TOEPLITZ_KEY;
+    tir_in[key_at..key_at + 40].copy_from_slice(&RSS_KEY);
+    let c = h.exec(&tir_in, 16);
+    c.ok();
+    let tirn = tir::TIRN.get32(&c.out).unwrap();
+    let dmac = [0x02, 0xC9, 0x5E, 0, 0, 1];
+    steer_dmac_to_tir(h, &dmac, tirn);
+    // (source, port, destination, port, hash): the suite's IPv4 TCP values,
+    // one even (entry 0) and one odd (entry 1).
+    let vectors = [
+        (
+            [66, 9, 149, 187],
+            2794,
+            [161, 142, 100, 80],
+            1766,
+            0x51cc_c178u32,
+        ),
+        (
+            [38, 27, 205, 30],
+            48228,
+            [209, 142, 163, 6],
+            2217,
+            0xafc7_327f,
+        ),
+    ];
+    for (i, (src, sport, dst, dport, want)) in vectors.into_iter().enumerate() {
+        let f = tcp4_frame(&dmac, src, sport, dst, dport);
+        let rqn = rqns[want as usize % 2];
+        assert!(matches!(h.ctl.rx(1, &f), RxOutcome::Delivered { rqn: r, .. } if r == rqn));
+        let b = p.s.cqmem.read(i * 64, 64);
+        assert_eq!(cqe::RSS_HASH_RESULT.get(&b).unwrap() as u32, want);
+        assert_eq!(
+            cqe::RSS_HASH_TYPE.get(&b).unwrap() as u8,
+            rss_hash_type::IPV4 | rss_hash_type::TCP
+        );
+        assert_eq!(
+            cqe::L4_L3_HDR_TYPE.get(&b).unwrap() as u8,
+            l4_l3_hdr_type::L3_IPV4 | l4_l3_hdr_type::L4_TCP_ACK_AND_DATA
+        );
+    }
+    p.set_ci(2);
+    // Symmetric, as mlx5e sets it: (src | dst, src ^ dst) per pair, one
+    // hash for both directions of a flow.
+    let mut m = msg(Opcode::MODIFY_TIR, 0, tir::TIR_IN_SIZE);
+    m[tir::CTX_OFFSET..].copy_from_slice(&tir_in[tir::CTX_OFFSET..]);
+    set(&mut m, tir::TIRN, tirn.into());
+    set(&mut m, tir::BITMASK, tir::BITMASK_HASH);
+    set(&mut m, ctx(tir::tirc::RX_HASH_SYMMETRIC), 1);
+    h.exec(&m, 16).ok();
+    let (src, sport, dst, dport, _) = vectors[0];
+    let mut input: Vec<u8> = src.iter().zip(&dst).map(|(a, b)| a | b).collect();
+    input.extend(src.iter().zip(&dst).map(|(a, b)| a ^ b));
+    input.extend_from_slice(&(sport | dport).to_be_bytes());
+    input.extend_from_slice(&(sport ^ dport).to_be_bytes());
+    let want = toeplitz(&RSS_KEY, &input);
+    assert_eq!(toeplitz(&RSS_KEY, &[src, dst].concat()), 0x323e_8fc2);
+    for (i, f) in [
+        tcp4_frame(&dmac, src, sport, dst, dport),
+        tcp4_frame(&dmac, dst, dport, src, sport),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rqn = rqns[want as usize % 2];
+        assert!(matches!(h.ctl.rx(1, f), RxOutcome::Delivered { rqn: r, .. } if r == rqn));
+        let b = p.s.cqmem.read((2 + i) * 64, 64);
+        assert_eq!(cqe::RSS_HASH_RESULT.get(&b).unwrap() as u32, want, "{i}");
+    }
 }

@@ -22,6 +22,8 @@ mod cost;
 mod harness;
 #[path = "qemu_guest/mlx5_eth.rs"]
 mod mlx5_eth;
+#[path = "qemu_guest/mlx5_offload.rs"]
+mod mlx5_offload;
 #[path = "qemu_guest/mlx5_state.rs"]
 mod mlx5_state;
 #[path = "qemu_guest/model_state.rs"]
@@ -371,7 +373,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
 /// Bound of the mlx5_core guest run (it takes about 30 s alone).
 const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
 /// Checks `mlx5_core.sh` prints when all pass.
-const MLX5_CHECKS: u32 = 33;
+const MLX5_CHECKS: u32 = 37;
 
 /// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
 fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
@@ -434,10 +436,22 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         let text = std::fs::read_to_string(console.path()).unwrap_or_default();
         match cues.get(cue) {
             Some((line, commands)) if text.contains(line) => {
-                for c in commands {
-                    server.control(c);
+                // A command that needs what the guest sent (the SYN-ACK)
+                // waits until the server has printed it.
+                let out = server.state_text();
+                let resolved: Option<Vec<String>> = commands
+                    .iter()
+                    .map(|c| mlx5_offload::resolve(c, &out))
+                    .collect();
+                match resolved {
+                    Some(resolved) => {
+                        for c in &resolved {
+                            server.control(c);
+                        }
+                        cue += 1;
+                    }
+                    None => std::thread::sleep(Duration::from_millis(100)),
                 }
-                cue += 1;
             }
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
@@ -484,6 +498,10 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
     match mlx5_eth::check_echo(cmd_latency::before_cxu(server_states)) {
         Ok(report) => println!("{report}"),
         Err(e) => panic!("packets through the model: {e}\n{}", detail()),
+    }
+    match mlx5_offload::check(cmd_latency::before_cxu(server_states)) {
+        Ok(report) => println!("{report}"),
+        Err(e) => panic!("the send offloads through mlx5e: {e}\n{}", detail()),
     }
     // --- issue 17: Linux's command latencies beside cxu's (cmd_latency.rs) ---
     match cmd_latency::report(stdout) {

@@ -9,6 +9,38 @@ use super::field::Field;
 
 /// Size of the CQE fields (the last 64 bytes of a 128-byte CQE).
 pub const CQE64_SIZE: usize = 64;
+/// `rss_hash_result`: the RSS hash of a received frame.
+pub const RSS_HASH_RESULT: Field = Field::be32_at("rss_hash_result", 0x0C);
+/// `rss_hash_type`: which fields the hash covered (`CQE_RSS_HTYPE_*`).
+pub const RSS_HASH_TYPE: Field = Field::u8_at("rss_hash_type", 0x10);
+/// `rss_hash_type` values (`device.h`): the IP type in bits 3:2, the L4
+/// type in bits 7:6 (`mlx5e_skb_set_hash` reads these two).
+pub mod rss_hash_type {
+    /// IPv4 addresses hashed (`CQE_RSS_IPV4 << 2`).
+    pub const IPV4: u8 = 1 << 2;
+    /// IPv6 addresses hashed.
+    pub const IPV6: u8 = 2 << 2;
+    /// TCP ports hashed (`CQE_RSS_L4_TCP << 6`).
+    pub const TCP: u8 = 1 << 6;
+    /// UDP ports hashed.
+    pub const UDP: u8 = 2 << 6;
+}
+/// `l4_l3_hdr_type` values: `CQE_L4_HDR_TYPE_*` in bits 6:4 and the L3 type
+/// (rdma-core's `MLX5_CQE_L3_HDR_TYPE_*`) in bits 3:2.
+pub mod l4_l3_hdr_type {
+    /// IPv6.
+    pub const L3_IPV6: u8 = 1 << 2;
+    /// IPv4.
+    pub const L3_IPV4: u8 = 2 << 2;
+    /// TCP without ACK.
+    pub const L4_TCP_NO_ACK: u8 = 1 << 4;
+    /// UDP.
+    pub const L4_UDP: u8 = 2 << 4;
+    /// TCP, ACK and no data.
+    pub const L4_TCP_ACK_NO_DATA: u8 = 3 << 4;
+    /// TCP, ACK and data.
+    pub const L4_TCP_ACK_AND_DATA: u8 = 4 << 4;
+}
 /// `check_sum`: the ones' complement sum (not inverted) of the received
 /// frame's bytes after the Ethernet header, as mlx5e takes it for
 /// CHECKSUM_COMPLETE.

@@ -51,8 +51,22 @@ pub mod eth_seg {
     pub const INLINE_HDR_START: usize = 0x0E;
     /// `MLX5_ETH_WQE_INSERT_VLAN` in `insert.type`.
     pub const INSERT_VLAN: u16 = 1 << 15;
-    /// `MLX5_ETH_WQE_SVLAN`: insert an 802.1ad tag instead of 802.1Q.
-    pub const SVLAN: u16 = 1 << 8;
+    /// `MLX5_ETH_WQE_SVLAN` (`qp.h`: bit 0 of the big-endian `insert.type`,
+    /// which mlx5e ORs in for an 802.1ad skb): insert an 802.1ad tag
+    /// instead of 802.1Q.
+    pub const SVLAN: u16 = 1 << 0;
+
+    /// `cs_flags` bits (`MLX5_ETH_WQE_*_CSUM`, `qp.h`).
+    pub mod cs_flags {
+        /// Checksum the inner (tunnelled) IPv4 header.
+        pub const L3_INNER_CSUM: u8 = 1 << 4;
+        /// Checksum the inner (tunnelled) TCP or UDP header.
+        pub const L4_INNER_CSUM: u8 = 1 << 5;
+        /// Checksum the IPv4 header.
+        pub const L3_CSUM: u8 = 1 << 6;
+        /// Checksum the TCP or UDP header.
+        pub const L4_CSUM: u8 = 1 << 7;
+    }
 }
 
 /// A data segment (`struct mlx5_wqe_data_seg`): 16 bytes naming host

@@ -21,6 +21,7 @@ pub use cxu_testkit::{msg, Completion, Prepared};
 
 pub mod objects;
 pub mod queues;
+pub mod send;
 
 /// Bytes of `DmaMem` leaked because their unmap failed (the device may still
 /// reach them), over the whole test process.

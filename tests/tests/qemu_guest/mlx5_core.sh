@@ -118,6 +118,41 @@ st() { sed -n "s/^ *$1: //p" /tmp/stats; }
 [ "$(st rx0_packets)" -ge 1 ] && [ "$(st rx0_csum_complete)" -ge 1 ] \
   && [ "$(st rx_vport_unicast_packets)" -ge 1 ] && [ "$(st tx_vport_unicast_packets)" -ge 1 ]
 check "ethtool -S: rx0_packets $(st rx0_packets), rx0_csum_complete $(st rx0_csum_complete) (the CQE's check_sum taken), rx_vport_unicast_packets $(st rx_vport_unicast_packets), tx_vport_unicast_packets $(st tx_vport_unicast_packets)" $?
+# The send offloads the model advertises (csum_cap, max_lso_cap): mlx5e turns on
+# checksumming and TSO, and the stack leaves checksums and segmentation to it.
+/bin/ethtool -k $net > /tmp/features 2>&1
+grep -E '^(tx-checksumming|tcp-segmentation-offload|tx-udp-segmentation):' /tmp/features \
+  | sed 's/^/guest: ethtool -k: /'
+grep -q '^tx-checksumming: on' /tmp/features && grep -q '^tcp-segmentation-offload: on' /tmp/features
+check "ethtool -k: tx-checksumming on, tcp-segmentation-offload on" $?
+es() { /bin/ethtool -S $net 2>/dev/null | sed -n "s/^ *$1: //p"; }
+# Waits (bounded, 0.2 s steps) until ethtool -S counter $1 is above $2.
+es_above() {
+  i=0
+  until [ "$(es $1)" -gt "$2" ] || [ $i -ge 150 ]; do sleep 0.2; i=$((i + 1)); done
+  [ "$(es $1)" -gt "$2" ]
+}
+# A UDP datagram (busybox nslookup's DNS query to the peer) with its checksum left to
+# the NIC (CHECKSUM_PARTIAL: tx_csum_partial); the host checks its sum on the wire.
+csum_before=$(es tx_csum_partial)
+nslookup cxu.test 192.0.2.2 > /dev/null 2>&1 & pid=$!
+es_above tx_csum_partial "$csum_before"; rc=$?
+kill $pid 2>/dev/null; wait $pid 2>/dev/null
+check "a UDP datagram left with its checksum offloaded (tx_csum_partial $csum_before -> $(es tx_csum_partial))" $rc
+# TSO: nc connects to the peer; the host answers the SYN it finds among the server's tx
+# lines with a SYN-ACK offering MSS 500 and never acknowledges the data, so the kernel
+# sends one initial window, as GSO packets mlx5e posts as LSO WQEs (tx_tso_packets);
+# the host checks that every data frame on the wire is at most 500 bytes, checksums right.
+seq 1 2000 > /tmp/tcpdata
+tso_before=$(es tx_tso_packets)
+echo "guest: mlx5 connecting to 192.0.2.2:5001, waiting for the SYN-ACK"
+nc 192.0.2.2 5001 < /tmp/tcpdata > /dev/null 2>&1 & pid=$!
+es_above tx_tso_packets "$tso_before"; rc=$?
+/bin/ethtool -S $net | grep -E '^ +tx_(tso_packets|tso_bytes|csum_partial|packets):' | sed 's/^ */guest: ethtool -S: /'
+check "TCP data left as LSO (tx_tso_packets $tso_before -> $(es tx_tso_packets))" $rc
+cat /proc/net/tcp | sed 's/^/guest: tcp: /'
+kill $pid 2>/dev/null; wait $pid 2>/dev/null
+[ "$(es tx_cqe_err)" = 0 ]; check "no send completed in error (tx_cqe_err $(es tx_cqe_err))" $?
 # The host test pulls the link partner away when it reads the next line (and prints
 # the model's state: the objects of an open netdev), then brings it back.
 echo "guest: mlx5 netdev up, waiting for the link partner to leave"

@@ -9,16 +9,17 @@ use serde_json::Value;
 
 /// The guest netdev's address (the NIC vport's permanent MAC) and IPv4
 /// address, and the host's peer the guest has a static neighbour for.
-const GUEST_MAC: [u8; 6] = [0x02, 0xC9, 0x5E, 0, 0, 1];
-const GUEST_IP: [u8; 4] = [192, 0, 2, 1];
-const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
-const PEER_IP: [u8; 4] = [192, 0, 2, 2];
+pub const GUEST_MAC: [u8; 6] = [0x02, 0xC9, 0x5E, 0, 0, 1];
+pub const GUEST_IP: [u8; 4] = [192, 0, 2, 1];
+pub const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+pub const PEER_IP: [u8; 4] = [192, 0, 2, 2];
 /// The echo request's identifier and sequence number, and its payload.
 const ECHO_ID: u16 = 0xC0DE;
 const ECHO_SEQ: u16 = 7;
 const ECHO_PAYLOAD: &[u8; 56] = b"cxu: an echo request delivered by the model to mlx5e ...";
 
-/// Console cues of the guest and the server commands the host sends for each.
+/// Console cues of the guest and the server commands the host sends for each
+/// (resolved by [`super::mlx5_offload::resolve`]).
 pub fn cues() -> Vec<(&'static str, Vec<String>)> {
     let hex: String = echo_request().iter().map(|b| format!("{b:02x}")).collect();
     let c = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
@@ -26,6 +27,10 @@ pub fn cues() -> Vec<(&'static str, Vec<String>)> {
         (
             "guest: mlx5 192.0.2.1 up, waiting for an echo request from 192.0.2.2",
             vec![format!("rx 1 {hex}")],
+        ),
+        (
+            "guest: mlx5 connecting to 192.0.2.2:5001, waiting for the SYN-ACK",
+            c(&[super::mlx5_offload::SYN_ACK]),
         ),
         (
             "guest: mlx5 netdev up, waiting for the link partner to leave",
@@ -43,7 +48,7 @@ pub fn cues() -> Vec<(&'static str, Vec<String>)> {
 }
 
 /// The Internet checksum of `b` (ones' complement of the ones' complement sum).
-fn inet_csum(b: &[u8]) -> u16 {
+pub fn inet_csum(b: &[u8]) -> u16 {
     let mut s: u32 = b
         .chunks(2)
         .map(|c| (u32::from(c[0]) << 8) | u32::from(c.get(1).copied().unwrap_or(0)))
@@ -122,7 +127,7 @@ fn not_the_reply(f: &[u8]) -> Option<String> {
 }
 
 /// The frames the server printed (`cxu-vfio-user: tx {...}`).
-fn tx_frames(server_stdout: &str) -> Result<Vec<Vec<u8>>, String> {
+pub fn tx_frames(server_stdout: &str) -> Result<Vec<Vec<u8>>, String> {
     server_stdout
         .lines()
         .filter_map(|l| l.strip_prefix("cxu-vfio-user: tx "))

@@ -64,6 +64,36 @@ pub mod tirc {
     pub const RX_HASH_FIELD_SELECTOR_INNER: Field =
         Field::be32_at("rx_hash_field_selector_inner", 0x54);
 
+    /// `rx_hash_fn` values.
+    pub mod hash_fn {
+        /// No hash: the RQT's first entry.
+        pub const NONE: u64 = 0;
+        /// `MLX5_RX_HASH_FN_INVERTED_XOR8`.
+        pub const INVERTED_XOR8: u64 = 1;
+        /// `MLX5_RX_HASH_FN_TOEPLITZ`.
+        pub const TOEPLITZ: u64 = 2;
+    }
+
+    /// `rx_hash_field_select` (one dword): `l3_prot_type` (bit 31: 0 IPv4,
+    /// 1 IPv6), `l4_prot_type` (bit 30: 0 TCP, 1 UDP), `selected_fields`
+    /// (`MLX5_HASH_FIELD_SEL_*`).
+    pub mod hash_field {
+        /// `l3_prot_type`: IPv6 when set.
+        pub const L3_PROT_IPV6: u32 = 1 << 31;
+        /// `l4_prot_type`: UDP when set.
+        pub const L4_PROT_UDP: u32 = 1 << 30;
+        /// `MLX5_HASH_FIELD_SEL_SRC_IP`.
+        pub const SRC_IP: u32 = 1 << 0;
+        /// `MLX5_HASH_FIELD_SEL_DST_IP`.
+        pub const DST_IP: u32 = 1 << 1;
+        /// `MLX5_HASH_FIELD_SEL_L4_SPORT`.
+        pub const L4_SPORT: u32 = 1 << 2;
+        /// `MLX5_HASH_FIELD_SEL_L4_DPORT`.
+        pub const L4_DPORT: u32 = 1 << 3;
+        /// `MLX5_HASH_FIELD_SEL_IPSEC_SPI`.
+        pub const IPSEC_SPI: u32 = 1 << 4;
+    }
+
     /// `disp_type` values.
     pub mod disp_type {
         /// One RQ (`inline_rqn`).

@@ -22,6 +22,7 @@ mod pages;
 pub mod queues;
 pub mod regs;
 mod rqt;
+mod rss;
 mod steering;
 pub mod syndrome;
 mod tir;

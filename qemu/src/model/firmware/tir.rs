@@ -13,6 +13,7 @@ use cxu_hal::ifc::Field;
 
 use super::eth::Eth;
 use super::objects::{bad_field, bad_reference, in_use, not_found};
+use super::rss::{self, Hash};
 use super::{Cmd, CmdResult};
 
 /// Highest `rx_hash_fn` (2: Toeplitz).
@@ -42,6 +43,8 @@ pub struct Tir {
     pub tunneled: bool,
     /// The hashed fields (outer, inner selectors) and the Toeplitz key.
     pub hash: ([u32; 2], [u8; 40]),
+    /// `rx_hash_symmetric`.
+    pub symmetric: bool,
 }
 
 fn hash_of(ctx: &[u8]) -> ([u32; 2], [u8; 40]) {
@@ -56,6 +59,15 @@ fn hash_of(ctx: &[u8]) -> ([u32; 2], [u8; 40]) {
         ],
         key,
     )
+}
+
+/// Where receive steering delivers a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxTarget {
+    /// The RQ.
+    pub rqn: u32,
+    /// Its hash (zero unless an indirect Toeplitz TIR computed one).
+    pub hash: Hash,
 }
 
 impl Eth {
@@ -105,6 +117,7 @@ impl Eth {
             self_lb_block: c(tirc::SELF_LB_BLOCK) as u8,
             tunneled: c(tirc::TUNNELED_OFFLOAD_EN) != 0,
             hash: hash_of(ctx),
+            symmetric: c(tirc::RX_HASH_SYMMETRIC) != 0,
         };
         let n = self.tirs.insert(tir)?;
         let out = cmd.out_len(16);
@@ -133,6 +146,7 @@ impl Eth {
             }
             tir.hash_fn = c(tirc::RX_HASH_FN) as u8;
             tir.hash = hash_of(ctx);
+            tir.symmetric = c(tirc::RX_HASH_SYMMETRIC) != 0;
         }
         if mask & t::BITMASK_TUNNELED_OFFLOAD_EN != 0 {
             tir.tunneled = c(tirc::TUNNELED_OFFLOAD_EN) != 0;
@@ -167,16 +181,32 @@ impl Eth {
 
     /// The RQ receive steering delivers `frame` to: the TIR the NIC RX
     /// flow tables send it to (`steering.rs`), then that TIR's RQ, or the
-    /// first RQ of its RQT. The model does not hash over the RQT
-    /// (docs/fidelity.md): with mlx5e's one channel every entry is the
-    /// same RQ.
-    pub fn rx_rq(&self, frame: &[u8]) -> Option<u32> {
+    /// entry of its RQT the frame's Toeplitz hash picks (`rss.rs`; the
+    /// first for another hash function).
+    pub fn rx_rq(&self, frame: &[u8]) -> Option<RxTarget> {
         let super::steering::Steered::Tir(n) = self.flow.steer(frame) else {
             return None;
         };
-        match self.tirs.get(n)?.target {
-            TirTarget::Rq(rqn) => Some(rqn),
-            TirTarget::Rqt(t) => self.rqts.get(t)?.rqs.first().copied(),
+        let tir = self.tirs.get(n)?;
+        match tir.target {
+            TirTarget::Rq(rqn) => Some(RxTarget {
+                rqn,
+                hash: Hash::default(),
+            }),
+            TirTarget::Rqt(t) => {
+                let rqs = &self.rqts.get(t)?.rqs;
+                let hash = if u64::from(tir.hash_fn) == tirc::hash_fn::TOEPLITZ {
+                    let (sel, key) = &tir.hash;
+                    rss::hash(sel[0], tir.symmetric, key, frame)
+                } else {
+                    Hash::default()
+                };
+                let at = hash.value as usize % rqs.len().max(1);
+                Some(RxTarget {
+                    rqn: *rqs.get(at)?,
+                    hash,
+                })
+            }
         }
     }
 

@@ -11,8 +11,9 @@
 //!   completion (`fm_ce_se` CQ_UPDATE) gets a requester CQE with its
 //!   `wqe_counter`. A malformed WQE (wrong SQ number, `ds` 0, an opcode an
 //!   Ethernet SQ has no use for) gets an error CQE and moves the SQ to ERR.
-//!   A SEND or LSO WQE on an SQ with a TIS puts its frame on the wire
-//!   (`send.rs` gathers it; `crate::model::wire` keeps it); one whose data
+//!   A SEND or LSO WQE on an SQ with a TIS puts its frame (an LSO: its
+//!   segments) on the wire (`send.rs` gathers it, `offload.rs` writes its
+//!   checksums and cuts an LSO; `crate::model::wire` keeps them); one whose data
 //!   segments name a bad lkey or address gets an error CQE
 //!   (LOCAL_PROT_ERR) and moves the SQ to ERR.
 //!
@@ -154,13 +155,17 @@ impl Firmware {
                             .is_some_and(|a| env.iommu.read(a, bb).is_ok())
                     });
                 bytes.truncate(ds as usize * wqe::SEND_WQE_DS);
-                let frame = if read {
-                    super::send::gather(env, &self.eth, pd, &bytes)
+                let frames = if read {
+                    super::send::frames(env, &self.eth, pd, op, &bytes)
                 } else {
                     Err(cqe::syndrome::LOCAL_PROT_ERR)
                 };
-                match frame {
-                    Ok(bytes) => self.transmit(env, sqn, bytes),
+                match frames {
+                    Ok(frames) => {
+                        for bytes in frames {
+                            self.transmit(env, sqn, bytes);
+                        }
+                    }
                     Err(s) => {
                         self.sq_error(env, sqn, cqn, body, s);
                         return;

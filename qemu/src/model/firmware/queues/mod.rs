@@ -17,6 +17,8 @@
 
 mod cq;
 mod datapath;
+pub(super) mod inet;
+mod offload;
 mod recv;
 mod rq;
 mod send;

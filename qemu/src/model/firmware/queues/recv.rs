@@ -1,8 +1,9 @@
 //! Receiving a frame a test delivers to the port.
 //!
 //! Steering: the NIC RX flow tables pick a TIR (`steering.rs`), the TIR its
-//! RQ (an RQT's first: no RSS hash, docs/fidelity.md), which must be a
-//! cyclic RQ in RDY.
+//! RQ (an indirect TIR: the RQT entry its Toeplitz hash picks, `rss.rs`),
+//! which must be a cyclic RQ in RDY. The CQE carries the hash
+//! (`rss_hash_result`, `rss_hash_type`) and `l4_l3_hdr_type`.
 //!
 //! The RQ's next WQE is the one at its consumer counter, if the producer
 //! counter in the first dword of its doorbell record is past it (none:
@@ -25,79 +26,69 @@ use cxu_hal::ifc::wqe::{data_seg, SEND_WQE_DS};
 
 use super::super::{Env, Firmware};
 use super::cq::NewCqe;
+use super::inet::{self, fold, sum};
 use super::wq;
 use crate::model::wire::RxOutcome;
 
-/// Bytes of the Ethernet header before the EtherType.
-const ETH_ADDRS: usize = 12;
-
-/// The ones' complement sum of `bytes` as big-endian 16-bit words (an odd
-/// last byte padded with zero), added to `acc`, not folded.
-fn sum(bytes: &[u8], acc: u64) -> u64 {
-    bytes.chunks(2).fold(acc, |a, c| {
-        a + (u64::from(c[0]) << 8) + u64::from(c.get(1).copied().unwrap_or(0))
-    })
-}
-
-/// Folds a sum to 16 bits.
-fn fold(mut s: u64) -> u16 {
-    while s > 0xFFFF {
-        s = (s & 0xFFFF) + (s >> 16);
-    }
-    s as u16
-}
-
 /// The checksum fields of a received frame: (`check_sum`, `hds_ip_ext`).
 pub fn checksums(frame: &[u8]) -> (u16, u8) {
-    let mut l3 = ETH_ADDRS;
-    let mut ethertype = 0u16;
-    while let Some(t) = frame.get(l3..l3 + 2) {
-        ethertype = u16::from_be_bytes([t[0], t[1]]);
-        l3 += 2;
-        if !matches!(ethertype, 0x8100 | 0x88A8) {
-            break;
-        }
-        l3 += 2;
-    }
-    let rest = frame.get(l3..).unwrap_or_default();
     let mut ok = hds_ip_ext::L2_OK;
-    // (packet, protocol, pseudo-header sum without the length)
-    let ip = match ethertype {
-        0x0800 if rest.len() >= 20 && rest[0] >> 4 == 4 => {
-            let ihl = usize::from(rest[0] & 0xF) * 4;
-            let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-            if ihl >= 20 && len >= ihl && len <= rest.len() {
-                if fold(sum(&rest[..ihl], 0)) == 0xFFFF {
-                    ok |= hds_ip_ext::L3_OK;
-                }
-                Some((&rest[..len], ihl, rest[9], sum(&rest[12..20], 0)))
-            } else {
-                None
+    let l = inet::parse(frame);
+    let Some((l, end)) = l.and_then(|l| Some((l, l.end?))) else {
+        return (
+            fold(sum(frame.get(inet::l2(frame).1..).unwrap_or_default(), 0)),
+            ok,
+        );
+    };
+    match l.ip {
+        inet::Ip::V4 { ihl } => {
+            if fold(sum(&frame[l.l3..l.l3 + ihl], 0)) == 0xFFFF {
+                ok |= hds_ip_ext::L3_OK;
             }
         }
-        0x86DD if rest.len() >= 40 && rest[0] >> 4 == 6 => {
-            let len = 40 + usize::from(u16::from_be_bytes([rest[4], rest[5]]));
-            ok |= hds_ip_ext::L3_OK;
-            (len <= rest.len()).then(|| (&rest[..len], 40, rest[6], sum(&rest[8..40], 0)))
-        }
-        _ => None,
-    };
-    let Some((packet, hlen, proto, pseudo)) = ip else {
-        return (fold(sum(rest, 0)), ok);
-    };
-    let l4 = &packet[hlen..];
-    let l4_ok = match proto {
-        6 | 17 if !l4.is_empty() => {
-            let udp_unchecked = proto == 17 && l4.get(6..8) == Some(&[0, 0]);
-            let total = sum(l4, pseudo + u64::from(proto) + l4.len() as u64);
-            udp_unchecked || fold(total) == 0xFFFF
+        inet::Ip::V6 => ok |= hds_ip_ext::L3_OK,
+    }
+    let l4 = &frame[l.l4..end];
+    let l4_ok = match l.proto {
+        inet::IPPROTO_TCP | inet::IPPROTO_UDP if !l4.is_empty() && !l.fragment => {
+            let udp_unchecked = l.proto == inet::IPPROTO_UDP && l4.get(6..8) == Some(&[0, 0]);
+            udp_unchecked || fold(sum(l4, inet::pseudo(frame, &l, l4.len()))) == 0xFFFF
         }
         _ => false,
     };
     if l4_ok {
         ok |= hds_ip_ext::L4_OK;
     }
-    (fold(sum(packet, 0)), ok)
+    (fold(sum(&frame[l.l3..end], 0)), ok)
+}
+
+/// The CQE's `l4_l3_hdr_type`: the L3 type, and the L4 type of an
+/// unfragmented TCP or UDP packet (a TCP segment by its ACK flag and
+/// payload). The VLAN bit (0) stays clear: no VLAN stripping.
+pub fn hdr_type(frame: &[u8]) -> u8 {
+    use cxu_hal::ifc::cqe::l4_l3_hdr_type as t;
+    let Some(l) = inet::parse(frame) else {
+        return 0;
+    };
+    let l3 = match l.ip {
+        inet::Ip::V4 { .. } => t::L3_IPV4,
+        inet::Ip::V6 => t::L3_IPV6,
+    };
+    let end = l.end.unwrap_or(frame.len());
+    let l4 = match (l.proto, frame.get(l.l4..end)) {
+        _ if l.fragment => 0,
+        (inet::IPPROTO_UDP, Some(u)) if u.len() >= inet::UDP_HDR => t::L4_UDP,
+        (inet::IPPROTO_TCP, Some(h)) if h.len() >= inet::TCP_HDR => {
+            let doff = usize::from(h[12] >> 4) * 4;
+            match (h[13] & 0x10 != 0, h.len() > doff) {
+                (false, _) => t::L4_TCP_NO_ACK,
+                (true, false) => t::L4_TCP_ACK_NO_DATA,
+                (true, true) => t::L4_TCP_ACK_AND_DATA,
+            }
+        }
+        _ => 0,
+    };
+    l3 | l4
 }
 
 impl Firmware {
@@ -119,17 +110,18 @@ impl Firmware {
         if port != 1 {
             return RxOutcome::NoPort;
         }
-        if frame.len() < ETH_ADDRS + 2 {
+        if frame.len() < inet::ETH_ADDRS + 2 {
             return RxOutcome::Runt;
         }
-        let Some((rqn, rq)) = self
+        let Some((target, rq)) = self
             .eth
             .rx_rq(frame)
-            .and_then(|n| Some((n, self.queues.rqs.get(&n)?)))
+            .and_then(|t| Some((t, self.queues.rqs.get(&t.rqn)?)))
             .filter(|(_, r)| r.state == state::RDY && r.wq.wq_type == wq_type::CYCLIC)
         else {
             return RxOutcome::NoQueue;
         };
+        let (rqn, hash) = (target.rqn, target.hash);
         let pc = wq::read_be32(env, rq.wq.dbr + dbr::RCV).unwrap_or(0) as u16;
         let (cc, cqn, pd) = (rq.cc, rq.cqn, rq.wq.pd);
         if pc == cc {
@@ -210,6 +202,9 @@ impl Firmware {
             return RxOutcome::WqeError { rqn };
         }
         let (check_sum, ok) = checksums(frame);
+        let _ = cqe::RSS_HASH_RESULT.set(&mut body, u64::from(hash.value));
+        let _ = cqe::RSS_HASH_TYPE.set(&mut body, u64::from(hash.kind));
+        let _ = cqe::L4_L3_HDR_TYPE.set(&mut body, u64::from(hdr_type(frame)));
         let _ = cqe::BYTE_CNT.set(&mut body, frame.len() as u64);
         let _ = cqe::CHECK_SUM.set(&mut body, u64::from(check_sum));
         let _ = cqe::HDS_IP_EXT.set(&mut body, u64::from(ok));

@@ -7,13 +7,14 @@
 //! (mlx5e's is its physical-address key, so `addr` is the IOVA); anything
 //! else, or an address the IOMMU refuses, is a local protection error.
 //!
-//! Not modelled (docs/fidelity.md): LSO segmentation (an LSO WQE leaves as
-//! the one large frame it describes) and checksum offload (`cs_flags`): the
-//! frame leaves with the checksums software wrote.
+//!
+//! The gathered frame then goes through the send offloads (`offload.rs`):
+//! a SEND's checksums as its `cs_flags` ask; an LSO is cut into frames of
+//! at most `mss` payload bytes each, every checksum written.
 #![forbid(unsafe_code)]
 
 use cxu_hal::ifc::cqe::syndrome;
-use cxu_hal::ifc::wqe::{data_seg, eth_seg, CTRL_SEG_SIZE, SEND_WQE_DS};
+use cxu_hal::ifc::wqe::{data_seg, eth_seg, opcode, CTRL_SEG_SIZE, SEND_WQE_DS};
 
 use super::super::eth::Eth;
 use super::super::Env;
@@ -24,9 +25,23 @@ pub const MAX_FRAME: usize = 256 * 1024;
 /// (`INL_HDR_START_SZ`).
 const INL_HDR_START_SZ: usize = 2;
 
+/// The frames the SEND or LSO (`op`) WQE whose `ds * 16` bytes are `wqe`
+/// puts on the wire, for an SQ of PD `pd`. Err is the error CQE's syndrome.
+pub fn frames(env: &Env<'_>, eth: &Eth, pd: u32, op: u8, wqe: &[u8]) -> Result<Vec<Vec<u8>>, u8> {
+    let mut frame = gather(env, eth, pd, wqe)?;
+    let eseg = wqe.get(eth_seg::OFFSET..).unwrap_or_default();
+    if op == opcode::LSO {
+        let mss = eth_seg::MSS.get(eseg).unwrap_or(0) as usize;
+        return super::offload::segment(&frame, mss);
+    }
+    let flags = eth_seg::CS_FLAGS.get(eseg).unwrap_or(0) as u8;
+    super::offload::checksum(&mut frame, flags);
+    Ok(vec![frame])
+}
+
 /// Gathers the frame of the WQE whose `ds * 16` bytes are `wqe`, for an SQ
 /// of PD `pd`. Err is the error CQE's syndrome.
-pub fn gather(env: &Env<'_>, eth: &Eth, pd: u32, wqe: &[u8]) -> Result<Vec<u8>, u8> {
+fn gather(env: &Env<'_>, eth: &Eth, pd: u32, wqe: &[u8]) -> Result<Vec<u8>, u8> {
     let eseg = wqe
         .get(eth_seg::OFFSET..eth_seg::OFFSET + SEND_WQE_DS)
         .ok_or(syndrome::LOCAL_QP_OP_ERR)?;
