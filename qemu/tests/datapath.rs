@@ -221,6 +221,19 @@ fn a_send_wqe_puts_its_frame_on_the_wire_byte_exact() {
     assert_eq!(&f.bytes[..12], &a[..12]);
     assert_eq!(&f.bytes[12..16], &[0x81, 0x00, 0x01, 0x23]);
     assert_eq!(&f.bytes[16..], &a[12..]);
+
+    // A frame shorter than the Ethernet minimum (an ARP request is 42
+    // bytes) leaves padded with zeros to 60, and counts as 60.
+    p.set_ci(2);
+    let before = h.ctl.wire_counters().tx_bytes;
+    let (c, bbs) = send_wqe(&p, 3, &header, &[(24, lkey, DATA)]);
+    p.ring(3 + bbs, c);
+    let f = h.ctl.tx_frames().pop().unwrap();
+    let mut want = [header.clone(), a[..24].to_vec()].concat();
+    assert_eq!(want.len(), 42);
+    want.resize(60, 0);
+    assert_eq!(f.bytes, want);
+    assert_eq!(h.ctl.wire_counters().tx_bytes - before, 60);
 }
 
 #[test]

@@ -21,6 +21,8 @@ use super::super::Env;
 
 /// The largest frame a WQE may describe (an LSO of 256 KiB).
 pub const MAX_FRAME: usize = 256 * 1024;
+/// The shortest frame on the wire, FCS aside (`ETH_ZLEN`).
+pub const ETH_ZLEN: usize = 60;
 /// Bytes of `inline_hdr.start` inside the Ethernet segment
 /// (`INL_HDR_START_SZ`).
 const INL_HDR_START_SZ: usize = 2;
@@ -30,13 +32,22 @@ const INL_HDR_START_SZ: usize = 2;
 pub fn frames(env: &Env<'_>, eth: &Eth, pd: u32, op: u8, wqe: &[u8]) -> Result<Vec<Vec<u8>>, u8> {
     let mut frame = gather(env, eth, pd, wqe)?;
     let eseg = wqe.get(eth_seg::OFFSET..).unwrap_or_default();
-    if op == opcode::LSO {
+    let mut frames = if op == opcode::LSO {
         let mss = eth_seg::MSS.get(eseg).unwrap_or(0) as usize;
-        return super::offload::segment(&frame, mss);
+        super::offload::segment(&frame, mss)?
+    } else {
+        let flags = eth_seg::CS_FLAGS.get(eseg).unwrap_or(0) as u8;
+        super::offload::checksum(&mut frame, flags);
+        vec![frame]
+    };
+    // The MAC pads a short frame to the Ethernet minimum (mlx5e counts such
+    // a frame as ETH_ZLEN bytes for the same reason: `mlx5e_txwqe_build_attr`).
+    for f in &mut frames {
+        if f.len() < ETH_ZLEN {
+            f.resize(ETH_ZLEN, 0);
+        }
     }
-    let flags = eth_seg::CS_FLAGS.get(eseg).unwrap_or(0) as u8;
-    super::offload::checksum(&mut frame, flags);
-    Ok(vec![frame])
+    Ok(frames)
 }
 
 /// Gathers the frame of the WQE whose `ds * 16` bytes are `wqe`, for an SQ
