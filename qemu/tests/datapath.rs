@@ -349,7 +349,7 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
         c.ok();
         c.be32(0x08) & 0xFF
     };
-    let rqmem = DmaMem::new(&h.f, 0x600_0000, 6 * 4096);
+    let rqmem = DmaMem::new(&h.f, 0x600_0000, 10 * 4096);
     const RQ_DBR: usize = 128;
     let mut m = rq_in(2, p.cqn, &rqmem, p.s.dbr.addr(RQ_DBR));
     let w = rq::CTX_OFFSET + rq::WQ_OFFSET;
@@ -440,22 +440,75 @@ fn a_received_frame_fills_the_next_rq_wqe_and_posts_its_cqe() {
         (1, 98)
     );
 
+    // An 802.1Q-tagged frame: the RQ strips (`vsd` clear, as mlx5e creates
+    // it with rxvlan on), so the buffer gets the frame without the tag, the
+    // CQE the tag (`cqe_has_vlan`, `vlan_info`) and the untagged length.
+    let tagged = [&frame[..12], &[0x81, 0x00, 0x0A, 0xBC][..], &frame[12..]].concat();
+    assert_eq!(
+        h.ctl.rx(1, &tagged),
+        RxOutcome::Delivered {
+            rqn,
+            wqe_counter: 1
+        }
+    );
+    assert_eq!(rqmem.read(buf(1, 0), 64), frame[..64]);
+    assert_eq!(rqmem.read(buf(1, 1), 34), frame[64..]);
+    let b = p.s.cqmem.read(64, 64);
+    assert_eq!(cqe::BYTE_CNT.get(&b).unwrap(), 98);
+    assert_eq!(
+        cqe::L4_L3_HDR_TYPE.get(&b).unwrap() as u8 & cqe::l4_l3_hdr_type::VLAN,
+        1
+    );
+    assert_eq!(cqe::VLAN_INFO.get(&b).unwrap(), 0x0ABC);
+    assert_eq!(
+        cqe::CHECK_SUM.get(&b).unwrap() as u16,
+        csum(&frame[14..], 0)
+    );
+    // `vsd` set by MODIFY_RQ (ethtool -K rxvlan off): the tag stays in the
+    // frame and the CQE says none.
+    let mut m = modify(Opcode::MODIFY_RQ, rqn, 1, 1);
+    set(&mut m, rq::MODIFY_BITMASK, rq::modify_bitmask::VSD);
+    set(&mut m, rq::rqc::VSD.at(rq::CTX_OFFSET), 1);
+    h.exec(&m, 16).ok();
+    for i in 2..4 {
+        let mut w = [0u8; 32];
+        w[..16].copy_from_slice(&dseg(0x8000_0000 | 64, lkey, rqmem.addr(buf(i, 0))));
+        w[16..].copy_from_slice(&dseg(0x8000_0000 | 2048, lkey, rqmem.addr(buf(i, 1))));
+        rqmem.write(i * 32, &w);
+    }
+    p.s.dbr.write(RQ_DBR, &4u32.to_be_bytes());
+    p.set_ci(2);
+    assert_eq!(
+        h.ctl.rx(1, &tagged),
+        RxOutcome::Delivered {
+            rqn,
+            wqe_counter: 2
+        }
+    );
+    assert_eq!(rqmem.read(buf(2, 0), 64), tagged[..64]);
+    let b = p.s.cqmem.read(128, 64);
+    assert_eq!(cqe::BYTE_CNT.get(&b).unwrap(), 102);
+    assert_eq!(
+        cqe::L4_L3_HDR_TYPE.get(&b).unwrap() as u8 & cqe::l4_l3_hdr_type::VLAN,
+        0
+    );
+
     // Another destination MAC misses the root table's entry: the default
     // miss drops it.
     let mut other = frame.clone();
     other[5] = 9;
     assert_eq!(h.ctl.rx(1, &other), RxOutcome::NoQueue);
-    // Longer than WQE 1's buffers: dropped, the WQE stays for the next one.
-    p.set_ci(1);
+    // Longer than WQE 3's buffers: dropped, the WQE stays for the next one.
+    p.set_ci(3);
     let mut long = frame.clone();
     long.resize(3000, 0);
     assert_eq!(h.ctl.rx(1, &long), RxOutcome::TooLong { rqn, room: 2112 });
     assert_eq!(h.ctl.rx(1, &frame[..13]), RxOutcome::Runt);
-    // WQE 1 with a bad lkey: a responder error CQE, the RQ in ERR.
-    rqmem.write(32, &dseg(64, lkey ^ 0xFF, rqmem.addr(buf(1, 0))));
+    // WQE 3 with a bad lkey: a responder error CQE, the RQ in ERR.
+    rqmem.write(3 * 32, &dseg(64, lkey ^ 0xFF, rqmem.addr(buf(3, 0))));
     assert_eq!(h.ctl.rx(1, &frame), RxOutcome::WqeError { rqn });
-    let b = p.s.cqmem.read(64, 64);
-    assert_eq!(p.cqe(1), (cqe::opcode::RESP_ERR, 0, 1, rqn));
+    let b = p.s.cqmem.read(3 * 64, 64);
+    assert_eq!(p.cqe(3), (cqe::opcode::RESP_ERR, 0, 3, rqn));
     assert_eq!(
         cqe::ERR_SYNDROME.get(&b).unwrap() as u8,
         cqe::syndrome::LOCAL_PROT_ERR

@@ -28,6 +28,8 @@ pub mod rss_hash_type {
 /// `l4_l3_hdr_type` values: `CQE_L4_HDR_TYPE_*` in bits 6:4 and the L3 type
 /// (rdma-core's `MLX5_CQE_L3_HDR_TYPE_*`) in bits 3:2.
 pub mod l4_l3_hdr_type {
+    /// The 802.1Q tag was stripped into `vlan_info` (`cqe_has_vlan`).
+    pub const VLAN: u8 = 1 << 0;
     /// IPv6.
     pub const L3_IPV6: u8 = 1 << 2;
     /// IPv4.
@@ -49,6 +51,8 @@ pub const CHECK_SUM: Field = Field::be16_at("check_sum", 0x14);
 pub const HDS_IP_EXT: Field = Field::u8_at("hds_ip_ext", 0x1C);
 /// `l4_l3_hdr_type`: L4 type (6:4), L3 type (3:2), VLAN stripped (0).
 pub const L4_L3_HDR_TYPE: Field = Field::u8_at("l4_l3_hdr_type", 0x1D);
+/// `vlan_info`: the TCI of the stripped 802.1Q tag.
+pub const VLAN_INFO: Field = Field::be16_at("vlan_info", 0x1E);
 /// `srqn`: LRO segment count (31:24) and SRQ number.
 pub const SRQN: Field = Field::be32_at("srqn", 0x20);
 /// `hds_ip_ext` bits (`CQE_L*_OK`, `device.h`).

@@ -17,7 +17,9 @@
 //! reads: `check_sum`, the ones' complement sum of the IP packet (from the
 //! L3 header, past any VLAN tag, to the IP length: what `mlx5e_handle_csum`
 //! takes for CHECKSUM_COMPLETE), and `hds_ip_ext`'s L3_OK (IPv4 header
-//! checksum right, or IPv6) and L4_OK (TCP or UDP checksum right).
+//! checksum right, or IPv6) and L4_OK (TCP or UDP checksum right). An RQ
+//! that strips VLANs (`vsd` clear) takes an 802.1Q tag after the MAC
+//! addresses out of the frame into the CQE (`vlan_info`, `cqe_has_vlan`).
 #![forbid(unsafe_code)]
 
 use cxu_hal::ifc::commands::wq::{dbr, state, wq_type};
@@ -64,7 +66,7 @@ pub fn checksums(frame: &[u8]) -> (u16, u8) {
 
 /// The CQE's `l4_l3_hdr_type`: the L3 type, and the L4 type of an
 /// unfragmented TCP or UDP packet (a TCP segment by its ACK flag and
-/// payload). The VLAN bit (0) stays clear: no VLAN stripping.
+/// payload). The VLAN bit (0) is the caller's: set when it stripped a tag.
 pub fn hdr_type(frame: &[u8]) -> u8 {
     use cxu_hal::ifc::cqe::l4_l3_hdr_type as t;
     let Some(l) = inet::parse(frame) else {
@@ -89,6 +91,18 @@ pub fn hdr_type(frame: &[u8]) -> u8 {
         _ => 0,
     };
     l3 | l4
+}
+
+/// `frame` without the 802.1Q tag after its MAC addresses, and the tag's
+/// TCI; None if it has none.
+fn strip_vlan(frame: &[u8]) -> Option<(Vec<u8>, u16)> {
+    let addrs = inet::ETH_ADDRS;
+    let tag = frame.get(addrs..addrs + 4)?;
+    if tag[..2] != [0x81, 0x00] || frame.len() < addrs + 4 + 2 {
+        return None;
+    }
+    let tci = u16::from_be_bytes([tag[2], tag[3]]);
+    Some(([&frame[..addrs], &frame[addrs + 4..]].concat(), tci))
 }
 
 impl Firmware {
@@ -122,6 +136,14 @@ impl Firmware {
             return RxOutcome::NoQueue;
         };
         let (rqn, hash) = (target.rqn, target.hash);
+        // An 802.1Q tag right after the MAC addresses goes into the CQE
+        // (`vlan_info`) when the RQ strips (`vsd` clear), as mlx5e's
+        // NETIF_F_HW_VLAN_CTAG_RX expects; the buffer gets the frame without it.
+        let stripped = rq.strips_vlan().then(|| strip_vlan(frame)).flatten();
+        let (frame, vlan): (&[u8], _) = match &stripped {
+            Some((f, tci)) => (f, Some(*tci)),
+            None => (frame, None),
+        };
         let pc = wq::read_be32(env, rq.wq.dbr + dbr::RCV).unwrap_or(0) as u16;
         let (cc, cqn, pd) = (rq.cc, rq.cqn, rq.wq.pd);
         if pc == cc {
@@ -204,7 +226,13 @@ impl Firmware {
         let (check_sum, ok) = checksums(frame);
         let _ = cqe::RSS_HASH_RESULT.set(&mut body, u64::from(hash.value));
         let _ = cqe::RSS_HASH_TYPE.set(&mut body, u64::from(hash.kind));
-        let _ = cqe::L4_L3_HDR_TYPE.set(&mut body, u64::from(hdr_type(frame)));
+        let vlan_bit = if vlan.is_some() {
+            cqe::l4_l3_hdr_type::VLAN
+        } else {
+            0
+        };
+        let _ = cqe::L4_L3_HDR_TYPE.set(&mut body, u64::from(hdr_type(frame) | vlan_bit));
+        let _ = cqe::VLAN_INFO.set(&mut body, u64::from(vlan.unwrap_or(0)));
         let _ = cqe::BYTE_CNT.set(&mut body, frame.len() as u64);
         let _ = cqe::CHECK_SUM.set(&mut body, u64::from(check_sum));
         let _ = cqe::HDS_IP_EXT.set(&mut body, u64::from(ok));

@@ -35,6 +35,12 @@ impl Rq {
         rqc::COUNTER_SET_ID.get(&self.ctx).unwrap_or(0) as u32
     }
 
+    /// Whether it strips a received frame's 802.1Q tag into the CQE
+    /// (`vsd`, VLAN strip disable, clear; `vlan_cap` is advertised).
+    pub fn strips_vlan(&self) -> bool {
+        rqc::VSD.get(&self.ctx).unwrap_or(1) == 0
+    }
+
     pub fn info(&self, rqn: u32) -> WqInfo {
         WqInfo {
             num: rqn,
