@@ -373,7 +373,7 @@ fn linux_guest_drives_the_model_through_real_vfio() {
 /// Bound of the mlx5_core guest run (it takes about 30 s alone).
 const MLX5_TIMEOUT: Duration = Duration::from_secs(300);
 /// Checks `mlx5_core.sh` prints when all pass.
-const MLX5_CHECKS: u32 = 37;
+const MLX5_CHECKS: u32 = 39;
 
 /// `(passed, failed)` from the guest's `guest: mlx5 N passed, M failed` line.
 fn mlx5_summary(stdout: &str) -> Option<(u32, u32)> {
@@ -412,6 +412,12 @@ fn linux_mlx5_core_probes_and_removes_the_model() {
         .args(["--append", "log_buf_len=16M"])
         .args(["--kmod", "drivers/net/ethernet/mellanox/mlxfw/mlxfw"])
         .args(["--kmod", "drivers/pci/controller/pci-hyperv-intf"])
+        // 8021q and what it needs, for the VLAN device (in load order).
+        .args(["--kmod", "net/llc/llc"])
+        .args(["--kmod", "net/802/stp"])
+        .args(["--kmod", "net/802/garp"])
+        .args(["--kmod", "net/802/mrp"])
+        .args(["--kmod", "net/8021q/8021q"])
         .args([
             "--kmod",
             "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core",

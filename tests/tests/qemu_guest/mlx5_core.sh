@@ -110,6 +110,24 @@ until echo_done || [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
 check "the echo request arrived (rx_packets $rx_before -> $(stat rx_packets))" $?
 [ "$(stat tx_packets)" -gt "$tx_before" ]
 check "the echo reply was sent (tx_packets $tx_before -> $(stat tx_packets))" $?
+# A VLAN device on the netdev (8021q): mlx5e adds a steering rule for VLAN 10, the host
+# delivers a tagged echo request, the model strips the tag into the CQE (vlan_cap, the RQ's
+# vsd clear: rx_removed_vlan_packets), and the reply leaves with the tag mlx5e asks the
+# NIC to insert (mlx5_eth.rs finds it on the wire).
+for m in llc stp garp mrp 8021q; do insmod /modules/$m.ko || break; done \
+  && /bin/ip link add link $net name $net.10 type vlan id 10 \
+  && /bin/ip addr add 198.51.100.1/24 dev $net.10 && /bin/ip link set $net.10 up \
+  && /bin/ip neigh replace 198.51.100.2 lladdr 02:00:00:00:00:02 dev $net.10 nud permanent
+check "a VLAN 10 device $net.10 198.51.100.1 (8021q)" $?
+vstat() { cat /sys/class/net/$net.10/statistics/$1 2>/dev/null || echo 0; }
+es() { /bin/ethtool -S $net 2>/dev/null | sed -n "s/^ *$1: //p"; }
+vrx_before=$(vstat rx_packets) vtx_before=$(vstat tx_packets) strip_before=$(es rx_removed_vlan_packets)
+vlan_done() { [ "$(vstat rx_packets)" -gt "$vrx_before" ] && [ "$(vstat tx_packets)" -gt "$vtx_before" ]; }
+echo "guest: mlx5 198.51.100.1 up on VLAN 10, waiting for a tagged echo request"
+i=0
+until vlan_done || [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
+vlan_done && [ "$(es rx_removed_vlan_packets)" -gt "${strip_before:-0}" ]
+check "the tagged echo request arrived stripped and was answered on VLAN 10 (rx_removed_vlan_packets ${strip_before:-?} -> $(es rx_removed_vlan_packets), $net.10 rx_packets $vrx_before -> $(vstat rx_packets), tx_packets $vtx_before -> $(vstat tx_packets))" $?
 /bin/ip -s link show dev $net | sed 's/^/guest: ip -s: /'
 /bin/ethtool -S $net > /tmp/stats 2>&1
 grep -E '^ +(rx0_(packets|bytes|csum_complete|csum_none)|rx_(vport|out_of_buffer)|tx_vport)' /tmp/stats \
@@ -125,7 +143,6 @@ grep -E '^(tx-checksumming|tcp-segmentation-offload|tx-udp-segmentation):' /tmp/
   | sed 's/^/guest: ethtool -k: /'
 grep -q '^tx-checksumming: on' /tmp/features && grep -q '^tcp-segmentation-offload: on' /tmp/features
 check "ethtool -k: tx-checksumming on, tcp-segmentation-offload on" $?
-es() { /bin/ethtool -S $net 2>/dev/null | sed -n "s/^ *$1: //p"; }
 # Waits (bounded, 0.2 s steps) until ethtool -S counter $1 is above $2.
 es_above() {
   i=0

@@ -13,6 +13,10 @@ pub const GUEST_MAC: [u8; 6] = [0x02, 0xC9, 0x5E, 0, 0, 1];
 pub const GUEST_IP: [u8; 4] = [192, 0, 2, 1];
 pub const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
 pub const PEER_IP: [u8; 4] = [192, 0, 2, 2];
+/// The guest's 802.1Q VLAN device on the netdev, and its addresses.
+pub const VLAN_ID: u16 = 10;
+pub const GUEST_VLAN_IP: [u8; 4] = [198, 51, 100, 1];
+pub const PEER_VLAN_IP: [u8; 4] = [198, 51, 100, 2];
 /// The echo request's identifier and sequence number, and its payload.
 const ECHO_ID: u16 = 0xC0DE;
 const ECHO_SEQ: u16 = 7;
@@ -21,12 +25,16 @@ const ECHO_PAYLOAD: &[u8; 56] = b"cxu: an echo request delivered by the model to
 /// Console cues of the guest and the server commands the host sends for each
 /// (resolved by [`super::mlx5_offload::resolve`]).
 pub fn cues() -> Vec<(&'static str, Vec<String>)> {
-    let hex: String = echo_request().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = |f: Vec<u8>| -> String { f.iter().map(|b| format!("{b:02x}")).collect() };
     let c = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
     vec![
         (
             "guest: mlx5 192.0.2.1 up, waiting for an echo request from 192.0.2.2",
-            vec![format!("rx 1 {hex}")],
+            vec![format!("rx 1 {}", hex(echo_request()))],
+        ),
+        (
+            "guest: mlx5 198.51.100.1 up on VLAN 10, waiting for a tagged echo request",
+            vec![format!("rx 1 {}", hex(vlan_echo_request()))],
         ),
         (
             "guest: mlx5 connecting to 192.0.2.2:5001, waiting for the SYN-ACK",
@@ -90,8 +98,28 @@ pub fn echo_request() -> Vec<u8> {
     icmp_frame((PEER_MAC, PEER_IP), (GUEST_MAC, GUEST_IP), 8)
 }
 
-/// Why `f` is not the guest's echo reply to [`echo_request`], if it is not.
-fn not_the_reply(f: &[u8]) -> Option<String> {
+/// The same request to the guest's VLAN device: tagged with [`VLAN_ID`]
+/// (the model strips the tag into the CQE, mlx5e hands it to 8021q).
+pub fn vlan_echo_request() -> Vec<u8> {
+    let f = icmp_frame((PEER_MAC, PEER_VLAN_IP), (GUEST_MAC, GUEST_VLAN_IP), 8);
+    let tag = [0x81, 0x00, (VLAN_ID >> 8) as u8, VLAN_ID as u8];
+    [&f[..12], &tag[..], &f[12..]].concat()
+}
+
+/// Why `f` is not the guest's tagged echo reply to [`vlan_echo_request`]
+/// (mlx5e asks the NIC to insert the tag), if it is not.
+fn not_the_vlan_reply(f: &[u8]) -> Option<String> {
+    let tag = [0x81, 0x00, (VLAN_ID >> 8) as u8, VLAN_ID as u8];
+    if f.get(12..16) != Some(&tag[..]) {
+        return Some("no 802.1Q tag of VLAN 10".into());
+    }
+    let untagged = [&f[..12], &f[16..]].concat();
+    not_the_reply(&untagged, (GUEST_VLAN_IP, PEER_VLAN_IP))
+}
+
+/// Why `f` is not the guest's echo reply to [`echo_request`] (from `ips.0`
+/// to `ips.1`), if it is not.
+fn not_the_reply(f: &[u8], (guest_ip, peer_ip): ([u8; 4], [u8; 4])) -> Option<String> {
     if f.len() < 14 + 20 + 8 + ECHO_PAYLOAD.len() {
         return Some(format!("{} bytes", f.len()));
     }
@@ -104,8 +132,8 @@ fn not_the_reply(f: &[u8]) -> Option<String> {
     if ip[0] >> 4 != 4 || ihl < 20 || len < ihl + 8 || len > ip.len() {
         return Some("a malformed IPv4 header".into());
     }
-    if ip[9] != 1 || ip[12..16] != GUEST_IP || ip[16..20] != PEER_IP {
-        return Some("not ICMP from 192.0.2.1 to 192.0.2.2".into());
+    if ip[9] != 1 || ip[12..16] != guest_ip || ip[16..20] != peer_ip {
+        return Some(format!("not ICMP from {guest_ip:?} to {peer_ip:?}"));
     }
     if inet_csum(&ip[..ihl]) != 0 {
         return Some("a wrong IPv4 header checksum".into());
@@ -146,32 +174,42 @@ pub fn tx_frames(server_stdout: &str) -> Result<Vec<Vec<u8>>, String> {
         .collect()
 }
 
-/// Checks the packets both ways: the model delivered the echo request to an
-/// RQ, and among the frames the guest sent is its echo reply, byte exact.
+/// Checks the packets both ways: the model delivered both echo requests
+/// (plain, then tagged) to an RQ, and among the frames the guest sent are
+/// both echo replies, byte exact, the second with its VLAN tag inserted.
 pub fn check_echo(server_stdout: &str) -> Result<String, String> {
-    let rx = server_stdout
+    let rx: Vec<&str> = server_stdout
         .lines()
-        .find_map(|l| l.strip_prefix("cxu-vfio-user: rx "))
-        .ok_or("the server printed no rx line (the host sent no echo request)")?;
-    if !rx.contains("Delivered") {
-        return Err(format!("the echo request was not delivered: {rx}"));
+        .filter_map(|l| l.strip_prefix("cxu-vfio-user: rx "))
+        .collect();
+    if rx.len() < 2 {
+        return Err(format!(
+            "the server printed {} rx lines, not 2 (the plain and the tagged echo request)",
+            rx.len()
+        ));
+    }
+    if let Some(r) = rx.iter().find(|r| !r.contains("Delivered")) {
+        return Err(format!("an echo request was not delivered: {r}"));
     }
     let frames = tx_frames(server_stdout)?;
-    let mut why = Vec::new();
-    for f in &frames {
-        match not_the_reply(f) {
-            None => {
-                return Ok(format!(
-                    "qemu_guest: mlx5e answered the model's echo request ({rx}) with a {}-byte echo reply, among {} frames it sent",
-                    f.len(),
-                    frames.len()
-                ))
+    let find = |not: &dyn Fn(&[u8]) -> Option<String>, what: &str| {
+        let mut why = Vec::new();
+        for f in &frames {
+            match not(f) {
+                None => return Ok(f.len()),
+                Some(w) => why.push(w),
             }
-            Some(w) => why.push(w),
         }
-    }
-    Err(format!(
-        "no echo reply among the {} frames the guest sent: {why:?}",
+        Err(format!(
+            "no {what} among the {} frames the guest sent: {why:?}",
+            frames.len()
+        ))
+    };
+    let plain = find(&|f| not_the_reply(f, (GUEST_IP, PEER_IP)), "echo reply")?;
+    let tagged = find(&not_the_vlan_reply, "VLAN 10 echo reply")?;
+    Ok(format!(
+        "qemu_guest: mlx5e answered the model's echo requests ({}) with a {plain}-byte echo reply and, on VLAN 10, a {tagged}-byte tagged one, among {} frames it sent",
+        rx.join("; "),
         frames.len()
     ))
 }
@@ -363,25 +401,45 @@ mod tests {
     }
 
     #[test]
-    fn the_echo_reply_is_found_and_a_wrong_one_is_not() {
+    fn both_echo_replies_are_found_and_a_wrong_one_is_not() {
         let req = echo_request();
         assert_eq!(req.len(), 98);
         assert_eq!(inet_csum(&req[14..34]), 0);
         assert_eq!(inet_csum(&req[34..]), 0);
+        let vreq = vlan_echo_request();
+        assert_eq!((vreq.len(), &vreq[12..16]), (102, &[0x81, 0, 0, 10][..]));
         let reply = icmp_frame((GUEST_MAC, GUEST_IP), (PEER_MAC, PEER_IP), 0);
+        let untagged = icmp_frame((GUEST_MAC, GUEST_VLAN_IP), (PEER_MAC, PEER_VLAN_IP), 0);
+        let vreply = [&untagged[..12], &[0x81, 0, 0, 10][..], &untagged[12..]].concat();
         let rx = r#"cxu-vfio-user: rx {"port":1,"len":98,"outcome":"Delivered { rqn: 2, wqe_counter: 0 }"}"#;
-        let out = [rx.to_string(), tx_line(&req[..60]), tx_line(&reply)].join("\n");
-        assert!(check_echo(&out).unwrap().contains("98-byte echo reply"));
+        let rxs = [rx, rx].join("\n");
+        let ok = [
+            rxs.clone(),
+            tx_line(&req[..60]),
+            tx_line(&reply),
+            tx_line(&vreply),
+        ]
+        .join("\n");
+        let report = check_echo(&ok).unwrap();
+        assert!(report.contains("98-byte echo reply"), "{report}");
+        assert!(report.contains("102-byte tagged"), "{report}");
         let mut bad = reply.clone();
         bad[14 + 20 + 7] ^= 1; // the sequence number
-        let out = [rx.to_string(), tx_line(&bad)].join("\n");
+        let out = [rxs.clone(), tx_line(&bad), tx_line(&vreply)].join("\n");
         assert!(check_echo(&out).unwrap_err().contains("sequence"));
         let mut bad = reply.clone();
         bad[60] ^= 1; // the payload, not the checksum
-        let out = [rx.to_string(), tx_line(&bad)].join("\n");
+        let out = [rxs.clone(), tx_line(&bad), tx_line(&vreply)].join("\n");
         assert!(check_echo(&out).unwrap_err().contains("payload"));
-        let out = tx_line(&reply);
-        assert!(check_echo(&out).unwrap_err().contains("no rx line"));
+        // The tagged reply without its tag, or on another VLAN.
+        let out = [rxs.clone(), tx_line(&reply), tx_line(&untagged)].join("\n");
+        assert!(check_echo(&out).unwrap_err().contains("VLAN 10"));
+        let mut other = vreply.clone();
+        other[15] = 11;
+        let out = [rxs.clone(), tx_line(&reply), tx_line(&other)].join("\n");
+        assert!(check_echo(&out).unwrap_err().contains("VLAN 10"));
+        let out = [rx.to_string(), tx_line(&reply), tx_line(&vreply)].join("\n");
+        assert!(check_echo(&out).unwrap_err().contains("1 rx lines"));
     }
 
     #[test]
