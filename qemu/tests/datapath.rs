@@ -142,17 +142,36 @@ fn a_full_cq_drops_and_a_bad_wqe_errors_the_sq() {
         cqe::syndrome::LOCAL_QP_OP_ERR
     );
     assert_eq!(h.ctl.queues().sqs[0].state, 3);
-    // In ERR it executes nothing more.
-    let c = p.wqe(1, opcode::NOP, 1, fm_ce_se::CQ_UPDATE);
+    // In ERR it executes nothing more: a WQE posted now is flushed, a
+    // REQ_ERR CQE with WR_FLUSH_ERR whatever fm_ce_se says (mlx5e's recovery
+    // waits until every posted WQE has its CQE).
+    p.set_ci(5);
+    let c = p.wqe(1, opcode::NOP, 1, 0);
     p.ring(2, c);
-    assert_eq!(h.ctl.queues().cqs[0].producer_index, 5);
-    // An unknown opcode is an error too (after the ERR -> RST -> RDY recovery).
+    assert_eq!(h.ctl.queues().cqs[0].producer_index, 6);
+    assert_eq!(p.cqe(5), (cqe::opcode::REQ_ERR, 1, 1, p.sqn));
+    let flushed = |i: usize| {
+        let b = p.s.cqmem.read((i % 4) * 64, 64);
+        cqe::ERR_SYNDROME.get(&b).unwrap() as u8 == cqe::syndrome::WR_FLUSH_ERR
+    };
+    assert!(flushed(5));
+    // An unknown opcode is an error too (after the ERR -> RST -> RDY
+    // recovery), and the WQEs rung behind it are flushed, one CQE each.
     h.exec(&modify(Opcode::MODIFY_SQ, p.sqn, 3, 0), 16).ok();
     h.exec(&modify(Opcode::MODIFY_SQ, p.sqn, 0, 1), 16).ok();
-    p.set_ci(5);
+    p.set_ci(6);
     let c = p.wqe(0, 0x3F, 1, fm_ce_se::CQ_UPDATE);
-    p.ring(1, c);
-    assert_eq!(p.cqe(5).0, cqe::opcode::REQ_ERR);
+    p.wqe(1, opcode::NOP, 1, 0);
+    p.wqe(2, opcode::NOP, 1, fm_ce_se::CQ_UPDATE);
+    let executed = h.ctl.queues().sqs[0].wqes;
+    p.ring(3, c);
+    assert_eq!(h.ctl.queues().cqs[0].producer_index, 9);
+    assert_eq!(p.cqe(6), (cqe::opcode::REQ_ERR, 1, 0, p.sqn));
+    assert!(!flushed(6), "the failing WQE's own syndrome");
+    assert_eq!(p.cqe(7), (cqe::opcode::REQ_ERR, 1, 1, p.sqn));
+    assert_eq!(p.cqe(8), (cqe::opcode::REQ_ERR, 0, 2, p.sqn));
+    assert!(flushed(7) && flushed(8));
+    assert_eq!(h.ctl.queues().sqs[0].wqes, executed, "nothing executed");
     // Doorbells on another UAR page or for unknown queues are ignored.
     let before = h.ctl.history().cqes_posted;
     h.bar.write64_be(u64::from(p.s.uar + 1) * 4096 + 0x800, 0);

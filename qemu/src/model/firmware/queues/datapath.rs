@@ -95,7 +95,7 @@ impl Firmware {
             tracing::debug!(uar, sqn, "SQ doorbell for an unknown SQ ignored");
             return;
         };
-        if sq.uar != uar || sq.state != state::RDY {
+        if sq.uar != uar || !matches!(sq.state, state::RDY | state::ERR) {
             tracing::debug!(uar, sqn, state = sq.state, "SQ doorbell ignored");
             return;
         }
@@ -103,6 +103,11 @@ impl Firmware {
             return;
         };
         let pc = pc as u16;
+        if sq.state == state::ERR {
+            // WQEs posted to an SQ in error are flushed, not executed.
+            self.sq_flush(env, sqn, pc);
+            return;
+        }
         // At most one pass over the ring per doorbell, whatever the counter says.
         for _ in 0..sq.wq.buf.entries() {
             let Some(sq) = self.queues.sqs.get(&sqn) else {
@@ -136,7 +141,7 @@ impl Firmware {
             let _ = cqe::QPN.set(&mut body, u64::from(sqn));
             let _ = cqe::WQE_COUNTER.set(&mut body, u64::from(cc));
             if let Some(s) = syndrome {
-                self.sq_error(env, sqn, cqn, body, s);
+                self.sq_error(env, sqn, cqn, body, s, pc);
                 return;
             }
             let bbs = wqe::wqebbs(ds) as u16;
@@ -167,7 +172,7 @@ impl Firmware {
                         }
                     }
                     Err(s) => {
-                        self.sq_error(env, sqn, cqn, body, s);
+                        self.sq_error(env, sqn, cqn, body, s, pc);
                         return;
                     }
                 }
@@ -188,20 +193,79 @@ impl Firmware {
     }
 
     /// A WQE SQ `sqn` cannot execute: an error CQE with `syndrome` (always
-    /// written, whatever the WQE asked) and the SQ to ERR.
-    fn sq_error(&mut self, env: &Env<'_>, sqn: u32, cqn: u32, mut body: [u8; 64], syndrome: u8) {
+    /// written, whatever the WQE asked), the SQ to ERR, and every WQE posted
+    /// after it, up to the producer counter `pc`, flushed.
+    fn sq_error(
+        &mut self,
+        env: &Env<'_>,
+        sqn: u32,
+        cqn: u32,
+        mut body: [u8; 64],
+        syndrome: u8,
+        pc: u16,
+    ) {
         let cc = cqe::WQE_COUNTER.get(&body).unwrap_or(0);
         tracing::warn!(sqn, cc, syndrome, "bad send WQE: SQ to error");
         let _ = cqe::ERR_SYNDROME.set(&mut body, u64::from(syndrome));
-        if let Some(sq) = self.queues.sqs.get_mut(&sqn) {
-            sq.state = state::ERR;
-        }
+        let Some(sq) = self.queues.sqs.get_mut(&sqn) else {
+            return;
+        };
+        sq.state = state::ERR;
+        // The failed WQE is consumed with its CQE.
+        let bbs = Self::wqe_bbs(env, sq, sq.cc);
+        sq.cc = sq.cc.wrapping_add(bbs);
         let e = NewCqe {
             body,
             opcode: cqe::opcode::REQ_ERR,
             solicited: false,
         };
         self.post_cqe(env, cqn, &e);
+        self.sq_flush(env, sqn, pc);
+    }
+
+    /// WQEBBs of the WQE at counter `cc` of `sq` by its control segment's
+    /// `ds` (1 if it cannot be read or says 0).
+    fn wqe_bbs(env: &Env<'_>, sq: &super::sq::Sq, cc: u16) -> u16 {
+        let mut ctrl = [0u8; wqe::CTRL_SEG_SIZE];
+        let ds = sq
+            .wq
+            .buf
+            .entry_addr(u32::from(cc))
+            .filter(|&a| env.iommu.read(a, &mut ctrl).is_ok())
+            .map_or(0, |_| wqe::DS.get(&ctrl).unwrap_or(0) as u32);
+        (wqe::wqebbs(ds) as u16).max(1)
+    }
+
+    /// Completes SQ `sqn`'s WQEs from its consumer counter up to `pc` with
+    /// flush errors (REQ_ERR, WR_FLUSH_ERR; a WQE in error always gets its
+    /// CQE): an SQ in ERR executes nothing, and mlx5e's recovery waits for
+    /// its consumer counter to reach the producer's (`mlx5e_wait_for_sq_flush`).
+    fn sq_flush(&mut self, env: &Env<'_>, sqn: u32, pc: u16) {
+        let Some(sq) = self.queues.sqs.get(&sqn) else {
+            return;
+        };
+        let cqn = sq.cqn;
+        for _ in 0..sq.wq.buf.entries() {
+            let Some(sq) = self.queues.sqs.get_mut(&sqn) else {
+                return;
+            };
+            let cc = sq.cc;
+            if cc == pc {
+                return;
+            }
+            let bbs = Self::wqe_bbs(env, sq, cc).min(pc.wrapping_sub(cc));
+            sq.cc = cc.wrapping_add(bbs);
+            let mut body = [0u8; cqe::CQE64_SIZE];
+            let _ = cqe::QPN.set(&mut body, u64::from(sqn));
+            let _ = cqe::WQE_COUNTER.set(&mut body, u64::from(cc));
+            let _ = cqe::ERR_SYNDROME.set(&mut body, u64::from(cqe::syndrome::WR_FLUSH_ERR));
+            let e = NewCqe {
+                body,
+                opcode: cqe::opcode::REQ_ERR,
+                solicited: false,
+            };
+            self.post_cqe(env, cqn, &e);
+        }
     }
 
     /// A frame leaves through the function's port: the vport's transmit
