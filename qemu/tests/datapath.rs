@@ -172,6 +172,17 @@ fn a_full_cq_drops_and_a_bad_wqe_errors_the_sq() {
     assert_eq!(p.cqe(8), (cqe::opcode::REQ_ERR, 0, 2, p.sqn));
     assert!(flushed(7) && flushed(8));
     assert_eq!(h.ctl.queues().sqs[0].wqes, executed, "nothing executed");
+    // A malformed WQE whose `ds` claims more than was rung (2 WQEBBs, one
+    // rung): its error CQE and nothing more, no flush of unposted WQEs.
+    h.exec(&modify(Opcode::MODIFY_SQ, p.sqn, 3, 0), 16).ok();
+    h.exec(&modify(Opcode::MODIFY_SQ, p.sqn, 0, 1), 16).ok();
+    p.set_ci(9);
+    let rung = p.wqe(0, opcode::SEND, 8, 0);
+    p.wqe_for(0, p.sqn + 1, opcode::SEND, 8, 0);
+    p.ring(1, rung);
+    assert_eq!(h.ctl.queues().cqs[0].producer_index, 10);
+    assert_eq!(p.cqe(9), (cqe::opcode::REQ_ERR, 0, 0, p.sqn));
+    assert!(!flushed(9));
     // Doorbells on another UAR page or for unknown queues are ignored.
     let before = h.ctl.history().cqes_posted;
     h.bar.write64_be(u64::from(p.s.uar + 1) * 4096 + 0x800, 0);

@@ -211,8 +211,11 @@ impl Firmware {
             return;
         };
         sq.state = state::ERR;
-        // The failed WQE is consumed with its CQE.
-        let bbs = Self::wqe_bbs(env, sq, sq.cc);
+        // The failed WQE is consumed with its CQE, never past the producer
+        // counter (a malformed WQE's `ds` may claim more than was posted; a
+        // consumer counter past the producer's would flush a whole ring of
+        // WQEs that were never posted).
+        let bbs = Self::wqe_bbs(env, sq, sq.cc).min(pc.wrapping_sub(sq.cc));
         sq.cc = sq.cc.wrapping_add(bbs);
         let e = NewCqe {
             body,
@@ -238,8 +241,8 @@ impl Firmware {
 
     /// Completes SQ `sqn`'s WQEs from its consumer counter up to `pc` with
     /// flush errors (REQ_ERR, WR_FLUSH_ERR; a WQE in error always gets its
-    /// CQE): an SQ in ERR executes nothing, and mlx5e's recovery waits for
-    /// its consumer counter to reach the producer's (`mlx5e_wait_for_sq_flush`).
+    /// CQE): an SQ in ERR executes nothing, and mlx5e's recovery waits until
+    /// its consumer counter reaches the producer's (`mlx5e_wait_for_sq_flush`).
     fn sq_flush(&mut self, env: &Env<'_>, sqn: u32, pc: u16) {
         let Some(sq) = self.queues.sqs.get(&sqn) else {
             return;
