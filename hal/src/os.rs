@@ -29,9 +29,11 @@ pub fn set_thread_timer_slack(ns: u64) -> Result<()> {
 /// (how many signals were folded together), or `None` on timeout.
 pub fn wait_eventfd(fd: &EventFd, timeout: Option<Duration>) -> Result<Option<u64>> {
     use std::os::fd::AsRawFd;
+    // Rounded up: a timeout under a millisecond must still wait, not turn
+    // into a non-blocking poll that its caller would loop on.
     let ms: i32 = match timeout {
         None => -1,
-        Some(t) => t.as_millis().min(i32::MAX as u128) as i32,
+        Some(t) => t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
     };
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -87,6 +89,17 @@ mod tests {
         assert_eq!(
             wait_eventfd(&fd, Some(Duration::from_millis(1))).unwrap(),
             None
+        );
+        // Under a millisecond still waits (it was a non-blocking poll).
+        let t = std::time::Instant::now();
+        assert_eq!(
+            wait_eventfd(&fd, Some(Duration::from_micros(300))).unwrap(),
+            None
+        );
+        assert!(
+            t.elapsed() >= Duration::from_micros(300),
+            "{:?}",
+            t.elapsed()
         );
         fd.write(2).unwrap();
         assert_eq!(

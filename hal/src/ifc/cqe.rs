@@ -104,7 +104,7 @@ pub mod syndrome {
     pub const LOCAL_QP_OP_ERR: u8 = 0x02;
     /// Local protection error (a bad address).
     pub const LOCAL_PROT_ERR: u8 = 0x04;
-    /// Local length error (a frame longer than the receive WQE's buffers).
+    /// Local length error (a send WQE whose frame, or LSO segment, is too long).
     pub const LOCAL_LENGTH_ERR: u8 = 0x01;
     /// WR flushed (the queue is in error).
     pub const WR_FLUSH_ERR: u8 = 0x05;
