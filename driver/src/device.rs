@@ -338,7 +338,7 @@ impl Device {
 
     /// Asks driver thread `thread` to panic at its next turn (tests of the
     /// thread guard).
-    #[cfg(test)]
+    #[cfg(all(test, not(cxu_driver_loom)))]
     pub(crate) fn test_panic_thread(&self, thread: &'static str) {
         *self.obs.health.test_panic.lock() = Some(thread);
     }

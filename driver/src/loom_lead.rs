@@ -18,7 +18,6 @@ use loom::thread;
 use crate::cmd::core::{Core, Entries, Posted, Waited};
 use crate::cmd::lead::{EventRing, Lead};
 use crate::cmd::policy::Slots;
-use crate::cmd::time::Instant;
 use crate::cmd::{Mode, SlotPolicy};
 
 struct Device {
@@ -168,14 +167,7 @@ fn waiter(q: Arc<Q>, class: u32) -> thread::JoinHandle<u32> {
         q.hw.doorbell.lock().unwrap().push_back(s);
         q.hw.rung.notify_one();
         let w = q.core.wait(
-            Posted {
-                slot: s,
-                posted,
-                user: false,
-                posted_at: Instant::now(),
-                timeout: Duration::from_secs(3600),
-                habit: None,
-            },
+            Posted::now(s, posted, false, Duration::from_secs(3600)),
             &q.dev,
             Some(&q.lead),
         );

@@ -295,18 +295,8 @@ fn loom_core_reused_slot_abandon_never_takes_the_next_waiter() {
             thread::spawn(move || {
                 let s = q.0.mask.claim(0b01, far(), &|| false).unwrap();
                 let posted = post(&q, s, None);
-                let w = q.0.wait(
-                    Posted {
-                        slot: s,
-                        posted,
-                        user: true,
-                        posted_at: Instant::now(),
-                        timeout: far_timeout(),
-                        habit: None,
-                    },
-                    &q.1,
-                    None,
-                );
+                let w =
+                    q.0.wait(Posted::now(s, posted, true, far_timeout()), &q.1, None);
                 assert!(matches!(w, Waited::Done), "{w:?}");
                 q.0.sync[s as usize].finish(posted);
                 q.0.mask.release(s);
@@ -345,18 +335,7 @@ fn loom_core_abort_and_fatal_wake_a_waiter_about_to_park() {
                 let waiter = {
                     let q = q.clone();
                     thread::spawn(move || {
-                        q.0.wait(
-                            Posted {
-                                slot,
-                                posted,
-                                user: true,
-                                posted_at: Instant::now(),
-                                timeout: far_timeout(),
-                                habit: None,
-                            },
-                            &q.1,
-                            None,
-                        )
+                        q.0.wait(Posted::now(slot, posted, true, far_timeout()), &q.1, None)
                     })
                 };
                 if fatal {
@@ -407,18 +386,8 @@ fn loom_core_polling_wait_sees_the_devices_output() {
             })
         };
         let posted = post(&q, slot, Some((&cells.0, 42)));
-        let w = q.0.wait(
-            Posted {
-                slot,
-                posted,
-                user: false,
-                posted_at: Instant::now(),
-                timeout: far_timeout(),
-                habit: None,
-            },
-            &q.1,
-            None,
-        );
+        let w =
+            q.0.wait(Posted::now(slot, posted, false, far_timeout()), &q.1, None);
         assert!(matches!(w, Waited::Done), "{w:?}");
         assert_eq!(cells.1.load(Ordering::Relaxed), 7, "the output is visible");
         q.0.sync[slot as usize].finish(posted);
@@ -444,18 +413,8 @@ fn loom_core_timeout_races_the_event() {
                 q.0.try_complete(slot, &q.1);
             })
         };
-        let w = q.0.wait(
-            Posted {
-                slot,
-                posted,
-                user: false,
-                posted_at: Instant::now(),
-                timeout: Duration::ZERO,
-                habit: None,
-            },
-            &q.1,
-            None,
-        );
+        let w =
+            q.0.wait(Posted::now(slot, posted, false, Duration::ZERO), &q.1, None);
         match w {
             Waited::Done => {
                 q.0.sync[slot as usize].finish(posted);

@@ -116,6 +116,21 @@ pub(crate) struct Posted<'a> {
     pub(crate) habit: Option<&'a Habit>,
 }
 
+#[cfg(test)]
+impl Posted<'_> {
+    /// A command whose doorbell rings now, with no habit kept (tests).
+    pub(crate) fn now(slot: u32, posted: u32, user: bool, timeout: Duration) -> Self {
+        Posted {
+            slot,
+            posted,
+            user,
+            posted_at: Instant::now(),
+            timeout,
+            habit: None,
+        }
+    }
+}
+
 /// One command's wait, as [`Core::wait`] set it up.
 pub(crate) struct Wait<'a> {
     pub(crate) cmd: Posted<'a>,

@@ -83,7 +83,7 @@ impl Habit {
     }
 
     /// True if the next waits look short.
-    #[cfg(test)]
+    #[cfg(all(test, not(cxu_driver_loom)))]
     pub(crate) fn is_slow(&self) -> bool {
         self.0.load(Relaxed) & 0xff >= SLOW_AFTER
     }

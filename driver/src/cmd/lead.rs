@@ -325,8 +325,9 @@ impl Core {
 
     /// The events-mode wait with an event queue to consume: look at the
     /// slot, lead a session if nobody else consumes, spin (then yield) while
-    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the opcode's shorter
-    /// look, `cmd::habit`). `None`: the queue was switched to polling meanwhile.
+    /// EQEs keep arriving, sleep once none has for [`Look::FULL`] (or the
+    /// opcode's shorter look, `cmd::habit`). `None`: the queue was switched
+    /// to polling meanwhile.
     pub(crate) fn wait_led(
         &self,
         w: &Wait<'_>,
@@ -538,14 +539,7 @@ mod tests {
             match owner {
                 Owner::Waits => {
                     let w = core.wait(
-                        Posted {
-                            slot: s,
-                            posted,
-                            user: false,
-                            posted_at: Instant::now(),
-                            timeout: Duration::from_secs(60),
-                            habit: None,
-                        },
+                        Posted::now(s, posted, false, Duration::from_secs(60)),
                         &own,
                         Some(&lead),
                     );

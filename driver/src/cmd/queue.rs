@@ -390,9 +390,8 @@ impl Queue {
     }
 
     /// Claims a slot and writes the command (`opcode`, decoded by the caller)
-    /// into it without ringing: its bit
-    /// is added to `unrung`, which the caller rings. A wait for a slot rings
-    /// `unrung` first (and clears it).
+    /// into it without ringing: its bit is added to `unrung`, which the
+    /// caller rings. A wait for a slot rings `unrung` first (and clears it).
     fn submit_unrung(
         &self,
         opcode: Opcode,
@@ -598,7 +597,6 @@ impl Queue {
     }
 }
 
-/// Whether a command travels in its entry alone (no mailbox block either way).
 /// The opcode of a whole input message (its header first).
 fn opcode_of(msg: &[u8]) -> Result<Opcode> {
     InHeader::decode(msg)
@@ -606,6 +604,7 @@ fn opcode_of(msg: &[u8]) -> Result<Opcode> {
         .map_err(|e| Error::BadMessage(format!("input header: {e}")))
 }
 
+/// Whether a command travels in its entry alone (no mailbox block either way).
 pub(super) fn inline_only(inlen: usize, outlen: usize) -> bool {
     inlen <= INLINE_SIZE && outlen <= INLINE_SIZE
 }
