@@ -393,12 +393,15 @@ fn sweep_depth(
     let mut alone_runs = Vec::new();
     let mut alone_ev_runs = Vec::new();
     // The device alone with the same threads, beside each polling point
-    // with 2+ threads (part 4's diagnostic).
+    // with 2+ threads (part 4's diagnostic), where each thread can hold a
+    // slot of its own (the driver's points may want more: a thread then
+    // waits for a slot).
+    let slots = alone.polled.map_or(0, |(a, _)| a.regular_slots());
     let same_threads: Vec<u32> = if opts.modes.contains(&ModeKind::Polling) {
         opts.threads
             .iter()
             .copied()
-            .filter(|&t| t > 1 && t <= depth)
+            .filter(|&t| t > 1 && t <= depth.min(slots))
             .collect()
     } else {
         Vec::new()

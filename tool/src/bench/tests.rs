@@ -170,6 +170,28 @@ fn a_short_run_measures_every_point_and_writes_its_outputs() {
 /// A firmware-latency sweep: every latency gets its own points, the model
 /// really takes that long (a lower bound, so no clock can make it flaky), and
 /// each point reports the spread of its repeats.
+/// More threads than regular slots (the driver's threads then wait for a
+/// slot): the point runs, and the same-threads device alone, which needs a
+/// slot per thread, is left out instead of stopping the sweep.
+#[test]
+fn more_threads_than_slots_run_without_the_same_threads_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = BenchOpts {
+        depths: vec![32],
+        threads: vec![2, 32],
+        modes: vec![ModeKind::Polling],
+        commands: vec![CommandKind::Nop],
+        policies: vec![PolicyKind::LockFree],
+        no_ping_pong: true,
+        duration_ms: 20,
+        ..quick(dir.path())
+    };
+    let r = run(&opts, &mut Vec::new()).expect("bench run");
+    assert!(r.points.iter().any(|p| p.threads == 32 && p.completed > 0));
+    let same: Vec<u32> = r.alone_same_threads.iter().map(|a| a.threads).collect();
+    assert_eq!(same, vec![2]);
+}
+
 #[test]
 fn a_firmware_latency_sweep_measures_each_latency_with_its_spread() {
     let dir = tempfile::tempdir().unwrap();
