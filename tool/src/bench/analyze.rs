@@ -42,9 +42,11 @@ fn twin(points: &[Point], of: &Point, policy: PolicyKind, mode: ModeKind) -> Opt
 }
 
 /// `a` over `b`, where both were measured `repeat` times in turn: the
-/// median of the repeats' own ratios (the n-th repeats of both were taken
-/// seconds apart; the machine's pace can change between repeats, which a ratio
-/// of the two medians would split across); the ratio of the kept (median)
+/// median of the repeats' own ratios (on the embedded model the n-th repeats
+/// of both were taken seconds apart; the machine's pace can change between
+/// repeats, which a ratio of the two medians would split across; with `--pci`
+/// each variant sweeps on its own, after a function reset, so the pairs are a
+/// sweep apart and pair no better than the medians); the ratio of the kept (median)
 /// throughputs when the repeats are not known.
 fn paired(a: &[f64], a_kept: f64, b: &[f64], b_kept: f64) -> Option<f64> {
     let mut r: Vec<f64> = if a.len() == b.len() {

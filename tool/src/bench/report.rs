@@ -144,9 +144,10 @@ pub struct Point {
     pub commands_per_sec: f64,
     /// Throughput over the repeats.
     pub spread: Spread,
-    /// Throughput of each repeat, in the order they were taken: the n-th of
-    /// two points at one depth were measured seconds apart, so their ratio is
-    /// not split by a change of the machine's pace between repeats.
+    /// Throughput of each repeat, in the order they were taken: on the
+    /// embedded model the n-th of two points at one depth were measured
+    /// seconds apart, so their ratio is not split by a change of the machine's
+    /// pace between repeats (with `--pci`, variants sweep one after another).
     pub repeats: Vec<f64>,
     /// Per-command latency, submit to result (of the median run).
     pub latency: Latency,
