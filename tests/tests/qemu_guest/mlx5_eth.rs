@@ -178,16 +178,20 @@ pub fn tx_frames(server_stdout: &str) -> Result<Vec<Vec<u8>>, String> {
 /// (plain, then tagged) to an RQ, and among the frames the guest sent are
 /// both echo replies, byte exact, the second with its VLAN tag inserted.
 pub fn check_echo(server_stdout: &str) -> Result<String, String> {
-    let rx: Vec<&str> = server_stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("cxu-vfio-user: rx "))
-        .collect();
-    if rx.len() < 2 {
-        return Err(format!(
-            "the server printed {} rx lines, not 2 (the plain and the tagged echo request)",
-            rx.len()
-        ));
-    }
+    // The server's rx line of each request, by its length (the SYN-ACK the
+    // offload check delivers has its own line too).
+    let rx_line = |len: usize| {
+        let tag = format!("\"len\":{len},");
+        server_stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("cxu-vfio-user: rx "))
+            .find(|l| l.contains(&tag))
+            .ok_or_else(|| format!("the server printed no rx line of the {len}-byte echo request"))
+    };
+    let rx = [
+        rx_line(echo_request().len())?,
+        rx_line(vlan_echo_request().len())?,
+    ];
     if let Some(r) = rx.iter().find(|r| !r.contains("Delivered")) {
         return Err(format!("an echo request was not delivered: {r}"));
     }
@@ -412,7 +416,8 @@ mod tests {
         let untagged = icmp_frame((GUEST_MAC, GUEST_VLAN_IP), (PEER_MAC, PEER_VLAN_IP), 0);
         let vreply = [&untagged[..12], &[0x81, 0, 0, 10][..], &untagged[12..]].concat();
         let rx = r#"cxu-vfio-user: rx {"port":1,"len":98,"outcome":"Delivered { rqn: 2, wqe_counter: 0 }"}"#;
-        let rxs = [rx, rx].join("\n");
+        let vrx = r#"cxu-vfio-user: rx {"port":1,"len":102,"outcome":"Delivered { rqn: 2, wqe_counter: 1 }"}"#;
+        let rxs = [rx, vrx].join("\n");
         let ok = [
             rxs.clone(),
             tx_line(&req[..60]),
@@ -438,8 +443,16 @@ mod tests {
         other[15] = 11;
         let out = [rxs.clone(), tx_line(&reply), tx_line(&other)].join("\n");
         assert!(check_echo(&out).unwrap_err().contains("VLAN 10"));
-        let out = [rx.to_string(), tx_line(&reply), tx_line(&vreply)].join("\n");
-        assert!(check_echo(&out).unwrap_err().contains("1 rx lines"));
+        let out = [
+            rx.to_string(),
+            rx.to_string(),
+            tx_line(&reply),
+            tx_line(&vreply),
+        ]
+        .join("\n");
+        assert!(check_echo(&out)
+            .unwrap_err()
+            .contains("no rx line of the 102-byte"));
     }
 
     #[test]
