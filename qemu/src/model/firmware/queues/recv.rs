@@ -32,11 +32,11 @@ use super::inet::{self, fold, sum};
 use super::wq;
 use crate::model::wire::RxOutcome;
 
-/// The checksum fields of a received frame: (`check_sum`, `hds_ip_ext`).
-pub fn checksums(frame: &[u8]) -> (u16, u8) {
+/// The checksum fields of a received frame whose layers are `layers`
+/// (`inet::parse`'s, taken once per frame): (`check_sum`, `hds_ip_ext`).
+pub fn checksums(frame: &[u8], layers: Option<inet::Layers>) -> (u16, u8) {
     let mut ok = hds_ip_ext::L2_OK;
-    let l = inet::parse(frame);
-    let Some((l, end)) = l.and_then(|l| Some((l, l.end?))) else {
+    let Some((l, end)) = layers.and_then(|l| Some((l, l.end?))) else {
         return (
             fold(sum(frame.get(inet::l2(frame).1..).unwrap_or_default(), 0)),
             ok,
@@ -66,10 +66,11 @@ pub fn checksums(frame: &[u8]) -> (u16, u8) {
 
 /// The CQE's `l4_l3_hdr_type`: the L3 type, and the L4 type of an
 /// unfragmented TCP or UDP packet (a TCP segment by its ACK flag and
-/// payload). The VLAN bit (0) is the caller's: set when it stripped a tag.
-pub fn hdr_type(frame: &[u8]) -> u8 {
+/// payload), for a frame whose layers are `layers`. The VLAN bit (0) is the
+/// caller's: set when it stripped a tag.
+pub fn hdr_type(frame: &[u8], layers: Option<inet::Layers>) -> u8 {
     use cxu_hal::ifc::cqe::l4_l3_hdr_type as t;
-    let Some(l) = inet::parse(frame) else {
+    let Some(l) = layers else {
         return 0;
     };
     let l3 = match l.ip {
@@ -223,7 +224,8 @@ impl Firmware {
             self.post_cqe(env, cqn, &e);
             return RxOutcome::WqeError { rqn };
         }
-        let (check_sum, ok) = checksums(frame);
+        let layers = inet::parse(frame);
+        let (check_sum, ok) = checksums(frame, layers);
         let _ = cqe::RSS_HASH_RESULT.set(&mut body, u64::from(hash.value));
         let _ = cqe::RSS_HASH_TYPE.set(&mut body, u64::from(hash.kind));
         let vlan_bit = if vlan.is_some() {
@@ -231,7 +233,7 @@ impl Firmware {
         } else {
             0
         };
-        let _ = cqe::L4_L3_HDR_TYPE.set(&mut body, u64::from(hdr_type(frame) | vlan_bit));
+        let _ = cqe::L4_L3_HDR_TYPE.set(&mut body, u64::from(hdr_type(frame, layers) | vlan_bit));
         let _ = cqe::VLAN_INFO.set(&mut body, u64::from(vlan.unwrap_or(0)));
         let _ = cqe::BYTE_CNT.set(&mut body, frame.len() as u64);
         let _ = cqe::CHECK_SUM.set(&mut body, u64::from(check_sum));
@@ -271,15 +273,18 @@ mod tests {
         udp[6..8].copy_from_slice(&c.to_be_bytes());
         f.extend_from_slice(&udp);
         f.extend_from_slice(&[0xEE; 4]); // Ethernet padding: not in check_sum.
-        let (cs, ok) = checksums(&f);
+        let (cs, ok) = checksums(&f, inet::parse(&f));
         assert_eq!(cs, fold(sum(&f[14..44], 0)));
         assert_eq!(
             ok,
             hds_ip_ext::L2_OK | hds_ip_ext::L3_OK | hds_ip_ext::L4_OK
         );
         f[43] ^= 1;
-        assert_eq!(checksums(&f).1, hds_ip_ext::L2_OK | hds_ip_ext::L3_OK);
+        assert_eq!(
+            checksums(&f, inet::parse(&f)).1,
+            hds_ip_ext::L2_OK | hds_ip_ext::L3_OK
+        );
         f[14 + 8] ^= 1; // the TTL: the IPv4 header checksum breaks
-        assert_eq!(checksums(&f).1 & hds_ip_ext::L3_OK, 0);
+        assert_eq!(checksums(&f, inet::parse(&f)).1 & hds_ip_ext::L3_OK, 0);
     }
 }
