@@ -1194,11 +1194,18 @@ fn check_slots(c: &mut Cell, fault: FaultKind, s: &Stack) -> u32 {
         // removal drops the queue, and the IOMMU count checks the memory.
         return 0;
     }
-    let settled = wait_for(Duration::from_secs(10), || match s.device.slots() {
-        Ok(x) => x.busy & !x.stalled == 0,
-        Err(_) => true,
+    // The checks below read the snapshot that settled, not a later one: the
+    // page worker may start its next MANAGE_PAGES at any moment (a cell with
+    // page commands failing retries them), and a snapshot taken after the
+    // wait once caught that command in the page slot.
+    let mut snap = s.device.slots();
+    let settled = wait_for(Duration::from_secs(10), || {
+        snap = s.device.slots();
+        match &snap {
+            Ok(x) => x.busy & !x.stalled == 0,
+            Err(_) => true,
+        }
     });
-    let snap = s.device.slots();
     c.check(settled, || {
         format!("slots busy with no command waiting: {snap:?}")
     });
